@@ -1,0 +1,62 @@
+# Shared by scripts/test and scripts/demo: make sure the services catalog-sync needs are
+# installed and running on this machine (Debian), installing what is missing. Sourced, not run.
+
+# Where the scripts expect PostgreSQL. The password is set on fresh installs, where Debian's
+# default TCP authentication wants one; a server with trust authentication ignores it.
+: "${PGHOST:=127.0.0.1}"
+: "${PGPORT:=5432}"
+export PGHOST PGPORT
+DEFAULT_DATABASE_URL="postgres://postgres:postgres@${PGHOST}:${PGPORT}/postgres"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+    if [ -z "${APT_UPDATED:-}" ]; then
+        as_root apt-get update -qq
+        APT_UPDATED=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+need_rust() {
+    if ! command -v cargo >/dev/null 2>&1; then
+        log "cargo is not installed: install a Rust toolchain (1.94 or newer, e.g. with rustup) and run again"
+        exit 1
+    fi
+}
+
+postgres_ready() {
+    command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h "$PGHOST" -p "$PGPORT"
+}
+
+ensure_postgres() {
+    if postgres_ready; then
+        return
+    fi
+    if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+        log "installing PostgreSQL"
+        apt_install postgresql
+    fi
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    if ! as_root pg_lsclusters -h | grep -q "^${version} *main"; then
+        as_root pg_createcluster "$version" main >/dev/null
+    fi
+    log "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 30); do
+        postgres_ready && break
+        sleep 1
+    done
+    if ! postgres_ready; then
+        log "PostgreSQL did not come up on $PGHOST:$PGPORT"
+        exit 1
+    fi
+    # A fresh Debian server asks TCP clients for a password; give the postgres role the one the
+    # scripts use. Harmless where it is already set or not needed.
+    as_root su postgres -c "psql -q -c \"alter role postgres password 'postgres'\"" >/dev/null 2>&1 || true
+}

@@ -1,0 +1,93 @@
+//! The command line: one subcommand per job, each with its own arguments module. Every flag
+//! also reads an environment variable; `--help` lists them.
+
+mod output;
+mod runs;
+mod sync;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::config::DatabaseArgs;
+use crate::simulator::SimulatorArgs;
+use crate::store::Store;
+
+/// Keeps a commerce catalog in PostgreSQL in sync with an upstream product API.
+#[derive(Parser, Debug)]
+#[command(name = "catalog-sync", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply the database migrations and exit.
+    Migrate(MigrateArgs),
+    /// Run one sync now (full, or of given products) and print its summary.
+    Sync(Box<sync::SyncCommand>),
+    /// List past runs, or show one with its errors.
+    Runs(runs::RunsCommand),
+    /// Serve a DummyJSON-compatible simulated upstream (for tests, benchmarks and demos).
+    Simulator(SimulatorArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Runs the parsed command until it ends or `shutdown` is cancelled.
+pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Migrate(args) => {
+            let store = Store::connect(&args.database).await?;
+            store.migrate().await?;
+            info!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync(command) => sync::run(*command, shutdown).await,
+        Command::Runs(command) => runs::run(command).await,
+        Command::Simulator(args) => {
+            crate::simulator::run(args, async move { shutdown.cancelled().await }).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A token cancelled on the first SIGINT or SIGTERM.
+pub fn cancel_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("shutdown requested");
+        cancel.cancel();
+    });
+    token
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

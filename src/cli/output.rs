@@ -1,0 +1,213 @@
+//! Human-readable renderings of summaries and run records, and exit codes.
+
+use std::fmt::Write;
+use std::process::ExitCode;
+
+use crate::domain::{RunError, RunStatus, RunSummary};
+use crate::store::RunRecord;
+
+/// 0 succeeded or skipped, 1 failed, 3 partial (2 is clap's, for usage and configuration errors).
+pub fn exit_code(status: RunStatus) -> ExitCode {
+    match status {
+        RunStatus::Succeeded | RunStatus::Skipped => ExitCode::SUCCESS,
+        RunStatus::Failed => ExitCode::from(1),
+        RunStatus::Partial => ExitCode::from(3),
+    }
+}
+
+pub fn summary_table(s: &RunSummary) -> String {
+    let c = &s.counts;
+    let mut out = String::new();
+    let _ = writeln!(out, "run        {}", s.run_id);
+    let _ = writeln!(out, "request    {}", s.request_id);
+    let _ = writeln!(
+        out,
+        "status     {} ({} sync{})",
+        s.status.as_str(),
+        s.mode.as_str(),
+        if s.dry_run {
+            ", dry run: nothing written"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        out,
+        "duration   {:.3} s ({} → {})",
+        s.duration_ms as f64 / 1000.0,
+        s.started_at.format("%Y-%m-%d %H:%M:%S"),
+        s.finished_at.format("%H:%M:%S")
+    );
+    let _ = writeln!(out);
+    let header = [
+        "fetched",
+        "created",
+        "updated",
+        "unchanged",
+        "archived",
+        "failed",
+        "categories",
+    ];
+    let values = [
+        c.fetched,
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.archived,
+        c.failed,
+        c.categories_created,
+    ];
+    let widths: Vec<usize> = header
+        .iter()
+        .zip(values)
+        .map(|(h, v)| h.len().max(v.to_string().len()))
+        .collect();
+    let row = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:>w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        row(header.iter().map(|h| h.to_string()).collect())
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        row(values.iter().map(|v| v.to_string()).collect())
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "batches    {} written, {} failed",
+        s.batches.succeeded, s.batches.failed
+    );
+    if !s.errors.is_empty() {
+        let _ = writeln!(out, "errors (first {}):", s.errors.len());
+        out.push_str(&error_lines(&s.errors));
+    }
+    out
+}
+
+pub fn error_lines(errors: &[RunError]) -> String {
+    let mut out = String::new();
+    for e in errors {
+        let mut place = String::new();
+        if let Some(id) = &e.product_id {
+            let _ = write!(place, " product {id}");
+        }
+        if let Some(batch) = e.batch {
+            let _ = write!(place, " batch {batch}");
+        }
+        let _ = writeln!(out, "  - [{}]{place}: {}", e.kind.as_str(), e.message);
+    }
+    out
+}
+
+pub fn runs_table(runs: &[RunRecord]) -> String {
+    let mut out = format!(
+        "{:<36}  {:<11}  {:<11}  {:<19}  {:>9}  {:>8}  {:>8}  {:>9}  {:>8}  {:>6}\n",
+        "run",
+        "mode",
+        "status",
+        "started (UTC)",
+        "duration",
+        "fetched",
+        "created",
+        "updated",
+        "archived",
+        "failed"
+    );
+    for r in runs {
+        let duration = r
+            .finished_at
+            .map(|f| {
+                format!(
+                    "{:.1}s",
+                    (f - r.started_at).num_milliseconds() as f64 / 1000.0
+                )
+            })
+            .unwrap_or_else(|| "-".into());
+        let mode = if r.dry_run {
+            format!("{}*", r.mode)
+        } else {
+            r.mode.clone()
+        };
+        let _ = writeln!(
+            out,
+            "{:<36}  {:<11}  {:<11}  {:<19}  {:>9}  {:>8}  {:>8}  {:>9}  {:>8}  {:>6}",
+            r.id,
+            mode,
+            r.status,
+            r.started_at.format("%Y-%m-%d %H:%M:%S"),
+            duration,
+            r.fetched,
+            r.created,
+            r.updated,
+            r.archived,
+            r.failed
+        );
+    }
+    if runs.iter().any(|r| r.dry_run) {
+        out.push_str("* dry run\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{BatchCounts, Counts, ErrorKind, RunMode};
+    use chrono::DateTime;
+    use uuid::Uuid;
+
+    #[test]
+    fn the_summary_table_shows_counts_and_errors() {
+        let summary = RunSummary {
+            run_id: Uuid::nil(),
+            request_id: "req".into(),
+            mode: RunMode::Full,
+            status: RunStatus::Partial,
+            dry_run: false,
+            started_at: DateTime::from_timestamp(0, 0).unwrap(),
+            finished_at: DateTime::from_timestamp(2, 0).unwrap(),
+            duration_ms: 2000,
+            counts: Counts {
+                fetched: 194,
+                created: 190,
+                failed: 4,
+                ..Counts::default()
+            },
+            batches: BatchCounts {
+                total: 1,
+                succeeded: 1,
+                failed: 0,
+            },
+            errors: vec![RunError {
+                product_id: Some("7".into()),
+                batch: None,
+                kind: ErrorKind::InvalidProduct,
+                message: "product 7 has no title".into(),
+            }],
+            trace_id: None,
+        };
+        let table = summary_table(&summary);
+        assert!(table.contains("status     partial (full sync)"), "{table}");
+        assert!(table.contains("194"), "{table}");
+        assert!(
+            table.contains("[invalid_product] product 7: product 7 has no title"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_the_status() {
+        assert_eq!(exit_code(RunStatus::Succeeded), ExitCode::SUCCESS);
+        assert_eq!(exit_code(RunStatus::Failed), ExitCode::from(1));
+        assert_eq!(exit_code(RunStatus::Partial), ExitCode::from(3));
+    }
+}

@@ -1,0 +1,124 @@
+//! `catalog-sync sync`: one run now, from the command line, without the bus.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::output;
+use crate::config::{DatabaseArgs, SyncArgs, UpstreamArgs};
+use crate::engine::{Engine, EngineSettings, Progress, RunControl, RunOutcome, RunRequest, Target};
+use crate::store::Store;
+use crate::upstream::Upstream;
+
+#[derive(Args, Debug)]
+pub struct SyncCommand {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+    #[command(flatten)]
+    pub sync: SyncArgs,
+
+    /// Sync only these upstream product ids (comma-separated) instead of the whole catalog.
+    #[arg(long, value_delimiter = ',', value_name = "IDS", value_parser = parse_product_id)]
+    pub products: Vec<String>,
+
+    /// Print exactly the run summary as JSON on stdout, nothing else.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Do not apply database migrations before syncing.
+    #[arg(long, env = "SYNC_SKIP_MIGRATIONS", value_name = "SYNC_SKIP_MIGRATIONS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub skip_migrations: bool,
+
+    /// Why this run happens; recorded with the run.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+fn parse_product_id(s: &str) -> Result<String, String> {
+    let id = s.trim();
+    if id.is_empty() {
+        return Err("product ids must not be empty".into());
+    }
+    if id.chars().count() > 128 {
+        return Err("product ids are at most 128 characters".into());
+    }
+    Ok(id.to_owned())
+}
+
+pub async fn run(command: SyncCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+    let store = Store::connect(&command.database)
+        .await
+        .context("connecting to DATABASE_URL")?;
+    if !command.skip_migrations {
+        store.migrate().await?;
+    }
+    let upstream = Upstream::new(&command.upstream)?;
+    let engine = Engine::new(store, upstream, EngineSettings::from(&command.sync));
+    let target = if command.products.is_empty() {
+        Target::Full
+    } else {
+        Target::Products(command.products.clone())
+    };
+    let mut request = RunRequest::new(target);
+    request.dry_run = command.sync.dry_run;
+    request.force_archive = command.sync.force_archive;
+    request.reason = command.reason.clone();
+
+    let (progress_tx, progress_rx) = watch::channel(Progress::default());
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| tokio::spawn(show_progress(progress_rx)));
+    let control = RunControl {
+        cancel: shutdown,
+        progress: Some(progress_tx),
+    };
+    let outcome = engine.run(&request, control).await;
+    if let Some(bar) = bar {
+        bar.abort();
+        let _ = bar.await;
+    }
+    match outcome? {
+        RunOutcome::Finished(summary) | RunOutcome::AlreadyFinished(summary) => {
+            if command.json {
+                println!("{}", serde_json::to_string(&summary)?);
+            } else {
+                print!("{}", output::summary_table(&summary));
+            }
+            Ok(output::exit_code(summary.status))
+        }
+        RunOutcome::Interrupted { run_id } => {
+            eprintln!("run {run_id} interrupted before it finished; nothing was archived");
+            Ok(ExitCode::from(130))
+        }
+    }
+}
+
+/// A progress bar on stderr, fed by the engine's progress channel.
+async fn show_progress(mut progress: watch::Receiver<Progress>) {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} products ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    struct ClearOnDrop(ProgressBar);
+    impl Drop for ClearOnDrop {
+        fn drop(&mut self) {
+            self.0.finish_and_clear();
+        }
+    }
+    let guard = ClearOnDrop(bar);
+    while progress.changed().await.is_ok() {
+        let now = *progress.borrow_and_update();
+        guard.0.set_length(now.total);
+        guard.0.set_position(now.processed);
+    }
+}

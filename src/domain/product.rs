@@ -1,0 +1,224 @@
+//! The product as the catalog stores it, independent of any wire format.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::handle::slugify;
+use super::hash::{ContentHash, Hasher};
+
+/// Longest upstream product id we accept; ids name rows and URL path segments.
+const MAX_ID_CHARS: usize = 128;
+
+/// A product as the catalog keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Product {
+    /// The upstream's id, as text (`17`, or an opaque string id).
+    pub external_id: String,
+    pub title: String,
+    pub description: String,
+    /// Category slug, e.g. `home-decoration`.
+    pub category: Option<String>,
+    pub brand: Option<String>,
+    pub sku: Option<String>,
+    pub price: Option<Price>,
+    pub stock: Option<i64>,
+    pub tags: Vec<String>,
+    pub images: Vec<String>,
+    pub thumbnail: Option<String>,
+    /// The other upstream fields the service keeps (dimensions, rating, meta, ...), stored as JSON.
+    pub attributes: Map<String, Value>,
+    /// When the upstream last changed the product (`meta.updatedAt`), if it says.
+    pub source_updated_at: Option<DateTime<Utc>>,
+}
+
+/// Why an upstream object is not a product the catalog can store.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProductError {
+    #[error("product id is empty or longer than {MAX_ID_CHARS} characters")]
+    BadId,
+    #[error("product {0} has no title")]
+    MissingTitle(String),
+    #[error("product {id} has an invalid price {price:?}: {reason}")]
+    BadPrice {
+        id: String,
+        price: String,
+        reason: &'static str,
+    },
+}
+
+impl Product {
+    /// Checks the invariants every stored product satisfies, and drops empty tags and images and
+    /// control characters inside them (the store joins lists with U+001F).
+    pub fn validate(mut self) -> Result<Self, ProductError> {
+        if self.external_id.is_empty() || self.external_id.chars().count() > MAX_ID_CHARS {
+            return Err(ProductError::BadId);
+        }
+        if self.title.trim().is_empty() {
+            return Err(ProductError::MissingTitle(self.external_id));
+        }
+        clean_list(&mut self.tags);
+        clean_list(&mut self.images);
+        Ok(self)
+    }
+
+    /// The handle this product asks for: the slug of its title.
+    pub fn base_handle(&self) -> String {
+        slugify(&self.title)
+    }
+
+    /// Fingerprint of every stored field, so an unchanged product is never rewritten.
+    pub fn content_hash(&self) -> ContentHash {
+        let mut h = Hasher::new();
+        h.str(&self.external_id)
+            .str(&self.title)
+            .str(&self.description)
+            .opt_str(self.category.as_deref())
+            .opt_str(self.brand.as_deref())
+            .opt_str(self.sku.as_deref())
+            .opt_str(self.price.as_ref().map(Price::as_str))
+            .opt_i64(self.stock)
+            .strs(&self.tags)
+            .strs(&self.images)
+            .opt_str(self.thumbnail.as_deref())
+            .object(&self.attributes)
+            .opt_str(self.source_updated_at.map(|t| t.to_rfc3339()).as_deref());
+        h.finish()
+    }
+}
+
+fn clean_list(items: &mut Vec<String>) {
+    for item in items.iter_mut() {
+        if item.chars().any(char::is_control) {
+            item.retain(|c| !c.is_control());
+        }
+    }
+    items.retain(|item| !item.trim().is_empty());
+}
+
+/// An exact, non-negative decimal price, kept as the upstream wrote it so PostgreSQL's `numeric`
+/// stores it without binary floating-point rounding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Price(String);
+
+impl Price {
+    /// Accepts a JSON number's text (`9.99`, `1e3`); refuses negatives and non-numbers.
+    pub fn parse(id: &str, text: &str) -> Result<Price, ProductError> {
+        let bad = |reason| ProductError::BadPrice {
+            id: id.to_owned(),
+            price: text.to_owned(),
+            reason,
+        };
+        let value: f64 = text.parse().map_err(|_| bad("not a number"))?;
+        if !value.is_finite() {
+            return Err(bad("not finite"));
+        }
+        if value < 0.0 {
+            return Err(bad("negative"));
+        }
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        {
+            return Err(bad("not a decimal"));
+        }
+        Ok(Price(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A readable category name from its slug: `home-decoration` → `Home Decoration`.
+pub fn category_name(slug: &str) -> String {
+    slug.split(['-', '_'])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample(id: &str) -> Product {
+        Product {
+            external_id: id.to_owned(),
+            title: "Essence Mascara Lash Princess".into(),
+            description: "Volumizing mascara".into(),
+            category: Some("beauty".into()),
+            brand: Some("Essence".into()),
+            sku: Some("BEA-ESS-ESS-001".into()),
+            price: Some(Price::parse(id, "9.99").unwrap()),
+            stock: Some(99),
+            tags: vec!["beauty".into(), "mascara".into()],
+            images: vec!["https://cdn.example/1.webp".into()],
+            thumbnail: Some("https://cdn.example/t.webp".into()),
+            attributes: serde_json::json!({"rating": 2.56, "dimensions": {"width": 15.14}})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            source_updated_at: None,
+        }
+    }
+
+    #[test]
+    fn equal_products_hash_equal_and_any_field_change_shows() {
+        let a = sample("1");
+        assert_eq!(a.content_hash(), sample("1").content_hash());
+        let mut b = sample("1");
+        b.stock = Some(98);
+        assert_ne!(a.content_hash(), b.content_hash());
+        let mut c = sample("1");
+        c.attributes
+            .insert("rating".into(), serde_json::json!(2.57));
+        assert_ne!(a.content_hash(), c.content_hash());
+        let mut d = sample("1");
+        d.brand = None;
+        assert_ne!(a.content_hash(), d.content_hash());
+    }
+
+    #[test]
+    fn products_need_an_id_and_a_title() {
+        assert!(sample("1").validate().is_ok());
+        assert_eq!(sample("").validate(), Err(ProductError::BadId));
+        let mut untitled = sample("7");
+        untitled.title = "  ".into();
+        assert_eq!(
+            untitled.validate(),
+            Err(ProductError::MissingTitle("7".into()))
+        );
+    }
+
+    #[test]
+    fn empty_list_items_and_control_characters_are_dropped() {
+        let mut p = sample("1");
+        p.tags = vec!["a\u{1f}b".into(), "".into(), " ".into(), "c".into()];
+        let p = p.validate().unwrap();
+        assert_eq!(p.tags, vec!["ab", "c"]);
+    }
+
+    #[test]
+    fn prices_stay_exact_and_refuse_nonsense() {
+        assert_eq!(Price::parse("1", "9.99").unwrap().as_str(), "9.99");
+        assert_eq!(Price::parse("1", "1e3").unwrap().as_str(), "1e3");
+        assert!(Price::parse("1", "-1").is_err());
+        assert!(Price::parse("1", "NaN").is_err());
+        assert!(Price::parse("1", "inf").is_err());
+        assert!(Price::parse("1", "12abc").is_err());
+    }
+
+    #[test]
+    fn category_names_come_from_slugs() {
+        assert_eq!(category_name("home-decoration"), "Home Decoration");
+        assert_eq!(category_name("laptops"), "Laptops");
+        assert_eq!(category_name("mens_shirts"), "Mens Shirts");
+    }
+}

@@ -1,0 +1,260 @@
+//! The run summary: what one sync did, published as `catalog.sync.completed` and stored with the
+//! run. Field names are a contract other systems read.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// How many errors a summary carries; the run's `sync_errors` rows keep more.
+pub const MAX_SUMMARY_ERRORS: usize = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    /// Every upstream page; products not seen are archived.
+    Full,
+    /// A list of product ids.
+    Products,
+    /// A batch of `product.updated` events.
+    Incremental,
+}
+
+impl RunMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunMode::Full => "full",
+            RunMode::Products => "products",
+            RunMode::Incremental => "incremental",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Everything the run set out to do was done.
+    Succeeded,
+    /// Some pages, products or batches failed; the rest was written. Nothing was archived.
+    Partial,
+    /// Nothing could be done (e.g. the first page never came back).
+    Failed,
+    /// The request was answered without running (already covered by a newer run).
+    Skipped,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+            RunStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// What happened to products during a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Products received from the upstream (or from events).
+    pub fetched: u64,
+    pub created: u64,
+    /// Changed products, including archived products that came back.
+    pub updated: u64,
+    /// Products whose content hash matched: not written.
+    pub unchanged: u64,
+    pub archived: u64,
+    /// Products lost to a failed page, an invalid body or a failed batch.
+    pub failed: u64,
+    pub categories_created: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchCounts {
+    pub total: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+/// Why something in a run failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The upstream API failed after its retries (page or product fetch).
+    Upstream,
+    /// The upstream sent an object that is not a valid product.
+    InvalidProduct,
+    /// Writing a batch to PostgreSQL failed after its retries.
+    Store,
+    /// The upstream catalog is larger than `SYNC_SAFE_MAX`: the rest was not synced.
+    SafeMax,
+    /// Archiving was refused because it would archive more than `SYNC_ARCHIVE_MAX_RATIO`.
+    ArchiveGuard,
+    /// The run was stopped before it finished.
+    Cancelled,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Upstream => "upstream",
+            ErrorKind::InvalidProduct => "invalid_product",
+            ErrorKind::Store => "store",
+            ErrorKind::SafeMax => "safe_max",
+            ErrorKind::ArchiveGuard => "archive_guard",
+            ErrorKind::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ErrorKind> {
+        [
+            ErrorKind::Upstream,
+            ErrorKind::InvalidProduct,
+            ErrorKind::Store,
+            ErrorKind::SafeMax,
+            ErrorKind::ArchiveGuard,
+            ErrorKind::Cancelled,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One failure in a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunError {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    /// 1-based number of the batch that failed to write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// The `catalog.sync.completed` body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: Uuid,
+    pub request_id: String,
+    pub mode: RunMode,
+    pub status: RunStatus,
+    pub dry_run: bool,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub counts: Counts,
+    pub batches: BatchCounts,
+    pub errors: Vec<RunError>,
+    pub trace_id: Option<String>,
+}
+
+impl RunStatus {
+    /// Judges a finished run: `failed` when it could not do its job at all, `partial` when
+    /// anything went wrong along the way, `succeeded` otherwise.
+    pub fn judge(fatal: bool, had_errors: bool) -> RunStatus {
+        match (fatal, had_errors) {
+            (true, _) => RunStatus::Failed,
+            (false, true) => RunStatus::Partial,
+            (false, false) => RunStatus::Succeeded,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_serializes_with_the_contract_field_names() {
+        let summary = RunSummary {
+            run_id: Uuid::nil(),
+            request_id: "r-1".into(),
+            mode: RunMode::Full,
+            status: RunStatus::Partial,
+            dry_run: false,
+            started_at: DateTime::from_timestamp(0, 0).unwrap(),
+            finished_at: DateTime::from_timestamp(1, 0).unwrap(),
+            duration_ms: 1000,
+            counts: Counts {
+                fetched: 3,
+                ..Counts::default()
+            },
+            batches: BatchCounts::default(),
+            errors: vec![RunError {
+                product_id: None,
+                batch: Some(2),
+                kind: ErrorKind::Store,
+                message: "boom".into(),
+            }],
+            trace_id: None,
+        };
+        let json = serde_json::to_value(&summary).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for key in [
+            "run_id",
+            "request_id",
+            "mode",
+            "status",
+            "dry_run",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "counts",
+            "batches",
+            "errors",
+            "trace_id",
+        ] {
+            assert!(keys.contains(&key), "missing {key}");
+        }
+        assert_eq!(json["mode"], "full");
+        assert_eq!(json["status"], "partial");
+        assert_eq!(
+            json["errors"][0],
+            serde_json::json!({"batch": 2, "kind": "store", "message": "boom"})
+        );
+        let counts: Vec<&str> = json["counts"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for key in [
+            "fetched",
+            "created",
+            "updated",
+            "unchanged",
+            "archived",
+            "failed",
+            "categories_created",
+        ] {
+            assert!(counts.contains(&key), "missing counts.{key}");
+        }
+        let back: RunSummary = serde_json::from_value(json).unwrap();
+        assert_eq!(back, summary);
+    }
+
+    #[test]
+    fn run_status_is_judged_from_what_went_wrong() {
+        assert_eq!(RunStatus::judge(false, false), RunStatus::Succeeded);
+        assert_eq!(RunStatus::judge(false, true), RunStatus::Partial);
+        assert_eq!(RunStatus::judge(true, true), RunStatus::Failed);
+    }
+
+    #[test]
+    fn error_kinds_round_trip_through_text() {
+        for kind in [
+            ErrorKind::Upstream,
+            ErrorKind::ArchiveGuard,
+            ErrorKind::InvalidProduct,
+        ] {
+            assert_eq!(ErrorKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ErrorKind::parse("nope"), None);
+    }
+}

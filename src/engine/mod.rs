@@ -1,0 +1,231 @@
+//! The sync engine: runs a full or a targeted sync from the upstream into the store and returns
+//! the run summary. The CLI and the event-driven worker both call [`Engine::run`].
+//!
+//! Memory is bounded by configuration, never by catalog size: at most `SYNC_CONCURRENCY` pages
+//! are in flight or waiting, plus one batch being written.
+
+mod full;
+mod run;
+mod targeted;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, info_span};
+use uuid::Uuid;
+
+use crate::config::SyncArgs;
+use crate::domain::{RunMode, RunSummary};
+use crate::store::{NewRun, RunStart, Store, StoreError};
+use crate::upstream::Upstream;
+
+pub use run::Progress;
+use run::RunState;
+
+/// Tuning of a sync, from [`SyncArgs`].
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    pub page_size: u32,
+    pub batch_size: usize,
+    pub concurrency: usize,
+    /// Batches written at once, each on its own connection.
+    pub write_concurrency: usize,
+    pub safe_max: u64,
+    pub archive_max_ratio: f64,
+    /// Retries of a batch write after a transient database failure.
+    pub write_retries: usize,
+    /// How often a running run writes its progress to its `sync_runs` row.
+    pub progress_interval: Duration,
+}
+
+impl From<&SyncArgs> for EngineSettings {
+    fn from(args: &SyncArgs) -> Self {
+        EngineSettings {
+            page_size: args.page_size,
+            batch_size: args.batch_size as usize,
+            concurrency: args.concurrency as usize,
+            write_concurrency: args.write_concurrency as usize,
+            safe_max: args.safe_max,
+            archive_max_ratio: args.archive_max_ratio,
+            write_retries: 4,
+            progress_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+impl EngineSettings {
+    fn writer(&self) -> run::WriterSettings {
+        run::WriterSettings {
+            batch_size: self.batch_size,
+            write_concurrency: self.write_concurrency,
+            retries: self.write_retries,
+            progress_interval: self.progress_interval,
+        }
+    }
+}
+
+/// What to sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Every upstream page; afterwards, products not seen are archived.
+    Full,
+    /// These upstream ids only; a 404 archives the product.
+    Products(Vec<String>),
+}
+
+/// One request to sync.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// Unique per request: the same id never runs twice to completion.
+    pub request_id: String,
+    pub target: Target,
+    pub dry_run: bool,
+    /// Archive beyond `SYNC_ARCHIVE_MAX_RATIO`.
+    pub force_archive: bool,
+    pub reason: Option<String>,
+    pub trace_id: Option<String>,
+}
+
+impl RunRequest {
+    /// A request with a fresh id.
+    pub fn new(target: Target) -> Self {
+        RunRequest {
+            request_id: Uuid::new_v4().to_string(),
+            target,
+            dry_run: false,
+            force_archive: false,
+            reason: None,
+            trace_id: None,
+        }
+    }
+
+    fn mode(&self) -> RunMode {
+        match self.target {
+            Target::Full => RunMode::Full,
+            Target::Products(_) => RunMode::Products,
+        }
+    }
+}
+
+/// How the caller steers a run while it goes.
+#[derive(Clone, Debug, Default)]
+pub struct RunControl {
+    /// Cancelling stops fetching; the batch being written is finished, then the run is
+    /// recorded as interrupted so the same request can run again.
+    pub cancel: CancellationToken,
+    /// Receives progress after every batch.
+    pub progress: Option<watch::Sender<Progress>>,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum RunOutcome {
+    /// The run went to its end (whatever its status).
+    Finished(RunSummary),
+    /// The request had already run to its end; nothing was done again.
+    AlreadyFinished(RunSummary),
+    /// Cancelled before its end; the run row says `interrupted`.
+    Interrupted { run_id: Uuid },
+}
+
+/// The run record could not be opened or closed; the sync's own failures are in the summary.
+#[derive(Debug, thiserror::Error)]
+#[error("could not record the run: {0}")]
+pub struct EngineError(#[from] pub StoreError);
+
+impl EngineError {
+    pub fn is_transient(&self) -> bool {
+        self.0.is_transient()
+    }
+}
+
+/// Moves products from the upstream into the store.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    store: Store,
+    upstream: Upstream,
+    settings: EngineSettings,
+}
+
+impl Engine {
+    pub fn new(store: Store, upstream: Upstream, settings: EngineSettings) -> Self {
+        Engine {
+            store,
+            upstream,
+            settings,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs one sync request to its end (or until cancelled) and records it.
+    pub async fn run(
+        &self,
+        request: &RunRequest,
+        control: RunControl,
+    ) -> Result<RunOutcome, EngineError> {
+        let mode = request.mode();
+        let span = info_span!(
+            "sync.run",
+            request_id = %request.request_id,
+            mode = mode.as_str(),
+            dry_run = request.dry_run,
+            run_id = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        async move {
+            let new_run = NewRun {
+                run_id: Uuid::new_v4(),
+                request_id: &request.request_id,
+                mode,
+                dry_run: request.dry_run,
+                reason: request.reason.as_deref(),
+                trace_id: request.trace_id.as_deref(),
+            };
+            let run_id = match self.store.begin_run(&new_run).await? {
+                RunStart::Started(run_id) => run_id,
+                RunStart::Finished(summary) => {
+                    info!(run_id = %summary.run_id, "request already ran; returning its summary");
+                    return Ok(RunOutcome::AlreadyFinished(*summary));
+                }
+            };
+            tracing::Span::current().record("run_id", tracing::field::display(run_id));
+            info!(%run_id, "sync started");
+            let mut state = RunState::new(run_id, request, mode, Utc::now(), control);
+            match &request.target {
+                Target::Full => full::run(self, &mut state).await,
+                Target::Products(ids) => targeted::run(self, &mut state, ids).await,
+            }
+            state.flush_errors(&self.store).await;
+            if state.cancelled() {
+                self.store.interrupt_run(run_id).await?;
+                info!(%run_id, "sync interrupted; the request may run again");
+                return Ok(RunOutcome::Interrupted { run_id });
+            }
+            let summary = state.summary(Utc::now());
+            self.store
+                .finish_run(&summary, state.fatal_message())
+                .await?;
+            tracing::Span::current().record("status", summary.status.as_str());
+            info!(
+                %run_id,
+                status = summary.status.as_str(),
+                fetched = summary.counts.fetched,
+                created = summary.counts.created,
+                updated = summary.counts.updated,
+                unchanged = summary.counts.unchanged,
+                archived = summary.counts.archived,
+                failed = summary.counts.failed,
+                duration_ms = summary.duration_ms,
+                "sync finished"
+            );
+            Ok(RunOutcome::Finished(summary))
+        }
+        .instrument(span)
+        .await
+    }
+}

@@ -1,0 +1,21 @@
+//! catalog-sync keeps a commerce catalog in PostgreSQL in sync with an upstream product API.
+//!
+//! The data path reads top-down:
+//!
+//! - [`config`] turns environment variables and flags into validated settings.
+//! - [`upstream`] talks to the DummyJSON-compatible product API: paging, `select`, single products,
+//!   timeouts and bounded retries.
+//! - [`domain`] holds the pure types: products, categories, handles, content hashes, run summaries.
+//! - [`engine`] runs a full or targeted sync: pages in flight, batches, archiving, run records.
+//! - [`store`] is the PostgreSQL adapter: migrations, batched upserts, run records.
+//! - [`simulator`] is a DummyJSON-compatible upstream used by the tests, the benchmark and the demo.
+//! - [`cli`] is the command line on top of all of it.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod simulator;
+pub mod store;
+pub mod telemetry;
+pub mod upstream;

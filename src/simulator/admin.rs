@@ -1,0 +1,145 @@
+//! The admin API under `/__sim`, for driving a simulator that runs in another process: stats,
+//! product changes and faults. Admin requests are counted but never delayed, limited or faulted.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+
+use super::catalog::FieldSet;
+use super::faults::FaultRequest;
+use super::server::{Kind, Shared, json_response, message};
+
+/// The admin routes, all under `/__sim`.
+pub(crate) fn admin_routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/__sim/stats", get(stats))
+        .route("/__sim/products", post(add))
+        .route("/__sim/products/{id}", delete(remove))
+        .route("/__sim/products/{id}/mutate", post(mutate))
+        .route("/__sim/products/{id}/title", post(title))
+        .route("/__sim/faults", post(add_fault).delete(clear_faults))
+}
+
+fn json(status: StatusCode, value: &serde_json::Value) -> Response {
+    json_response(status, value.to_string().into_bytes(), false)
+}
+
+fn bad_request(text: &str) -> Response {
+    message(StatusCode::BAD_REQUEST, text)
+}
+
+fn not_live(id: &str) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        &format!("Product with id '{id}' not found"),
+    )
+}
+
+/// The product's current JSON, or 404.
+fn product_answer(shared: &Shared, id: u64) -> Response {
+    match shared.product_json(id, FieldSet::ALL) {
+        Some(body) => json_response(StatusCode::OK, body, false),
+        None => not_live(&id.to_string()),
+    }
+}
+
+async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    shared.count(Kind::Admin);
+    let counters = &shared.counters;
+    let products = shared.catalog().live_count();
+    let value = serde_json::json!({
+        "requests": counters.total.load(Ordering::Relaxed),
+        "products": products,
+        "list": counters.list.load(Ordering::Relaxed),
+        "single": counters.single.load(Ordering::Relaxed),
+        "admin": counters.admin.load(Ordering::Relaxed),
+    });
+    json(StatusCode::OK, &value)
+}
+
+async fn add(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    shared.count(Kind::Admin);
+    let count = match params.get("count").map(|c| c.parse::<u64>()) {
+        Some(Ok(count)) => count,
+        _ => return bad_request("'count' must be a non-negative integer"),
+    };
+    let products = {
+        let mut catalog = shared.catalog_mut();
+        catalog.add(count);
+        catalog.live_count()
+    };
+    json(StatusCode::OK, &serde_json::json!({ "products": products }))
+}
+
+async fn remove(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    shared.count(Kind::Admin);
+    let deleted = id.parse().is_ok_and(|n| shared.catalog_mut().delete(n));
+    if deleted {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        not_live(&id)
+    }
+}
+
+async fn mutate(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    shared.count(Kind::Admin);
+    let Ok(n) = id.parse::<u64>() else {
+        return not_live(&id);
+    };
+    let mutated = shared.catalog_mut().mutate(n);
+    if mutated {
+        product_answer(&shared, n)
+    } else {
+        not_live(&id)
+    }
+}
+
+#[derive(Deserialize)]
+struct TitleRequest {
+    title: String,
+}
+
+async fn title(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> Response {
+    shared.count(Kind::Admin);
+    let request: TitleRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => return bad_request(&format!("expected {{\"title\": \"...\"}}: {e}")),
+    };
+    let Ok(n) = id.parse::<u64>() else {
+        return not_live(&id);
+    };
+    let renamed = shared.catalog_mut().set_title(n, &request.title);
+    if renamed {
+        product_answer(&shared, n)
+    } else {
+        not_live(&id)
+    }
+}
+
+async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    shared.count(Kind::Admin);
+    match serde_json::from_slice::<FaultRequest>(&body) {
+        Ok(request) => {
+            request.apply(&mut shared.faults());
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => bad_request(&format!("invalid fault: {e}")),
+    }
+}
+
+async fn clear_faults(State(shared): State<Arc<Shared>>) -> Response {
+    shared.count(Kind::Admin);
+    shared.faults().clear();
+    StatusCode::NO_CONTENT.into_response()
+}

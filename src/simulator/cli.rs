@@ -1,0 +1,162 @@
+//! The `catalog-sync simulator` subcommand: its arguments and the serve-until-shutdown loop.
+
+use std::future::Future;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::builder::BoolishValueParser;
+use tracing::info;
+
+use super::{Simulator, SimulatorConfig};
+
+/// Serve a DummyJSON-compatible product API over a synthetic catalog.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct SimulatorArgs {
+    /// Number of products in the catalog (ids 1..=N).
+    #[arg(long, env = "SIM_PRODUCTS", default_value_t = 194)]
+    pub products: u64,
+
+    /// Seed of the generated catalog: the same seed serves the same products.
+    #[arg(long, env = "SIM_SEED", default_value_t = 1)]
+    pub seed: u64,
+
+    /// Fixed delay before every product answer, in milliseconds.
+    #[arg(long, env = "SIM_LATENCY_MS", default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Fraction (0 to 1) of product requests answered 500.
+    #[arg(long, env = "SIM_ERROR_RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub error_rate: f64,
+
+    /// Fraction (0 to 1) of product answers whose body is cut short.
+    #[arg(long, env = "SIM_TRUNCATE_RATE", default_value_t = 0.0, value_parser = parse_rate)]
+    pub truncate_rate: f64,
+
+    /// Apply DummyJSON's rate limit: 100 requests per 10 seconds, then 429 with Retry-After.
+    #[arg(long, env = "SIM_RATE_LIMIT", value_parser = BoolishValueParser::new())]
+    pub rate_limit: bool,
+
+    /// Address to listen on.
+    #[arg(long, env = "SIM_LISTEN", default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
+}
+
+impl SimulatorArgs {
+    /// The simulator settings these arguments describe.
+    pub fn config(&self) -> SimulatorConfig {
+        SimulatorConfig {
+            products: self.products,
+            seed: self.seed,
+            latency: Duration::from_millis(self.latency_ms),
+            error_rate: self.error_rate,
+            truncate_rate: self.truncate_rate,
+            rate_limit: self.rate_limit,
+        }
+    }
+}
+
+/// A fraction between 0 and 1 inclusive.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!("{rate} is not between 0 and 1"))
+    }
+}
+
+/// Runs the simulator until `shutdown` resolves. Once bound, logs the URL it serves on and
+/// prints exactly one line, `listening on http://ADDR/products`, to stdout for scripts.
+pub async fn run(
+    args: SimulatorArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let simulator = Simulator::start(args.config(), args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let url = simulator.url();
+    info!(
+        %url,
+        products = args.products,
+        seed = args.seed,
+        latency_ms = args.latency_ms,
+        error_rate = args.error_rate,
+        truncate_rate = args.truncate_rate,
+        rate_limit = args.rate_limit,
+        "simulator serving"
+    );
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on {url}").context("cannot write to stdout")?;
+        stdout.flush().context("cannot write to stdout")?;
+    }
+    shutdown.await;
+    info!(requests = simulator.requests_served(), "simulator stopping");
+    simulator.shutdown().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        args: SimulatorArgs,
+    }
+
+    fn parse(argv: &[&str]) -> Result<SimulatorArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("sim").chain(argv.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn flags_map_to_the_config() {
+        let args = parse(&[
+            "--products",
+            "1000000",
+            "--seed",
+            "7",
+            "--latency-ms",
+            "25",
+            "--error-rate",
+            "0.1",
+            "--truncate-rate",
+            "1",
+            "--rate-limit",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .expect("valid flags");
+        let config = args.config();
+        assert_eq!(config.products, 1_000_000);
+        assert_eq!(config.seed, 7);
+        assert_eq!(config.latency, Duration::from_millis(25));
+        assert_eq!(config.error_rate, 0.1);
+        assert_eq!(config.truncate_rate, 1.0);
+        assert!(config.rate_limit);
+        assert_eq!(args.listen.port(), 0);
+    }
+
+    #[test]
+    fn defaults_match_the_default_config() {
+        let args = parse(&[]).expect("no flags needed");
+        assert_eq!(args.config(), SimulatorConfig::default());
+        assert_eq!(args.listen, SocketAddr::from(([127, 0, 0, 1], 8090)));
+    }
+
+    #[test]
+    fn rates_outside_zero_to_one_are_refused() {
+        assert!(parse(&["--error-rate", "1.5"]).is_err());
+        assert!(parse(&["--truncate-rate", "-0.1"]).is_err());
+        assert!(parse(&["--error-rate", "often"]).is_err());
+        assert!(parse(&["--error-rate", "0.5"]).is_ok());
+    }
+}

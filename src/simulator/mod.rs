@@ -1,0 +1,235 @@
+//! A DummyJSON-compatible product API (`/products`, `/products/{id}`) over a synthetic catalog,
+//! used by the integration tests (in-process), the benchmark and the demo (as the `simulator`
+//! subcommand). Owns the server's lifecycle, its knobs (latency, error and truncation rates,
+//! rate limit), scripted faults, and the handle the tests use to change the catalog.
+//!
+//! Products are generated from (seed, id, version), so memory does not grow with the catalog;
+//! only changes (mutations, new titles, deletions) are stored.
+
+mod admin;
+mod catalog;
+mod cli;
+mod faults;
+mod parts;
+mod server;
+mod state;
+#[cfg(test)]
+mod tests;
+mod words;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+pub use cli::{SimulatorArgs, run};
+pub use faults::Fault;
+
+use catalog::FieldSet;
+use faults::{Faults, RateLimiter};
+use server::{Counters, Shared};
+use state::CatalogState;
+
+/// How long [`Simulator::shutdown`] waits for in-flight requests before aborting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The simulator's settings, fixed at start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimulatorConfig {
+    /// Number of products; ids are `1..=products`.
+    pub products: u64,
+    /// Seed of the generated catalog: the same seed gives the same products.
+    pub seed: u64,
+    /// A fixed delay before every product answer.
+    pub latency: Duration,
+    /// Fraction (0..=1) of product requests answered 500.
+    pub error_rate: f64,
+    /// Fraction (0..=1) of product answers whose body is cut short.
+    pub truncate_rate: f64,
+    /// Apply DummyJSON's rate limit: 100 requests per 10 seconds (one window for all clients).
+    pub rate_limit: bool,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            products: 194,
+            seed: 1,
+            latency: Duration::ZERO,
+            error_rate: 0.0,
+            truncate_rate: 0.0,
+            rate_limit: false,
+        }
+    }
+}
+
+/// Requests that reached a handler, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    /// Every request, whatever the route and the answer.
+    pub total: u64,
+    /// `GET /products`.
+    pub list: u64,
+    /// `GET /products/{id}`.
+    pub single: u64,
+    /// `/__sim/...`.
+    pub admin: u64,
+}
+
+/// A running simulator. Clones share the same server and state.
+#[derive(Clone, Debug)]
+pub struct Simulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    url: reqwest::Url,
+    stop: Arc<Notify>,
+    task: Arc<Mutex<Option<JoinHandle<std::io::Result<()>>>>>,
+}
+
+impl Simulator {
+    /// Binds `addr` (use 127.0.0.1:0 in tests) and serves in a background tokio task.
+    pub async fn start(config: SimulatorConfig, addr: SocketAddr) -> std::io::Result<Simulator> {
+        let rate_limit = config.rate_limit.then(RateLimiter::dummyjson);
+        Simulator::start_with(config, addr, rate_limit).await
+    }
+
+    /// Like [`Simulator::start`], with a rate limit of `limit` requests per `window`.
+    #[cfg(test)]
+    pub(crate) async fn start_with_rate_limit(
+        config: SimulatorConfig,
+        addr: SocketAddr,
+        limit: u32,
+        window: Duration,
+    ) -> std::io::Result<Simulator> {
+        Simulator::start_with(config, addr, Some(RateLimiter::new(limit, window))).await
+    }
+
+    async fn start_with(
+        config: SimulatorConfig,
+        addr: SocketAddr,
+        rate_limit: Option<RateLimiter>,
+    ) -> std::io::Result<Simulator> {
+        let shared = Arc::new(Shared {
+            seed: config.seed,
+            latency: config.latency,
+            error_rate: config.error_rate,
+            truncate_rate: config.truncate_rate,
+            rate_limit,
+            catalog: RwLock::new(CatalogState::new(config.products)),
+            faults: Mutex::new(Faults::default()),
+            counters: Counters::default(),
+        });
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let url = reqwest::Url::parse(&format!("http://{addr}/products"))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let app = server::product_routes()
+            .merge(admin::admin_routes())
+            .fallback(server::not_found)
+            .with_state(Arc::clone(&shared));
+        let stop = Arc::new(Notify::new());
+        let stopped = Arc::clone(&stop);
+        let serve = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stopped.notified().await });
+        let task = tokio::spawn(async move { serve.await });
+        Ok(Simulator {
+            shared,
+            addr,
+            url,
+            stop,
+            task: Arc::new(Mutex::new(Some(task))),
+        })
+    }
+
+    /// The address the server is bound to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://{addr}/products`: the upstream URL to configure.
+    pub fn url(&self) -> reqwest::Url {
+        self.url.clone()
+    }
+
+    /// Requests that reached a handler (product, admin or unknown routes), whatever the answer.
+    pub fn requests_served(&self) -> u64 {
+        self.shared.counters.total.load(Ordering::Relaxed)
+    }
+
+    /// Requests that reached a handler, by kind.
+    pub fn request_counts(&self) -> RequestCounts {
+        let counters = &self.shared.counters;
+        RequestCounts {
+            total: counters.total.load(Ordering::Relaxed),
+            list: counters.list.load(Ordering::Relaxed),
+            single: counters.single.load(Ordering::Relaxed),
+            admin: counters.admin.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How many products are live (listed, and found by id).
+    pub fn live_products(&self) -> u64 {
+        self.shared.catalog().live_count()
+    }
+
+    /// Bumps a live product's version: new price, stock and `meta.updatedAt`. No-op if not live.
+    pub fn mutate(&self, id: u64) {
+        self.shared.catalog_mut().mutate(id);
+    }
+
+    /// Replaces a live product's title. No-op if not live.
+    pub fn set_title(&self, id: u64, title: &str) {
+        self.shared.catalog_mut().set_title(id, title);
+    }
+
+    /// Deletes a product: it leaves the listings and its id answers 404. No-op if not live.
+    pub fn delete(&self, id: u64) {
+        self.shared.catalog_mut().delete(id);
+    }
+
+    /// Adds `n` products after the highest id so far.
+    pub fn add_products(&self, n: u64) {
+        self.shared.catalog_mut().add(n);
+    }
+
+    /// Applies `fault` to each of the next `n` product requests, after faults already queued.
+    pub fn fail_next(&self, n: usize, fault: Fault) {
+        self.shared.faults().push(n, fault);
+    }
+
+    /// Makes every listing request with this `skip` answer 500, until [`Simulator::clear_faults`].
+    pub fn fail_page_always(&self, skip: u64) {
+        self.shared.faults().fail_page(skip);
+    }
+
+    /// Forgets all scripted faults and failing pages.
+    pub fn clear_faults(&self) {
+        self.shared.faults().clear();
+    }
+
+    /// The full current JSON of a live product (as `GET /products/{id}` would answer), `None`
+    /// if absent.
+    pub fn product(&self, id: u64) -> Option<serde_json::Value> {
+        let body = self.shared.product_json(id, FieldSet::ALL)?;
+        serde_json::from_slice(&body).ok()
+    }
+
+    /// Stops serving: no new connections, in-flight requests get a few seconds to finish.
+    pub async fn shutdown(self) {
+        self.stop.notify_one();
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}

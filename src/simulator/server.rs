@@ -1,0 +1,263 @@
+//! The HTTP side of the product routes: the shared state behind every handler, the request
+//! counters, and the pipeline a product request goes through (latency, scripted faults, rate
+//! limit, failing pages, random errors, random truncation).
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use futures_util::{StreamExt as _, stream};
+
+use super::catalog::{FieldSet, ProductView, write_page};
+use super::faults::{Fault, Faults, RateLimiter, retry_after_secs};
+use super::state::CatalogState;
+
+/// How long a truncated answer waits between its first half and breaking the connection.
+const TRUNCATION_PAUSE: Duration = Duration::from_millis(20);
+
+/// Requests that reached a handler, by kind.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub total: AtomicU64,
+    pub list: AtomicU64,
+    pub single: AtomicU64,
+    pub admin: AtomicU64,
+}
+
+/// The kinds of request the counters tell apart.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kind {
+    List,
+    Single,
+    Admin,
+    Other,
+}
+
+/// Everything the handlers share; the simulator handle holds it too.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub seed: u64,
+    pub latency: Duration,
+    pub error_rate: f64,
+    pub truncate_rate: f64,
+    pub rate_limit: Option<RateLimiter>,
+    pub catalog: RwLock<CatalogState>,
+    pub faults: Mutex<Faults>,
+    pub counters: Counters,
+}
+
+impl Shared {
+    pub(crate) fn catalog(&self) -> RwLockReadGuard<'_, CatalogState> {
+        self.catalog.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn catalog_mut(&self) -> RwLockWriteGuard<'_, CatalogState> {
+        self.catalog.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn count(&self, kind: Kind) {
+        self.counters.total.fetch_add(1, Ordering::Relaxed);
+        let counter = match kind {
+            Kind::List => &self.counters.list,
+            Kind::Single => &self.counters.single,
+            Kind::Admin => &self.counters.admin,
+            Kind::Other => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The JSON of a live product with the given fields, `None` if it is not live.
+    pub(crate) fn product_json(&self, id: u64, fields: FieldSet) -> Option<Vec<u8>> {
+        let spec = self.catalog().spec(id)?;
+        let view = ProductView {
+            seed: self.seed,
+            spec: &spec,
+            fields,
+        };
+        serde_json::to_vec(&view).ok()
+    }
+
+    /// Runs the misbehaviour pipeline for a product request. `Err` is the answer to send
+    /// instead of the product(s); `Ok(truncate)` says whether to cut the real answer short.
+    async fn gate(&self, kind: Kind, listing_skip: Option<u64>) -> Result<bool, Response> {
+        self.count(kind);
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        let scripted = self.faults().pop();
+        let mut truncate = false;
+        match scripted {
+            Some(Fault::Status(code)) => {
+                let status =
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return Err(status_message(status));
+            }
+            Some(Fault::TooManyRequests { retry_after }) => return Err(too_many(retry_after)),
+            Some(Fault::Hang(pause)) => tokio::time::sleep(pause).await,
+            Some(Fault::Truncate) => truncate = true,
+            None => {}
+        }
+        if let Some(limiter) = &self.rate_limit
+            && let Err(wait) = limiter.check()
+        {
+            return Err(too_many(wait.max(Duration::from_secs(1))));
+        }
+        if listing_skip.is_some_and(|skip| self.faults().page_fails(skip)) {
+            return Err(status_message(StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        if self.error_rate > 0.0 && fastrand::f64() < self.error_rate {
+            return Err(status_message(StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        Ok(truncate || (self.truncate_rate > 0.0 && fastrand::f64() < self.truncate_rate))
+    }
+}
+
+/// `{"message": text}` with the given status.
+pub(crate) fn message(status: StatusCode, text: &str) -> Response {
+    let body = serde_json::json!({ "message": text }).to_string();
+    json_response(status, body.into_bytes(), false)
+}
+
+/// A status with a readable message (`Internal server error` for 500).
+fn status_message(status: StatusCode) -> Response {
+    match status {
+        StatusCode::INTERNAL_SERVER_ERROR => message(status, "Internal server error"),
+        StatusCode::TOO_MANY_REQUESTS => message(status, "Too many requests"),
+        _ => message(
+            status,
+            status.canonical_reason().unwrap_or("Simulated failure"),
+        ),
+    }
+}
+
+/// 429 with `Retry-After` in whole seconds, rounded up.
+fn too_many(wait: Duration) -> Response {
+    let mut response = status_message(StatusCode::TOO_MANY_REQUESTS);
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(retry_after_secs(wait)),
+    );
+    response
+}
+
+/// A JSON body; truncated, it declares the full length but sends half and then fails.
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>, truncate: bool) -> Response {
+    let length = body.len();
+    let mut response = if truncate {
+        let mut full = Bytes::from(body);
+        let half = full.split_to(length / 2);
+        // Fail only after a pause, so the head and the first half reach the socket: failing
+        // at once would drop the whole answer instead of cutting the body short.
+        let failure = stream::once(async {
+            tokio::time::sleep(TRUNCATION_PAUSE).await;
+            Err(io::Error::other("simulated truncation"))
+        });
+        Response::new(Body::from_stream(stream::iter([Ok(half)]).chain(failure)))
+    } else {
+        Response::new(Body::from(body))
+    };
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    response
+}
+
+/// The product routes, `/products` and `/products/{id}`.
+pub(crate) fn product_routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/products", get(list))
+        .route("/products/{id}", get(single))
+}
+
+/// The answer to any route that does not exist.
+pub(crate) async fn not_found(State(shared): State<Arc<Shared>>) -> Response {
+    shared.count(Kind::Other);
+    message(StatusCode::NOT_FOUND, "Not found")
+}
+
+type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .rev()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+/// A numeric query parameter; `Err` is the message of a 400 answer.
+fn number(params: &[(String, String)], name: &str, default: u64) -> Result<u64, String> {
+    match param(params, name) {
+        None => Ok(default),
+        Some(text) => text.trim().parse().map_err(|_| {
+            format!("Invalid '{name}' parameter: '{text}' is not a non-negative integer")
+        }),
+    }
+}
+
+fn fields(params: &[(String, String)]) -> FieldSet {
+    param(params, "select").map_or(FieldSet::ALL, FieldSet::parse)
+}
+
+async fn list(State(shared): State<Arc<Shared>>, params: Params) -> Response {
+    let params = params.map(|Query(p)| p).unwrap_or_default();
+    let skip = number(&params, "skip", 0);
+    let truncate = match shared.gate(Kind::List, skip.as_ref().ok().copied()).await {
+        Ok(truncate) => truncate,
+        Err(response) => return response,
+    };
+    let (skip, limit) = match (skip, number(&params, "limit", 30)) {
+        (Ok(skip), Ok(limit)) => (skip, limit),
+        (Err(text), _) | (_, Err(text)) => return message(StatusCode::BAD_REQUEST, &text),
+    };
+    let (total, specs) = shared.catalog().page(skip, limit);
+    match write_page(shared.seed, &specs, fields(&params), total, skip) {
+        Ok(body) => json_response(StatusCode::OK, body, truncate),
+        Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn single(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    params: Params,
+) -> Response {
+    let params = params.map(|Query(p)| p).unwrap_or_default();
+    let truncate = match shared.gate(Kind::Single, None).await {
+        Ok(truncate) => truncate,
+        Err(response) => return response,
+    };
+    let product = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| shared.product_json(n, fields(&params)));
+    match product {
+        Some(body) => json_response(StatusCode::OK, body, truncate),
+        None => {
+            let text = format!("Product with id '{id}' not found");
+            json_response(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({ "message": text })
+                    .to_string()
+                    .into_bytes(),
+                truncate,
+            )
+        }
+    }
+}

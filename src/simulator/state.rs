@@ -1,0 +1,234 @@
+//! The simulator's mutable catalog state: which ids are live, and the few products that were
+//! changed. Its size grows with the number of changes only, never with the catalog's size.
+//! Owns the paging math: `skip` counts live products in id order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::catalog::ProductSpec;
+
+/// Live ids are `1..=last_id` minus `deleted`.
+#[derive(Debug, Default)]
+pub(crate) struct CatalogState {
+    last_id: u64,
+    /// Deleted ids, sorted ascending.
+    deleted: Vec<u64>,
+    versions: HashMap<u64, u32>,
+    titles: HashMap<u64, Arc<str>>,
+}
+
+impl CatalogState {
+    /// A catalog with ids `1..=products`, none changed.
+    pub(crate) fn new(products: u64) -> CatalogState {
+        CatalogState {
+            last_id: products,
+            ..CatalogState::default()
+        }
+    }
+
+    /// How many products are live.
+    pub(crate) fn live_count(&self) -> u64 {
+        self.last_id - self.deleted.len() as u64
+    }
+
+    pub(crate) fn is_live(&self, id: u64) -> bool {
+        (1..=self.last_id).contains(&id) && self.deleted.binary_search(&id).is_err()
+    }
+
+    /// The spec of a live product, `None` if absent or deleted.
+    pub(crate) fn spec(&self, id: u64) -> Option<ProductSpec> {
+        self.is_live(id).then(|| self.spec_unchecked(id))
+    }
+
+    fn spec_unchecked(&self, id: u64) -> ProductSpec {
+        ProductSpec {
+            id,
+            version: self.versions.get(&id).copied().unwrap_or(0),
+            title: self.titles.get(&id).cloned(),
+        }
+    }
+
+    /// Bumps a live product's version (new price, stock and `updatedAt`); false if not live.
+    pub(crate) fn mutate(&mut self, id: u64) -> bool {
+        if !self.is_live(id) {
+            return false;
+        }
+        let version = self.versions.entry(id).or_insert(0);
+        *version = version.saturating_add(1);
+        true
+    }
+
+    /// Replaces a live product's title; false if not live.
+    pub(crate) fn set_title(&mut self, id: u64, title: &str) -> bool {
+        if !self.is_live(id) {
+            return false;
+        }
+        self.titles.insert(id, Arc::from(title));
+        true
+    }
+
+    /// Deletes a live product; false if it was not live.
+    pub(crate) fn delete(&mut self, id: u64) -> bool {
+        if !self.is_live(id) {
+            return false;
+        }
+        let at = self.deleted.partition_point(|&d| d < id);
+        self.deleted.insert(at, id);
+        self.versions.remove(&id);
+        self.titles.remove(&id);
+        true
+    }
+
+    /// Adds `n` products after the highest id.
+    pub(crate) fn add(&mut self, n: u64) {
+        self.last_id = self.last_id.saturating_add(n);
+    }
+
+    /// The id of the live product at `position` (0-based, in id order), if any, and how many
+    /// deleted ids are below it.
+    fn id_at(&self, position: u64) -> Option<(u64, usize)> {
+        if position >= self.live_count() {
+            return None;
+        }
+        // Deleted id `deleted[j]` has `deleted[j] - 1 - j` live ids below it, a count that never
+        // decreases with `j`; it lies below the wanted id iff that count is at most `position`.
+        let (mut low, mut high) = (0, self.deleted.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if self.deleted[mid] - 1 - mid as u64 <= position {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        Some((position + 1 + low as u64, low))
+    }
+
+    /// A listing page: the live count and up to `limit` specs from live position `skip`
+    /// (`limit == 0`: all remaining).
+    pub(crate) fn page(&self, skip: u64, limit: u64) -> (u64, Vec<ProductSpec>) {
+        let total = self.live_count();
+        let remaining = total.saturating_sub(skip);
+        let count = if limit == 0 {
+            remaining
+        } else {
+            limit.min(remaining)
+        };
+        let Some((first, deleted_below)) = self.id_at(skip).filter(|_| count > 0) else {
+            return (total, Vec::new());
+        };
+        let mut specs = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        let mut deleted = self.deleted[deleted_below..].iter().peekable();
+        let mut id = first;
+        while (specs.len() as u64) < count && id <= self.last_id {
+            if deleted.next_if_eq(&&id).is_none() {
+                specs.push(self.spec_unchecked(id));
+            }
+            id += 1;
+        }
+        (total, specs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(specs: &[ProductSpec]) -> Vec<u64> {
+        specs.iter().map(|s| s.id).collect()
+    }
+
+    #[test]
+    fn pages_over_all_ids_without_deletions() {
+        let state = CatalogState::new(10);
+        assert_eq!(state.page(0, 3).0, 10);
+        assert_eq!(ids(&state.page(0, 3).1), [1, 2, 3]);
+        assert_eq!(ids(&state.page(8, 5).1), [9, 10]);
+        assert_eq!(ids(&state.page(10, 5).1), Vec::<u64>::new());
+        assert_eq!(ids(&state.page(4, 0).1), [5, 6, 7, 8, 9, 10]);
+    }
+
+    #[test]
+    fn pages_skip_deleted_ids_and_total_shrinks() {
+        let mut state = CatalogState::new(10);
+        for id in [1, 4, 5, 10] {
+            assert!(state.delete(id));
+        }
+        assert!(!state.delete(4), "a second delete is a no-op");
+        let (total, first) = state.page(0, 3);
+        assert_eq!(total, 6);
+        assert_eq!(ids(&first), [2, 3, 6]);
+        assert_eq!(ids(&state.page(3, 3).1), [7, 8, 9]);
+        assert_eq!(ids(&state.page(5, 3).1), [9]);
+        assert!(state.page(6, 3).1.is_empty());
+        // Every page boundary agrees with the full listing.
+        let all = ids(&state.page(0, 0).1);
+        assert_eq!(all, [2, 3, 6, 7, 8, 9]);
+        for skip in 0..8 {
+            for limit in 1..4 {
+                let expected: Vec<u64> = all.iter().copied().skip(skip).take(limit).collect();
+                assert_eq!(ids(&state.page(skip as u64, limit as u64).1), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn paging_matches_a_naive_filter_under_random_deletions() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for round in 0..50 {
+            let n = rng.u64(1..300);
+            let mut state = CatalogState::new(n);
+            // Clustered and scattered deletions alike.
+            let start = rng.u64(1..=n);
+            for id in start..(start + rng.u64(0..40)).min(n + 1) {
+                state.delete(id);
+            }
+            for _ in 0..rng.usize(0..30) {
+                state.delete(rng.u64(1..=n));
+            }
+            let live: Vec<u64> = (1..=n).filter(|&id| state.is_live(id)).collect();
+            assert_eq!(state.live_count(), live.len() as u64, "round {round}");
+            for _ in 0..40 {
+                let (skip, limit) = (rng.usize(0..n as usize + 5), rng.usize(0..50));
+                let take = if limit == 0 { usize::MAX } else { limit };
+                let expected: Vec<u64> = live.iter().copied().skip(skip).take(take).collect();
+                let (total, specs) = state.page(skip as u64, limit as u64);
+                assert_eq!(total, live.len() as u64);
+                assert_eq!(
+                    ids(&specs),
+                    expected,
+                    "round {round}, skip {skip}, limit {limit}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn added_products_extend_the_listing() {
+        let mut state = CatalogState::new(3);
+        state.delete(3);
+        state.add(2);
+        assert_eq!(state.live_count(), 4);
+        assert_eq!(ids(&state.page(0, 0).1), [1, 2, 4, 5]);
+        assert!(state.spec(5).is_some());
+        assert!(state.spec(6).is_none());
+        assert!(state.spec(0).is_none());
+        assert!(state.spec(3).is_none());
+    }
+
+    #[test]
+    fn changes_show_in_specs_and_only_for_live_ids() {
+        let mut state = CatalogState::new(5);
+        assert!(state.mutate(2));
+        assert!(state.mutate(2));
+        assert!(state.set_title(3, "Renamed"));
+        assert!(!state.mutate(9));
+        assert!(!state.set_title(0, "Nope"));
+        let (_, specs) = state.page(1, 2);
+        assert_eq!(specs[0].version, 2);
+        assert_eq!(specs[1].title.as_deref(), Some("Renamed"));
+        assert!(state.delete(2));
+        assert!(!state.mutate(2));
+        assert_eq!(state.spec(2), None);
+    }
+}

@@ -1,0 +1,136 @@
+//! The PostgreSQL adapter: connection pool, embedded migrations, batched catalog writes and run
+//! records. Every error answers one question for the engine: is it worth trying again?
+
+mod catalog;
+mod nodelay;
+mod runs;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::config::DatabaseArgs;
+
+pub use catalog::{BatchWrite, PreparedProduct, WriteOptions};
+pub use runs::{MAX_STORED_ERRORS, NewRun, RunRecord, RunStart};
+
+/// How long to wait for a free pooled connection before calling the database unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Handle to the catalog database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: PgPool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or dropped the connection; retrying later can help.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// A concurrent batch took the handle this batch wanted; rewriting the batch resolves it.
+    #[error("a concurrent write took a product handle")]
+    HandleConflict(#[source] sqlx::Error),
+    /// The statement itself failed; retrying will fail the same way.
+    #[error("database error: {0}")]
+    Query(#[source] sqlx::Error),
+    #[error("{0}")]
+    Config(String),
+    #[error("could not apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::HandleConflict(_)
+        )
+    }
+}
+
+/// SQLSTATE codes after which the same statement may succeed: connection exceptions (08),
+/// serialization failures and deadlocks (40001, 40P01), server shutting down or starting (57P01,
+/// 57P02, 57P03), too many connections (53300).
+fn is_transient_code(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300"
+        )
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(e),
+            sqlx::Error::Database(db) => {
+                if db.is_unique_violation() && db.constraint() == Some("products_handle_key") {
+                    StoreError::HandleConflict(e)
+                } else if db.code().is_some_and(|c| is_transient_code(&c)) {
+                    StoreError::Unavailable(e)
+                } else {
+                    StoreError::Query(e)
+                }
+            }
+            _ => StoreError::Query(e),
+        }
+    }
+}
+
+impl Store {
+    /// Opens the pool and checks that the database answers.
+    pub async fn connect(args: &DatabaseArgs) -> Result<Store, StoreError> {
+        args.validate().map_err(StoreError::Config)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(args.database_max_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|_, _| {
+                Box::pin(async {
+                    nodelay::disable_nagle_on_tcp_sockets();
+                    Ok(())
+                })
+            })
+            .connect(args.database_url.expose())
+            .await
+            .map_err(StoreError::Unavailable)?;
+        Ok(Store { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Store {
+        Store { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies the embedded migrations. Safe with several replicas starting at once: sqlx holds
+    /// an advisory lock while migrating.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_and_concurrency_failures_are_transient() {
+        assert!(is_transient_code("08006"));
+        assert!(is_transient_code("40P01"));
+        assert!(is_transient_code("57P01"));
+        assert!(!is_transient_code("23505"));
+        assert!(!is_transient_code("42601"));
+        assert!(StoreError::Unavailable(sqlx::Error::PoolTimedOut).is_transient());
+        assert!(!StoreError::Query(sqlx::Error::RowNotFound).is_transient());
+    }
+}

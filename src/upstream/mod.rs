@@ -1,0 +1,205 @@
+//! The upstream product API adapter: DummyJSON-style paging with `select`, single products,
+//! timeouts on every request and bounded retries with exponential backoff, jitter and
+//! `Retry-After`.
+
+mod error;
+mod wire;
+
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::{StatusCode, Url};
+use tracing::{Instrument, debug, info_span, warn};
+
+use crate::config::UpstreamArgs;
+use crate::domain::Product;
+use crate::telemetry::error_chain;
+
+pub use error::UpstreamError;
+pub use wire::{InvalidProduct, product_from_json};
+
+/// The product fields the service maps; `select` asks the upstream for only these.
+pub const SELECTED_FIELDS: &str = "id,title,description,category,price,discountPercentage,rating,\
+stock,tags,brand,sku,weight,dimensions,warrantyInformation,shippingInformation,\
+availabilityStatus,returnPolicy,minimumOrderQuantity,meta,images,thumbnail";
+
+/// Largest response body accepted, so one page can never take unbounded memory.
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// One page of the upstream listing, decoded product by product.
+#[derive(Debug)]
+pub struct Page {
+    /// The upstream's `total`: how many products the listing has.
+    pub total: u64,
+    /// Each element of `products`: a product, or why it is not one.
+    pub products: Vec<Result<Product, InvalidProduct>>,
+}
+
+/// Client for the upstream product API.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    http: reqwest::Client,
+    base: Url,
+    backoff: ExponentialBuilder,
+    retry_max_delay: Duration,
+    request_timeout: Duration,
+}
+
+impl Upstream {
+    /// Builds the HTTP client; credentials go into default headers marked sensitive.
+    pub fn new(args: &UpstreamArgs) -> Result<Self, UpstreamError> {
+        let mut headers = HeaderMap::new();
+        if let Some(token) = &args.api_token {
+            let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose()))
+                .map_err(|_| UpstreamError::Config("SYNC_API_TOKEN is not a valid header value"))?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        if let (Some(name), Some(key)) = (&args.api_key_header, &args.api_key) {
+            let mut value = HeaderValue::try_from(key.expose())
+                .map_err(|_| UpstreamError::Config("SYNC_API_KEY is not a valid header value"))?;
+            value.set_sensitive(true);
+            headers.insert(name.clone(), value);
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("catalog-sync/", env!("CARGO_PKG_VERSION")))
+            .default_headers(headers)
+            .connect_timeout(args.connect_timeout)
+            .timeout(args.request_timeout)
+            .build()
+            .map_err(|e| UpstreamError::Other(error_chain(&e)))?;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(args.retry_min_delay)
+            .with_max_delay(args.retry_max_delay)
+            .with_max_times(args.max_retries as usize)
+            .with_jitter();
+        Ok(Upstream {
+            http,
+            base: args.api_url.clone(),
+            backoff,
+            retry_max_delay: args.retry_max_delay,
+            request_timeout: args.request_timeout,
+        })
+    }
+
+    /// The products endpoint this client reads.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// Fetches `limit` products starting at `skip`, retrying transient failures.
+    pub async fn page(&self, skip: u64, limit: u32) -> Result<Page, UpstreamError> {
+        let mut url = self.base.clone();
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string())
+            .append_pair("skip", &skip.to_string())
+            .append_pair("select", SELECTED_FIELDS);
+        let span = info_span!(
+            "upstream.page",
+            skip,
+            limit,
+            attempts = tracing::field::Empty
+        );
+        self.with_retries(|| async {
+            let bytes = self.get(&url).await?;
+            wire::decode_page(&bytes)
+        })
+        .instrument(span)
+        .await
+    }
+
+    /// Fetches one product by id; `Ok(None)` when the upstream answers 404.
+    pub async fn product(
+        &self,
+        id: &str,
+    ) -> Result<Option<Result<Product, InvalidProduct>>, UpstreamError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|_| UpstreamError::Config("SYNC_API_URL cannot take a path segment"))?
+            .pop_if_empty()
+            .push(id);
+        let span = info_span!(
+            "upstream.product",
+            product_id = id,
+            attempts = tracing::field::Empty
+        );
+        self.with_retries(|| async {
+            match self.get(&url).await {
+                Ok(bytes) => Ok(Some(wire::decode_product(&bytes)?)),
+                Err(UpstreamError::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .instrument(span)
+        .await
+    }
+
+    async fn with_retries<T, F, Fut>(&self, attempt: F) -> Result<T, UpstreamError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, UpstreamError>>,
+    {
+        let max_delay = self.retry_max_delay;
+        let mut attempts = 1u32;
+        let result = attempt
+            .retry(self.backoff)
+            .sleep(tokio::time::sleep)
+            .when(UpstreamError::is_retryable)
+            // A server's Retry-After replaces the computed delay, capped; once the retry budget is
+            // spent `delay` is None and must stay None, or this would retry forever.
+            .adjust(move |e, delay| {
+                delay.map(|d| e.retry_after().map_or(d, |wait| wait.min(max_delay)))
+            })
+            .notify(|e, delay| {
+                attempts += 1;
+                warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "upstream request failed, retrying");
+            })
+            .await;
+        tracing::Span::current().record("attempts", attempts);
+        result
+    }
+
+    /// One GET: status checked, body read whole but bounded.
+    async fn get(&self, url: &Url) -> Result<Vec<u8>, UpstreamError> {
+        let mut response = self
+            .http
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| UpstreamError::from_reqwest(e, self.request_timeout))?;
+        let status = response.status();
+        debug!(status = status.as_u16(), "upstream answered");
+        if !status.is_success() {
+            let retry_after = error::retry_after(response.headers());
+            let message = response
+                .bytes()
+                .await
+                .ok()
+                .and_then(|body| wire::error_message(&body));
+            return Err(UpstreamError::Status {
+                status,
+                retry_after,
+                message,
+            });
+        }
+        let expected = response.content_length().unwrap_or(0) as usize;
+        if expected > MAX_BODY_BYTES {
+            return Err(UpstreamError::TooLarge(MAX_BODY_BYTES));
+        }
+        let mut body = Vec::with_capacity(expected);
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| UpstreamError::from_reqwest(e, self.request_timeout))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(UpstreamError::TooLarge(MAX_BODY_BYTES));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}

@@ -1,0 +1,161 @@
+//! The `catalog-sync` binary: configuration errors, `sync --json`, `runs`.
+
+mod support;
+
+use std::process::Output;
+
+use catalog_sync::domain::{RunStatus, RunSummary};
+use sqlx::PgPool;
+use support::*;
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_catalog-sync");
+
+/// Runs the binary with a clean environment plus `env`. Async, so an in-process simulator keeps
+/// serving while the binary talks to it.
+async fn catalog_sync(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().await.expect("binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn a_missing_database_url_is_named() {
+    let output = catalog_sync(&["sync"], &[]).await;
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("DATABASE_URL"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn bad_configuration_values_name_their_variable() {
+    let db = (
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    );
+    for (variable, value) in [
+        ("SYNC_BATCH_SIZE", "lots"),
+        ("SYNC_PAGE_SIZE", "0"),
+        ("SYNC_CONCURRENCY", "-1"),
+        ("SYNC_API_URL", "ftp://example.com/products"),
+        ("SYNC_MAX_RETRIES", "99"),
+        ("SYNC_REQUEST_TIMEOUT", "soon"),
+        ("SYNC_ARCHIVE_MAX_RATIO", "2"),
+        ("SYNC_DRY_RUN", "perhaps"),
+        ("SYNC_SAFE_MAX", "0"),
+    ] {
+        let output = catalog_sync(&["sync"], &[db, (variable, value)]).await;
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{variable}={value} is refused"
+        );
+        assert!(
+            stderr(&output).contains(variable),
+            "error for {variable}={value} names it: {}",
+            stderr(&output)
+        );
+    }
+    let output = catalog_sync(&["sync"], &[("DATABASE_URL", "mysql://x")]).await;
+    assert!(
+        stderr(&output).contains("DATABASE_URL"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[sqlx::test]
+async fn sync_json_prints_exactly_the_summary_and_runs_lists_it(pool: PgPool) {
+    let sim = simulator(120).await;
+    let url = database_url(&pool);
+    let api = sim.url().to_string();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("SYNC_API_URL", api.as_str()),
+        ("SYNC_PAGE_SIZE", "25"),
+    ];
+
+    let output = catalog_sync(&["sync", "--json"], &env).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary: RunSummary =
+        serde_json::from_slice(&output.stdout).expect("stdout is the summary");
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    assert_eq!(summary.counts.created, 120);
+    assert_eq!(count(&pool, "select count(*) from products").await, 120);
+
+    let listed = catalog_sync(&["runs", "--json"], &env).await;
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(runs[0]["run_id"], summary.run_id.to_string());
+    assert_eq!(runs[0]["status"], "succeeded");
+
+    let run_id = summary.run_id.to_string();
+    let shown = catalog_sync(&["runs", "show", &run_id], &env).await;
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert!(
+        text.contains(&run_id) && text.contains("succeeded"),
+        "{text}"
+    );
+}
+
+#[sqlx::test]
+async fn a_failed_run_exits_one_and_a_partial_run_three(pool: PgPool) {
+    let sim = simulator(60).await;
+    let url = database_url(&pool);
+    let api = sim.url().to_string();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("SYNC_API_URL", api.as_str()),
+        ("SYNC_PAGE_SIZE", "20"),
+        ("SYNC_MAX_RETRIES", "0"),
+    ];
+
+    sim.fail_page_always(20);
+    let partial = catalog_sync(&["sync"], &env).await;
+    assert_eq!(partial.status.code(), Some(3), "{}", stderr(&partial));
+    assert!(String::from_utf8_lossy(&partial.stdout).contains("partial"));
+
+    sim.fail_page_always(0);
+    let failed = catalog_sync(&["sync", "--json"], &env).await;
+    assert_eq!(failed.status.code(), Some(1));
+    let summary: RunSummary = serde_json::from_slice(&failed.stdout).unwrap();
+    assert_eq!(summary.status, RunStatus::Failed);
+}
+
+#[sqlx::test]
+async fn targeted_sync_from_the_command_line(pool: PgPool) {
+    let sim = simulator(30).await;
+    let url = database_url(&pool);
+    let api = sim.url().to_string();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("SYNC_API_URL", api.as_str()),
+    ];
+
+    let output = catalog_sync(&["sync", "--products", "4,5,6", "--json"], &env).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary: RunSummary = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary.counts.created, 3);
+    let ids: Vec<String> =
+        sqlx::query_scalar("select external_id from products order by external_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(ids, vec!["4", "5", "6"]);
+}

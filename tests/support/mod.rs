@@ -1,0 +1,119 @@
+//! Shared harness of the integration tests: the simulated upstream on a free port, an engine
+//! wired to it and to the test's own database (`#[sqlx::test]` creates and drops one per test),
+//! and small database probes.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use catalog_sync::config::UpstreamArgs;
+use catalog_sync::domain::RunSummary;
+use catalog_sync::engine::{Engine, EngineSettings, RunControl, RunOutcome, RunRequest, Target};
+use catalog_sync::simulator::{Simulator, SimulatorConfig};
+use catalog_sync::store::Store;
+use catalog_sync::upstream::Upstream;
+use sqlx::PgPool;
+
+/// Installs the TLS crypto provider the crate expects (as `main` does).
+pub fn init() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// A simulator with `products` products on 127.0.0.1 and a free port.
+pub async fn simulator(products: u64) -> Simulator {
+    init();
+    let config = SimulatorConfig {
+        products,
+        ..SimulatorConfig::default()
+    };
+    Simulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("simulator starts")
+}
+
+/// Upstream settings for tests: short timeouts and delays so fault tests stay fast.
+pub fn upstream_args(sim: &Simulator) -> UpstreamArgs {
+    UpstreamArgs {
+        api_url: sim.url(),
+        api_token: None,
+        api_key: None,
+        api_key_header: None,
+        connect_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(2),
+        max_retries: 3,
+        retry_min_delay: Duration::from_millis(10),
+        retry_max_delay: Duration::from_secs(3),
+    }
+}
+
+/// Small pages and batches, so a few hundred products exercise many of each.
+pub fn settings() -> EngineSettings {
+    EngineSettings {
+        page_size: 50,
+        batch_size: 120,
+        concurrency: 4,
+        write_concurrency: 2,
+        safe_max: 1_000_000,
+        archive_max_ratio: 0.2,
+        write_retries: 2,
+        progress_interval: Duration::from_millis(100),
+    }
+}
+
+pub fn engine(pool: &PgPool, sim: &Simulator) -> Engine {
+    engine_with(pool, upstream_args(sim), settings())
+}
+
+pub fn engine_with(pool: &PgPool, upstream: UpstreamArgs, settings: EngineSettings) -> Engine {
+    let upstream = Upstream::new(&upstream).expect("upstream client");
+    Engine::new(Store::from_pool(pool.clone()), upstream, settings)
+}
+
+/// Runs a request to its end and returns the summary.
+pub async fn run(engine: &Engine, request: RunRequest) -> RunSummary {
+    match engine
+        .run(&request, RunControl::default())
+        .await
+        .expect("run recorded")
+    {
+        RunOutcome::Finished(summary) | RunOutcome::AlreadyFinished(summary) => summary,
+        RunOutcome::Interrupted { run_id } => panic!("run {run_id} was interrupted"),
+    }
+}
+
+pub async fn full_sync(engine: &Engine) -> RunSummary {
+    run(engine, RunRequest::new(Target::Full)).await
+}
+
+pub async fn count(pool: &PgPool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.expect(sql)
+}
+
+/// Every product row's id and `xmin` (the transaction that last wrote it).
+pub async fn row_versions(pool: &PgPool) -> Vec<(String, String)> {
+    sqlx::query_as("select external_id, xmin::text from products order by external_id")
+        .fetch_all(pool)
+        .await
+        .expect("row versions")
+}
+
+/// The database URL of the test's own database, for running the binary against it.
+pub fn database_url(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for the tests");
+    let mut url = reqwest::Url::parse(&base).expect("DATABASE_URL is a URL");
+    let name = pool
+        .connect_options()
+        .get_database()
+        .expect("test pool names its database")
+        .to_owned();
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}

@@ -1,0 +1,498 @@
+//! The sync engine against a real PostgreSQL and the simulated upstream.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use catalog_sync::domain::{ErrorKind, RunStatus};
+use catalog_sync::engine::{RunRequest, Target};
+use catalog_sync::simulator::Fault;
+use sqlx::PgPool;
+use support::*;
+
+#[sqlx::test]
+async fn first_sync_creates_every_product_and_category(pool: PgPool) {
+    let sim = simulator(500).await;
+    let summary = full_sync(&engine(&pool, &sim)).await;
+
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.counts.fetched, 500);
+    assert_eq!(summary.counts.created, 500);
+    assert_eq!(
+        summary.counts.updated + summary.counts.unchanged + summary.counts.failed,
+        0
+    );
+    assert_eq!(count(&pool, "select count(*) from products").await, 500);
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is null and category_id is not null"
+        )
+        .await,
+        500
+    );
+    let categories = count(&pool, "select count(*) from categories").await;
+    assert!(categories > 1);
+    assert_eq!(summary.counts.categories_created, categories as u64);
+    assert_eq!(summary.batches.total, 5, "500 products in batches of 120");
+    assert_eq!(summary.batches.succeeded, 5);
+
+    // The stored product matches the upstream's, exactly.
+    let upstream = sim.product(42).expect("product 42 exists");
+    let (title, price, stock, sku): (String, String, i64, String) = sqlx::query_as(
+        "select title, price::text, stock, sku from products where external_id = '42'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(title, upstream["title"].as_str().unwrap());
+    assert_eq!(price, upstream["price"].to_string());
+    assert_eq!(stock, upstream["stock"].as_i64().unwrap());
+    assert_eq!(sku, upstream["sku"].as_str().unwrap());
+
+    // The run is recorded from start to end.
+    let (status, created): (String, i64) =
+        sqlx::query_as("select status, created from sync_runs where id = $1")
+            .bind(summary.run_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), created), ("succeeded", 500));
+    assert_eq!(
+        count(&pool, "select count(*) from sync_run_seen").await,
+        0,
+        "seen ids are cleared"
+    );
+}
+
+#[sqlx::test]
+async fn second_sync_of_unchanged_catalog_writes_no_rows(pool: PgPool) {
+    let sim = simulator(300).await;
+    let engine = engine(&pool, &sim);
+    full_sync(&engine).await;
+    let before = row_versions(&pool).await;
+
+    let summary = full_sync(&engine).await;
+
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    assert_eq!(summary.counts.unchanged, 300);
+    assert_eq!(
+        summary.counts.created + summary.counts.updated + summary.counts.archived,
+        0
+    );
+    assert_eq!(summary.counts.categories_created, 0);
+    assert_eq!(
+        row_versions(&pool).await,
+        before,
+        "no product row was rewritten"
+    );
+}
+
+#[sqlx::test]
+async fn mutated_products_are_updated_and_deleted_ones_archived(pool: PgPool) {
+    let sim = simulator(200).await;
+    let engine = engine(&pool, &sim);
+    full_sync(&engine).await;
+    for id in [3, 77, 150] {
+        sim.mutate(id);
+    }
+    sim.delete(10);
+    sim.delete(199);
+    let before = row_versions(&pool).await;
+
+    let summary = full_sync(&engine).await;
+
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.counts.updated, 3);
+    assert_eq!(summary.counts.archived, 2);
+    assert_eq!(summary.counts.unchanged, 195);
+    let archived: Vec<String> = sqlx::query_scalar(
+        "select external_id from products where archived_at is not null order by external_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(archived, vec!["10", "199"]);
+    let price: String =
+        sqlx::query_scalar("select price::text from products where external_id = '77'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(price, sim.product(77).unwrap()["price"].to_string());
+    let after = row_versions(&pool).await;
+    let rewritten: Vec<&str> = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b != a)
+        .map(|(b, _)| b.0.as_str())
+        .collect();
+    assert_eq!(
+        rewritten.len(),
+        5,
+        "only mutated and archived rows change: {rewritten:?}"
+    );
+}
+
+#[sqlx::test]
+async fn an_archived_product_that_reappears_is_restored(pool: PgPool) {
+    let sim = simulator(100).await;
+    let engine = engine(&pool, &sim);
+    full_sync(&engine).await;
+    sqlx::query("update products set archived_at = now() where external_id in ('5', '6')")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let summary = full_sync(&engine).await;
+
+    assert_eq!(
+        summary.counts.updated, 2,
+        "restored products count as updated"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is not null"
+        )
+        .await,
+        0
+    );
+}
+
+#[sqlx::test]
+async fn a_partial_run_archives_nothing(pool: PgPool) {
+    let sim = simulator(300).await;
+    let engine = engine(&pool, &sim);
+    full_sync(&engine).await;
+    sim.delete(20);
+    sim.fail_page_always(100);
+
+    let summary = full_sync(&engine).await;
+
+    assert_eq!(summary.status, RunStatus::Partial);
+    assert_eq!(summary.counts.archived, 0);
+    assert_eq!(summary.counts.failed, 50, "the lost page's products");
+    assert!(
+        summary
+            .errors
+            .iter()
+            .any(|e| e.kind == ErrorKind::Upstream && e.message.contains("skip=100"))
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is not null"
+        )
+        .await,
+        0
+    );
+    let stored = count(
+        &pool,
+        "select count(*) from sync_errors where kind = 'upstream'",
+    )
+    .await;
+    assert_eq!(stored, 1, "the failed page is recorded in sync_errors");
+}
+
+#[sqlx::test]
+async fn the_archive_ratio_guard_refuses_a_mass_archive(pool: PgPool) {
+    let sim = simulator(100).await;
+    let engine = engine(&pool, &sim);
+    full_sync(&engine).await;
+    for id in 1..=30 {
+        sim.delete(id);
+    }
+
+    let refused = full_sync(&engine).await;
+    assert_eq!(refused.status, RunStatus::Partial);
+    assert_eq!(refused.counts.archived, 0);
+    assert!(
+        refused
+            .errors
+            .iter()
+            .any(|e| e.kind == ErrorKind::ArchiveGuard),
+        "{refused:?}"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is not null"
+        )
+        .await,
+        0
+    );
+
+    let mut forced = RunRequest::new(Target::Full);
+    forced.force_archive = true;
+    let summary = run(&engine, forced).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    assert_eq!(summary.counts.archived, 30);
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is not null"
+        )
+        .await,
+        30
+    );
+}
+
+#[sqlx::test]
+async fn a_429_with_retry_after_is_waited_out(pool: PgPool) {
+    let sim = simulator(100).await;
+    sim.fail_next(
+        1,
+        Fault::TooManyRequests {
+            retry_after: Duration::from_secs(1),
+        },
+    );
+    let started = Instant::now();
+
+    let summary = full_sync(&engine(&pool, &sim)).await;
+
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.counts.created, 100);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for Retry-After"
+    );
+    assert_eq!(
+        sim.requests_served(),
+        2 + 1,
+        "two pages and the refused request"
+    );
+}
+
+#[sqlx::test]
+async fn server_errors_are_retried_then_recorded(pool: PgPool) {
+    let sim = simulator(100).await;
+    sim.fail_next(2, Fault::Status(500));
+    let engine = engine(&pool, &sim);
+
+    let recovered = full_sync(&engine).await;
+    assert_eq!(recovered.status, RunStatus::Succeeded, "{recovered:?}");
+    assert_eq!(recovered.counts.created, 100);
+
+    sim.fail_page_always(50);
+    let failing = full_sync(&engine).await;
+    assert_eq!(failing.status, RunStatus::Partial);
+    let served_before = sim.requests_served();
+    assert!(
+        failing.errors[0].message.contains("500"),
+        "{:?}",
+        failing.errors
+    );
+    let (kind, message): (String, String) =
+        sqlx::query_as("select kind, message from sync_errors where run_id = $1")
+            .bind(failing.run_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kind, "upstream");
+    assert!(message.contains("skip=50"), "{message}");
+    // 1 + SYNC_MAX_RETRIES attempts at the failing page, no more.
+    let again = full_sync(&engine).await;
+    assert_eq!(again.status, RunStatus::Partial);
+    assert_eq!(sim.requests_served() - served_before, 1 + 4);
+}
+
+#[sqlx::test]
+async fn a_request_that_hangs_times_out_and_is_retried(pool: PgPool) {
+    let sim = simulator(100).await;
+    sim.fail_next(1, Fault::Hang(Duration::from_secs(30)));
+    let mut upstream = upstream_args(&sim);
+    upstream.request_timeout = Duration::from_millis(500);
+    let started = Instant::now();
+
+    let summary = full_sync(&engine_with(&pool, upstream, settings())).await;
+
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.counts.created, 100);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[sqlx::test]
+async fn a_truncated_body_is_retried(pool: PgPool) {
+    let sim = simulator(100).await;
+    sim.fail_next(1, Fault::Truncate);
+
+    let summary = full_sync(&engine(&pool, &sim)).await;
+
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.counts.created, 100);
+    assert_eq!(sim.requests_served(), 2 + 1);
+}
+
+#[sqlx::test]
+async fn a_first_page_that_never_comes_fails_the_run(pool: PgPool) {
+    let sim = simulator(100).await;
+    sim.fail_page_always(0);
+
+    let summary = full_sync(&engine(&pool, &sim)).await;
+
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert_eq!(count(&pool, "select count(*) from products").await, 0);
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("select status, error from sync_runs where id = $1")
+            .bind(summary.run_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.unwrap().contains("first page"));
+}
+
+#[sqlx::test]
+async fn dry_run_leaves_catalog_tables_untouched(pool: PgPool) {
+    let sim = simulator(200).await;
+    let engine = engine(&pool, &sim);
+
+    let mut dry = RunRequest::new(Target::Full);
+    dry.dry_run = true;
+    let empty = run(&engine, dry.clone()).await;
+    assert!(empty.dry_run);
+    assert_eq!(empty.counts.created, 200);
+    assert!(empty.counts.categories_created > 1);
+    assert_eq!(count(&pool, "select count(*) from products").await, 0);
+    assert_eq!(count(&pool, "select count(*) from categories").await, 0);
+
+    full_sync(&engine).await;
+    sim.mutate(1);
+    sim.mutate(2);
+    sim.delete(3);
+    sim.add_products(4);
+    let before = row_versions(&pool).await;
+    let categories = count(&pool, "select count(*) from categories").await;
+
+    dry.request_id = "second-dry-run".into();
+    let preview = run(&engine, dry).await;
+
+    assert_eq!(preview.status, RunStatus::Succeeded, "{preview:?}");
+    assert_eq!(preview.counts.created, 4);
+    assert_eq!(preview.counts.updated, 2);
+    assert_eq!(preview.counts.archived, 1);
+    assert_eq!(preview.counts.unchanged, 197);
+    assert_eq!(row_versions(&pool).await, before, "no product row written");
+    assert_eq!(
+        count(&pool, "select count(*) from categories").await,
+        categories
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is not null"
+        )
+        .await,
+        0
+    );
+}
+
+#[sqlx::test]
+async fn products_with_the_same_title_get_distinct_stable_handles(pool: PgPool) {
+    let sim = simulator(150).await;
+    sim.set_title(7, "Rolex Cellini Moonphase");
+    sim.set_title(120, "Rolex Cellini Moonphase");
+    let engine = engine(&pool, &sim);
+    full_sync(&engine).await;
+    let handles = || async {
+        sqlx::query_as::<_, (String, String)>(
+            "select external_id, handle from products where external_id in ('7', '120') order by external_id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let first = handles().await;
+    assert_eq!(
+        first,
+        vec![
+            ("120".to_owned(), "rolex-cellini-moonphase--120".to_owned()),
+            ("7".to_owned(), "rolex-cellini-moonphase".to_owned()),
+        ]
+    );
+
+    sim.mutate(7);
+    sim.mutate(120);
+    let summary = full_sync(&engine).await;
+    assert_eq!(summary.counts.updated, 2);
+    assert_eq!(handles().await, first, "handles stay put across runs");
+    let distinct = count(&pool, "select count(distinct handle) from products").await;
+    assert_eq!(distinct, 150);
+}
+
+#[sqlx::test]
+async fn an_invalid_product_fails_alone(pool: PgPool) {
+    let sim = simulator(100).await;
+    sim.set_title(9, "");
+
+    let summary = full_sync(&engine(&pool, &sim)).await;
+
+    assert_eq!(summary.status, RunStatus::Partial);
+    assert_eq!(summary.counts.created, 99);
+    assert_eq!(summary.counts.failed, 1);
+    let error = &summary.errors[0];
+    assert_eq!(
+        (error.kind, error.product_id.as_deref()),
+        (ErrorKind::InvalidProduct, Some("9"))
+    );
+}
+
+#[sqlx::test]
+async fn targeted_sync_fetches_given_ids_and_archives_a_404(pool: PgPool) {
+    let sim = simulator(50).await;
+    let engine = engine(&pool, &sim);
+    full_sync(&engine).await;
+    sim.mutate(3);
+    sim.delete(7);
+    let served_before = sim.requests_served();
+
+    let ids = ["3", "7", "12", "99999"].map(String::from).to_vec();
+    let summary = run(&engine, RunRequest::new(Target::Products(ids))).await;
+
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.counts.fetched, 2);
+    assert_eq!(summary.counts.updated, 1);
+    assert_eq!(summary.counts.unchanged, 1);
+    assert_eq!(summary.counts.archived, 1);
+    assert_eq!(
+        sim.requests_served() - served_before,
+        4,
+        "one request per id"
+    );
+    let archived: Vec<String> =
+        sqlx::query_scalar("select external_id from products where archived_at is not null")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(archived, vec!["7"]);
+}
+
+#[sqlx::test]
+async fn a_catalog_larger_than_safe_max_is_capped_and_not_archived(pool: PgPool) {
+    let sim = simulator(120).await;
+    let mut capped = settings();
+    capped.safe_max = 80;
+    let engine = engine_with(&pool, upstream_args(&sim), capped);
+
+    let summary = full_sync(&engine).await;
+
+    assert_eq!(summary.status, RunStatus::Partial);
+    assert_eq!(summary.counts.created, 80);
+    assert!(summary.errors.iter().any(|e| e.kind == ErrorKind::SafeMax));
+    assert_eq!(count(&pool, "select count(*) from products").await, 80);
+}
+
+#[sqlx::test]
+async fn the_same_request_id_never_runs_twice(pool: PgPool) {
+    let sim = simulator(60).await;
+    let engine = engine(&pool, &sim);
+    let mut request = RunRequest::new(Target::Full);
+    request.request_id = "nightly-2026-11-22".into();
+    let first = run(&engine, request.clone()).await;
+    let served = sim.requests_served();
+
+    let again = run(&engine, request).await;
+
+    assert_eq!(again, first, "the recorded summary comes back");
+    assert_eq!(sim.requests_served(), served, "nothing was fetched again");
+}
