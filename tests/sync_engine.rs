@@ -5,8 +5,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use catalog_sync::domain::{ErrorKind, RunStatus};
-use catalog_sync::engine::{RunRequest, Target};
-use catalog_sync::simulator::Fault;
+use catalog_sync::engine::{Progress, RunControl, RunOutcome, RunRequest, Target};
+use catalog_sync::simulator::{Fault, SimulatorConfig};
 use sqlx::PgPool;
 use support::*;
 
@@ -495,4 +495,95 @@ async fn the_same_request_id_never_runs_twice(pool: PgPool) {
 
     assert_eq!(again, first, "the recorded summary comes back");
     assert_eq!(sim.requests_served(), served, "nothing was fetched again");
+}
+
+#[sqlx::test]
+async fn a_cancelled_run_is_recorded_interrupted_and_can_run_again(pool: PgPool) {
+    // Slow pages, so the run is surely still going when the first batch lands.
+    let sim = simulator_with(SimulatorConfig {
+        products: 2000,
+        latency: Duration::from_millis(30),
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let engine = engine(&pool, &sim);
+    let mut request = RunRequest::new(Target::Full);
+    request.request_id = "cancel-me".into();
+    let (progress, mut watch) = tokio::sync::watch::channel(Progress::default());
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let control = RunControl {
+        cancel: cancel.clone(),
+        progress: Some(progress),
+    };
+    let stopper = tokio::spawn(async move {
+        // Stop as soon as the first batch is written.
+        while watch.changed().await.is_ok() {
+            if watch.borrow().processed > 0 {
+                cancel.cancel();
+                break;
+            }
+        }
+    });
+
+    let outcome = engine.run(&request, control).await.unwrap();
+    stopper.await.unwrap();
+
+    let RunOutcome::Interrupted { run_id } = outcome else {
+        panic!("expected an interrupted run, got {outcome:?}");
+    };
+    let status: String = sqlx::query_scalar("select status from sync_runs where id = $1")
+        .bind(run_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "interrupted");
+    let written = count(&pool, "select count(*) from products").await;
+    assert!(written > 0 && written < 2000, "stopped part way: {written}");
+    assert_eq!(count(&pool, "select count(*) from sync_run_seen").await, 0);
+
+    let again = run(&engine, request).await;
+    assert_eq!(again.run_id, run_id, "the interrupted run is taken over");
+    assert_eq!(again.status, RunStatus::Succeeded);
+    assert_eq!(again.counts.created + again.counts.unchanged, 2000);
+    assert_eq!(count(&pool, "select count(*) from products").await, 2000);
+}
+
+#[sqlx::test]
+async fn concurrent_batches_sharing_a_title_still_get_distinct_handles(pool: PgPool) {
+    let sim = simulator(200).await;
+    // Small batches written two at a time: products 5 and 15 land in different batches that may
+    // be in flight together and race for the same handle.
+    for id in [5, 15, 25, 35] {
+        sim.set_title(id, "Essence Mascara Lash Princess");
+    }
+    let mut small = settings();
+    small.batch_size = 10;
+    small.write_concurrency = 2;
+    let summary = full_sync(&engine_with(&pool, upstream_args(&sim), small)).await;
+
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.counts.created, 200);
+    let handles: Vec<String> = sqlx::query_scalar(
+        "select handle from products where title = 'Essence Mascara Lash Princess' order by handle",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(handles.len(), 4);
+    assert_eq!(
+        handles
+            .iter()
+            .filter(|h| *h == "essence-mascara-lash-princess")
+            .count(),
+        1
+    );
+    assert!(
+        handles
+            .iter()
+            .all(|h| h.starts_with("essence-mascara-lash-princess"))
+    );
+    assert_eq!(
+        count(&pool, "select count(distinct handle) from products").await,
+        200
+    );
 }

@@ -1,10 +1,9 @@
 //! The product as the catalog stores it, independent of any wire format.
 
-use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
-
+use super::attributes::Attributes;
 use super::handle::slugify;
 use super::hash::{ContentHash, Hasher};
+use chrono::{DateTime, Utc};
 
 /// Longest upstream product id we accept; ids name rows and URL path segments.
 const MAX_ID_CHARS: usize = 128;
@@ -26,7 +25,7 @@ pub struct Product {
     pub images: Vec<String>,
     pub thumbnail: Option<String>,
     /// The other upstream fields the service keeps (dimensions, rating, meta, ...), stored as JSON.
-    pub attributes: Map<String, Value>,
+    pub attributes: Attributes,
     /// When the upstream last changed the product (`meta.updatedAt`), if it says.
     pub source_updated_at: Option<DateTime<Utc>>,
 }
@@ -80,7 +79,7 @@ impl Product {
             .strs(&self.tags)
             .strs(&self.images)
             .opt_str(self.thumbnail.as_deref())
-            .object(&self.attributes)
+            .str(self.attributes.as_str())
             .opt_str(self.source_updated_at.map(|t| t.to_rfc3339()).as_deref());
         h.finish()
     }
@@ -161,10 +160,11 @@ pub(crate) mod tests {
             tags: vec!["beauty".into(), "mascara".into()],
             images: vec!["https://cdn.example/1.webp".into()],
             thumbnail: Some("https://cdn.example/t.webp".into()),
-            attributes: serde_json::json!({"rating": 2.56, "dimensions": {"width": 15.14}})
-                .as_object()
-                .cloned()
-                .unwrap(),
+            attributes: Attributes::from_map(
+                serde_json::json!({"rating": 2.56, "dimensions": {"width": 15.14}})
+                    .as_object()
+                    .unwrap(),
+            ),
             source_updated_at: None,
         }
     }
@@ -177,8 +177,11 @@ pub(crate) mod tests {
         b.stock = Some(98);
         assert_ne!(a.content_hash(), b.content_hash());
         let mut c = sample("1");
-        c.attributes
-            .insert("rating".into(), serde_json::json!(2.57));
+        c.attributes = Attributes::from_map(
+            serde_json::json!({"rating": 2.57, "dimensions": {"width": 15.14}})
+                .as_object()
+                .unwrap(),
+        );
         assert_ne!(a.content_hash(), c.content_hash());
         let mut d = sample("1");
         d.brand = None;

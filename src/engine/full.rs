@@ -119,13 +119,13 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState) {
     writer.finish(state).await;
 
     if state.cancelled() {
-        return;
-    }
-    if complete && !state.had_errors() {
+        info!(run_id = %state.run_id, "run interrupted; nothing is archived");
+    } else if complete && !state.had_errors() {
         archive_unseen(engine, state).await;
     } else {
         info!(run_id = %state.run_id, "not every product arrived; nothing is archived");
     }
+    // The seen ids only serve this run's archive step; a rerun of the request starts afresh.
     if let Err(e) = store.forget_seen(state.run_id).await {
         tracing::warn!(run_id = %state.run_id, error = %error_chain(&e), "could not clear the run's seen ids");
     }

@@ -1,6 +1,6 @@
 //! The bookkeeping of one run: counts, errors, progress, and the batch writer every mode shares.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -15,9 +15,14 @@ use crate::domain::{
     BatchCounts, Counts, ErrorKind, MAX_SUMMARY_ERRORS, RunError, RunMode, RunStatus, RunSummary,
 };
 use crate::store::{
-    BatchWrite, MAX_STORED_ERRORS, PreparedProduct, Store, StoreError, WriteOptions,
+    BatchWrite, KnownCategories, MAX_STORED_ERRORS, PreparedProduct, Store, StoreError,
+    WriteOptions,
 };
 use crate::telemetry::error_chain;
+
+/// Most category ids a writer remembers; past that it starts over, so a catalog with a
+/// category per product cannot grow memory.
+const MAX_KNOWN_CATEGORIES: usize = 10_000;
 
 /// How far a run is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -189,7 +194,7 @@ pub(super) struct BatchWriter {
     options: WriteOptions,
     dry_run: bool,
     /// Categories known to exist (or, in a dry run, already counted as would-be-created).
-    known_categories: BTreeSet<String>,
+    known_categories: KnownCategories,
     in_flight: JoinSet<Written>,
 }
 
@@ -222,7 +227,7 @@ impl BatchWriter {
             settings,
             options,
             dry_run,
-            known_categories: BTreeSet::new(),
+            known_categories: KnownCategories::new(),
             in_flight: JoinSet::new(),
         }
     }
@@ -310,7 +315,12 @@ impl BatchWriter {
                 state.counts.updated += write.updated;
                 state.counts.unchanged += write.unchanged;
                 state.counts.categories_created += write.categories_created;
-                self.known_categories.extend(write.categories_confirmed);
+                if self.known_categories.len() + write.categories_resolved.len()
+                    > MAX_KNOWN_CATEGORIES
+                {
+                    self.known_categories.clear();
+                }
+                self.known_categories.extend(write.categories_resolved);
             }
             Err(e) => {
                 state.batches.failed += 1;
@@ -338,7 +348,7 @@ async fn write_with_retries(
     store: &Store,
     batch: &[PreparedProduct],
     options: WriteOptions,
-    known: &BTreeSet<String>,
+    known: &KnownCategories,
     dry_run: bool,
     retries: usize,
 ) -> Result<BatchWrite, StoreError> {

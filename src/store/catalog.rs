@@ -1,9 +1,12 @@
-//! Batched catalog writes: one upsert statement and one transaction per batch, unchanged rows
-//! skipped by content hash, and the ids a full sync has seen recorded beside it.
+//! Batched catalog writes, one transaction per batch: a classify statement records the ids as
+//! seen and finds which products are new, changed or archived; new ones go in with one plain
+//! insert and changed ones with one update, so an unchanged product costs one index lookup and
+//! is never rewritten.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use sqlx::{Postgres, Row, Transaction};
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{Store, StoreError};
@@ -34,6 +37,10 @@ impl From<Product> for PreparedProduct {
     }
 }
 
+/// Category slugs known to exist, with their ids; `None` marks a slug a dry run counted as
+/// would-be-created.
+pub type KnownCategories = HashMap<String, Option<i64>>;
+
 /// What writing (or previewing) one batch did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BatchWrite {
@@ -41,134 +48,10 @@ pub struct BatchWrite {
     pub updated: u64,
     pub unchanged: u64,
     pub categories_created: u64,
-    /// Category slugs this batch made sure exist (or, previewing, counted as would-be-created):
-    /// callers add them to the `known_categories` they pass to later batches.
-    pub categories_confirmed: Vec<String>,
+    /// Categories this batch resolved: callers add them to the [`KnownCategories`] they pass to
+    /// later batches.
+    pub categories_resolved: Vec<(String, Option<i64>)>,
 }
-
-/// First half of a batch write: records the ids as seen by the run (when `$1` is set) and
-/// returns the positions of the products that need writing (new, changed or archived), so an
-/// unchanged product costs one index lookup and never reaches the upsert.
-const CLASSIFY_PRODUCTS: &str = r#"
-with input as (
-    select * from unnest($2::text[], $3::bytea[]) with ordinality as t(external_id, content_hash, ord)
-),
-seen as (
-    insert into sync_run_seen (run_id, external_id)
-    select $1::uuid, external_id from input where $1::uuid is not null
-)
-select (i.ord - 1)::int4 as position, p.id is null as is_new
-from input i
-left join products p on p.external_id = i.external_id
-where p.id is null or p.content_hash is distinct from i.content_hash or p.archived_at is not null
-"#;
-
-/// Second half: upsert of the products that need writing. Handles: a product keeps the plain
-/// slug when it already holds it, or when nobody holds it and it comes first among the batch's
-/// products asking for it (`first_with_handle`, computed by the caller); otherwise it gets its
-/// suffixed handle. The `where` clause re-checks
-/// the hash, so a row changed concurrently to the same content is not rewritten. With `$17` set,
-/// an older `source_updated_at` never overwrites a newer one. Tags and images travel as text
-/// joined with the unit separator (U+001F), which product text never contains.
-const UPSERT_PRODUCTS: &str = r#"
-with input as (
-    select *
-    from unnest(
-        $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-        $8::text[], $9::text[], $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[],
-        $15::bytea[], $16::timestamptz[], $18::bool[]
-    ) as t(
-        external_id, handle, handle_suffixed, title, description, category_slug, brand, sku,
-        price, stock, tags, images, thumbnail, attributes, content_hash, source_updated_at,
-        first_with_handle
-    )
-),
-resolved as (
-    select i.*,
-        c.id as category_id,
-        case
-            when holder.external_id = i.external_id then i.handle
-            when holder.external_id is null and i.first_with_handle then i.handle
-            else i.handle_suffixed
-        end as final_handle
-    from input i
-    left join categories c on c.slug = i.category_slug
-    left join products holder on holder.handle = i.handle
-)
-insert into products as p (
-    external_id, handle, title, description, category_id, brand, sku, price, stock, tags, images,
-    thumbnail, attributes, content_hash, source_updated_at, last_synced_at, archived_at
-)
-select
-    external_id, final_handle, title, description, category_id, brand, sku, price::numeric, stock,
-    string_to_array(tags, E'\x1f'), string_to_array(images, E'\x1f'),
-    thumbnail, attributes::jsonb, content_hash, source_updated_at, now(), null
-from resolved
-on conflict (external_id) do update set
-    handle = excluded.handle,
-    title = excluded.title,
-    description = excluded.description,
-    category_id = excluded.category_id,
-    brand = excluded.brand,
-    sku = excluded.sku,
-    price = excluded.price,
-    stock = excluded.stock,
-    tags = excluded.tags,
-    images = excluded.images,
-    thumbnail = excluded.thumbnail,
-    attributes = excluded.attributes,
-    content_hash = excluded.content_hash,
-    source_updated_at = excluded.source_updated_at,
-    last_synced_at = now(),
-    archived_at = null,
-    updated_at = now()
-where (p.content_hash is distinct from excluded.content_hash or p.archived_at is not null)
-    and not ($17::bool
-        and p.source_updated_at is not null
-        and excluded.source_updated_at is not null
-        and excluded.source_updated_at < p.source_updated_at)
-returning (xmax = 0) as inserted
-"#;
-
-const INSERT_CATEGORIES: &str = r#"
-insert into categories (slug, name)
-select * from unnest($1::text[], $2::text[])
-on conflict (slug) do nothing
-returning id
-"#;
-
-const PREVIEW_CATEGORIES: &str = r#"
-select s.slug from unnest($1::text[]) as s(slug)
-where not exists (select 1 from categories c where c.slug = s.slug)
-"#;
-
-const COUNT_LIVE: &str = "select count(*) from products where archived_at is null";
-
-const COUNT_UNSEEN: &str = r#"
-select count(*) from products p
-where p.archived_at is null
-    and not exists (
-        select 1 from sync_run_seen s where s.run_id = $1 and s.external_id = p.external_id
-    )
-"#;
-
-const ARCHIVE_UNSEEN: &str = r#"
-update products p set archived_at = now(), last_synced_at = now(), updated_at = now()
-where p.archived_at is null
-    and not exists (
-        select 1 from sync_run_seen s where s.run_id = $1 and s.external_id = p.external_id
-    )
-"#;
-
-const ARCHIVE_IDS: &str = r#"
-update products set archived_at = now(), last_synced_at = now(), updated_at = now()
-where external_id = any($1) and archived_at is null
-"#;
-
-const COUNT_ARCHIVABLE_IDS: &str =
-    "select count(*) from products where external_id = any($1) and archived_at is null";
-
-const FORGET_SEEN: &str = "delete from sync_run_seen where run_id = $1";
 
 /// How writes treat ordering and bookkeeping.
 #[derive(Clone, Copy, Debug, Default)]
@@ -179,65 +62,220 @@ pub struct WriteOptions {
     pub respect_source_order: bool,
 }
 
-/// A product that needs writing: its position in the batch and whether it is new.
+/// Records the ids as seen by the run (when `$1` is set) and returns the products that need
+/// writing: new, changed, or archived. For those it also says whether their plain handle is held
+/// by another product.
+const CLASSIFY_PRODUCTS: &str = r#"
+with input as (
+    select *
+    from unnest($2::text[], $3::bytea[], $4::text[]) with ordinality as t(external_id, content_hash, handle, ord)
+),
+seen as (
+    insert into sync_run_seen (run_id, external_id)
+    select $1::uuid, external_id from input where $1::uuid is not null
+)
+select
+    (i.ord - 1)::int4 as position,
+    p.id is null as is_new,
+    exists (
+        select 1 from products h where h.handle = i.handle and h.external_id <> i.external_id
+    ) as handle_taken
+from input i
+left join products p on p.external_id = i.external_id
+where p.id is null or p.content_hash is distinct from i.content_hash or p.archived_at is not null
+"#;
+
+/// New products. Tags and images travel as text joined with U+001F, which product text never
+/// contains (see `Product::validate`).
+const INSERT_PRODUCTS: &str = r#"
+insert into products (
+    external_id, handle, title, description, category_id, brand, sku, price, stock, tags, images,
+    thumbnail, attributes, content_hash, source_updated_at
+)
+select
+    external_id, handle, title, description, category_id, brand, sku, price::numeric, stock,
+    string_to_array(tags, E'\x1f'), string_to_array(images, E'\x1f'), thumbnail,
+    attributes::jsonb, content_hash, source_updated_at
+from unnest(
+    $1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[],
+    $8::text[], $9::int8[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[],
+    $15::timestamptz[]
+) as t(
+    external_id, handle, title, description, category_id, brand, sku, price, stock, tags, images,
+    thumbnail, attributes, content_hash, source_updated_at
+)
+"#;
+
+/// Changed or archived products. The hash is checked again, so a row another writer already
+/// brought to the same content is not rewritten; with `$16` set, an older `source_updated_at`
+/// never overwrites a newer one.
+const UPDATE_PRODUCTS: &str = r#"
+update products as p set
+    handle = u.handle,
+    title = u.title,
+    description = u.description,
+    category_id = u.category_id,
+    brand = u.brand,
+    sku = u.sku,
+    price = u.price::numeric,
+    stock = u.stock,
+    tags = string_to_array(u.tags, E'\x1f'),
+    images = string_to_array(u.images, E'\x1f'),
+    thumbnail = u.thumbnail,
+    attributes = u.attributes::jsonb,
+    content_hash = u.content_hash,
+    source_updated_at = u.source_updated_at,
+    last_synced_at = now(),
+    archived_at = null,
+    updated_at = now()
+from unnest(
+    $1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[],
+    $8::text[], $9::int8[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[],
+    $15::timestamptz[]
+) as u(
+    external_id, handle, title, description, category_id, brand, sku, price, stock, tags, images,
+    thumbnail, attributes, content_hash, source_updated_at
+)
+where p.external_id = u.external_id
+    and (p.content_hash is distinct from u.content_hash or p.archived_at is not null)
+    and not ($16::bool
+        and p.source_updated_at is not null
+        and u.source_updated_at is not null
+        and u.source_updated_at < p.source_updated_at)
+"#;
+
+/// Creates missing categories and returns the ids of all asked for. A category another
+/// transaction committed meanwhile is absent from this statement's snapshot; the caller looks
+/// those up again.
+const ENSURE_CATEGORIES: &str = r#"
+with wanted as (
+    select * from unnest($1::text[], $2::text[]) as t(slug, name)
+),
+created as (
+    insert into categories (slug, name)
+    select slug, name from wanted
+    on conflict (slug) do nothing
+    returning id, slug
+)
+select slug, id, true as created from created
+union all
+select c.slug, c.id, false from categories c join wanted w on w.slug = c.slug
+"#;
+
+const CATEGORY_IDS: &str = "select slug, id, false from categories where slug = any($1)";
+
+const PREVIEW_CATEGORIES: &str = r#"
+select s.slug from unnest($1::text[]) as s(slug)
+where not exists (select 1 from categories c where c.slug = s.slug)
+"#;
+
+/// A product that needs writing.
 struct Pending {
     position: usize,
     is_new: bool,
+    handle_taken: bool,
 }
 
 impl Store {
-    /// Writes one batch in one transaction: unchanged products are only recorded as seen, the
-    /// others go through one upsert statement. The batch must not repeat an external id.
-    /// `known_categories` are category slugs known to exist: most batches skip the category
-    /// statement.
+    /// Writes one batch in one transaction. The batch must not repeat an external id.
+    /// `known` are categories known to exist: most batches need no category statement.
     pub async fn write_batch(
         &self,
         batch: &[PreparedProduct],
         options: WriteOptions,
-        known_categories: &BTreeSet<String>,
+        known: &KnownCategories,
     ) -> Result<BatchWrite, StoreError> {
         let mut tx = self.pool.begin().await?;
         let pending = classify(&mut tx, batch, options.seen_by).await?;
-        let changed: Vec<&PreparedProduct> = pending.iter().map(|p| &batch[p.position]).collect();
-        let mut write = BatchWrite::default();
-        let new_slugs: Vec<&str> = distinct_categories(&changed)
-            .into_iter()
-            .filter(|slug| !known_categories.contains(*slug))
-            .collect();
-        if !new_slugs.is_empty() {
-            write.categories_created = insert_categories(&mut tx, &new_slugs).await?;
+        let mut write = BatchWrite {
+            unchanged: (batch.len() - pending.len()) as u64,
+            ..BatchWrite::default()
+        };
+        if pending.is_empty() {
+            tx.commit().await?;
+            return Ok(write);
         }
-        if !changed.is_empty() {
-            let rows = upsert(&mut tx, &changed, options.respect_source_order).await?;
-            for row in rows {
-                if row.try_get::<bool, _>(0)? {
-                    write.created += 1;
-                } else {
-                    write.updated += 1;
+
+        let wanted: BTreeSet<&str> = pending
+            .iter()
+            .filter_map(|p| batch[p.position].product.category.as_deref())
+            .collect();
+        let mut category_ids: HashMap<&str, i64> = wanted
+            .iter()
+            .filter_map(|slug| Some((*slug, (*known.get(*slug)?)?)))
+            .collect();
+        let missing: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|slug| !category_ids.contains_key(slug))
+            .collect();
+        if !missing.is_empty() {
+            let (created, resolved) = ensure_categories(&mut tx, &missing).await?;
+            write.categories_created = created;
+            for (slug, id) in resolved {
+                if let Some(slug) = missing.iter().find(|m| **m == slug) {
+                    category_ids.insert(slug, id);
                 }
+                write.categories_resolved.push((slug, Some(id)));
             }
         }
+
+        // A product keeps its plain handle when no other product holds it and no earlier
+        // product of this batch claimed it; otherwise it takes its suffixed handle.
+        let mut claimed: HashSet<&str> = HashSet::with_capacity(pending.len());
+        let mut inserts = Rows::with_capacity(pending.len());
+        let mut updates = Rows::with_capacity(pending.len());
+        for p in &pending {
+            let prepared = &batch[p.position];
+            let handle = if !p.handle_taken && claimed.insert(prepared.handle.as_str()) {
+                prepared.handle.as_str()
+            } else {
+                prepared.handle_suffixed.as_str()
+            };
+            let category_id = prepared
+                .product
+                .category
+                .as_deref()
+                .and_then(|slug| category_ids.get(slug).copied());
+            let rows = if p.is_new { &mut inserts } else { &mut updates };
+            rows.push(prepared, handle, category_id);
+        }
+        if !inserts.is_empty() {
+            write.created = inserts
+                .bind(sqlx::query(INSERT_PRODUCTS))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        if !updates.is_empty() {
+            write.updated = updates
+                .bind(sqlx::query(UPDATE_PRODUCTS))
+                .bind(options.respect_source_order)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
         tx.commit().await?;
-        write.categories_confirmed = new_slugs.into_iter().map(str::to_owned).collect();
         write.unchanged = batch.len() as u64 - write.created - write.updated;
         Ok(write)
     }
 
     /// What `write_batch` would do, without writing catalog rows (the ids are still recorded as
-    /// seen, for the archive preview). `known_categories` are the categories known to exist or
-    /// already counted as would-be-created, so each is counted once.
+    /// seen, for the archive preview). Categories in `known` are not counted again.
     pub async fn preview_batch(
         &self,
         batch: &[PreparedProduct],
         seen_by: Option<Uuid>,
-        known_categories: &BTreeSet<String>,
+        known: &KnownCategories,
     ) -> Result<BatchWrite, StoreError> {
         let mut tx = self.pool.begin().await?;
         let pending = classify(&mut tx, batch, seen_by).await?;
-        let all: Vec<&PreparedProduct> = batch.iter().collect();
-        let slugs: Vec<&str> = distinct_categories(&all)
+        let slugs: Vec<&str> = batch
+            .iter()
+            .filter_map(|p| p.product.category.as_deref())
+            .collect::<BTreeSet<_>>()
             .into_iter()
-            .filter(|s| !known_categories.contains(*s))
+            .filter(|slug| !known.contains_key(*slug))
             .collect();
         let new_slugs: Vec<String> = sqlx::query_scalar(PREVIEW_CATEGORIES)
             .bind(&slugs)
@@ -245,75 +283,14 @@ impl Store {
             .await?;
         tx.commit().await?;
         let created = pending.iter().filter(|p| p.is_new).count() as u64;
-        let updated = pending.len() as u64 - created;
         Ok(BatchWrite {
             created,
-            updated,
-            unchanged: batch.len() as u64 - pending.len() as u64,
+            updated: pending.len() as u64 - created,
+            unchanged: (batch.len() - pending.len()) as u64,
             categories_created: new_slugs.len() as u64,
-            categories_confirmed: slugs.iter().map(|s| (*s).to_owned()).collect(),
+            categories_resolved: slugs.iter().map(|s| ((*s).to_owned(), None)).collect(),
         })
     }
-
-    /// Live products, the base of the archive ratio guard.
-    pub async fn live_products(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(COUNT_LIVE).fetch_one(&self.pool).await?;
-        Ok(n as u64)
-    }
-
-    /// Live products that run `run_id` has not seen.
-    pub async fn unseen_products(&self, run_id: Uuid) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(COUNT_UNSEEN)
-            .bind(run_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(n as u64)
-    }
-
-    /// Archives every live product run `run_id` has not seen.
-    pub async fn archive_unseen(&self, run_id: Uuid) -> Result<u64, StoreError> {
-        let done = sqlx::query(ARCHIVE_UNSEEN)
-            .bind(run_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    /// Archives the given products (gone upstream); with `dry_run`, only counts them.
-    pub async fn archive_ids(&self, ids: &[String], dry_run: bool) -> Result<u64, StoreError> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        if dry_run {
-            let n: i64 = sqlx::query_scalar(COUNT_ARCHIVABLE_IDS)
-                .bind(ids)
-                .fetch_one(&self.pool)
-                .await?;
-            return Ok(n as u64);
-        }
-        let done = sqlx::query(ARCHIVE_IDS)
-            .bind(ids)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    /// Drops the seen-id bookkeeping of a finished run.
-    pub async fn forget_seen(&self, run_id: Uuid) -> Result<(), StoreError> {
-        sqlx::query(FORGET_SEEN)
-            .bind(run_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-}
-
-/// Category slugs of some products, sorted so concurrent batches lock them in the same order.
-fn distinct_categories<'a>(products: &[&'a PreparedProduct]) -> BTreeSet<&'a str> {
-    products
-        .iter()
-        .filter_map(|p| p.product.category.as_deref())
-        .collect()
 }
 
 async fn classify(
@@ -326,71 +303,63 @@ async fn classify(
         .map(|p| p.product.external_id.as_str())
         .collect();
     let hashes: Vec<&[u8]> = batch.iter().map(|p| p.hash.as_bytes()).collect();
-    let rows: Vec<(i32, bool)> = sqlx::query_as(CLASSIFY_PRODUCTS)
+    let handles: Vec<&str> = batch.iter().map(|p| p.handle.as_str()).collect();
+    let rows: Vec<(i32, bool, bool)> = sqlx::query_as(CLASSIFY_PRODUCTS)
         .bind(seen_by)
         .bind(&ids)
         .bind(&hashes)
+        .bind(&handles)
         .fetch_all(&mut **tx)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(position, is_new)| Pending {
+        .map(|(position, is_new, handle_taken)| Pending {
             position: position as usize,
             is_new,
+            handle_taken,
         })
         .collect())
 }
 
-async fn insert_categories(
+/// Makes sure the categories exist (sorted, so concurrent batches lock them in the same
+/// order); returns how many it created and the id of each.
+async fn ensure_categories(
     tx: &mut Transaction<'static, Postgres>,
     slugs: &[&str],
-) -> Result<u64, StoreError> {
+) -> Result<(u64, Vec<(String, i64)>), StoreError> {
     let names: Vec<String> = slugs.iter().map(|s| category_name(s)).collect();
-    let created = sqlx::query(INSERT_CATEGORIES)
+    let mut rows: Vec<(String, i64, bool)> = sqlx::query_as(ENSURE_CATEGORIES)
         .bind(slugs)
         .bind(&names)
         .fetch_all(&mut **tx)
         .await?;
-    Ok(created.len() as u64)
+    if rows.len() < slugs.len() {
+        let found: HashSet<&str> = rows.iter().map(|(slug, _, _)| slug.as_str()).collect();
+        let unseen: Vec<&str> = slugs
+            .iter()
+            .copied()
+            .filter(|s| !found.contains(s))
+            .collect();
+        let more: Vec<(String, i64, bool)> = sqlx::query_as(CATEGORY_IDS)
+            .bind(&unseen)
+            .fetch_all(&mut **tx)
+            .await?;
+        rows.extend(more);
+    }
+    let created = rows.iter().filter(|(_, _, created)| *created).count() as u64;
+    Ok((
+        created,
+        rows.into_iter().map(|(slug, id, _)| (slug, id)).collect(),
+    ))
 }
 
-async fn upsert(
-    tx: &mut Transaction<'static, Postgres>,
-    products: &[&PreparedProduct],
-    respect_source_order: bool,
-) -> Result<Vec<sqlx::postgres::PgRow>, StoreError> {
-    let columns = Columns::of(products);
-    Ok(sqlx::query(UPSERT_PRODUCTS)
-        .bind(&columns.external_ids)
-        .bind(&columns.handles)
-        .bind(&columns.handles_suffixed)
-        .bind(&columns.titles)
-        .bind(&columns.descriptions)
-        .bind(&columns.categories)
-        .bind(&columns.brands)
-        .bind(&columns.skus)
-        .bind(&columns.prices)
-        .bind(&columns.stocks)
-        .bind(&columns.tags)
-        .bind(&columns.images)
-        .bind(&columns.thumbnails)
-        .bind(&columns.attributes)
-        .bind(&columns.hashes)
-        .bind(&columns.source_updated_at)
-        .bind(respect_source_order)
-        .bind(&columns.first_with_handle)
-        .fetch_all(&mut **tx)
-        .await?)
-}
-
-/// A batch turned into one array per column, the shape `unnest` wants.
-struct Columns<'a> {
+/// Rows to insert or update, one array per column: the shape `unnest` wants.
+struct Rows<'a> {
     external_ids: Vec<&'a str>,
     handles: Vec<&'a str>,
-    handles_suffixed: Vec<&'a str>,
     titles: Vec<&'a str>,
     descriptions: Vec<&'a str>,
-    categories: Vec<Option<&'a str>>,
+    category_ids: Vec<Option<i64>>,
     brands: Vec<Option<&'a str>>,
     skus: Vec<Option<&'a str>>,
     prices: Vec<Option<&'a str>>,
@@ -398,22 +367,22 @@ struct Columns<'a> {
     tags: Vec<String>,
     images: Vec<String>,
     thumbnails: Vec<Option<&'a str>>,
-    attributes: Vec<String>,
+    attributes: Vec<&'a str>,
     hashes: Vec<&'a [u8]>,
-    source_updated_at: Vec<Option<chrono::DateTime<chrono::Utc>>>,
-    first_with_handle: Vec<bool>,
+    source_updated_at: Vec<Option<DateTime<Utc>>>,
 }
 
-impl<'a> Columns<'a> {
-    fn of(batch: &[&'a PreparedProduct]) -> Self {
-        let n = batch.len();
-        let mut c = Columns {
+/// Joins list items for `string_to_array(…, E'\x1f')`.
+const LIST_SEPARATOR: &str = "\u{1f}";
+
+impl<'a> Rows<'a> {
+    fn with_capacity(n: usize) -> Self {
+        Rows {
             external_ids: Vec::with_capacity(n),
             handles: Vec::with_capacity(n),
-            handles_suffixed: Vec::with_capacity(n),
             titles: Vec::with_capacity(n),
             descriptions: Vec::with_capacity(n),
-            categories: Vec::with_capacity(n),
+            category_ids: Vec::with_capacity(n),
             brands: Vec::with_capacity(n),
             skus: Vec::with_capacity(n),
             prices: Vec::with_capacity(n),
@@ -424,39 +393,53 @@ impl<'a> Columns<'a> {
             attributes: Vec::with_capacity(n),
             hashes: Vec::with_capacity(n),
             source_updated_at: Vec::with_capacity(n),
-            first_with_handle: Vec::with_capacity(n),
-        };
-        let mut handles_seen = HashSet::with_capacity(n);
-        for prepared in batch {
-            let p = &prepared.product;
-            c.external_ids.push(&p.external_id);
-            c.handles.push(&prepared.handle);
-            c.handles_suffixed.push(&prepared.handle_suffixed);
-            c.titles.push(&p.title);
-            c.descriptions.push(&p.description);
-            c.categories.push(p.category.as_deref());
-            c.brands.push(p.brand.as_deref());
-            c.skus.push(p.sku.as_deref());
-            c.prices.push(p.price.as_ref().map(|price| price.as_str()));
-            c.stocks.push(p.stock);
-            c.tags.push(p.tags.join(LIST_SEPARATOR));
-            c.images.push(p.images.join(LIST_SEPARATOR));
-            c.thumbnails.push(p.thumbnail.as_deref());
-            c.attributes.push(json_text(&p.attributes));
-            c.hashes.push(prepared.hash.as_bytes());
-            c.source_updated_at.push(p.source_updated_at);
-            c.first_with_handle
-                .push(handles_seen.insert(prepared.handle.as_str()));
         }
-        c
     }
-}
 
-/// Joins list items for `string_to_array(…, E'\\x1f')`; products never contain it (see
-/// `Product::validate`).
-const LIST_SEPARATOR: &str = "\u{1f}";
+    fn is_empty(&self) -> bool {
+        self.external_ids.is_empty()
+    }
 
-fn json_text<T: serde::Serialize>(value: &T) -> String {
-    // Serializing strings, string lists and JSON maps cannot fail.
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+    fn push(&mut self, prepared: &'a PreparedProduct, handle: &'a str, category_id: Option<i64>) {
+        let p = &prepared.product;
+        self.external_ids.push(&p.external_id);
+        self.handles.push(handle);
+        self.titles.push(&p.title);
+        self.descriptions.push(&p.description);
+        self.category_ids.push(category_id);
+        self.brands.push(p.brand.as_deref());
+        self.skus.push(p.sku.as_deref());
+        self.prices
+            .push(p.price.as_ref().map(|price| price.as_str()));
+        self.stocks.push(p.stock);
+        self.tags.push(p.tags.join(LIST_SEPARATOR));
+        self.images.push(p.images.join(LIST_SEPARATOR));
+        self.thumbnails.push(p.thumbnail.as_deref());
+        self.attributes.push(p.attributes.as_str());
+        self.hashes.push(prepared.hash.as_bytes());
+        self.source_updated_at.push(p.source_updated_at);
+    }
+
+    /// Binds the fifteen column arrays, `$1` to `$15`, in the order the statements list them.
+    fn bind<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(&self.external_ids)
+            .bind(&self.handles)
+            .bind(&self.titles)
+            .bind(&self.descriptions)
+            .bind(&self.category_ids)
+            .bind(&self.brands)
+            .bind(&self.skus)
+            .bind(&self.prices)
+            .bind(&self.stocks)
+            .bind(&self.tags)
+            .bind(&self.images)
+            .bind(&self.thumbnails)
+            .bind(&self.attributes)
+            .bind(&self.hashes)
+            .bind(&self.source_updated_at)
+    }
 }

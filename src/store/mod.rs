@@ -1,6 +1,7 @@
 //! The PostgreSQL adapter: connection pool, embedded migrations, batched catalog writes and run
 //! records. Every error answers one question for the engine: is it worth trying again?
 
+mod archive;
 mod catalog;
 mod nodelay;
 mod runs;
@@ -12,7 +13,7 @@ use sqlx::postgres::PgPoolOptions;
 
 use crate::config::DatabaseArgs;
 
-pub use catalog::{BatchWrite, PreparedProduct, WriteOptions};
+pub use catalog::{BatchWrite, KnownCategories, PreparedProduct, WriteOptions};
 pub use runs::{MAX_STORED_ERRORS, NewRun, RunRecord, RunStart};
 
 /// How long to wait for a free pooled connection before calling the database unavailable.
@@ -29,9 +30,10 @@ pub enum StoreError {
     /// The database could not be reached or dropped the connection; retrying later can help.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
-    /// A concurrent batch took the handle this batch wanted; rewriting the batch resolves it.
-    #[error("a concurrent write took a product handle")]
-    HandleConflict(#[source] sqlx::Error),
+    /// A concurrent write inserted the same product or took the handle this batch wanted;
+    /// writing the batch again resolves it.
+    #[error("a concurrent write took a product id or handle")]
+    Conflict(#[source] sqlx::Error),
     /// The statement itself failed; retrying will fail the same way.
     #[error("database error: {0}")]
     Query(#[source] sqlx::Error),
@@ -43,10 +45,7 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Unavailable(_) | StoreError::HandleConflict(_)
-        )
+        matches!(self, StoreError::Unavailable(_) | StoreError::Conflict(_))
     }
 }
 
@@ -71,8 +70,13 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Protocol(_) => StoreError::Unavailable(e),
             sqlx::Error::Database(db) => {
-                if db.is_unique_violation() && db.constraint() == Some("products_handle_key") {
-                    StoreError::HandleConflict(e)
+                if db.is_unique_violation()
+                    && matches!(
+                        db.constraint(),
+                        Some("products_handle_key" | "products_external_id_key")
+                    )
+                {
+                    StoreError::Conflict(e)
                 } else if db.code().is_some_and(|c| is_transient_code(&c)) {
                     StoreError::Unavailable(e)
                 } else {

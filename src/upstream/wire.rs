@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
 use super::UpstreamError;
-use crate::domain::{Price, Product, ProductError};
+use crate::domain::{Attributes, Price, Product, ProductError};
 
 /// An element of the upstream's answer that is not a valid product.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -132,7 +132,7 @@ impl WireProduct {
             tags: self.tags.unwrap_or_default(),
             images: self.images.unwrap_or_default(),
             thumbnail: self.thumbnail.filter(|t| !t.is_empty()),
-            attributes,
+            attributes: Attributes::from_map(&attributes),
             source_updated_at,
         }
         .validate()
@@ -210,9 +210,9 @@ mod tests {
         assert_eq!(p.price.unwrap().as_str(), "9.99");
         assert_eq!(p.category.as_deref(), Some("beauty"));
         assert_eq!(p.tags, vec!["beauty", "mascara"]);
-        assert_eq!(p.attributes["dimensions"]["depth"], 22.99);
+        assert_eq!(p.attributes.get("dimensions").unwrap()["depth"], 22.99);
         assert!(
-            !p.attributes.contains_key("reviews"),
+            p.attributes.get("reviews").is_none(),
             "reviews are not catalog data"
         );
         assert_eq!(

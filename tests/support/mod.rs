@@ -29,11 +29,15 @@ pub fn init() {
 
 /// A simulator with `products` products on 127.0.0.1 and a free port.
 pub async fn simulator(products: u64) -> Simulator {
-    init();
-    let config = SimulatorConfig {
+    simulator_with(SimulatorConfig {
         products,
         ..SimulatorConfig::default()
-    };
+    })
+    .await
+}
+
+pub async fn simulator_with(config: SimulatorConfig) -> Simulator {
+    init();
     Simulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("simulator starts")

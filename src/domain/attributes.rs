@@ -1,0 +1,116 @@
+//! A product's other upstream fields (dimensions, rating, meta, ...) as canonical JSON text.
+
+use std::fmt::Write;
+
+use serde_json::{Map, Value};
+
+/// A JSON object kept as canonical text: keys sorted at every level, no spaces. Equal content
+/// always has equal text, whatever order the upstream wrote its keys in, so the text can be
+/// hashed as is; and one string per product costs far less memory than a tree of values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attributes(String);
+
+impl Default for Attributes {
+    fn default() -> Self {
+        Attributes("{}".to_owned())
+    }
+}
+
+impl Attributes {
+    pub fn from_map(map: &Map<String, Value>) -> Self {
+        let mut text = String::with_capacity(256);
+        write_object(&mut text, map);
+        Attributes(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// One top-level field, parsed back (for tests and diagnostics, not the hot path).
+    pub fn get(&self, key: &str) -> Option<Value> {
+        let mut map: Map<String, Value> = serde_json::from_str(&self.0).ok()?;
+        map.remove(key)
+    }
+}
+
+fn write_object(out: &mut String, map: &Map<String, Value>) {
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort_unstable();
+    out.push('{');
+    for (i, key) in keys.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(out, key);
+        out.push(':');
+        write_value(out, &map[key.as_str()]);
+    }
+    out.push('}');
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Object(map) => write_object(out, map),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_string(out, s),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Null => out.push_str("null"),
+    }
+}
+
+fn write_string(out: &mut String, s: &str) {
+    // Serializing a string cannot fail; the fallback keeps the text valid JSON regardless.
+    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn attrs(json: &str) -> Attributes {
+        Attributes::from_map(&serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn key_order_does_not_change_the_text() {
+        let a = attrs(r#"{"w":1.5,"h":2,"d":{"x":1,"y":"é\"q"}}"#);
+        let b = attrs(r#"{"d":{"y":"é\"q","x":1},"h":2,"w":1.5}"#);
+        assert_eq!(a, b);
+        assert_eq!(a.as_str(), r#"{"d":{"x":1,"y":"é\"q"},"h":2,"w":1.5}"#);
+    }
+
+    #[test]
+    fn fields_can_be_read_back() {
+        let a = attrs(r#"{"dimensions":{"depth":22.99},"tags":[1,null,true]}"#);
+        assert_eq!(a.get("dimensions").unwrap()["depth"], 22.99);
+        assert_eq!(a.get("missing"), None);
+        assert_eq!(Attributes::default().as_str(), "{}");
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_text_is_valid_json_of_the_same_content(
+            entries in proptest::collection::btree_map("[a-zA-Z\"\\\\ ]{0,6}", "[ -~]{0,8}", 0..8)
+        ) {
+            let map: Map<String, Value> =
+                entries.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+            let text = Attributes::from_map(&map);
+            let parsed: Map<String, Value> = serde_json::from_str(text.as_str()).unwrap();
+            prop_assert_eq!(parsed, map);
+        }
+    }
+}
