@@ -2,11 +2,17 @@
 # installed and running on this machine (Debian), installing what is missing. Sourced, not run.
 
 # Where the scripts expect PostgreSQL. The password is set on fresh installs, where Debian's
-# default TCP authentication wants one; a server with trust authentication ignores it.
+# default TCP authentication wants one; a server with trust authentication ignores it. TLS is
+# off on this loopback connection: it only costs CPU on both ends.
 : "${PGHOST:=127.0.0.1}"
 : "${PGPORT:=5432}"
 export PGHOST PGPORT
-DEFAULT_DATABASE_URL="postgres://postgres:postgres@${PGHOST}:${PGPORT}/postgres"
+
+# The URL of database $1 on that server.
+database_url() {
+    printf 'postgres://postgres:postgres@%s:%s/%s?sslmode=disable' "$PGHOST" "$PGPORT" "$1"
+}
+DEFAULT_DATABASE_URL=$(database_url postgres)
 
 log() { printf '==> %s\n' "$*" >&2; }
 

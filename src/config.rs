@@ -190,7 +190,7 @@ pub struct SyncArgs {
         long,
         env = "SYNC_WRITE_CONCURRENCY",
         value_name = "SYNC_WRITE_CONCURRENCY",
-        default_value_t = 2,
+        default_value_t = 3,
         value_parser = clap::value_parser!(u32).range(1..=16)
     )]
     pub write_concurrency: u32,

@@ -7,6 +7,7 @@
 mod full;
 mod run;
 mod targeted;
+mod writer;
 
 use std::time::Duration;
 
@@ -56,8 +57,8 @@ impl From<&SyncArgs> for EngineSettings {
 }
 
 impl EngineSettings {
-    fn writer(&self) -> run::WriterSettings {
-        run::WriterSettings {
+    fn writer(&self) -> writer::WriterSettings {
+        writer::WriterSettings {
             batch_size: self.batch_size,
             write_concurrency: self.write_concurrency,
             retries: self.write_retries,

@@ -1,28 +1,18 @@
-//! The bookkeeping of one run: counts, errors, progress, and the batch writer every mode shares.
+//! The bookkeeping of one run: counts, errors and progress.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::{DateTime, Utc};
-use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tracing::{Instrument, info_span, warn};
+use tracing::{debug, warn};
 use uuid::Uuid;
 
 use super::{RunControl, RunRequest};
 use crate::domain::{
     BatchCounts, Counts, ErrorKind, MAX_SUMMARY_ERRORS, RunError, RunMode, RunStatus, RunSummary,
 };
-use crate::store::{
-    BatchWrite, KnownCategories, MAX_STORED_ERRORS, PreparedProduct, Store, StoreError,
-    WriteOptions,
-};
+use crate::store::{MAX_STORED_ERRORS, Store};
 use crate::telemetry::error_chain;
-
-/// Most category ids a writer remembers; past that it starts over, so a catalog with a
-/// category per product cannot grow memory.
-const MAX_KNOWN_CATEGORIES: usize = 10_000;
 
 /// How far a run is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -89,15 +79,21 @@ impl RunState {
         batch: Option<u64>,
         message: String,
     ) {
-        warn!(
-            run_id = %self.run_id,
-            kind = kind.as_str(),
-            product_id = product_id.as_deref().unwrap_or(""),
-            batch = batch.unwrap_or(0),
-            %message,
-            "sync error"
-        );
         self.errors_seen += 1;
+        // A catalog full of bad products must not flood the log: the first errors are warnings,
+        // the rest only show at debug level (all are counted, the first 1,000 stored).
+        if self.errors_seen <= MAX_SUMMARY_ERRORS as u64 {
+            warn!(
+                run_id = %self.run_id,
+                kind = kind.as_str(),
+                product_id = product_id.as_deref().unwrap_or(""),
+                batch = batch.unwrap_or(0),
+                %message,
+                "sync error"
+            );
+        } else {
+            debug!(run_id = %self.run_id, kind = kind.as_str(), %message, "sync error");
+        }
         let error = RunError {
             product_id,
             batch,
@@ -181,266 +177,5 @@ impl RunState {
             errors: self.errors.clone(),
             trace_id: self.trace_id.clone(),
         }
-    }
-}
-
-/// Collects products into batches of `batch_size` and writes each in one transaction, up to
-/// `write_concurrency` batches at once on separate connections, retrying transient database
-/// failures. A batch that still fails is recorded and the run goes on.
-pub(super) struct BatchWriter {
-    store: Store,
-    batch: Vec<PreparedProduct>,
-    settings: WriterSettings,
-    options: WriteOptions,
-    dry_run: bool,
-    /// Categories known to exist (or, in a dry run, already counted as would-be-created).
-    known_categories: KnownCategories,
-    in_flight: JoinSet<Written>,
-}
-
-/// How a [`BatchWriter`] writes.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct WriterSettings {
-    pub batch_size: usize,
-    pub write_concurrency: usize,
-    pub retries: usize,
-    pub progress_interval: Duration,
-}
-
-/// A finished batch write.
-struct Written {
-    number: u64,
-    size: u64,
-    result: Result<BatchWrite, StoreError>,
-}
-
-impl BatchWriter {
-    pub fn new(
-        store: Store,
-        settings: WriterSettings,
-        options: WriteOptions,
-        dry_run: bool,
-    ) -> Self {
-        BatchWriter {
-            store,
-            batch: Vec::with_capacity(settings.batch_size),
-            settings,
-            options,
-            dry_run,
-            known_categories: KnownCategories::new(),
-            in_flight: JoinSet::new(),
-        }
-    }
-
-    pub async fn push(&mut self, product: PreparedProduct, state: &mut RunState) {
-        self.batch.push(product);
-        if self.batch.len() >= self.settings.batch_size {
-            self.dispatch(state).await;
-        }
-    }
-
-    /// Writes what is buffered and waits for every batch in flight.
-    pub async fn finish(&mut self, state: &mut RunState) {
-        self.dispatch(state).await;
-        while !self.in_flight.is_empty() {
-            self.collect_one(state).await;
-        }
-    }
-
-    /// Starts writing the buffered batch, first waiting for a free writer.
-    async fn dispatch(&mut self, state: &mut RunState) {
-        if self.batch.is_empty() {
-            return;
-        }
-        let mut batch = std::mem::replace(
-            &mut self.batch,
-            Vec::with_capacity(self.settings.batch_size),
-        );
-        // A product repeated in one batch is written once, in its last form; the earlier copies
-        // count as unchanged so fetched = created + updated + unchanged + failed.
-        state.counts.unchanged += dedupe_by_external_id(&mut batch);
-        while self.in_flight.len() >= self.settings.write_concurrency {
-            self.collect_one(state).await;
-        }
-        state.batches.total += 1;
-        let number = state.batches.total;
-        let size = batch.len() as u64;
-        let span = info_span!(
-            "sync.batch",
-            batch = number,
-            size,
-            created = tracing::field::Empty,
-            updated = tracing::field::Empty,
-            unchanged = tracing::field::Empty,
-        );
-        let store = self.store.clone();
-        let known = self.known_categories.clone();
-        let (options, dry_run, retries) = (self.options, self.dry_run, self.settings.retries);
-        self.in_flight.spawn(
-            async move {
-                let result =
-                    write_with_retries(&store, &batch, options, &known, dry_run, retries).await;
-                if let Ok(write) = &result {
-                    let span = tracing::Span::current();
-                    span.record("created", write.created);
-                    span.record("updated", write.updated);
-                    span.record("unchanged", write.unchanged);
-                }
-                Written {
-                    number,
-                    size,
-                    result,
-                }
-            }
-            .instrument(span),
-        );
-    }
-
-    /// Waits for one batch write and books its outcome.
-    async fn collect_one(&mut self, state: &mut RunState) {
-        let Some(joined) = self.in_flight.join_next().await else {
-            return;
-        };
-        let written = match joined {
-            Ok(written) => written,
-            Err(e) => {
-                state.fatal(ErrorKind::Store, format!("batch write task failed: {e}"));
-                return;
-            }
-        };
-        match written.result {
-            Ok(write) => {
-                state.batches.succeeded += 1;
-                state.counts.created += write.created;
-                state.counts.updated += write.updated;
-                state.counts.unchanged += write.unchanged;
-                state.counts.categories_created += write.categories_created;
-                if self.known_categories.len() + write.categories_resolved.len()
-                    > MAX_KNOWN_CATEGORIES
-                {
-                    self.known_categories.clear();
-                }
-                self.known_categories.extend(write.categories_resolved);
-            }
-            Err(e) => {
-                state.batches.failed += 1;
-                state.counts.failed += written.size;
-                state.error(
-                    ErrorKind::Store,
-                    None,
-                    Some(written.number),
-                    format!(
-                        "batch of {} products not written: {}",
-                        written.size,
-                        error_chain(&e)
-                    ),
-                );
-            }
-        }
-        state
-            .report_progress(&self.store, self.settings.progress_interval)
-            .await;
-    }
-}
-
-/// One batch write (or preview), retried with backoff while the failure is transient.
-async fn write_with_retries(
-    store: &Store,
-    batch: &[PreparedProduct],
-    options: WriteOptions,
-    known: &KnownCategories,
-    dry_run: bool,
-    retries: usize,
-) -> Result<BatchWrite, StoreError> {
-    let mut delays = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(250))
-        .with_max_delay(Duration::from_secs(8))
-        .with_max_times(retries)
-        .with_jitter()
-        .build();
-    loop {
-        let result = if dry_run {
-            store.preview_batch(batch, options.seen_by, known).await
-        } else {
-            store.write_batch(batch, options, known).await
-        };
-        match result {
-            Err(e) if e.is_transient() => match delays.next() {
-                Some(delay) => {
-                    warn!(
-                        error = %error_chain(&e),
-                        retry_in_ms = delay.as_millis() as u64,
-                        "batch write failed, retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                None => return Err(e),
-            },
-            other => return other,
-        }
-    }
-}
-
-/// Keeps the last occurrence of each external id (one statement cannot upsert a row twice) and
-/// says how many copies it dropped.
-fn dedupe_by_external_id(batch: &mut Vec<PreparedProduct>) -> u64 {
-    let mut last: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
-    for (i, p) in batch.iter().enumerate() {
-        last.insert(p.product.external_id.as_str(), i);
-    }
-    if last.len() == batch.len() {
-        return 0;
-    }
-    let before = batch.len();
-    let keep: Vec<bool> = batch
-        .iter()
-        .enumerate()
-        .map(|(i, p)| last.get(p.product.external_id.as_str()) == Some(&i))
-        .collect();
-    let mut index = 0;
-    batch.retain(|_| {
-        let kept = keep[index];
-        index += 1;
-        kept
-    });
-    (before - batch.len()) as u64
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::Product;
-
-    fn product(id: &str, title: &str) -> PreparedProduct {
-        PreparedProduct::from(Product {
-            external_id: id.into(),
-            title: title.into(),
-            description: String::new(),
-            category: None,
-            brand: None,
-            sku: None,
-            price: None,
-            stock: None,
-            tags: vec![],
-            images: vec![],
-            thumbnail: None,
-            attributes: Default::default(),
-            source_updated_at: None,
-        })
-    }
-
-    #[test]
-    fn repeated_ids_keep_their_last_version() {
-        let mut batch = vec![product("1", "old"), product("2", "b"), product("1", "new")];
-        assert_eq!(dedupe_by_external_id(&mut batch), 1);
-        let titles: Vec<&str> = batch.iter().map(|p| p.product.title.as_str()).collect();
-        assert_eq!(titles, vec!["b", "new"]);
-    }
-
-    #[test]
-    fn a_batch_without_repeats_is_untouched() {
-        let mut batch = vec![product("1", "a"), product("2", "b")];
-        assert_eq!(dedupe_by_external_id(&mut batch), 0);
-        assert_eq!(batch.len(), 2);
     }
 }

@@ -9,7 +9,8 @@ use tokio_util::task::AbortOnDropHandle;
 use tracing::info;
 
 use super::Engine;
-use super::run::{BatchWriter, RunState};
+use super::run::RunState;
+use super::writer::BatchWriter;
 use crate::domain::ErrorKind;
 use crate::store::{PreparedProduct, WriteOptions};
 use crate::telemetry::error_chain;
