@@ -587,3 +587,21 @@ async fn concurrent_batches_sharing_a_title_still_get_distinct_handles(pool: PgP
         200
     );
 }
+
+#[sqlx::test]
+async fn an_upstream_that_caps_page_size_is_followed(pool: PgPool) {
+    // Asks for pages of 50; the upstream serves at most 30 per page.
+    let sim = simulator_with(SimulatorConfig {
+        products: 200,
+        max_limit: Some(30),
+        ..SimulatorConfig::default()
+    })
+    .await;
+
+    let summary = full_sync(&engine(&pool, &sim)).await;
+
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.counts.created, 200);
+    assert_eq!(count(&pool, "select count(*) from products").await, 200);
+    assert_eq!(sim.requests_served(), 7, "200 products in pages of 30");
+}

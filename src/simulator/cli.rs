@@ -38,6 +38,10 @@ pub struct SimulatorArgs {
     #[arg(long, env = "SIM_RATE_LIMIT", value_parser = BoolishValueParser::new())]
     pub rate_limit: bool,
 
+    /// Largest page served, like an API that caps `limit` (unset: no cap).
+    #[arg(long, env = "SIM_MAX_LIMIT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_limit: Option<u64>,
+
     /// Address to listen on.
     #[arg(long, env = "SIM_LISTEN", default_value = "127.0.0.1:8090")]
     pub listen: SocketAddr,
@@ -53,6 +57,7 @@ impl SimulatorArgs {
             error_rate: self.error_rate,
             truncate_rate: self.truncate_rate,
             rate_limit: self.rate_limit,
+            max_limit: self.max_limit,
         }
     }
 }

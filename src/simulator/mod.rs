@@ -51,6 +51,9 @@ pub struct SimulatorConfig {
     pub truncate_rate: f64,
     /// Apply DummyJSON's rate limit: 100 requests per 10 seconds (one window for all clients).
     pub rate_limit: bool,
+    /// Largest page served: a larger `limit` (or `limit=0`) gets this many products, as from
+    /// an API that caps its page size. `None` serves whatever is asked.
+    pub max_limit: Option<u64>,
 }
 
 impl Default for SimulatorConfig {
@@ -62,6 +65,7 @@ impl Default for SimulatorConfig {
             error_rate: 0.0,
             truncate_rate: 0.0,
             rate_limit: false,
+            max_limit: None,
         }
     }
 }
@@ -117,6 +121,7 @@ impl Simulator {
             latency: config.latency,
             error_rate: config.error_rate,
             truncate_rate: config.truncate_rate,
+            max_limit: config.max_limit,
             rate_limit,
             catalog: RwLock::new(CatalogState::new(config.products)),
             faults: Mutex::new(Faults::default()),

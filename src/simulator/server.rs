@@ -48,6 +48,7 @@ pub(crate) struct Shared {
     pub latency: Duration,
     pub error_rate: f64,
     pub truncate_rate: f64,
+    pub max_limit: Option<u64>,
     pub rate_limit: Option<RateLimiter>,
     pub catalog: RwLock<CatalogState>,
     pub faults: Mutex<Faults>,
@@ -225,6 +226,10 @@ async fn list(State(shared): State<Arc<Shared>>, params: Params) -> Response {
     let (skip, limit) = match (skip, number(&params, "limit", 30)) {
         (Ok(skip), Ok(limit)) => (skip, limit),
         (Err(text), _) | (_, Err(text)) => return message(StatusCode::BAD_REQUEST, &text),
+    };
+    let limit = match shared.max_limit {
+        Some(max) if limit == 0 || limit > max => max,
+        _ => limit,
     };
     let (total, specs) = shared.catalog().page(skip, limit);
     match write_page(shared.seed, &specs, fields(&params), total, skip) {

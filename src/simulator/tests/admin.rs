@@ -135,6 +135,7 @@ async fn shutdown_stops_serving_and_run_reports_bind_errors() {
         error_rate: 0.0,
         truncate_rate: 0.0,
         rate_limit: false,
+        max_limit: None,
         listen: taken.addr(),
     };
     assert!(

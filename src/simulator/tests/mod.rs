@@ -105,6 +105,15 @@ async fn limit_skip_and_select_page_like_dummyjson() {
     assert_eq!(all["limit"], 14);
     let (_, past_end) = get(&sim, "?skip=500").await;
     assert_eq!((ids(&past_end).len(), &past_end["limit"]), (0, &json!(0)));
+    let capped = start(SimulatorConfig {
+        max_limit: Some(25),
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let (_, big) = get(&capped, "?limit=100&skip=10").await;
+    assert_eq!((ids(&big).len(), &big["limit"]), (25, &json!(25)));
+    let (_, all_capped) = get(&capped, "?limit=0").await;
+    assert_eq!(ids(&all_capped).len(), 25);
     let (status, body) = get(&sim, "?limit=ten").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["message"].as_str().expect("message").contains("limit"));
