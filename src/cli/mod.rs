@@ -2,8 +2,10 @@
 //! also reads an environment variable; `--help` lists them.
 
 mod output;
+mod request;
 mod runs;
 mod sync;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -33,6 +35,12 @@ pub enum Command {
     Runs(runs::RunsCommand),
     /// Serve a DummyJSON-compatible simulated upstream (for tests, benchmarks and demos).
     Simulator(SimulatorArgs),
+    /// Create or update the JetStream streams and consumers.
+    Setup(worker::SetupCommand),
+    /// Consume sync requests from JetStream and publish run summaries.
+    Worker(Box<worker::WorkerCommand>),
+    /// Publish a sync request; with --wait, follow it and print its summary.
+    Request(request::RequestCommand),
 }
 
 #[derive(Args, Debug)]
@@ -52,6 +60,9 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         }
         Command::Sync(command) => sync::run(*command, shutdown).await,
         Command::Runs(command) => runs::run(command).await,
+        Command::Setup(command) => worker::setup(command).await,
+        Command::Worker(command) => worker::worker(*command, shutdown).await,
+        Command::Request(command) => request::run(command).await,
         Command::Simulator(args) => {
             crate::simulator::run(args, async move { shutdown.cancelled().await }).await?;
             Ok(ExitCode::SUCCESS)

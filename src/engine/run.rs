@@ -17,6 +17,7 @@ use crate::telemetry::error_chain;
 /// How far a run is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Progress {
+    pub run_id: Uuid,
     /// Products handled so far (written, unchanged or failed).
     pub processed: u64,
     /// Products the run expects, when known.
@@ -144,6 +145,7 @@ impl RunState {
         let processed =
             self.counts.created + self.counts.updated + self.counts.unchanged + self.counts.failed;
         let progress = Progress {
+            run_id: self.run_id,
             processed,
             total: self.total.max(processed),
         };

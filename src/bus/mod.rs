@@ -1,0 +1,247 @@
+//! The NATS JetStream adapter: connection options, the names of streams, subjects and
+//! consumers, and creating or updating them from the definitions in `nats/`.
+
+mod setup;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::config::Secret;
+
+pub use setup::{SetupReport, setup};
+
+/// How to reach NATS.
+#[derive(Args, Debug, Clone)]
+pub struct NatsArgs {
+    /// NATS server URLs, comma-separated (e.g. nats://10.0.0.1:4222,nats://10.0.0.2:4222).
+    #[arg(
+        long,
+        env = "NATS_URL",
+        value_name = "NATS_URL",
+        default_value = "nats://127.0.0.1:4222",
+        value_delimiter = ','
+    )]
+    pub nats_url: Vec<String>,
+
+    /// Credentials file (JWT and NKey seed) for NATS.
+    #[arg(long, env = "NATS_CREDS", value_name = "NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
+
+    /// NATS user name (with NATS_PASSWORD).
+    #[arg(
+        long,
+        env = "NATS_USER",
+        value_name = "NATS_USER",
+        requires = "nats_password"
+    )]
+    pub nats_user: Option<String>,
+
+    /// NATS password. Never logged.
+    #[arg(
+        long,
+        env = "NATS_PASSWORD",
+        value_name = "NATS_PASSWORD",
+        hide_env_values = true,
+        requires = "nats_user"
+    )]
+    pub nats_password: Option<Secret>,
+
+    /// NATS token. Never logged.
+    #[arg(
+        long,
+        env = "NATS_TOKEN",
+        value_name = "NATS_TOKEN",
+        hide_env_values = true
+    )]
+    pub nats_token: Option<Secret>,
+
+    /// CA certificate (PEM) to verify the NATS server with; implies TLS.
+    #[arg(long, env = "NATS_TLS_CA", value_name = "NATS_TLS_CA")]
+    pub nats_tls_ca: Option<PathBuf>,
+
+    /// Client certificate (PEM) for TLS client authentication (with NATS_TLS_KEY).
+    #[arg(
+        long,
+        env = "NATS_TLS_CERT",
+        value_name = "NATS_TLS_CERT",
+        requires = "nats_tls_key"
+    )]
+    pub nats_tls_cert: Option<PathBuf>,
+
+    /// Client private key (PEM) for NATS_TLS_CERT.
+    #[arg(
+        long,
+        env = "NATS_TLS_KEY",
+        value_name = "NATS_TLS_KEY",
+        requires = "nats_tls_cert"
+    )]
+    pub nats_tls_key: Option<PathBuf>,
+}
+
+/// Names of the streams, subjects and consumers: the defaults are the contract in the README;
+/// sites whose `product.updated` lives in another stream point these elsewhere.
+#[derive(Args, Debug, Clone)]
+pub struct Topology {
+    /// Stream holding sync requests and product events.
+    #[arg(
+        long,
+        env = "CATALOG_STREAM",
+        value_name = "CATALOG_STREAM",
+        default_value = "CATALOG"
+    )]
+    pub stream: String,
+
+    /// Stream holding run summaries and dead letters.
+    #[arg(
+        long,
+        env = "CATALOG_RESULTS_STREAM",
+        value_name = "CATALOG_RESULTS_STREAM",
+        default_value = "CATALOG_RESULTS"
+    )]
+    pub results_stream: String,
+
+    /// Subject of sync requests.
+    #[arg(
+        long,
+        env = "SUBJECT_SYNC_REQUESTED",
+        value_name = "SUBJECT_SYNC_REQUESTED",
+        default_value = "catalog.sync.requested"
+    )]
+    pub requested_subject: String,
+
+    /// Subject of product events.
+    #[arg(
+        long,
+        env = "SUBJECT_PRODUCT_UPDATED",
+        value_name = "SUBJECT_PRODUCT_UPDATED",
+        default_value = "product.updated"
+    )]
+    pub updated_subject: String,
+
+    /// Subject run summaries are published on.
+    #[arg(
+        long,
+        env = "SUBJECT_SYNC_COMPLETED",
+        value_name = "SUBJECT_SYNC_COMPLETED",
+        default_value = "catalog.sync.completed"
+    )]
+    pub completed_subject: String,
+
+    /// Subject dead letters are published on.
+    #[arg(
+        long,
+        env = "SUBJECT_SYNC_DEAD",
+        value_name = "SUBJECT_SYNC_DEAD",
+        default_value = "catalog.sync.dead"
+    )]
+    pub dead_subject: String,
+
+    /// Subject of progress events (core NATS, not stored).
+    #[arg(
+        long,
+        env = "SUBJECT_SYNC_PROGRESS",
+        value_name = "SUBJECT_SYNC_PROGRESS",
+        default_value = "catalog.sync.progress"
+    )]
+    pub progress_subject: String,
+
+    /// Durable consumer of sync requests.
+    #[arg(
+        long,
+        env = "CONSUMER_REQUESTS",
+        value_name = "CONSUMER_REQUESTS",
+        default_value = "catalog-sync-requests"
+    )]
+    pub requests_consumer: String,
+
+    /// Durable consumer of product events.
+    #[arg(
+        long,
+        env = "CONSUMER_UPDATES",
+        value_name = "CONSUMER_UPDATES",
+        default_value = "catalog-sync-updates"
+    )]
+    pub updates_consumer: String,
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Topology {
+            stream: "CATALOG".into(),
+            results_stream: "CATALOG_RESULTS".into(),
+            requested_subject: "catalog.sync.requested".into(),
+            updated_subject: "product.updated".into(),
+            completed_subject: "catalog.sync.completed".into(),
+            dead_subject: "catalog.sync.dead".into(),
+            progress_subject: "catalog.sync.progress".into(),
+            requests_consumer: "catalog-sync-requests".into(),
+            updates_consumer: "catalog-sync-updates".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("could not connect to NATS: {0}")]
+    Connect(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("JetStream: {0}")]
+    JetStream(String),
+}
+
+/// How long one connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects with the configured credentials. After the first connection, the client
+/// reconnects by itself for as long as the process runs.
+pub async fn connect(args: &NatsArgs, name: &str) -> Result<async_nats::Client, BusError> {
+    let mut options = async_nats::ConnectOptions::new()
+        .name(name)
+        .connection_timeout(CONNECT_TIMEOUT)
+        .max_reconnects(None)
+        .event_callback(|event| async move {
+            match event {
+                async_nats::Event::Connected => tracing::info!("connected to NATS"),
+                async_nats::Event::Disconnected => {
+                    tracing::warn!("disconnected from NATS; reconnecting")
+                }
+                other => tracing::debug!(event = %other, "NATS event"),
+            }
+        });
+    if let Some(path) = &args.nats_creds {
+        options = options
+            .credentials_file(path)
+            .await
+            .map_err(|e| BusError::Config(format!("NATS_CREDS {}: {e}", path.display())))?;
+    }
+    if let (Some(user), Some(password)) = (&args.nats_user, &args.nats_password) {
+        options = options.user_and_password(user.clone(), password.expose().to_owned());
+    }
+    if let Some(token) = &args.nats_token {
+        options = options.token(token.expose().to_owned());
+    }
+    if let Some(ca) = &args.nats_tls_ca {
+        options = options.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    if let (Some(cert), Some(key)) = (&args.nats_tls_cert, &args.nats_tls_key) {
+        options = options
+            .add_client_certificate(cert.clone(), key.clone())
+            .require_tls(true);
+    }
+    let urls: Vec<async_nats::ServerAddr> = args
+        .nats_url
+        .iter()
+        .map(|u| {
+            u.parse().map_err(|e| {
+                BusError::Config(format!("NATS_URL: invalid server address {u:?}: {e}"))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    options
+        .connect(urls)
+        .await
+        .map_err(|e| BusError::Connect(crate::telemetry::error_chain(&e)))
+}

@@ -1,0 +1,87 @@
+//! `catalog-sync setup` and `catalog-sync worker`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::{self, NatsArgs, Topology};
+use crate::config::{DatabaseArgs, SyncArgs, UpstreamArgs};
+use crate::engine::{Engine, EngineSettings};
+use crate::store::Store;
+use crate::upstream::Upstream;
+use crate::worker::Worker;
+
+#[derive(Args, Debug)]
+pub struct SetupCommand {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    #[command(flatten)]
+    pub topology: Topology,
+}
+
+#[derive(Args, Debug)]
+pub struct WorkerCommand {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+    #[command(flatten)]
+    pub sync: SyncArgs,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    #[command(flatten)]
+    pub topology: Topology,
+    /// Do not apply database migrations at start-up.
+    #[arg(long, env = "SYNC_SKIP_MIGRATIONS", value_name = "SYNC_SKIP_MIGRATIONS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub skip_migrations: bool,
+    /// Largest message body the worker accepts; larger messages are dead-lettered.
+    #[arg(long, env = "SYNC_MAX_MESSAGE_BYTES", value_name = "SYNC_MAX_MESSAGE_BYTES", default_value_t = 256 * 1024, value_parser = clap::value_parser!(u64).range(64..=64 * 1024 * 1024))]
+    pub max_message_bytes: u64,
+}
+
+pub async fn setup(command: SetupCommand) -> anyhow::Result<ExitCode> {
+    let client = bus::connect(&command.nats, "catalog-sync setup").await?;
+    let report = bus::setup(&async_nats::jetstream::new(client), &command.topology).await?;
+    for created in &report.created {
+        println!("created {created}");
+    }
+    for changed in &report.changed {
+        println!("changed {changed}");
+    }
+    if report.created.is_empty() && report.changed.is_empty() {
+        println!("streams and consumers are up to date");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn worker(
+    command: WorkerCommand,
+    shutdown: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let store = Store::connect(&command.database)
+        .await
+        .context("connecting to DATABASE_URL")?;
+    if !command.skip_migrations {
+        store.migrate().await?;
+    }
+    let client = bus::connect(&command.nats, "catalog-sync worker").await?;
+    // Create what is missing; settings changed on existing streams and consumers are logged.
+    bus::setup(
+        &async_nats::jetstream::new(client.clone()),
+        &command.topology,
+    )
+    .await?;
+    let upstream = Upstream::new(&command.upstream)?;
+    let worker = Worker {
+        engine: Engine::new(store, upstream, EngineSettings::from(&command.sync)),
+        client: client.clone(),
+        topology: command.topology,
+        max_message_bytes: command.max_message_bytes as usize,
+    };
+    worker.run(shutdown).await?;
+    // Outstanding publishes (acks, progress) reach the server before the process exits.
+    let _ = client.flush().await;
+    Ok(ExitCode::SUCCESS)
+}

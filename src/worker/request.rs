@@ -1,0 +1,137 @@
+//! The `catalog.sync.requested` body, decoded strictly: a message that does not fit is
+//! dead-lettered with the reason, never retried.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+use crate::engine::{RunRequest, Target};
+
+#[derive(Deserialize)]
+struct WireRequest {
+    request_id: Option<String>,
+    mode: Option<String>,
+    product_ids: Option<Vec<WireId>>,
+    dry_run: Option<bool>,
+    reason: Option<String>,
+    #[allow(dead_code)]
+    requested_at: Option<DateTime<Utc>>,
+}
+
+/// A product id as events carry it: a string or an integer.
+struct WireId(String);
+
+impl<'de> Deserialize<'de> for WireId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = WireId;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a product id (string or integer)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WireId, E> {
+                Ok(WireId(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WireId, E> {
+                Ok(WireId(v.to_string()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<WireId, E> {
+                let id = v.trim();
+                if id.is_empty() || id.chars().count() > 128 {
+                    return Err(E::custom("product ids are 1 to 128 characters"));
+                }
+                Ok(WireId(id.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+/// Decodes a request body; `message_id` is the message's `Nats-Msg-Id`, the default request id.
+pub(crate) fn decode_request(body: &[u8], message_id: Option<&str>) -> Result<RunRequest, String> {
+    let wire: WireRequest =
+        serde_json::from_slice(body).map_err(|e| format!("not a sync request: {e}"))?;
+    let ids: Vec<String> = wire
+        .product_ids
+        .unwrap_or_default()
+        .into_iter()
+        .map(|id| id.0)
+        .collect();
+    let target = match (wire.mode.as_deref(), ids.is_empty()) {
+        (None | Some("full"), true) => Target::Full,
+        (Some("full"), false) => return Err("mode \"full\" takes no product_ids".into()),
+        (None | Some("products"), false) => Target::Products(ids),
+        (Some("products"), true) => return Err("mode \"products\" needs product_ids".into()),
+        (Some(other), _) => {
+            return Err(format!(
+                "unknown mode {other:?}: expected \"full\" or \"products\""
+            ));
+        }
+    };
+    let mut request = RunRequest::new(target);
+    if let Some(id) = wire
+        .request_id
+        .or_else(|| message_id.map(str::to_owned))
+        .filter(|id| !id.trim().is_empty())
+    {
+        if id.chars().count() > 200 {
+            return Err("request_id is longer than 200 characters".into());
+        }
+        request.request_id = id;
+    }
+    request.dry_run = wire.dry_run.unwrap_or(false);
+    request.reason = wire.reason;
+    Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_object_is_a_full_sync() {
+        let r = decode_request(b"{}", None).unwrap();
+        assert_eq!(r.target, Target::Full);
+        assert!(!r.dry_run);
+        assert!(!r.request_id.is_empty());
+    }
+
+    #[test]
+    fn request_id_comes_from_the_body_then_the_message_id() {
+        assert_eq!(
+            decode_request(br#"{"request_id":"a"}"#, Some("b"))
+                .unwrap()
+                .request_id,
+            "a"
+        );
+        assert_eq!(decode_request(b"{}", Some("b")).unwrap().request_id, "b");
+    }
+
+    #[test]
+    fn product_ids_may_be_strings_or_numbers() {
+        let r = decode_request(
+            br#"{"mode":"products","product_ids":[1,"sku-2"],"dry_run":true}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.target, Target::Products(vec!["1".into(), "sku-2".into()]));
+        assert!(r.dry_run);
+        let implied = decode_request(br#"{"product_ids":[3]}"#, None).unwrap();
+        assert_eq!(implied.target, Target::Products(vec!["3".into()]));
+    }
+
+    #[test]
+    fn malformed_requests_say_why() {
+        for (body, reason) in [
+            (&b"not json"[..], "not a sync request"),
+            (br#"{"mode":"everything"}"#, "unknown mode"),
+            (br#"{"mode":"products"}"#, "needs product_ids"),
+            (br#"{"dry_run":"yes"}"#, "invalid type"),
+            (br#"{"product_ids":[true]}"#, "product id"),
+            (br#"[]"#, "not a sync request"),
+        ] {
+            let error = decode_request(body, None).unwrap_err();
+            assert!(error.contains(reason), "{error} should mention {reason}");
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The event-driven worker against its own nats-server, a real PostgreSQL and the simulator.
+
+mod support;
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, consumer::PullConsumer};
+use catalog_sync::bus::{self, Topology};
+use catalog_sync::domain::{RunStatus, RunSummary};
+use catalog_sync::worker::Worker;
+use futures_util::StreamExt;
+use sqlx::PgPool;
+use support::*;
+use tokio_util::sync::CancellationToken;
+
+struct Harness {
+    nats: NatsServer,
+    client: async_nats::Client,
+    js: jetstream::Context,
+    shutdown: CancellationToken,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Harness {
+    async fn start(pool: &PgPool, sim: &catalog_sync::simulator::Simulator) -> Harness {
+        let nats = NatsServer::spawn().await;
+        let client = nats.client().await;
+        let js = jetstream::new(client.clone());
+        bus::setup(&js, &Topology::default()).await.expect("setup");
+        let worker = Worker {
+            engine: engine(pool, sim),
+            client: client.clone(),
+            topology: Topology::default(),
+            max_message_bytes: 4096,
+        };
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        let worker = tokio::spawn(async move {
+            worker.run(stop).await.expect("worker runs");
+        });
+        Harness {
+            nats,
+            client,
+            js,
+            shutdown,
+            worker,
+        }
+    }
+
+    async fn publish(&self, subject: &str, msg_id: Option<&str>, body: &[u8]) -> bool {
+        let mut headers = HeaderMap::new();
+        if let Some(id) = msg_id {
+            headers.insert("Nats-Msg-Id", id);
+        }
+        let ack = self
+            .js
+            .publish_with_headers(subject.to_owned(), headers, body.to_vec().into())
+            .await
+            .expect("publish")
+            .await
+            .expect("pub ack");
+        ack.duplicate
+    }
+
+    /// Every message stored on `subject` in the results stream, oldest first.
+    async fn results(&self, subject: &str) -> Vec<serde_json::Value> {
+        let stream = self.js.get_stream("CATALOG_RESULTS").await.unwrap();
+        let consumer: PullConsumer = stream
+            .create_consumer(jetstream::consumer::pull::Config {
+                filter_subject: subject.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        let mut batch = consumer.fetch().max_messages(100).messages().await.unwrap();
+        while let Some(Ok(message)) = batch.next().await {
+            out.push(serde_json::from_slice(&message.payload).unwrap());
+        }
+        out
+    }
+
+    async fn requests_consumer_idle(&self) -> bool {
+        let stream = self.js.get_stream("CATALOG").await.unwrap();
+        let info = stream.consumer_info("catalog-sync-requests").await.unwrap();
+        info.num_pending == 0 && info.num_ack_pending == 0
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.worker)
+            .await
+            .expect("worker stops within 10 s")
+            .unwrap();
+        drop(self.nats);
+    }
+}
+
+#[sqlx::test]
+async fn a_published_request_produces_one_summary_matching_the_database(pool: PgPool) {
+    let sim = simulator(300).await;
+    let h = Harness::start(&pool, &sim).await;
+    let mut completed = h.client.subscribe("catalog.sync.completed").await.unwrap();
+
+    h.publish("catalog.sync.requested", Some("req-1"), b"{}")
+        .await;
+
+    let message = tokio::time::timeout(Duration::from_secs(30), completed.next())
+        .await
+        .expect("a summary within 30 s")
+        .unwrap();
+    let summary: RunSummary = serde_json::from_slice(&message.payload).unwrap();
+    assert_eq!(
+        summary.request_id, "req-1",
+        "request_id defaults to the Nats-Msg-Id"
+    );
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    assert_eq!(summary.counts.created, 300);
+    assert_eq!(count(&pool, "select count(*) from products").await, 300);
+    let msg_id = message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("Nats-Msg-Id"))
+        .unwrap();
+    assert_eq!(msg_id.as_str(), format!("completed-{}", summary.run_id));
+    assert!(
+        eventually(10, || h.requests_consumer_idle()).await,
+        "request acked"
+    );
+    assert_eq!(h.results("catalog.sync.completed").await.len(), 1);
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn the_same_request_published_twice_runs_once(pool: PgPool) {
+    let sim = simulator(100).await;
+    let h = Harness::start(&pool, &sim).await;
+
+    assert!(
+        !h.publish("catalog.sync.requested", Some("nightly-1"), b"{}")
+            .await
+    );
+    assert!(
+        h.publish("catalog.sync.requested", Some("nightly-1"), b"{}")
+            .await,
+        "the stream drops the duplicate"
+    );
+    assert!(
+        eventually(30, || async {
+            h.results("catalog.sync.completed").await.len() == 1
+        })
+        .await
+    );
+    let served = sim.requests_served();
+
+    // After the de-duplication window, the same request id arrives again under a new message id.
+    h.publish(
+        "catalog.sync.requested",
+        Some("nightly-1-again"),
+        br#"{"request_id":"nightly-1"}"#,
+    )
+    .await;
+    assert!(eventually(30, || h.requests_consumer_idle()).await);
+    assert_eq!(sim.requests_served(), served, "nothing was synced again");
+    assert_eq!(count(&pool, "select count(*) from sync_runs").await, 1);
+    let summaries = h.results("catalog.sync.completed").await;
+    assert_eq!(
+        summaries.len(),
+        1,
+        "the re-published summary was de-duplicated"
+    );
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn malformed_requests_are_dead_lettered_and_the_worker_goes_on(pool: PgPool) {
+    let sim = simulator(50).await;
+    let h = Harness::start(&pool, &sim).await;
+    let oversized = format!(r#"{{"reason":"{}"}}"#, "x".repeat(5000));
+    let bad: [(&str, &[u8]); 5] = [
+        ("not JSON", b"sync please"),
+        ("wrong types", br#"{"dry_run":"yes"}"#),
+        ("unknown mode", br#"{"mode":"everything"}"#),
+        ("binary", &[0xff, 0xfe, 0x00]),
+        ("oversized", oversized.as_bytes()),
+    ];
+    for (i, (_, body)) in bad.iter().enumerate() {
+        h.publish("catalog.sync.requested", Some(&format!("bad-{i}")), body)
+            .await;
+    }
+    h.publish("catalog.sync.requested", Some("good"), b"{}")
+        .await;
+
+    assert!(
+        eventually(30, || async {
+            h.results("catalog.sync.completed").await.len() == 1
+        })
+        .await
+    );
+    let dead = h.results("catalog.sync.dead").await;
+    assert_eq!(dead.len(), 5, "{dead:#?}");
+    for (letter, (what, _)) in dead.iter().zip(bad.iter()) {
+        assert_eq!(letter["subject"], "catalog.sync.requested", "{what}");
+        assert!(
+            !letter["reason"].as_str().unwrap().is_empty(),
+            "{what} has a reason"
+        );
+        assert_eq!(letter["delivery_count"], 1, "{what} was not retried");
+        assert!(
+            letter["headers"]["Nats-Msg-Id"].is_array(),
+            "{what} keeps its headers"
+        );
+    }
+    assert_eq!(dead[0]["body"], "sync please");
+    assert!(dead[2]["reason"].as_str().unwrap().contains("unknown mode"));
+    assert_eq!(dead[3]["body_base64"], "//4A");
+    assert!(
+        dead[4]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("over the 4096-byte limit")
+    );
+    assert!(eventually(10, || h.requests_consumer_idle()).await);
+    assert_eq!(count(&pool, "select count(*) from products").await, 50);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn setup_is_idempotent_and_restores_what_the_worker_relies_on() {
+    init();
+    let nats = NatsServer::spawn().await;
+    let js = jetstream::new(nats.client().await);
+    let topology = Topology::default();
+
+    let first = bus::setup(&js, &topology).await.unwrap();
+    assert_eq!(first.created.len(), 4, "{first:?}");
+    let again = bus::setup(&js, &topology).await.unwrap();
+    assert!(
+        again.created.is_empty() && again.changed.is_empty(),
+        "{again:?}"
+    );
+
+    // An operator widened the requests consumer: setup puts one-at-a-time back and says so.
+    let stream = js.get_stream("CATALOG").await.unwrap();
+    let mut config = stream
+        .consumer_info("catalog-sync-requests")
+        .await
+        .unwrap()
+        .config;
+    config.max_ack_pending = 10;
+    stream
+        .update_consumer(jetstream::consumer::pull::Config {
+            durable_name: config.durable_name.clone(),
+            filter_subject: config.filter_subject.clone(),
+            ack_wait: config.ack_wait,
+            max_deliver: config.max_deliver,
+            max_ack_pending: 10,
+            replay_policy: config.replay_policy,
+            ack_policy: config.ack_policy,
+            deliver_policy: config.deliver_policy,
+            max_waiting: config.max_waiting,
+            description: config.description.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let repaired = bus::setup(&js, &topology).await.unwrap();
+    assert_eq!(repaired.changed.len(), 1, "{repaired:?}");
+    assert!(
+        repaired.changed[0].contains("max_ack_pending 10 -> 1"),
+        "{repaired:?}"
+    );
+    let info = stream.consumer_info("catalog-sync-requests").await.unwrap();
+    assert_eq!(info.config.max_ack_pending, 1);
+}
