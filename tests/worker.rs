@@ -274,3 +274,189 @@ async fn setup_is_idempotent_and_restores_what_the_worker_relies_on() {
     let info = stream.consumer_info("catalog-sync-requests").await.unwrap();
     assert_eq!(info.config.max_ack_pending, 1);
 }
+
+fn event(id: u64, version: u32, seconds: i64) -> Vec<u8> {
+    let at = chrono::DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap();
+    serde_json::to_vec(&serde_json::json!({
+        "product_id": id,
+        "updated_at": at,
+        "product": {
+            "id": id,
+            "title": format!("Lamp {id} v{version}"),
+            "price": f64::from(version) + 0.5,
+            "category": "home-decoration",
+            "meta": {"updatedAt": at},
+        },
+    }))
+    .unwrap()
+}
+
+async fn updates_consumer_idle(h: &Harness) -> bool {
+    let stream = h.js.get_stream("CATALOG").await.unwrap();
+    let info = stream.consumer_info("catalog-sync-updates").await.unwrap();
+    info.num_pending == 0 && info.num_ack_pending == 0
+}
+
+#[sqlx::test]
+async fn a_burst_of_events_ends_in_the_newest_state_without_upstream_calls(pool: PgPool) {
+    let sim = simulator(10).await;
+    let h = Harness::start(&pool, &sim).await;
+
+    // 1,000 events for 100 products, each product's ten versions published newest-first
+    // for even ids and oldest-first for odd ones.
+    let publishes = (1..=100u64).flat_map(|id| {
+        let versions: Vec<u32> = if id % 2 == 0 {
+            (1..=10).rev().collect()
+        } else {
+            (1..=10).collect()
+        };
+        versions.into_iter().map(move |v| (id, v))
+    });
+    let js = h.js.clone();
+    let acks: Vec<_> = futures_util::stream::iter(publishes)
+        .then(|(id, v)| {
+            let js = js.clone();
+            async move {
+                js.publish("product.updated", event(id, v, i64::from(v)).into())
+                    .await
+                    .unwrap()
+            }
+        })
+        .collect()
+        .await;
+    for ack in acks {
+        ack.await.unwrap();
+    }
+
+    assert!(
+        eventually(60, || updates_consumer_idle(&h)).await,
+        "every event acknowledged"
+    );
+    assert_eq!(count(&pool, "select count(*) from products").await, 100);
+    let stale = count(
+        &pool,
+        "select count(*) from products where title not like '% v10'",
+    )
+    .await;
+    assert_eq!(stale, 0, "every product holds its newest version");
+    let price: String =
+        sqlx::query_scalar("select price::text from products where external_id = '42'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(price, "10.5");
+    assert_eq!(
+        sim.requests_served(),
+        0,
+        "event-carried products need no upstream call"
+    );
+    let summaries = h.results("catalog.sync.completed").await;
+    assert!(!summaries.is_empty());
+    assert!(summaries.iter().all(|s| s["mode"] == "incremental"));
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn an_older_event_never_overwrites_newer_data(pool: PgPool) {
+    let sim = simulator(10).await;
+    let h = Harness::start(&pool, &sim).await;
+
+    h.publish("product.updated", None, &event(5, 2, 200)).await;
+    assert!(
+        eventually(30, || async {
+            count(
+                &pool,
+                "select count(*) from products where title = 'Lamp 5 v2'",
+            )
+            .await
+                == 1
+        })
+        .await
+    );
+    h.publish("product.updated", None, &event(5, 1, 100)).await;
+    let stale_delete = br#"{"product_id":5,"deleted":true,"updated_at":"2023-11-14T22:13:20Z"}"#;
+    h.publish("product.updated", None, stale_delete).await;
+    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+
+    let (title, archived): (String, bool) = sqlx::query_as(
+        "select title, archived_at is not null from products where external_id = '5'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((title.as_str(), archived), ("Lamp 5 v2", false));
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn events_without_a_product_are_fetched_and_gone_products_archived(pool: PgPool) {
+    let sim = simulator(20).await;
+    let h = Harness::start(&pool, &sim).await;
+    sim.delete(4);
+
+    h.publish("product.updated", None, br#"{"product_id":3}"#)
+        .await;
+    h.publish("product.updated", None, br#"{"product_id":"4"}"#)
+        .await;
+    h.publish("product.updated", None, &event(9, 1, 10)).await;
+    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    h.publish(
+        "product.updated",
+        None,
+        br#"{"product_id":9,"deleted":true}"#,
+    )
+    .await;
+    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+
+    let title: String = sqlx::query_scalar("select title from products where external_id = '3'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(title, sim.product(3).unwrap()["title"].as_str().unwrap());
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where external_id = '4'"
+        )
+        .await,
+        0
+    );
+    let archived = count(
+        &pool,
+        "select count(*) from products where external_id = '9' and archived_at is not null",
+    )
+    .await;
+    assert_eq!(archived, 1, "a deleted event archives");
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn an_upstream_outage_during_a_product_event_is_retried_until_it_recovers(pool: PgPool) {
+    let sim = simulator(20).await;
+    let h = Harness::start(&pool, &sim).await;
+    // Two deliveries' worth of attempts fail (1 + SYNC_MAX_RETRIES each), then it recovers.
+    sim.fail_next(8, catalog_sync::simulator::Fault::Status(503));
+
+    h.publish("product.updated", None, br#"{"product_id":7}"#)
+        .await;
+
+    assert!(
+        eventually(40, || async {
+            count(
+                &pool,
+                "select count(*) from products where external_id = '7'",
+            )
+            .await
+                == 1
+        })
+        .await,
+        "the event is applied once the upstream is back"
+    );
+    assert!(eventually(10, || updates_consumer_idle(&h)).await);
+    assert!(
+        h.results("catalog.sync.dead").await.is_empty(),
+        "nothing was given up"
+    );
+    assert!(sim.requests_served() >= 9);
+    h.stop().await;
+}

@@ -147,6 +147,18 @@ pub struct Topology {
     )]
     pub progress_subject: String,
 
+    /// How long JetStream waits for an acknowledgement before redelivering: the time a crashed
+    /// worker's request or events take to reach another replica. Running requests are kept alive
+    /// with in-progress acknowledgements, so this does not bound a run's length.
+    #[arg(
+        long,
+        env = "CONSUMER_ACK_WAIT",
+        value_name = "CONSUMER_ACK_WAIT",
+        default_value = "60s",
+        value_parser = crate::config::parse_duration
+    )]
+    pub ack_wait: Duration,
+
     /// Durable consumer of sync requests.
     #[arg(
         long,
@@ -176,6 +188,7 @@ impl Default for Topology {
             completed_subject: "catalog.sync.completed".into(),
             dead_subject: "catalog.sync.dead".into(),
             progress_subject: "catalog.sync.progress".into(),
+            ack_wait: Duration::from_secs(60),
             requests_consumer: "catalog-sync-requests".into(),
             updates_consumer: "catalog-sync-updates".into(),
         }

@@ -53,7 +53,8 @@ pub async fn setup(js: &jetstream::Context, topology: &Topology) -> Result<Setup
             &topology.updated_subject,
         ),
     ] {
-        let wanted = consumer_definition(json, name, subject)?;
+        let mut wanted = consumer_definition(json, name, subject)?;
+        wanted.ack_wait = topology.ack_wait;
         ensure_consumer(js, &topology.stream, wanted, &mut report).await?;
     }
     Ok(report)

@@ -2,6 +2,7 @@
 //! also reads an environment variable; `--help` lists them.
 
 mod output;
+mod publish;
 mod request;
 mod runs;
 mod sync;
@@ -41,6 +42,8 @@ pub enum Command {
     Worker(Box<worker::WorkerCommand>),
     /// Publish a sync request; with --wait, follow it and print its summary.
     Request(request::RequestCommand),
+    /// Publish product.updated events for products changed (or deleted) upstream.
+    PublishUpdate(publish::PublishUpdateCommand),
 }
 
 #[derive(Args, Debug)]
@@ -63,6 +66,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Setup(command) => worker::setup(command).await,
         Command::Worker(command) => worker::worker(*command, shutdown).await,
         Command::Request(command) => request::run(command).await,
+        Command::PublishUpdate(command) => publish::run(command).await,
         Command::Simulator(args) => {
             crate::simulator::run(args, async move { shutdown.cancelled().await }).await?;
             Ok(ExitCode::SUCCESS)

@@ -86,7 +86,13 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
             serde_json::to_vec(&body)?.into(),
         )
         .await?
-        .await?;
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "publishing to {}: {e} (are the streams set up? run `catalog-sync setup`)",
+                command.topology.requested_subject
+            )
+        })?;
     if !command.wait {
         if ack.duplicate {
             println!("request {request_id} was already published (de-duplicated)");

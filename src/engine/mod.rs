@@ -5,6 +5,7 @@
 //! are in flight or waiting, plus one batch being written.
 
 mod full;
+mod incremental;
 mod run;
 mod targeted;
 mod writer;
@@ -68,12 +69,28 @@ impl EngineSettings {
 }
 
 /// What to sync.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Target {
     /// Every upstream page; afterwards, products not seen are archived.
     Full,
     /// These upstream ids only; a 404 archives the product.
     Products(Vec<String>),
+    /// A batch of `product.updated` events.
+    Events(Vec<ProductEvent>),
+}
+
+/// One `product.updated` event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductEvent {
+    pub product_id: String,
+    /// When the product changed upstream, if the event says.
+    pub updated_at: Option<chrono::DateTime<Utc>>,
+    /// The product is gone upstream: archive it.
+    pub deleted: bool,
+    /// Event-carried state: applied as is, without asking the upstream.
+    pub product: Option<crate::domain::Product>,
+    /// Order of arrival (the stream sequence), the tie-breaker between events of one product.
+    pub sequence: u64,
 }
 
 /// One request to sync.
@@ -106,6 +123,7 @@ impl RunRequest {
         match self.target {
             Target::Full => RunMode::Full,
             Target::Products(_) => RunMode::Products,
+            Target::Events(_) => RunMode::Incremental,
         }
     }
 }
@@ -169,6 +187,28 @@ impl Engine {
         request: &RunRequest,
         control: RunControl,
     ) -> Result<RunOutcome, EngineError> {
+        Ok(self.execute(request, control).await?.0)
+    }
+
+    /// Applies a batch of product events as one `incremental` run. Besides the outcome, returns
+    /// the product ids whose events failed for a transient reason (the upstream was down): their
+    /// messages should be delivered again later.
+    pub async fn apply_events(
+        &self,
+        request_id: String,
+        events: Vec<ProductEvent>,
+        control: RunControl,
+    ) -> Result<(RunOutcome, Vec<String>), EngineError> {
+        let mut request = RunRequest::new(Target::Events(events));
+        request.request_id = request_id;
+        self.execute(&request, control).await
+    }
+
+    async fn execute(
+        &self,
+        request: &RunRequest,
+        control: RunControl,
+    ) -> Result<(RunOutcome, Vec<String>), EngineError> {
         let mode = request.mode();
         let span = info_span!(
             "sync.run",
@@ -191,7 +231,7 @@ impl Engine {
                 RunStart::Started(run_id) => run_id,
                 RunStart::Finished(summary) => {
                     info!(run_id = %summary.run_id, "request already ran; returning its summary");
-                    return Ok(RunOutcome::AlreadyFinished(*summary));
+                    return Ok((RunOutcome::AlreadyFinished(*summary), Vec::new()));
                 }
             };
             tracing::Span::current().record("run_id", tracing::field::display(run_id));
@@ -200,12 +240,13 @@ impl Engine {
             match &request.target {
                 Target::Full => full::run(self, &mut state).await,
                 Target::Products(ids) => targeted::run(self, &mut state, ids).await,
+                Target::Events(events) => incremental::run(self, &mut state, events).await,
             }
             state.flush_errors(&self.store).await;
             if state.cancelled() {
                 self.store.interrupt_run(run_id).await?;
                 info!(%run_id, "sync interrupted; the request may run again");
-                return Ok(RunOutcome::Interrupted { run_id });
+                return Ok((RunOutcome::Interrupted { run_id }, state.retry_later));
             }
             let summary = state.summary(Utc::now());
             self.store
@@ -224,7 +265,7 @@ impl Engine {
                 duration_ms = summary.duration_ms,
                 "sync finished"
             );
-            Ok(RunOutcome::Finished(summary))
+            Ok((RunOutcome::Finished(summary), state.retry_later))
         }
         .instrument(span)
         .await

@@ -40,6 +40,8 @@ pub(super) struct RunState {
     trace_id: Option<String>,
     pub control: RunControl,
     pub total: u64,
+    /// Product ids whose fetch failed for a transient reason (events to deliver again).
+    pub retry_later: Vec<String>,
     last_progress_saved: Instant,
 }
 
@@ -67,6 +69,7 @@ impl RunState {
             trace_id: request.trace_id.clone(),
             control,
             total: 0,
+            retry_later: Vec::new(),
             last_progress_saved: Instant::now(),
         }
     }

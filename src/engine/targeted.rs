@@ -16,8 +16,6 @@ use crate::store::{PreparedProduct, WriteOptions};
 use crate::telemetry::error_chain;
 
 pub(super) async fn run(engine: &Engine, state: &mut RunState, ids: &[String]) {
-    let settings = &engine.settings;
-    let store = &engine.store;
     let mut unique = HashSet::with_capacity(ids.len());
     let ids: Vec<String> = ids
         .iter()
@@ -26,11 +24,43 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, ids: &[String]) {
         .collect();
     state.total = ids.len() as u64;
     let mut writer = BatchWriter::new(
-        store.clone(),
-        settings.writer(),
+        engine.store.clone(),
+        engine.settings.writer(),
         WriteOptions::default(),
         state.dry_run,
     );
+    let gone = fetch_and_write(engine, state, &mut writer, ids).await;
+    writer.finish(state).await;
+    if state.cancelled() || gone.is_empty() {
+        return;
+    }
+    match engine.store.archive_ids(&gone, state.dry_run).await {
+        Ok(archived) => {
+            state.counts.archived += archived;
+            info!(run_id = %state.run_id, not_found = gone.len(), archived, "products gone upstream archived");
+        }
+        Err(e) => state.error(
+            ErrorKind::Store,
+            None,
+            None,
+            format!(
+                "archiving {} products gone upstream failed: {}",
+                gone.len(),
+                error_chain(&e)
+            ),
+        ),
+    }
+}
+
+/// Fetches each id (`SYNC_CONCURRENCY` at a time) and hands the products to `writer`. Returns
+/// the ids the upstream answered 404 for. An id whose fetch failed for a transient reason is
+/// noted in `state.retry_later`.
+pub(super) async fn fetch_and_write(
+    engine: &Engine,
+    state: &mut RunState,
+    writer: &mut BatchWriter,
+    ids: Vec<String>,
+) -> Vec<String> {
     let mut gone = Vec::new();
     let upstream = engine.upstream.clone();
     let mut fetches = stream::iter(ids)
@@ -41,8 +71,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, ids: &[String]) {
                 (id, result)
             }))
         })
-        .buffered(settings.concurrency);
-
+        .buffered(engine.settings.concurrency);
     loop {
         let next = tokio::select! {
             biased;
@@ -73,29 +102,12 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, ids: &[String]) {
             Ok(None) => gone.push(id),
             Err(e) => {
                 state.counts.failed += 1;
+                if e.is_retryable() {
+                    state.retry_later.push(id.clone());
+                }
                 state.error(ErrorKind::Upstream, Some(id), None, error_chain(&e));
             }
         }
     }
-    drop(fetches);
-    writer.finish(state).await;
-    if state.cancelled() || gone.is_empty() {
-        return;
-    }
-    match store.archive_ids(&gone, state.dry_run).await {
-        Ok(archived) => {
-            state.counts.archived += archived;
-            info!(run_id = %state.run_id, not_found = gone.len(), archived, "products gone upstream archived");
-        }
-        Err(e) => state.error(
-            ErrorKind::Store,
-            None,
-            None,
-            format!(
-                "archiving {} products gone upstream failed: {}",
-                gone.len(),
-                error_chain(&e)
-            ),
-        ),
-    }
+    gone
 }

@@ -1,9 +1,14 @@
-//! The event-driven worker: consumes `catalog.sync.requested` from its durable pull consumer,
-//! runs each request through the engine, publishes the `catalog.sync.completed` summary and
-//! only then acknowledges. One request at a time across all replicas (`max_ack_pending = 1`).
+//! The event-driven worker. Two durable pull consumers:
+//!
+//! - `catalog.sync.requested`: runs each request through the engine, publishes the
+//!   `catalog.sync.completed` summary and only then acknowledges. One request at a time across
+//!   all replicas (`max_ack_pending = 1`).
+//! - `product.updated`: fetches events in batches, applies each batch as one `incremental` run,
+//!   publishes its summary, then acknowledges the batch.
 
 mod dead;
-mod request;
+mod events;
+mod wire;
 
 use std::time::Duration;
 
@@ -21,7 +26,7 @@ use crate::domain::RunSummary;
 use crate::engine::{Engine, Progress, RunControl, RunOutcome};
 use crate::telemetry::error_chain;
 
-pub(crate) use request::decode_request;
+pub(crate) use wire::{decode_event, decode_request};
 
 /// The worker's connections and names.
 pub struct Worker {
@@ -33,10 +38,24 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Consumes sync requests until `shutdown` is cancelled. A run in progress at shutdown is
-    /// interrupted and its request negatively acknowledged, so another replica takes it.
+    /// Consumes sync requests and product events until `shutdown` is cancelled. A run in
+    /// progress at shutdown is interrupted and its request negatively acknowledged, so another
+    /// replica takes it; a batch of events in progress is finished first.
     pub async fn run(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let js = jetstream::new(self.client.clone());
+        tokio::try_join!(
+            self.consume_requests(&js, &shutdown),
+            self.consume_updates(&js, &shutdown)
+        )?;
+        info!("worker stopped");
+        Ok(())
+    }
+
+    async fn consume_requests(
+        &self,
+        js: &jetstream::Context,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
         let consumer: PullConsumer = js
             .get_stream(&self.topology.stream)
             .await
@@ -61,7 +80,7 @@ impl Worker {
             };
             match next {
                 Some(Ok(message)) => {
-                    self.handle(&js, message, max_deliver, ack_wait, &shutdown)
+                    self.handle(js, message, max_deliver, ack_wait, shutdown)
                         .await;
                 }
                 // A missed heartbeat or a reconnect: the pull stream carries on by itself.

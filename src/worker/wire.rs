@@ -1,11 +1,13 @@
-//! The `catalog.sync.requested` body, decoded strictly: a message that does not fit is
-//! dead-lettered with the reason, never retried.
+//! The bodies of `catalog.sync.requested` and `product.updated`, decoded strictly: a message
+//! that does not fit is dead-lettered with the reason, never retried.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
+use serde_json::value::RawValue;
 
-use crate::engine::{RunRequest, Target};
+use crate::engine::{ProductEvent, RunRequest, Target};
+use crate::upstream::product_from_json;
 
 #[derive(Deserialize)]
 struct WireRequest {
@@ -45,6 +47,47 @@ impl<'de> Deserialize<'de> for WireId {
         }
         deserializer.deserialize_any(IdVisitor)
     }
+}
+
+#[derive(Deserialize)]
+struct WireEvent<'a> {
+    product_id: WireId,
+    updated_at: Option<DateTime<Utc>>,
+    deleted: Option<bool>,
+    #[serde(borrow)]
+    product: Option<&'a RawValue>,
+}
+
+/// Decodes a `product.updated` body. An event-carried `product` must be a valid product with
+/// the event's id.
+pub(crate) fn decode_event(body: &[u8], sequence: u64) -> Result<ProductEvent, String> {
+    let wire: WireEvent =
+        serde_json::from_slice(body).map_err(|e| format!("not a product event: {e}"))?;
+    let product_id = wire.product_id.0;
+    let product = match wire.product.filter(|raw| raw.get() != "null") {
+        None => None,
+        Some(raw) => {
+            let mut product = product_from_json(raw.get())
+                .map_err(|e| format!("the event's product is not valid: {}", e.message))?;
+            if product.external_id != product_id {
+                return Err(format!(
+                    "the event is for product {product_id} but carries product {}",
+                    product.external_id
+                ));
+            }
+            if product.source_updated_at.is_none() {
+                product.source_updated_at = wire.updated_at;
+            }
+            Some(product)
+        }
+    };
+    Ok(ProductEvent {
+        product_id,
+        updated_at: wire.updated_at,
+        deleted: wire.deleted.unwrap_or(false),
+        product,
+        sequence,
+    })
 }
 
 /// Decodes a request body; `message_id` is the message's `Nats-Msg-Id`, the default request id.
@@ -118,6 +161,52 @@ mod tests {
         assert!(r.dry_run);
         let implied = decode_request(br#"{"product_ids":[3]}"#, None).unwrap();
         assert_eq!(implied.target, Target::Products(vec!["3".into()]));
+    }
+
+    #[test]
+    fn events_carry_an_id_and_maybe_a_product() {
+        let e = decode_event(br#"{"product_id":7}"#, 1).unwrap();
+        assert_eq!(
+            (e.product_id.as_str(), e.deleted, e.product.is_none()),
+            ("7", false, true)
+        );
+        let gone = decode_event(
+            br#"{"product_id":"7","deleted":true,"updated_at":"2026-01-01T00:00:00Z"}"#,
+            2,
+        )
+        .unwrap();
+        assert!(gone.deleted && gone.updated_at.is_some());
+        let carried = decode_event(
+            br#"{"product_id":7,"updated_at":"2026-01-01T00:00:00Z","product":{"id":7,"title":"Lamp","price":12.5}}"#,
+            3,
+        )
+        .unwrap();
+        let product = carried.product.unwrap();
+        assert_eq!(product.title, "Lamp");
+        assert_eq!(
+            product.source_updated_at, carried.updated_at,
+            "the event's time stands in"
+        );
+    }
+
+    #[test]
+    fn malformed_events_say_why() {
+        for (body, reason) in [
+            (&b"{}"[..], "missing field `product_id`"),
+            (br#"{"product_id":[1]}"#, "product id"),
+            (
+                br#"{"product_id":1,"updated_at":"yesterday"}"#,
+                "not a product event",
+            ),
+            (br#"{"product_id":1,"product":{"id":1}}"#, "not valid"),
+            (
+                br#"{"product_id":1,"product":{"id":2,"title":"x"}}"#,
+                "carries product 2",
+            ),
+        ] {
+            let error = decode_event(body, 1).unwrap_err();
+            assert!(error.contains(reason), "{error} should mention {reason}");
+        }
     }
 
     #[test]

@@ -1,0 +1,77 @@
+//! `catalog-sync publish-update`: publishes `product.updated` events.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::bus::{self, NatsArgs, Topology};
+
+#[derive(Args, Debug)]
+pub struct PublishUpdateCommand {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    #[command(flatten)]
+    pub topology: Topology,
+
+    /// Upstream ids of the changed products.
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// The products are gone upstream: archive them.
+    #[arg(long, conflicts_with = "product_file")]
+    pub deleted: bool,
+
+    /// A JSON file with the product object (as the upstream serves it) to carry in the event,
+    /// so the worker applies it without asking the upstream. Takes exactly one id.
+    #[arg(long, value_name = "FILE")]
+    pub product_file: Option<PathBuf>,
+}
+
+pub async fn run(command: PublishUpdateCommand) -> anyhow::Result<ExitCode> {
+    let product = match &command.product_file {
+        Some(path) => {
+            anyhow::ensure!(
+                command.ids.len() == 1,
+                "--product-file takes exactly one product id"
+            );
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", path.display()))?;
+            Some(value)
+        }
+        None => None,
+    };
+    let client = bus::connect(&command.nats, "catalog-sync publish-update").await?;
+    let js = async_nats::jetstream::new(client);
+    let now = chrono::Utc::now();
+    for id in &command.ids {
+        let mut body = serde_json::json!({"product_id": id, "updated_at": now});
+        if command.deleted {
+            body["deleted"] = true.into();
+        }
+        if let Some(product) = &product {
+            body["product"] = product.clone();
+        }
+        let ack = js
+            .publish(
+                command.topology.updated_subject.clone(),
+                serde_json::to_vec(&body)?.into(),
+            )
+            .await?
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "publishing to {}: {e} (are the streams set up? run `catalog-sync setup`)",
+                    command.topology.updated_subject
+                )
+            })?;
+        println!(
+            "published product.updated for {id} (sequence {})",
+            ack.sequence
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,259 @@
+//! The `catalog-sync` binary as an operator runs it: worker processes that are stopped with
+//! SIGTERM or killed with SIGKILL in the middle of a run, and the CLI publishers.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use catalog_sync::domain::{RunStatus, RunSummary};
+use catalog_sync::simulator::SimulatorConfig;
+use futures_util::StreamExt;
+use sqlx::PgPool;
+use support::*;
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_catalog-sync");
+
+struct Env {
+    vars: Vec<(&'static str, String)>,
+}
+
+impl Env {
+    fn new(pool: &PgPool, sim: &catalog_sync::simulator::Simulator, nats: &NatsServer) -> Env {
+        Env {
+            vars: vec![
+                ("DATABASE_URL", database_url(pool)),
+                ("SYNC_API_URL", sim.url().to_string()),
+                ("NATS_URL", nats.url()),
+                ("SYNC_PAGE_SIZE", "50".into()),
+                ("SYNC_BATCH_SIZE", "200".into()),
+                ("CONSUMER_ACK_WAIT", "3s".into()),
+                ("RUST_LOG", "warn".into()),
+            ],
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(self.vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn setup(&self) {
+        let output = self.command(&["setup"]).output().await.expect("setup runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn worker(&self) -> Child {
+        self.command(&["worker"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("worker starts")
+    }
+}
+
+/// Every summary in the results stream, oldest first.
+async fn summaries(js: &jetstream::Context) -> Vec<RunSummary> {
+    let stream = js.get_stream("CATALOG_RESULTS").await.unwrap();
+    let consumer: jetstream::consumer::PullConsumer = stream
+        .create_consumer(jetstream::consumer::pull::Config {
+            filter_subject: "catalog.sync.completed".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let mut batch = consumer.fetch().max_messages(100).messages().await.unwrap();
+    while let Some(Ok(message)) = batch.next().await {
+        out.push(serde_json::from_slice(&message.payload).unwrap());
+    }
+    out
+}
+
+async fn slow_catalog(products: u64) -> catalog_sync::simulator::Simulator {
+    simulator_with(SimulatorConfig {
+        products,
+        // 50 ms a page: a run of 8,000 products in pages of 50 lasts a few seconds.
+        latency: Duration::from_millis(50),
+        ..SimulatorConfig::default()
+    })
+    .await
+}
+
+/// Waits until the run of `request_id` has written some products.
+async fn run_is_under_way(pool: &PgPool) -> bool {
+    eventually(60, || async {
+        count(pool, "select count(*) from products").await > 500
+            && count(
+                pool,
+                "select count(*) from sync_runs where status = 'running'",
+            )
+            .await
+                == 1
+    })
+    .await
+}
+
+#[sqlx::test]
+async fn sigterm_during_a_run_exits_promptly_and_the_request_runs_again(pool: PgPool) {
+    let sim = slow_catalog(8000).await;
+    let nats = NatsServer::spawn().await;
+    let env = Env::new(&pool, &sim, &nats);
+    env.setup().await;
+    let mut first = env.worker();
+    let published = env
+        .command(&["request", "--request-id", "big-1"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+    assert!(run_is_under_way(&pool).await, "the run started");
+
+    let pid = first.id().expect("worker pid") as libc::pid_t;
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = tokio::time::timeout(Duration::from_secs(15), first.wait())
+        .await
+        .expect("the worker exits within 15 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "clean exit: {status:?}");
+    let interrupted: String =
+        sqlx::query_scalar("select status from sync_runs where request_id = 'big-1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(interrupted, "interrupted");
+
+    let mut second = env.worker();
+    let js = jetstream::new(nats.client().await);
+    assert!(
+        eventually(120, || async { !summaries(&js).await.is_empty() }).await,
+        "the request is redelivered and completes"
+    );
+    let done = summaries(&js).await;
+    assert_eq!(done.len(), 1, "one summary: {done:?}");
+    assert_eq!(
+        (done[0].request_id.as_str(), done[0].status),
+        ("big-1", RunStatus::Succeeded)
+    );
+    assert_eq!(count(&pool, "select count(*) from products").await, 8000);
+    second.kill().await.unwrap();
+}
+
+#[sqlx::test]
+async fn a_worker_killed_mid_sync_converges_after_restart(pool: PgPool) {
+    let sim = slow_catalog(8000).await;
+    let nats = NatsServer::spawn().await;
+    let env = Env::new(&pool, &sim, &nats);
+    env.setup().await;
+    let mut first = env.worker();
+    env.command(&["request", "--request-id", "big-2"])
+        .output()
+        .await
+        .unwrap();
+    assert!(run_is_under_way(&pool).await, "the run started");
+    first.kill().await.unwrap(); // SIGKILL: no chance to clean up
+
+    // Meanwhile the upstream changes: the restarted run must converge to it exactly.
+    sim.mutate(10);
+    sim.delete(11);
+    let mut second = env.worker();
+    let js = jetstream::new(nats.client().await);
+    assert!(
+        eventually(120, || async { !summaries(&js).await.is_empty() }).await,
+        "the request is redelivered after ack_wait and completes"
+    );
+    let done = summaries(&js).await;
+    assert_eq!(done.len(), 1, "one summary: {done:?}");
+    assert_eq!(done[0].status, RunStatus::Succeeded);
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is null"
+        )
+        .await,
+        7999
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where external_id = '11' and archived_at is not null"
+        )
+        .await,
+        1
+    );
+    let price: String =
+        sqlx::query_scalar("select price::text from products where external_id = '10'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(price, sim.product(10).unwrap()["price"].to_string());
+    assert_eq!(
+        count(&pool, "select count(*) from sync_runs").await,
+        1,
+        "the run was taken over, not duplicated"
+    );
+    second.kill().await.unwrap();
+}
+
+#[sqlx::test]
+async fn request_wait_prints_the_summary_and_publish_update_archives(pool: PgPool) {
+    let sim = simulator(120).await;
+    let nats = NatsServer::spawn().await;
+    let env = Env::new(&pool, &sim, &nats);
+    env.setup().await;
+    let mut worker = env.worker();
+
+    let output = env
+        .command(&["request", "--wait", "--json", "--timeout", "60s"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: RunSummary =
+        serde_json::from_slice(&output.stdout).expect("stdout is the summary");
+    assert_eq!(summary.counts.created, 120);
+
+    let published = env
+        .command(&["publish-update", "7", "8", "--deleted"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+    assert!(
+        eventually(30, || async {
+            count(
+                &pool,
+                "select count(*) from products where archived_at is not null",
+            )
+            .await
+                == 2
+        })
+        .await
+    );
+    worker.kill().await.unwrap();
+}
