@@ -11,6 +11,7 @@
 //! - [`bus`] is the NATS JetStream adapter: connections, stream and consumer set-up.
 //! - [`simulator`] is a DummyJSON-compatible upstream used by the tests, the benchmark and the demo.
 //! - [`worker`] consumes sync requests from JetStream and publishes run summaries.
+//! - [`scheduler`] publishes sync requests on a cron schedule, one per slot across replicas.
 //! - [`cli`] is the command line on top of all of it.
 
 pub mod bus;
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod scheduler;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;

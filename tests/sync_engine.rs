@@ -605,3 +605,22 @@ async fn an_upstream_that_caps_page_size_is_followed(pool: PgPool) {
     assert_eq!(count(&pool, "select count(*) from products").await, 200);
     assert_eq!(sim.requests_served(), 7, "200 products in pages of 30");
 }
+
+#[sqlx::test]
+async fn a_full_request_older_than_a_succeeded_full_sync_is_skipped(pool: PgPool) {
+    let sim = simulator(50).await;
+    let engine = engine(&pool, &sim);
+    let mut stale = RunRequest::new(Target::Full);
+    stale.requested_at = Some(chrono::Utc::now() - chrono::Duration::minutes(1));
+    full_sync(&engine).await;
+    let served = sim.requests_served();
+
+    let summary = run(&engine, stale).await;
+
+    assert_eq!(summary.status, RunStatus::Skipped);
+    assert_eq!(summary.counts, Default::default());
+    assert_eq!(sim.requests_served(), served, "nothing fetched");
+    let mut fresh = RunRequest::new(Target::Full);
+    fresh.requested_at = Some(chrono::Utc::now());
+    assert_eq!(run(&engine, fresh).await.status, RunStatus::Succeeded);
+}

@@ -257,3 +257,72 @@ async fn request_wait_prints_the_summary_and_publish_update_archives(pool: PgPoo
     );
     worker.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn two_schedulers_publish_one_request_per_slot() {
+    init();
+    let nats = NatsServer::spawn().await;
+    let start_after = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let scheduler = || {
+        Command::new(BIN)
+            .args([
+                "scheduler",
+                "--schedule",
+                "* * * * * *",
+                "--max-runs",
+                "5",
+                "--start-after",
+                &start_after,
+            ])
+            .env_clear()
+            .env("NATS_URL", nats.url())
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .output()
+    };
+
+    let (a, b) = tokio::join!(scheduler(), scheduler());
+
+    assert!(a.unwrap().status.success() && b.unwrap().status.success());
+    let js = jetstream::new(nats.client().await);
+    let mut stream = js.get_stream("CATALOG").await.unwrap();
+    let stored = stream.info().await.unwrap().state.messages;
+    assert_eq!(stored, 5, "5 slots, 2 schedulers, 5 requests");
+}
+
+#[sqlx::test]
+async fn a_nats_restart_mid_run_does_not_stop_the_run(pool: PgPool) {
+    let sim = slow_catalog(8000).await;
+    let mut nats = NatsServer::spawn().await;
+    let env = Env::new(&pool, &sim, &nats);
+    env.setup().await;
+    let mut worker = env.worker();
+    env.command(&["request", "--request-id", "through-restart"])
+        .output()
+        .await
+        .unwrap();
+    assert!(run_is_under_way(&pool).await, "the run started");
+
+    nats.restart(Duration::from_secs(1)).await;
+
+    let js = jetstream::new(nats.client().await);
+    assert!(
+        eventually(120, || async { !summaries(&js).await.is_empty() }).await,
+        "the worker reconnects and publishes the summary"
+    );
+    let done = summaries(&js).await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(
+        (done[0].request_id.as_str(), done[0].status),
+        ("through-restart", RunStatus::Succeeded)
+    );
+    assert_eq!(count(&pool, "select count(*) from products").await, 8000);
+    let idle = eventually(30, || async {
+        let stream = js.get_stream("CATALOG").await.unwrap();
+        let info = stream.consumer_info("catalog-sync-requests").await.unwrap();
+        info.num_pending == 0 && info.num_ack_pending == 0
+    })
+    .await;
+    assert!(idle, "the request was acknowledged after the restart");
+    worker.kill().await.unwrap();
+}

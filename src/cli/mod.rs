@@ -37,13 +37,17 @@ pub enum Command {
     /// Serve a DummyJSON-compatible simulated upstream (for tests, benchmarks and demos).
     Simulator(SimulatorArgs),
     /// Create or update the JetStream streams and consumers.
-    Setup(worker::SetupCommand),
+    Setup(Box<worker::SetupCommand>),
     /// Consume sync requests from JetStream and publish run summaries.
     Worker(Box<worker::WorkerCommand>),
     /// Publish a sync request; with --wait, follow it and print its summary.
-    Request(request::RequestCommand),
+    Request(Box<request::RequestCommand>),
     /// Publish product.updated events for products changed (or deleted) upstream.
-    PublishUpdate(publish::PublishUpdateCommand),
+    PublishUpdate(Box<publish::PublishUpdateCommand>),
+    /// Publish sync requests on a cron schedule (one per slot across replicas).
+    Scheduler(Box<worker::SchedulerCommand>),
+    /// Worker and scheduler in one process, for single-node installs.
+    Run(Box<worker::RunCommand>),
 }
 
 #[derive(Args, Debug)]
@@ -63,10 +67,12 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         }
         Command::Sync(command) => sync::run(*command, shutdown).await,
         Command::Runs(command) => runs::run(command).await,
-        Command::Setup(command) => worker::setup(command).await,
+        Command::Setup(command) => worker::setup(*command).await,
         Command::Worker(command) => worker::worker(*command, shutdown).await,
-        Command::Request(command) => request::run(command).await,
-        Command::PublishUpdate(command) => publish::run(command).await,
+        Command::Request(command) => request::run(*command).await,
+        Command::PublishUpdate(command) => publish::run(*command).await,
+        Command::Scheduler(command) => worker::scheduler(*command, shutdown).await,
+        Command::Run(command) => worker::run(*command, shutdown).await,
         Command::Simulator(args) => {
             crate::simulator::run(args, async move { shutdown.cancelled().await }).await?;
             Ok(ExitCode::SUCCESS)

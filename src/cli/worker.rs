@@ -1,4 +1,4 @@
-//! `catalog-sync setup` and `catalog-sync worker`.
+//! `catalog-sync setup`, `worker`, `scheduler` and `run` (worker and scheduler in one process).
 
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::{self, NatsArgs, Topology};
 use crate::config::{DatabaseArgs, SyncArgs, UpstreamArgs};
 use crate::engine::{Engine, EngineSettings};
+use crate::scheduler::{self, ScheduleArgs};
 use crate::store::Store;
 use crate::upstream::Upstream;
 use crate::worker::Worker;
@@ -39,6 +40,64 @@ pub struct WorkerCommand {
     /// Largest message body the worker accepts; larger messages are dead-lettered.
     #[arg(long, env = "SYNC_MAX_MESSAGE_BYTES", value_name = "SYNC_MAX_MESSAGE_BYTES", default_value_t = 256 * 1024, value_parser = clap::value_parser!(u64).range(64..=64 * 1024 * 1024))]
     pub max_message_bytes: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct SchedulerCommand {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    #[command(flatten)]
+    pub topology: Topology,
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RunCommand {
+    #[command(flatten)]
+    pub worker: WorkerCommand,
+    #[command(flatten)]
+    pub schedule: ScheduleArgs,
+}
+
+pub async fn scheduler(
+    command: SchedulerCommand,
+    shutdown: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let client = bus::connect(&command.nats, "catalog-sync scheduler").await?;
+    bus::setup(
+        &async_nats::jetstream::new(client.clone()),
+        &command.topology,
+    )
+    .await?;
+    scheduler::run(
+        client.clone(),
+        &command.topology,
+        &command.schedule,
+        shutdown,
+    )
+    .await?;
+    let _ = client.flush().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Worker and scheduler in one process, for single-node installs.
+pub async fn run(command: RunCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+    let client = bus::connect(&command.worker.nats, "catalog-sync scheduler").await?;
+    bus::setup(
+        &async_nats::jetstream::new(client.clone()),
+        &command.worker.topology,
+    )
+    .await?;
+    let topology = command.worker.topology.clone();
+    let schedule = command.schedule;
+    let scheduler_shutdown = shutdown.clone();
+    let scheduler = tokio::spawn(async move {
+        scheduler::run(client, &topology, &schedule, scheduler_shutdown).await
+    });
+    let worker = worker(command.worker, shutdown).await;
+    scheduler.abort();
+    worker
 }
 
 pub async fn setup(command: SetupCommand) -> anyhow::Result<ExitCode> {

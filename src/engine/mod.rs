@@ -104,6 +104,9 @@ pub struct RunRequest {
     pub force_archive: bool,
     pub reason: Option<String>,
     pub trace_id: Option<String>,
+    /// When the request was made. A full sync requested before the start of a full sync that
+    /// has since succeeded is answered `skipped`: the catalog is already newer than asked for.
+    pub requested_at: Option<chrono::DateTime<Utc>>,
 }
 
 impl RunRequest {
@@ -116,6 +119,7 @@ impl RunRequest {
             force_archive: false,
             reason: None,
             trace_id: None,
+            requested_at: None,
         }
     }
 
@@ -237,10 +241,21 @@ impl Engine {
             tracing::Span::current().record("run_id", tracing::field::display(run_id));
             info!(%run_id, "sync started");
             let mut state = RunState::new(run_id, request, mode, Utc::now(), control);
-            match &request.target {
-                Target::Full => full::run(self, &mut state).await,
-                Target::Products(ids) => targeted::run(self, &mut state, ids).await,
-                Target::Events(events) => incremental::run(self, &mut state, events).await,
+            let covered = match (&request.target, request.requested_at) {
+                (Target::Full, Some(at)) => {
+                    self.store.full_sync_succeeded_since(at, run_id).await?
+                }
+                _ => false,
+            };
+            if covered {
+                info!(%run_id, "a full sync that started after this request succeeded; skipping");
+                state.skipped = true;
+            } else {
+                match &request.target {
+                    Target::Full => full::run(self, &mut state).await,
+                    Target::Products(ids) => targeted::run(self, &mut state, ids).await,
+                    Target::Events(events) => incremental::run(self, &mut state, events).await,
+                }
             }
             state.flush_errors(&self.store).await;
             if state.cancelled() {

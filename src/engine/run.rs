@@ -42,6 +42,8 @@ pub(super) struct RunState {
     pub total: u64,
     /// Product ids whose fetch failed for a transient reason (events to deliver again).
     pub retry_later: Vec<String>,
+    /// Answered without running (see `RunRequest::requested_at`).
+    pub skipped: bool,
     last_progress_saved: Instant,
 }
 
@@ -70,6 +72,7 @@ impl RunState {
             control,
             total: 0,
             retry_later: Vec::new(),
+            skipped: false,
             last_progress_saved: Instant::now(),
         }
     }
@@ -172,7 +175,11 @@ impl RunState {
             run_id: self.run_id,
             request_id: self.request_id.clone(),
             mode: self.mode,
-            status: RunStatus::judge(self.fatal.is_some(), self.had_errors()),
+            status: if self.skipped {
+                RunStatus::Skipped
+            } else {
+                RunStatus::judge(self.fatal.is_some(), self.had_errors())
+            },
             dry_run: self.dry_run,
             started_at: self.started_at,
             finished_at,

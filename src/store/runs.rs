@@ -96,6 +96,13 @@ const INTERRUPT_RUN: &str = r#"
 update sync_runs set status = 'interrupted', updated_at = now() where id = $1 and status = 'running'
 "#;
 
+const FULL_SYNC_SUCCEEDED_SINCE: &str = r#"
+select exists (
+    select 1 from sync_runs
+    where mode = 'full' and status = 'succeeded' and not dry_run and started_at > $1 and id <> $2
+)
+"#;
+
 const LIST_RUNS: &str = r#"
 select id, request_id, mode, status, dry_run, reason, started_at, finished_at, fetched, created,
     updated, unchanged, archived, failed, categories_created, error, trace_id, summary
@@ -229,6 +236,19 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Whether a full sync that started after `at` has succeeded (other than run `except`).
+    pub async fn full_sync_succeeded_since(
+        &self,
+        at: DateTime<Utc>,
+        except: Uuid,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(FULL_SYNC_SUCCEEDED_SINCE)
+            .bind(at)
+            .bind(except)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// The newest runs first.

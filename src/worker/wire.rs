@@ -16,7 +16,6 @@ struct WireRequest {
     product_ids: Option<Vec<WireId>>,
     dry_run: Option<bool>,
     reason: Option<String>,
-    #[allow(dead_code)]
     requested_at: Option<DateTime<Utc>>,
 }
 
@@ -124,6 +123,7 @@ pub(crate) fn decode_request(body: &[u8], message_id: Option<&str>) -> Result<Ru
     }
     request.dry_run = wire.dry_run.unwrap_or(false);
     request.reason = wire.reason;
+    request.requested_at = wire.requested_at;
     Ok(request)
 }
 

@@ -127,7 +127,7 @@ pub fn database_url(pool: &PgPool) -> String {
 pub struct NatsServer {
     child: std::process::Child,
     pub port: u16,
-    _store: tempfile::TempDir,
+    store: tempfile::TempDir,
 }
 
 impl NatsServer {
@@ -137,28 +137,39 @@ impl NatsServer {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
+        let child = Self::start(port, store.path()).await;
+        NatsServer { child, port, store }
+    }
+
+    /// Stops the server, keeps it down for `down`, and starts it again on the same port with
+    /// the same store.
+    pub async fn restart(&mut self, down: Duration) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        tokio::time::sleep(down).await;
+        self.child = Self::start(self.port, self.store.path()).await;
+    }
+
+    async fn start(port: u16, store: &std::path::Path) -> std::process::Child {
         let binary = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".into());
-        let child = std::process::Command::new(&binary)
+        let mut child = std::process::Command::new(&binary)
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(store.path())
+            .arg(store)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
-        let server = NatsServer {
-            child,
-            port,
-            _store: store,
-        };
-        for _ in 0..100 {
+        for _ in 0..200 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
             {
-                return server;
+                return child;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("nats-server did not start on port {port}");
     }
 
