@@ -460,3 +460,50 @@ async fn an_upstream_outage_during_a_product_event_is_retried_until_it_recovers(
     assert!(sim.requests_served() >= 9);
     h.stop().await;
 }
+
+#[sqlx::test]
+async fn malformed_product_events_are_dead_lettered_and_valid_ones_still_applied(pool: PgPool) {
+    let sim = simulator(10).await;
+    let h = Harness::start(&pool, &sim).await;
+    let oversized = format!(r#"{{"product_id":1,"note":"{}"}}"#, "x".repeat(5000));
+    let bad: [&[u8]; 5] = [
+        b"product 1 changed",
+        br#"{"product_id":{"id":1}}"#,
+        br#"{"product_id":1,"deleted":"yes"}"#,
+        br#"{"product_id":2,"product":{"id":3,"title":"Wrong id"}}"#,
+        oversized.as_bytes(),
+    ];
+    for body in bad {
+        h.publish("product.updated", None, body).await;
+    }
+    h.publish("product.updated", None, &event(4, 1, 1)).await;
+
+    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    let dead = h.results("catalog.sync.dead").await;
+    assert_eq!(dead.len(), 5, "{dead:#?}");
+    assert!(
+        dead.iter()
+            .all(|d| d["subject"] == "product.updated" && d["delivery_count"] == 1)
+    );
+    assert!(
+        dead[3]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("carries product 3")
+    );
+    assert!(
+        dead[4]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("4096-byte limit")
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where title = 'Lamp 4 v1'"
+        )
+        .await,
+        1
+    );
+    h.stop().await;
+}

@@ -158,9 +158,13 @@ async fn sigterm_during_a_run_exits_promptly_and_the_request_runs_again(pool: Pg
 
 #[sqlx::test]
 async fn a_worker_killed_mid_sync_converges_after_restart(pool: PgPool) {
-    let sim = slow_catalog(8000).await;
+    let sim = simulator(50_000).await;
     let nats = NatsServer::spawn().await;
-    let env = Env::new(&pool, &sim, &nats);
+    let mut env = Env::new(&pool, &sim, &nats);
+    env.vars
+        .retain(|(key, _)| *key != "SYNC_PAGE_SIZE" && *key != "SYNC_BATCH_SIZE");
+    env.vars.push(("SYNC_PAGE_SIZE", "500".into()));
+    env.vars.push(("SYNC_BATCH_SIZE", "500".into()));
     env.setup().await;
     let mut first = env.worker();
     env.command(&["request", "--request-id", "big-2"])
@@ -188,7 +192,7 @@ async fn a_worker_killed_mid_sync_converges_after_restart(pool: PgPool) {
             "select count(*) from products where archived_at is null"
         )
         .await,
-        7999
+        49_999
     );
     assert_eq!(
         count(

@@ -37,6 +37,11 @@ pub struct WorkerCommand {
     /// Do not apply database migrations at start-up.
     #[arg(long, env = "SYNC_SKIP_MIGRATIONS", value_name = "SYNC_SKIP_MIGRATIONS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub skip_migrations: bool,
+    /// After SIGINT/SIGTERM, the longest the worker takes to finish in-flight work before it
+    /// exits anyway (unacknowledged messages are redelivered).
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = crate::config::parse_duration)]
+    pub shutdown_timeout: std::time::Duration,
+
     /// Largest message body the worker accepts; larger messages are dead-lettered.
     #[arg(long, env = "SYNC_MAX_MESSAGE_BYTES", value_name = "SYNC_MAX_MESSAGE_BYTES", default_value_t = 256 * 1024, value_parser = clap::value_parser!(u64).range(64..=64 * 1024 * 1024))]
     pub max_message_bytes: u64,
@@ -139,7 +144,15 @@ pub async fn worker(
         topology: command.topology,
         max_message_bytes: command.max_message_bytes as usize,
     };
-    worker.run(shutdown).await?;
+    let grace = command.shutdown_timeout;
+    let deadline = shutdown.clone();
+    tokio::select! {
+        result = worker.run(shutdown) => result?,
+        () = async move {
+            deadline.cancelled().await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!(?grace, "in-flight work did not finish within SHUTDOWN_TIMEOUT; exiting"),
+    }
     // Outstanding publishes (acks, progress) reach the server before the process exits.
     let _ = client.flush().await;
     Ok(ExitCode::SUCCESS)
