@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
-use async_nats::jetstream::{self, consumer::PullConsumer};
+use async_nats::jetstream;
 use catalog_sync::bus::{self, Topology};
 use catalog_sync::domain::{RunStatus, RunSummary};
 use catalog_sync::worker::Worker;
@@ -65,20 +65,7 @@ impl Harness {
 
     /// Every message stored on `subject` in the results stream, oldest first.
     async fn results(&self, subject: &str) -> Vec<serde_json::Value> {
-        let stream = self.js.get_stream("CATALOG_RESULTS").await.unwrap();
-        let consumer: PullConsumer = stream
-            .create_consumer(jetstream::consumer::pull::Config {
-                filter_subject: subject.to_owned(),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let mut out = Vec::new();
-        let mut batch = consumer.fetch().max_messages(100).messages().await.unwrap();
-        while let Some(Ok(message)) = batch.next().await {
-            out.push(serde_json::from_slice(&message.payload).unwrap());
-        }
-        out
+        stored(&self.js, "CATALOG_RESULTS", subject).await
     }
 
     async fn requests_consumer_idle(&self) -> bool {

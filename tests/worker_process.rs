@@ -9,7 +9,6 @@ use std::time::Duration;
 use async_nats::jetstream;
 use catalog_sync::domain::{RunStatus, RunSummary};
 use catalog_sync::simulator::SimulatorConfig;
-use futures_util::StreamExt;
 use sqlx::PgPool;
 use support::*;
 use tokio::process::{Child, Command};
@@ -66,20 +65,11 @@ impl Env {
 
 /// Every summary in the results stream, oldest first.
 async fn summaries(js: &jetstream::Context) -> Vec<RunSummary> {
-    let stream = js.get_stream("CATALOG_RESULTS").await.unwrap();
-    let consumer: jetstream::consumer::PullConsumer = stream
-        .create_consumer(jetstream::consumer::pull::Config {
-            filter_subject: "catalog.sync.completed".into(),
-            ..Default::default()
-        })
+    stored(js, "CATALOG_RESULTS", "catalog.sync.completed")
         .await
-        .unwrap();
-    let mut out = Vec::new();
-    let mut batch = consumer.fetch().max_messages(100).messages().await.unwrap();
-    while let Some(Ok(message)) = batch.next().await {
-        out.push(serde_json::from_slice(&message.payload).unwrap());
-    }
-    out
+        .into_iter()
+        .map(|v| serde_json::from_value(v).expect("a run summary"))
+        .collect()
 }
 
 async fn slow_catalog(products: u64) -> catalog_sync::simulator::Simulator {

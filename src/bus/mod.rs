@@ -258,3 +258,23 @@ pub async fn connect(args: &NatsArgs, name: &str) -> Result<async_nats::Client, 
         .await
         .map_err(|e| BusError::Connect(crate::telemetry::error_chain(&e)))
 }
+
+/// Publishes to a stream subject and waits for the stream's acknowledgement. A subject no
+/// stream listens on gets a hint to run `catalog-sync setup`.
+pub async fn publish(
+    js: &async_nats::jetstream::Context,
+    subject: &str,
+    headers: async_nats::HeaderMap,
+    body: Vec<u8>,
+) -> Result<async_nats::jetstream::publish::PublishAck, BusError> {
+    let hint = |e: String| {
+        BusError::JetStream(format!(
+            "publishing to {subject}: {e} (are the streams set up? run `catalog-sync setup`)"
+        ))
+    };
+    js.publish_with_headers(subject.to_owned(), headers, body.into())
+        .await
+        .map_err(|e| hint(crate::telemetry::error_chain(&e)))?
+        .await
+        .map_err(|e| hint(crate::telemetry::error_chain(&e)))
+}

@@ -55,19 +55,13 @@ pub async fn run(command: PublishUpdateCommand) -> anyhow::Result<ExitCode> {
         if let Some(product) = &product {
             body["product"] = product.clone();
         }
-        let ack = js
-            .publish(
-                command.topology.updated_subject.clone(),
-                serde_json::to_vec(&body)?.into(),
-            )
-            .await?
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "publishing to {}: {e} (are the streams set up? run `catalog-sync setup`)",
-                    command.topology.updated_subject
-                )
-            })?;
+        let ack = bus::publish(
+            &js,
+            &command.topology.updated_subject,
+            async_nats::HeaderMap::new(),
+            serde_json::to_vec(&body)?,
+        )
+        .await?;
         println!(
             "published product.updated for {id} (sequence {})",
             ack.sequence

@@ -79,20 +79,13 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     let mut headers = HeaderMap::new();
     headers.insert("Nats-Msg-Id", request_id.as_str());
     let js = async_nats::jetstream::new(client.clone());
-    let ack = js
-        .publish_with_headers(
-            command.topology.requested_subject.clone(),
-            headers,
-            serde_json::to_vec(&body)?.into(),
-        )
-        .await?
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "publishing to {}: {e} (are the streams set up? run `catalog-sync setup`)",
-                command.topology.requested_subject
-            )
-        })?;
+    let ack = bus::publish(
+        &js,
+        &command.topology.requested_subject,
+        headers,
+        serde_json::to_vec(&body)?,
+    )
+    .await?;
     if !command.wait {
         if ack.duplicate {
             println!("request {request_id} was already published (de-duplicated)");

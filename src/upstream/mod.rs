@@ -17,6 +17,7 @@ use crate::domain::Product;
 use crate::telemetry::error_chain;
 
 pub use error::UpstreamError;
+pub(crate) use wire::ExternalId;
 pub use wire::{InvalidProduct, product_from_json};
 
 /// The product fields the service maps; `select` asks the upstream for only these.

@@ -38,8 +38,9 @@ struct WireId {
     id: ExternalId,
 }
 
-/// `id` as the upstream sends it: a number or a string, kept as text.
-struct ExternalId(String);
+/// A product id as the upstream and events send it: a number or a string (1 to 128
+/// characters, trimmed), kept as text.
+pub(crate) struct ExternalId(pub String);
 
 impl<'de> Deserialize<'de> for ExternalId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -47,7 +48,7 @@ impl<'de> Deserialize<'de> for ExternalId {
         impl Visitor<'_> for IdVisitor {
             type Value = ExternalId;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an integer or a string id")
+                f.write_str("a product id (string or integer)")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<ExternalId, E> {
                 Ok(ExternalId(v.to_string()))
@@ -56,7 +57,11 @@ impl<'de> Deserialize<'de> for ExternalId {
                 Ok(ExternalId(v.to_string()))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ExternalId, E> {
-                Ok(ExternalId(v.to_owned()))
+                let id = v.trim();
+                if id.is_empty() || id.chars().count() > 128 {
+                    return Err(E::custom("product ids are 1 to 128 characters"));
+                }
+                Ok(ExternalId(id.to_owned()))
             }
         }
         deserializer.deserialize_any(IdVisitor)

@@ -4,8 +4,6 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use anyhow::Context as _;
-use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -27,13 +25,7 @@ impl Worker {
         js: &jetstream::Context,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
-        let consumer: PullConsumer = js
-            .get_stream(&self.topology.stream)
-            .await
-            .with_context(|| format!("stream {} (run `catalog-sync setup`)", self.topology.stream))?
-            .get_consumer(&self.topology.updates_consumer)
-            .await
-            .map_err(|e| anyhow::anyhow!("consumer {}: {e}", self.topology.updates_consumer))?;
+        let consumer = self.consumer(js, &self.topology.updates_consumer).await?;
         let max_deliver = consumer.cached_info().config.max_deliver;
         info!(consumer = %self.topology.updates_consumer, "worker consuming product events");
         while !shutdown.is_cancelled() {

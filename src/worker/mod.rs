@@ -51,18 +51,22 @@ impl Worker {
         Ok(())
     }
 
+    /// One of the worker's durable pull consumers on the catalog stream.
+    async fn consumer(&self, js: &jetstream::Context, name: &str) -> anyhow::Result<PullConsumer> {
+        js.get_stream(&self.topology.stream)
+            .await
+            .with_context(|| format!("stream {} (run `catalog-sync setup`)", self.topology.stream))?
+            .get_consumer(name)
+            .await
+            .map_err(|e| anyhow::anyhow!("consumer {name}: {e} (run `catalog-sync setup`)"))
+    }
+
     async fn consume_requests(
         &self,
         js: &jetstream::Context,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
-        let consumer: PullConsumer = js
-            .get_stream(&self.topology.stream)
-            .await
-            .with_context(|| format!("stream {} (run `catalog-sync setup`)", self.topology.stream))?
-            .get_consumer(&self.topology.requests_consumer)
-            .await
-            .map_err(|e| anyhow::anyhow!("consumer {}: {e}", self.topology.requests_consumer))?;
+        let consumer = self.consumer(js, &self.topology.requests_consumer).await?;
         let max_deliver = consumer.cached_info().config.max_deliver;
         let ack_wait = consumer.cached_info().config.ack_wait;
         info!(consumer = %self.topology.requests_consumer, "worker consuming sync requests");

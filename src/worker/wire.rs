@@ -3,54 +3,24 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
 use serde_json::value::RawValue;
 
 use crate::engine::{ProductEvent, RunRequest, Target};
-use crate::upstream::product_from_json;
+use crate::upstream::{ExternalId, product_from_json};
 
 #[derive(Deserialize)]
 struct WireRequest {
     request_id: Option<String>,
     mode: Option<String>,
-    product_ids: Option<Vec<WireId>>,
+    product_ids: Option<Vec<ExternalId>>,
     dry_run: Option<bool>,
     reason: Option<String>,
     requested_at: Option<DateTime<Utc>>,
 }
 
-/// A product id as events carry it: a string or an integer.
-struct WireId(String);
-
-impl<'de> Deserialize<'de> for WireId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-        impl Visitor<'_> for IdVisitor {
-            type Value = WireId;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a product id (string or integer)")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<WireId, E> {
-                Ok(WireId(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<WireId, E> {
-                Ok(WireId(v.to_string()))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<WireId, E> {
-                let id = v.trim();
-                if id.is_empty() || id.chars().count() > 128 {
-                    return Err(E::custom("product ids are 1 to 128 characters"));
-                }
-                Ok(WireId(id.to_owned()))
-            }
-        }
-        deserializer.deserialize_any(IdVisitor)
-    }
-}
-
 #[derive(Deserialize)]
 struct WireEvent<'a> {
-    product_id: WireId,
+    product_id: ExternalId,
     updated_at: Option<DateTime<Utc>>,
     deleted: Option<bool>,
     #[serde(borrow)]

@@ -206,3 +206,33 @@ where
     }
     false
 }
+
+/// Every message stored on `subject` in `stream`, oldest first, as JSON.
+pub async fn stored(
+    js: &async_nats::jetstream::Context,
+    stream: &str,
+    subject: &str,
+) -> Vec<serde_json::Value> {
+    use futures_util::StreamExt;
+    let consumer: async_nats::jetstream::consumer::PullConsumer = js
+        .get_stream(stream)
+        .await
+        .expect("stream exists")
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            filter_subject: subject.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("ephemeral consumer");
+    let mut out = Vec::new();
+    let mut batch = consumer
+        .fetch()
+        .max_messages(1000)
+        .messages()
+        .await
+        .expect("fetch");
+    while let Some(Ok(message)) = batch.next().await {
+        out.push(serde_json::from_slice(&message.payload).expect("JSON message"));
+    }
+    out
+}
