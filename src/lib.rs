@@ -12,6 +12,7 @@
 //! - [`simulator`] is a DummyJSON-compatible upstream used by the tests, the benchmark and the demo.
 //! - [`worker`] consumes sync requests from JetStream and publishes run summaries.
 //! - [`scheduler`] publishes sync requests on a cron schedule, one per slot across replicas.
+//! - [`metrics`] and [`health`] serve Prometheus metrics, `/healthz` and `/readyz`.
 //! - [`cli`] is the command line on top of all of it.
 
 pub mod bus;
@@ -19,6 +20,8 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod health;
+pub mod metrics;
 pub mod scheduler;
 pub mod simulator;
 pub mod store;

@@ -30,6 +30,7 @@ impl Env {
                 ("SYNC_BATCH_SIZE", "200".into()),
                 ("CONSUMER_ACK_WAIT", "3s".into()),
                 ("RUST_LOG", "warn".into()),
+                ("METRICS_LISTEN", "127.0.0.1:0".into()),
             ],
         }
     }
@@ -318,5 +319,109 @@ async fn a_nats_restart_mid_run_does_not_stop_the_run(pool: PgPool) {
     })
     .await;
     assert!(idle, "the request was acknowledged after the restart");
+    worker.kill().await.unwrap();
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+async fn get(url: &str) -> Option<(u16, String)> {
+    let response = reqwest::get(url).await.ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.text().await.ok()?))
+}
+
+/// The value of the sample `series` (name and labels exactly as exposed).
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[sqlx::test]
+async fn metrics_match_the_summary_and_readyz_follows_nats(pool: PgPool) {
+    let sim = simulator(150).await;
+    let mut nats = NatsServer::spawn().await;
+    let mut env = Env::new(&pool, &sim, &nats);
+    let port = free_port();
+    env.vars.retain(|(key, _)| *key != "METRICS_LISTEN");
+    env.vars
+        .push(("METRICS_LISTEN", format!("127.0.0.1:{port}")));
+    env.setup().await;
+    let mut worker = env.worker();
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        eventually(30, || async {
+            get(&format!("{base}/healthz")).await.map(|r| r.0) == Some(200)
+        })
+        .await,
+        "the worker answers /healthz"
+    );
+
+    let output = env
+        .command(&["request", "--wait", "--json", "--timeout", "60s"])
+        .output()
+        .await
+        .unwrap();
+    let summary: RunSummary = serde_json::from_slice(&output.stdout).expect("a summary");
+    let (status, text) = get(&format!("{base}/metrics"))
+        .await
+        .expect("/metrics answers");
+    assert_eq!(status, 200);
+
+    // Prometheus text: comments, `name{labels} value` samples, and the closing `# EOF`.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("sample line: {line}"));
+        assert!(series.starts_with("catalog_sync_"), "{line}");
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+    }
+    assert_eq!(text.lines().last(), Some("# EOF"));
+    assert_eq!(
+        sample(&text, r#"catalog_sync_products_total{outcome="created"}"#),
+        Some(summary.counts.created as f64)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"catalog_sync_runs_total{mode="full",status="succeeded"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"catalog_sync_upstream_requests_total{status="200"}"#
+        ),
+        Some(sim.requests_served() as f64)
+    );
+    assert!(sample(&text, "catalog_sync_batch_write_seconds_count").is_some_and(|n| n >= 1.0));
+
+    let readyz = format!("{base}/readyz");
+    assert_eq!(get(&readyz).await.map(|r| r.0), Some(200));
+    let restart = tokio::spawn(async move {
+        nats.restart(Duration::from_secs(4)).await;
+        nats
+    });
+    assert!(
+        eventually(10, || async {
+            get(&readyz).await.map(|r| r.0) == Some(503)
+        })
+        .await,
+        "/readyz fails while nats-server is down"
+    );
+    let _nats = restart.await.unwrap();
+    assert!(
+        eventually(30, || async {
+            get(&readyz).await.map(|r| r.0) == Some(200)
+        })
+        .await,
+        "/readyz recovers after the restart"
+    );
     worker.kill().await.unwrap();
 }

@@ -42,6 +42,15 @@ pub struct WorkerCommand {
     #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = crate::config::parse_duration)]
     pub shutdown_timeout: std::time::Duration,
 
+    /// Address of the operations endpoint: /metrics, /healthz, /readyz.
+    #[arg(
+        long,
+        env = "METRICS_LISTEN",
+        value_name = "METRICS_LISTEN",
+        default_value = "0.0.0.0:9464"
+    )]
+    pub metrics_listen: std::net::SocketAddr,
+
     /// Largest message body the worker accepts; larger messages are dead-lettered.
     #[arg(long, env = "SYNC_MAX_MESSAGE_BYTES", value_name = "SYNC_MAX_MESSAGE_BYTES", default_value_t = 256 * 1024, value_parser = clap::value_parser!(u64).range(64..=64 * 1024 * 1024))]
     pub max_message_bytes: u64,
@@ -137,6 +146,15 @@ pub async fn worker(
         &command.topology,
     )
     .await?;
+    let listener = tokio::net::TcpListener::bind(command.metrics_listen)
+        .await
+        .with_context(|| format!("METRICS_LISTEN {}", command.metrics_listen))?;
+    let readiness = crate::health::Readiness {
+        client: client.clone(),
+        store: store.clone(),
+        topology: command.topology.clone(),
+    };
+    let endpoint = tokio::spawn(crate::health::serve(listener, readiness, shutdown.clone()));
     let upstream = Upstream::new(&command.upstream)?;
     let worker = Worker {
         engine: Engine::new(store, upstream, EngineSettings::from(&command.sync)),
@@ -153,6 +171,7 @@ pub async fn worker(
             tokio::time::sleep(grace).await;
         } => tracing::warn!(?grace, "in-flight work did not finish within SHUTDOWN_TIMEOUT; exiting"),
     }
+    endpoint.abort();
     // Outstanding publishes (acks, progress) reach the server before the process exits.
     let _ = client.flush().await;
     Ok(ExitCode::SUCCESS)

@@ -267,6 +267,7 @@ impl Engine {
             self.store
                 .finish_run(&summary, state.fatal_message())
                 .await?;
+            crate::metrics::metrics().run_finished(&summary);
             tracing::Span::current().record("status", summary.status.as_str());
             info!(
                 %run_id,

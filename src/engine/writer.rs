@@ -111,8 +111,10 @@ impl BatchWriter {
         let (options, dry_run, retries) = (self.options, self.dry_run, self.settings.retries);
         self.in_flight.spawn(
             async move {
+                let started = std::time::Instant::now();
                 let result =
                     write_with_retries(&store, &batch, options, &known, dry_run, retries).await;
+                crate::metrics::metrics().batch_written(started.elapsed());
                 if let Ok(write) = &result {
                     let span = tracing::Span::current();
                     span.record("created", write.created);

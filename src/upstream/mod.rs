@@ -14,6 +14,7 @@ use tracing::{Instrument, debug, info_span, warn};
 
 use crate::config::UpstreamArgs;
 use crate::domain::Product;
+use crate::metrics::metrics;
 use crate::telemetry::error_chain;
 
 pub use error::UpstreamError;
@@ -156,6 +157,7 @@ impl Upstream {
             })
             .notify(|e, delay| {
                 attempts += 1;
+                metrics().upstream_retry();
                 warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "upstream request failed, retrying");
             })
             .await;
@@ -165,13 +167,12 @@ impl Upstream {
 
     /// One GET: status checked, body read whole but bounded.
     async fn get(&self, url: &Url) -> Result<Vec<u8>, UpstreamError> {
-        let mut response = self
-            .http
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|e| UpstreamError::from_reqwest(e, self.request_timeout))?;
+        let mut response = self.http.get(url.clone()).send().await.map_err(|e| {
+            metrics().upstream_request(None);
+            UpstreamError::from_reqwest(e, self.request_timeout)
+        })?;
         let status = response.status();
+        metrics().upstream_request(Some(status.as_u16()));
         debug!(status = status.as_u16(), "upstream answered");
         if !status.is_success() {
             let retry_after = error::retry_after(response.headers());

@@ -73,6 +73,7 @@ pub(super) async fn dead_letter(
     };
     match published {
         Ok(()) => {
+            crate::metrics::metrics().dead_lettered(message.subject.as_str());
             warn!(subject = %message.subject, stream_sequence, delivery_count, %reason, "message dead-lettered");
             if let Err(e) = message.ack_with(AckKind::Term).await {
                 warn!(error = %error_chain(e.as_ref()), "could not terminate a dead-lettered message");

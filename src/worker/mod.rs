@@ -45,9 +45,41 @@ impl Worker {
         let js = jetstream::new(self.client.clone());
         tokio::try_join!(
             self.consume_requests(&js, &shutdown),
-            self.consume_updates(&js, &shutdown)
+            self.consume_updates(&js, &shutdown),
+            self.watch_consumers(&js, &shutdown)
         )?;
         info!("worker stopped");
+        Ok(())
+    }
+
+    /// Keeps the consumer gauges (pending, awaiting ack) current, every few seconds.
+    async fn watch_consumers(
+        &self,
+        js: &jetstream::Context,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        while !shutdown.is_cancelled() {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let Ok(stream) = js.get_stream(&self.topology.stream).await else {
+                continue;
+            };
+            for name in [
+                &self.topology.requests_consumer,
+                &self.topology.updates_consumer,
+            ] {
+                if let Ok(info) = stream.consumer_info(name).await {
+                    crate::metrics::metrics().consumer_state(
+                        name,
+                        info.num_pending,
+                        info.num_ack_pending as u64,
+                    );
+                }
+            }
+        }
         Ok(())
     }
 

@@ -1,0 +1,88 @@
+//! The operations endpoint: `/metrics` (Prometheus text), `/healthz` (the process answers) and
+//! `/readyz` (NATS connected, PostgreSQL reachable, streams present).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::bus::Topology;
+use crate::metrics::metrics;
+use crate::store::Store;
+
+/// Longest a readiness check may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What `/readyz` checks.
+#[derive(Clone)]
+pub struct Readiness {
+    pub client: async_nats::Client,
+    pub store: Store,
+    pub topology: Topology,
+}
+
+/// Serves the operations endpoint on `listener` until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    readiness: Readiness,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let addr: SocketAddr = listener.local_addr()?;
+    info!(%addr, "serving /metrics, /healthz and /readyz");
+    let app = Router::new()
+        .route("/metrics", get(metrics_text))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .with_state(readiness);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+async fn metrics_text() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics().encode(),
+    )
+}
+
+async fn ready(State(r): State<Readiness>) -> impl IntoResponse {
+    let mut problems = Vec::new();
+    if r.client.connection_state() != async_nats::connection::State::Connected {
+        problems.push("NATS is not connected".to_owned());
+    } else {
+        let js = async_nats::jetstream::new(r.client.clone());
+        for stream in [&r.topology.stream, &r.topology.results_stream] {
+            match tokio::time::timeout(CHECK_TIMEOUT, js.get_stream(stream)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => problems.push(format!("stream {stream}: {e}")),
+                Err(_) => problems.push(format!("stream {stream}: no answer")),
+            }
+        }
+    }
+    let db = tokio::time::timeout(
+        CHECK_TIMEOUT,
+        sqlx::query("select 1").execute(r.store.pool()),
+    )
+    .await;
+    if !matches!(db, Ok(Ok(_))) {
+        problems.push("PostgreSQL is not reachable".to_owned());
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, "ready\n".to_owned())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{}\n", problems.join("\n")),
+        )
+    }
+}
