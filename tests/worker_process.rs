@@ -46,13 +46,23 @@ impl Env {
         command
     }
 
-    async fn setup(&self) {
-        let output = self.command(&["setup"]).output().await.expect("setup runs");
+    /// Runs `catalog-sync <args>` to its end and checks it succeeded.
+    async fn run_ok(&self, args: &[&str]) -> std::process::Output {
+        let output = self
+            .command(args)
+            .output()
+            .await
+            .expect("catalog-sync runs");
         assert!(
             output.status.success(),
-            "{}",
+            "catalog-sync {args:?}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
+        output
+    }
+
+    async fn setup(&self) {
+        self.run_ok(&["setup"]).await;
     }
 
     fn worker(&self) -> Child {
@@ -83,6 +93,31 @@ async fn slow_catalog(products: u64) -> catalog_sync::simulator::Simulator {
     .await
 }
 
+impl Env {
+    /// Publishes a full-sync request with `request_id` and waits until its run is under way.
+    async fn request_and_wait_for_the_run(&self, pool: &PgPool, request_id: &str) {
+        self.run_ok(&["request", "--request-id", request_id]).await;
+        assert!(run_is_under_way(pool).await, "the run started");
+    }
+}
+
+/// Waits for the one summary the results stream should hold, and checks it is the succeeded
+/// run of `request_id` and the only one.
+async fn the_one_summary(js: &jetstream::Context, request_id: &str) -> RunSummary {
+    assert!(
+        eventually(120, || async { !summaries(js).await.is_empty() }).await,
+        "a summary for {request_id}"
+    );
+    let mut done = summaries(js).await;
+    assert_eq!(done.len(), 1, "one summary: {done:?}");
+    let summary = done.remove(0);
+    assert_eq!(
+        (summary.request_id.as_str(), summary.status),
+        (request_id, RunStatus::Succeeded)
+    );
+    summary
+}
+
 /// Waits until the run of `request_id` has written some products.
 async fn run_is_under_way(pool: &PgPool) -> bool {
     eventually(60, || async {
@@ -104,17 +139,7 @@ async fn sigterm_during_a_run_exits_promptly_and_the_request_runs_again(pool: Pg
     let env = Env::new(&pool, &sim, &nats);
     env.setup().await;
     let mut first = env.worker();
-    let published = env
-        .command(&["request", "--request-id", "big-1"])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        published.status.success(),
-        "{}",
-        String::from_utf8_lossy(&published.stderr)
-    );
-    assert!(run_is_under_way(&pool).await, "the run started");
+    env.request_and_wait_for_the_run(&pool, "big-1").await;
 
     let pid = first.id().expect("worker pid") as libc::pid_t;
     // SAFETY: sending a signal to our own child process.
@@ -133,16 +158,7 @@ async fn sigterm_during_a_run_exits_promptly_and_the_request_runs_again(pool: Pg
 
     let mut second = env.worker();
     let js = jetstream::new(nats.client().await);
-    assert!(
-        eventually(120, || async { !summaries(&js).await.is_empty() }).await,
-        "the request is redelivered and completes"
-    );
-    let done = summaries(&js).await;
-    assert_eq!(done.len(), 1, "one summary: {done:?}");
-    assert_eq!(
-        (done[0].request_id.as_str(), done[0].status),
-        ("big-1", RunStatus::Succeeded)
-    );
+    the_one_summary(&js, "big-1").await;
     assert_eq!(count(&pool, "select count(*) from products").await, 8000);
     second.kill().await.unwrap();
 }
@@ -158,11 +174,7 @@ async fn a_worker_killed_mid_sync_converges_after_restart(pool: PgPool) {
     env.vars.push(("SYNC_BATCH_SIZE", "500".into()));
     env.setup().await;
     let mut first = env.worker();
-    env.command(&["request", "--request-id", "big-2"])
-        .output()
-        .await
-        .unwrap();
-    assert!(run_is_under_way(&pool).await, "the run started");
+    env.request_and_wait_for_the_run(&pool, "big-2").await;
     first.kill().await.unwrap(); // SIGKILL: no chance to clean up
 
     // Meanwhile the upstream changes: the restarted run must converge to it exactly.
@@ -170,13 +182,7 @@ async fn a_worker_killed_mid_sync_converges_after_restart(pool: PgPool) {
     sim.delete(11);
     let mut second = env.worker();
     let js = jetstream::new(nats.client().await);
-    assert!(
-        eventually(120, || async { !summaries(&js).await.is_empty() }).await,
-        "the request is redelivered after ack_wait and completes"
-    );
-    let done = summaries(&js).await;
-    assert_eq!(done.len(), 1, "one summary: {done:?}");
-    assert_eq!(done[0].status, RunStatus::Succeeded);
+    the_one_summary(&js, "big-2").await;
     assert_eq!(
         count(
             &pool,
@@ -216,29 +222,13 @@ async fn request_wait_prints_the_summary_and_publish_update_archives(pool: PgPoo
     let mut worker = env.worker();
 
     let output = env
-        .command(&["request", "--wait", "--json", "--timeout", "60s"])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run_ok(&["request", "--wait", "--json", "--timeout", "60s"])
+        .await;
     let summary: RunSummary =
         serde_json::from_slice(&output.stdout).expect("stdout is the summary");
     assert_eq!(summary.counts.created, 120);
 
-    let published = env
-        .command(&["publish-update", "7", "8", "--deleted"])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        published.status.success(),
-        "{}",
-        String::from_utf8_lossy(&published.stderr)
-    );
+    env.run_ok(&["publish-update", "7", "8", "--deleted"]).await;
     assert!(
         eventually(30, || async {
             count(
@@ -292,25 +282,13 @@ async fn a_nats_restart_mid_run_does_not_stop_the_run(pool: PgPool) {
     let env = Env::new(&pool, &sim, &nats);
     env.setup().await;
     let mut worker = env.worker();
-    env.command(&["request", "--request-id", "through-restart"])
-        .output()
-        .await
-        .unwrap();
-    assert!(run_is_under_way(&pool).await, "the run started");
+    env.request_and_wait_for_the_run(&pool, "through-restart")
+        .await;
 
     nats.restart(Duration::from_secs(1)).await;
 
     let js = jetstream::new(nats.client().await);
-    assert!(
-        eventually(120, || async { !summaries(&js).await.is_empty() }).await,
-        "the worker reconnects and publishes the summary"
-    );
-    let done = summaries(&js).await;
-    assert_eq!(done.len(), 1, "{done:?}");
-    assert_eq!(
-        (done[0].request_id.as_str(), done[0].status),
-        ("through-restart", RunStatus::Succeeded)
-    );
+    the_one_summary(&js, "through-restart").await;
     assert_eq!(count(&pool, "select count(*) from products").await, 8000);
     let idle = eventually(30, || async {
         let stream = js.get_stream("CATALOG").await.unwrap();

@@ -14,9 +14,13 @@ use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::config::DatabaseArgs;
+use anyhow::Context;
+
+use crate::config::{DatabaseArgs, SyncArgs, UpstreamArgs};
+use crate::engine::{Engine, EngineSettings};
 use crate::simulator::SimulatorArgs;
 use crate::store::Store;
+use crate::upstream::Upstream;
 
 /// Keeps a commerce catalog in PostgreSQL in sync with an upstream product API.
 #[derive(Parser, Debug)]
@@ -48,6 +52,39 @@ pub enum Command {
     Scheduler(Box<worker::SchedulerCommand>),
     /// Worker and scheduler in one process, for single-node installs.
     Run(Box<worker::RunCommand>),
+}
+
+/// What it takes to run syncs: the database, the upstream and the sync settings.
+#[derive(Args, Debug)]
+pub struct EngineArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+    #[command(flatten)]
+    pub sync: SyncArgs,
+
+    /// Do not apply database migrations first.
+    #[arg(long, env = "SYNC_SKIP_MIGRATIONS", value_name = "SYNC_SKIP_MIGRATIONS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub skip_migrations: bool,
+}
+
+impl EngineArgs {
+    /// Connects to the database, applies migrations unless told not to, and builds the engine.
+    pub async fn engine(&self) -> anyhow::Result<Engine> {
+        let store = Store::connect(&self.database)
+            .await
+            .context("connecting to DATABASE_URL")?;
+        if !self.skip_migrations {
+            store.migrate().await?;
+        }
+        let upstream = Upstream::new(&self.upstream)?;
+        Ok(Engine::new(
+            store,
+            upstream,
+            EngineSettings::from(&self.sync),
+        ))
+    }
 }
 
 #[derive(Args, Debug)]

@@ -3,26 +3,19 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::EngineArgs;
 use super::output;
-use crate::config::{DatabaseArgs, SyncArgs, UpstreamArgs};
-use crate::engine::{Engine, EngineSettings, Progress, RunControl, RunOutcome, RunRequest, Target};
-use crate::store::Store;
-use crate::upstream::Upstream;
+use crate::engine::{Progress, RunControl, RunOutcome, RunRequest, Target};
 
 #[derive(Args, Debug)]
 pub struct SyncCommand {
     #[command(flatten)]
-    pub database: DatabaseArgs,
-    #[command(flatten)]
-    pub upstream: UpstreamArgs,
-    #[command(flatten)]
-    pub sync: SyncArgs,
+    pub engine: EngineArgs,
 
     /// Sync only these upstream product ids (comma-separated) instead of the whole catalog.
     #[arg(long, value_delimiter = ',', value_name = "IDS", value_parser = parse_product_id)]
@@ -31,10 +24,6 @@ pub struct SyncCommand {
     /// Print exactly the run summary as JSON on stdout, nothing else.
     #[arg(long)]
     pub json: bool,
-
-    /// Do not apply database migrations before syncing.
-    #[arg(long, env = "SYNC_SKIP_MIGRATIONS", value_name = "SYNC_SKIP_MIGRATIONS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
-    pub skip_migrations: bool,
 
     /// Why this run happens; recorded with the run.
     #[arg(long)]
@@ -53,22 +42,15 @@ fn parse_product_id(s: &str) -> Result<String, String> {
 }
 
 pub async fn run(command: SyncCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
-    let store = Store::connect(&command.database)
-        .await
-        .context("connecting to DATABASE_URL")?;
-    if !command.skip_migrations {
-        store.migrate().await?;
-    }
-    let upstream = Upstream::new(&command.upstream)?;
-    let engine = Engine::new(store, upstream, EngineSettings::from(&command.sync));
+    let engine = command.engine.engine().await?;
     let target = if command.products.is_empty() {
         Target::Full
     } else {
         Target::Products(command.products.clone())
     };
     let mut request = RunRequest::new(target);
-    request.dry_run = command.sync.dry_run;
-    request.force_archive = command.sync.force_archive;
+    request.dry_run = command.engine.sync.dry_run;
+    request.force_archive = command.engine.sync.force_archive;
     request.reason = command.reason.clone();
 
     let (progress_tx, progress_rx) = watch::channel(Progress::default());

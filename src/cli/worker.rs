@@ -6,12 +6,9 @@ use anyhow::Context;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
+use super::EngineArgs;
 use crate::bus::{self, NatsArgs, Topology};
-use crate::config::{DatabaseArgs, SyncArgs, UpstreamArgs};
-use crate::engine::{Engine, EngineSettings};
 use crate::scheduler::{self, ScheduleArgs};
-use crate::store::Store;
-use crate::upstream::Upstream;
 use crate::worker::Worker;
 
 #[derive(Args, Debug)]
@@ -25,18 +22,11 @@ pub struct SetupCommand {
 #[derive(Args, Debug)]
 pub struct WorkerCommand {
     #[command(flatten)]
-    pub database: DatabaseArgs,
-    #[command(flatten)]
-    pub upstream: UpstreamArgs,
-    #[command(flatten)]
-    pub sync: SyncArgs,
+    pub engine: EngineArgs,
     #[command(flatten)]
     pub nats: NatsArgs,
     #[command(flatten)]
     pub topology: Topology,
-    /// Do not apply database migrations at start-up.
-    #[arg(long, env = "SYNC_SKIP_MIGRATIONS", value_name = "SYNC_SKIP_MIGRATIONS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
-    pub skip_migrations: bool,
     /// After SIGINT/SIGTERM, the longest the worker takes to finish in-flight work before it
     /// exits anyway (unacknowledged messages are redelivered).
     #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = crate::config::parse_duration)]
@@ -133,12 +123,7 @@ pub async fn worker(
     command: WorkerCommand,
     shutdown: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
-    let store = Store::connect(&command.database)
-        .await
-        .context("connecting to DATABASE_URL")?;
-    if !command.skip_migrations {
-        store.migrate().await?;
-    }
+    let engine = command.engine.engine().await?;
     let client = bus::connect(&command.nats, "catalog-sync worker").await?;
     // Create what is missing; settings changed on existing streams and consumers are logged.
     bus::setup(
@@ -151,13 +136,12 @@ pub async fn worker(
         .with_context(|| format!("METRICS_LISTEN {}", command.metrics_listen))?;
     let readiness = crate::health::Readiness {
         client: client.clone(),
-        store: store.clone(),
+        store: engine.store().clone(),
         topology: command.topology.clone(),
     };
     let endpoint = tokio::spawn(crate::health::serve(listener, readiness, shutdown.clone()));
-    let upstream = Upstream::new(&command.upstream)?;
     let worker = Worker {
-        engine: Engine::new(store, upstream, EngineSettings::from(&command.sync)),
+        engine,
         client: client.clone(),
         topology: command.topology,
         max_message_bytes: command.max_message_bytes as usize,
