@@ -1,5 +1,5 @@
-//! Entry point: parse the command line, start logging, run the command, map the outcome to an
-//! exit code.
+//! Entry point: parse the command line, start logging and tracing, run the command, flush the
+//! spans, map the outcome to an exit code.
 
 use std::process::ExitCode;
 
@@ -25,18 +25,23 @@ async fn run() -> ExitCode {
     // async-nats, sqlx and reqwest share rustls; exactly one crypto provider must be installed
     // before any TLS configuration is built.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    if let Err(e) = telemetry::init_logging() {
-        eprintln!("error: {e:#}");
-        return ExitCode::from(78);
-    }
+    let telemetry = match telemetry::init() {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(78);
+        }
+    };
     let shutdown = cli::cancel_on_signals();
-    match cli::run(cli, shutdown).await {
+    let code = match cli::run(cli, shutdown).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown().await;
+    code
 }
 
 /// glibc gives every thread that allocates its own arena; with batches allocated on one worker

@@ -106,16 +106,14 @@ pub async fn run(
         });
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", request_id.as_str());
-        let published = async {
-            js.publish_with_headers(
-                topology.requested_subject.clone(),
-                headers,
-                serde_json::to_vec(&body)?.into(),
-            )
-            .await?
-            .await
-            .map_err(anyhow::Error::from)
-        }
+        // Each slot's request starts its own trace.
+        let published = crate::bus::publish(
+            &js,
+            &topology.requested_subject,
+            headers,
+            serde_json::to_vec(&body)?,
+            &crate::telemetry::TraceContext::new(),
+        )
         .await;
         match published {
             Ok(ack) if ack.duplicate => {
@@ -123,7 +121,7 @@ pub async fn run(
             }
             Ok(_) => info!(%request_id, "sync requested"),
             Err(e) => {
-                warn!(%request_id, error = %error_chain(e.as_ref()), "could not request the scheduled sync")
+                warn!(%request_id, error = %error_chain(&e), "could not request the scheduled sync")
             }
         }
         cursor = slot;

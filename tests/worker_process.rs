@@ -3,76 +3,15 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
+use tokio::process::Command;
 
 use async_nats::jetstream;
 use catalog_sync::domain::{RunStatus, RunSummary};
 use catalog_sync::simulator::SimulatorConfig;
 use sqlx::PgPool;
+use support::process::{BIN, Env};
 use support::*;
-use tokio::process::{Child, Command};
-
-const BIN: &str = env!("CARGO_BIN_EXE_catalog-sync");
-
-struct Env {
-    vars: Vec<(&'static str, String)>,
-}
-
-impl Env {
-    fn new(pool: &PgPool, sim: &catalog_sync::simulator::Simulator, nats: &NatsServer) -> Env {
-        Env {
-            vars: vec![
-                ("DATABASE_URL", database_url(pool)),
-                ("SYNC_API_URL", sim.url().to_string()),
-                ("NATS_URL", nats.url()),
-                ("SYNC_PAGE_SIZE", "50".into()),
-                ("SYNC_BATCH_SIZE", "200".into()),
-                ("CONSUMER_ACK_WAIT", "3s".into()),
-                ("RUST_LOG", "warn".into()),
-                ("METRICS_LISTEN", "127.0.0.1:0".into()),
-            ],
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
-        command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(self.vars.iter().map(|(k, v)| (*k, v.as_str())))
-            .kill_on_drop(true);
-        command
-    }
-
-    /// Runs `catalog-sync <args>` to its end and checks it succeeded.
-    async fn run_ok(&self, args: &[&str]) -> std::process::Output {
-        let output = self
-            .command(args)
-            .output()
-            .await
-            .expect("catalog-sync runs");
-        assert!(
-            output.status.success(),
-            "catalog-sync {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    async fn setup(&self) {
-        self.run_ok(&["setup"]).await;
-    }
-
-    fn worker(&self) -> Child {
-        self.command(&["worker"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("worker starts")
-    }
-}
 
 /// Every summary in the results stream, oldest first.
 async fn summaries(js: &jetstream::Context) -> Vec<RunSummary> {

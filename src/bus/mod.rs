@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use tracing::Instrument as _;
 
 use crate::config::Secret;
 
@@ -259,22 +260,56 @@ pub async fn connect(args: &NatsArgs, name: &str) -> Result<async_nats::Client, 
         .map_err(|e| BusError::Connect(crate::telemetry::error_chain(&e)))
 }
 
-/// Publishes to a stream subject and waits for the stream's acknowledgement. A subject no
-/// stream listens on gets a hint to run `catalog-sync setup`.
+/// Publishes to a stream subject and waits for the stream's acknowledgement, as a producer span
+/// whose trace context travels in the message headers. `parent` is the trace the message belongs
+/// to (an empty context starts a new one). A subject no stream listens on gets a hint to run
+/// `catalog-sync setup`.
 pub async fn publish(
     js: &async_nats::jetstream::Context,
     subject: &str,
-    headers: async_nats::HeaderMap,
+    mut headers: async_nats::HeaderMap,
     body: Vec<u8>,
+    parent: &crate::telemetry::TraceContext,
 ) -> Result<async_nats::jetstream::publish::PublishAck, BusError> {
+    let message_id = headers
+        .get("Nats-Msg-Id")
+        .map(|v| v.as_str().to_owned())
+        .unwrap_or_default();
+    let span = tracing::info_span!(
+        "publish",
+        otel.name = format!("publish {subject}"),
+        otel.kind = "producer",
+        messaging.system = "nats",
+        messaging.destination.name = subject,
+        messaging.operation.type = "send",
+        messaging.operation.name = "publish",
+        messaging.message.id = message_id,
+        messaging.message.body.size = body.len(),
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+    );
+    let cx = crate::telemetry::adopt(&span, parent.clone());
+    crate::telemetry::inject(&cx, &mut headers);
     let hint = |e: String| {
         BusError::JetStream(format!(
             "publishing to {subject}: {e} (are the streams set up? run `catalog-sync setup`)"
         ))
     };
-    js.publish_with_headers(subject.to_owned(), headers, body.into())
-        .await
-        .map_err(|e| hint(crate::telemetry::error_chain(&e)))?
-        .await
-        .map_err(|e| hint(crate::telemetry::error_chain(&e)))
+    let published = async {
+        js.publish_with_headers(subject.to_owned(), headers, body.into())
+            .await
+            .map_err(|e| hint(crate::telemetry::error_chain(&e)))?
+            .await
+            .map_err(|e| hint(crate::telemetry::error_chain(&e)))
+    }
+    .instrument(span.clone())
+    .await;
+    match &published {
+        Ok(_) => span.record("otel.status_code", "ok"),
+        Err(e) => {
+            span.record("otel.status_code", "error");
+            span.record("otel.status_description", e.to_string())
+        }
+    };
+    published
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::bus::{self, NatsArgs, Topology};
+use crate::telemetry::TraceContext;
 
 #[derive(Args, Debug)]
 pub struct PublishUpdateCommand {
@@ -60,6 +61,7 @@ pub async fn run(command: PublishUpdateCommand) -> anyhow::Result<ExitCode> {
             &command.topology.updated_subject,
             async_nats::HeaderMap::new(),
             serde_json::to_vec(&body)?,
+            &TraceContext::new(),
         )
         .await?;
         println!(

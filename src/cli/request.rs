@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::output;
 use crate::bus::{self, NatsArgs, Topology};
 use crate::domain::RunSummary;
+use crate::telemetry::TraceContext;
 
 #[derive(Args, Debug)]
 pub struct RequestCommand {
@@ -79,11 +80,13 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     let mut headers = HeaderMap::new();
     headers.insert("Nats-Msg-Id", request_id.as_str());
     let js = async_nats::jetstream::new(client.clone());
+    // The request starts the trace that the worker's run and its summary join.
     let ack = bus::publish(
         &js,
         &command.topology.requested_subject,
         headers,
         serde_json::to_vec(&body)?,
+        &TraceContext::new(),
     )
     .await?;
     if !command.wait {

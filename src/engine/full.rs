@@ -5,7 +5,7 @@
 use futures_util::StreamExt;
 use futures_util::stream;
 use tokio_util::task::AbortOnDropHandle;
-use tracing::info;
+use tracing::{Instrument as _, info};
 
 use super::Engine;
 use super::run::RunState;
@@ -83,11 +83,15 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState) {
         .map(|skip| {
             let upstream = upstream.clone();
             let limit = page_size.min(planned - skip);
-            // Decoding and hashing happen here, off the writer's path.
-            let task = tokio::spawn(async move {
-                let page = upstream.page(skip, limit as u32).await.map(prepare);
-                (skip, limit, page)
-            });
+            // Decoding and hashing happen here, off the writer's path; the task stays in the
+            // run's span, so its page spans are the run's children.
+            let task = tokio::spawn(
+                async move {
+                    let page = upstream.page(skip, limit as u32).await.map(prepare);
+                    (skip, limit, page)
+                }
+                .in_current_span(),
+            );
             AbortOnDropHandle::new(task)
         })
         .buffered(settings.concurrency);

@@ -16,10 +16,11 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use uuid::Uuid;
 
 use crate::config::SyncArgs;
-use crate::domain::{RunMode, RunSummary};
+use crate::domain::{RunMode, RunStatus, RunSummary};
 use crate::store::{NewRun, RunStart, Store, StoreError};
 use crate::upstream::Upstream;
 
@@ -200,11 +201,13 @@ impl Engine {
     pub async fn apply_events(
         &self,
         request_id: String,
+        trace_id: Option<String>,
         events: Vec<ProductEvent>,
         control: RunControl,
     ) -> Result<(RunOutcome, Vec<String>), EngineError> {
         let mut request = RunRequest::new(Target::Events(events));
         request.request_id = request_id;
+        request.trace_id = trace_id;
         self.execute(&request, control).await
     }
 
@@ -221,15 +224,30 @@ impl Engine {
             dry_run = request.dry_run,
             run_id = tracing::field::Empty,
             status = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
         );
-        async move {
+        // The run is recorded under the trace it belongs to: the caller's (the worker knows it
+        // from the message, and logs it on its own span), else the run span's own.
+        let trace_id = match &request.trace_id {
+            Some(known) => Some(known.clone()),
+            None => {
+                let own = crate::telemetry::trace_id(&span.context());
+                if let Some(id) = &own {
+                    span.record("trace_id", id.as_str());
+                }
+                own
+            }
+        };
+        let outcome: Result<(RunOutcome, Vec<String>), EngineError> = async move {
             let new_run = NewRun {
                 run_id: Uuid::new_v4(),
                 request_id: &request.request_id,
                 mode,
                 dry_run: request.dry_run,
                 reason: request.reason.as_deref(),
-                trace_id: request.trace_id.as_deref(),
+                trace_id: trace_id.as_deref(),
             };
             let run_id = match self.store.begin_run(&new_run).await? {
                 RunStart::Started(run_id) => run_id,
@@ -241,6 +259,7 @@ impl Engine {
             tracing::Span::current().record("run_id", tracing::field::display(run_id));
             info!(%run_id, "sync started");
             let mut state = RunState::new(run_id, request, mode, Utc::now(), control);
+            state.trace_id = trace_id;
             let covered = match (&request.target, request.requested_at) {
                 (Target::Full, Some(at)) => {
                     self.store.full_sync_succeeded_since(at, run_id).await?
@@ -268,7 +287,18 @@ impl Engine {
                 .finish_run(&summary, state.fatal_message())
                 .await?;
             crate::metrics::metrics().run_finished(&summary);
-            tracing::Span::current().record("status", summary.status.as_str());
+            let span = tracing::Span::current();
+            span.record("status", summary.status.as_str());
+            if matches!(summary.status, RunStatus::Failed | RunStatus::Partial) {
+                span.record("otel.status_code", "error");
+                let description = match state.fatal_message() {
+                    Some(message) => message.to_owned(),
+                    None => format!("{} products failed", summary.counts.failed),
+                };
+                span.record("otel.status_description", description);
+            } else {
+                span.record("otel.status_code", "ok");
+            }
             info!(
                 %run_id,
                 status = summary.status.as_str(),
@@ -283,7 +313,12 @@ impl Engine {
             );
             Ok((RunOutcome::Finished(summary), state.retry_later))
         }
-        .instrument(span)
-        .await
+        .instrument(span.clone())
+        .await;
+        if let Err(e) = &outcome {
+            span.record("otel.status_code", "error");
+            span.record("otel.status_description", e.to_string());
+        }
+        outcome
     }
 }

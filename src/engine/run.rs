@@ -37,7 +37,7 @@ pub(super) struct RunState {
     unsaved_errors: Vec<RunError>,
     errors_seen: u64,
     fatal: Option<String>,
-    trace_id: Option<String>,
+    pub(super) trace_id: Option<String>,
     pub control: RunControl,
     pub total: u64,
     /// Product ids whose fetch failed for a transient reason (events to deliver again).

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use futures_util::StreamExt;
 use futures_util::stream;
 use tokio_util::task::AbortOnDropHandle;
-use tracing::info;
+use tracing::{Instrument as _, info};
 
 use super::Engine;
 use super::run::RunState;
@@ -66,10 +66,13 @@ pub(super) async fn fetch_and_write(
     let mut fetches = stream::iter(ids)
         .map(|id| {
             let upstream = upstream.clone();
-            AbortOnDropHandle::new(tokio::spawn(async move {
-                let result = upstream.product(&id).await;
-                (id, result)
-            }))
+            AbortOnDropHandle::new(tokio::spawn(
+                async move {
+                    let result = upstream.product(&id).await;
+                    (id, result)
+                }
+                .in_current_span(),
+            ))
         })
         .buffered(engine.settings.concurrency);
     loop {

@@ -105,6 +105,14 @@ impl BatchWriter {
             created = tracing::field::Empty,
             updated = tracing::field::Empty,
             unchanged = tracing::field::Empty,
+            otel.kind = "client",
+            db.system = "postgresql",
+            db.system.name = "postgresql",
+            db.collection.name = "products",
+            db.operation.name = if self.dry_run { "preview" } else { "upsert" },
+            db.operation.batch.size = size,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
         );
         let store = self.store.clone();
         let known = self.known_categories.clone();
@@ -115,11 +123,18 @@ impl BatchWriter {
                 let result =
                     write_with_retries(&store, &batch, options, &known, dry_run, retries).await;
                 crate::metrics::metrics().batch_written(started.elapsed());
-                if let Ok(write) = &result {
-                    let span = tracing::Span::current();
-                    span.record("created", write.created);
-                    span.record("updated", write.updated);
-                    span.record("unchanged", write.unchanged);
+                let span = tracing::Span::current();
+                match &result {
+                    Ok(write) => {
+                        span.record("created", write.created);
+                        span.record("updated", write.updated);
+                        span.record("unchanged", write.unchanged);
+                        span.record("otel.status_code", "ok");
+                    }
+                    Err(e) => {
+                        span.record("otel.status_code", "error");
+                        span.record("otel.status_description", error_chain(e));
+                    }
                 }
                 Written {
                     number,

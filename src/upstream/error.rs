@@ -55,6 +55,22 @@ impl UpstreamError {
         }
     }
 
+    /// A low-cardinality name for the failure, the OpenTelemetry `error.type`: the status code
+    /// for an HTTP error, otherwise the kind of fault.
+    pub fn error_type(&self) -> String {
+        match self {
+            UpstreamError::Status { status, .. } => status.as_u16().to_string(),
+            UpstreamError::Timeout(_) => "timeout".into(),
+            UpstreamError::Connect(_) => "connect".into(),
+            UpstreamError::BodyCut(_) => "body_cut".into(),
+            UpstreamError::NotJson(_) => "not_json".into(),
+            UpstreamError::Shape(_) => "shape".into(),
+            UpstreamError::TooLarge(_) => "too_large".into(),
+            UpstreamError::Config(_) => "config".into(),
+            UpstreamError::Other(_) => "_OTHER".into(),
+        }
+    }
+
     /// The server's `Retry-After`, when it sent one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -11,6 +11,7 @@ use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{StatusCode, Url};
 use tracing::{Instrument, debug, info_span, warn};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::config::UpstreamArgs;
 use crate::domain::Product;
@@ -101,7 +102,9 @@ impl Upstream {
             "upstream.page",
             skip,
             limit,
-            attempts = tracing::field::Empty
+            attempts = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
         );
         self.with_retries(|| async {
             let bytes = self.get(&url).await?;
@@ -124,7 +127,9 @@ impl Upstream {
         let span = info_span!(
             "upstream.product",
             product_id = id,
-            attempts = tracing::field::Empty
+            attempts = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
         );
         self.with_retries(|| async {
             match self.get(&url).await {
@@ -139,6 +144,8 @@ impl Upstream {
         .await
     }
 
+    /// Runs `attempt` under the retry policy, inside the caller's span: each retry is a warning
+    /// there (an event on the exported span) and the outcome becomes the span's status.
     async fn with_retries<T, F, Fut>(&self, attempt: F) -> Result<T, UpstreamError>
     where
         F: FnMut() -> Fut,
@@ -158,20 +165,60 @@ impl Upstream {
             .notify(|e, delay| {
                 attempts += 1;
                 metrics().upstream_retry();
-                warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "upstream request failed, retrying");
+                warn!(
+                    error = %e,
+                    error.type = e.error_type(),
+                    attempt = attempts - 1,
+                    retry_in_ms = delay.as_millis() as u64,
+                    "upstream request failed, retrying"
+                );
             })
             .await;
-        tracing::Span::current().record("attempts", attempts);
+        let span = tracing::Span::current();
+        span.record("attempts", attempts);
+        match &result {
+            Ok(_) => span.record("otel.status_code", "ok"),
+            Err(e) => {
+                span.record("otel.status_code", "error");
+                span.record("otel.status_description", e.to_string())
+            }
+        };
         result
     }
 
-    /// One GET: status checked, body read whole but bounded.
+    /// One GET, as an HTTP client span carrying the trace context to the upstream: status
+    /// checked, body read whole but bounded.
     async fn get(&self, url: &Url) -> Result<Vec<u8>, UpstreamError> {
-        let mut response = self.http.get(url.clone()).send().await.map_err(|e| {
+        let span = info_span!(
+            "GET",
+            otel.kind = "client",
+            http.request.method = "GET",
+            url.full = %url,
+            server.address = url.host_str().unwrap_or_default(),
+            server.port = url.port_or_known_default().unwrap_or_default(),
+            http.response.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = self.get_once(url, &span).instrument(span.clone()).await;
+        if let Err(e) = &result {
+            span.record("error.type", e.error_type());
+            span.record("otel.status_code", "error");
+        }
+        result
+    }
+
+    async fn get_once(&self, url: &Url, span: &tracing::Span) -> Result<Vec<u8>, UpstreamError> {
+        let mut request = self.http.get(url.clone());
+        for (name, value) in crate::telemetry::trace_headers(&span.context()) {
+            request = request.header(name, value);
+        }
+        let mut response = request.send().await.map_err(|e| {
             metrics().upstream_request(None);
             UpstreamError::from_reqwest(e, self.request_timeout)
         })?;
         let status = response.status();
+        span.record("http.response.status_code", status.as_u16());
         metrics().upstream_request(Some(status.as_u16()));
         debug!(status = status.as_u16(), "upstream answered");
         if !status.is_success() {

@@ -1,13 +1,15 @@
 //! Dead letters: a message the worker gives up on goes to `catalog.sync.dead` with everything
-//! needed to replay it by hand, then is terminated so JetStream never redelivers it.
+//! needed to replay it by hand, in the message's trace, then is terminated so JetStream never
+//! redelivers it.
 
+use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind};
 use base64::Engine as _;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tracing::{error, warn};
 
-use crate::telemetry::error_chain;
+use crate::telemetry::{TraceContext, error_chain};
 
 /// The `catalog.sync.dead` body.
 #[derive(Debug, Serialize)]
@@ -33,7 +35,9 @@ pub(super) async fn dead_letter(
     dead_subject: &str,
     message: &jetstream::Message,
     reason: &str,
+    cx: &TraceContext,
 ) {
+    super::mark_span(Some(&format!("dead-lettered: {reason}")));
     let (delivery_count, stream_sequence) = message
         .info()
         .map(|i| (i.delivered, i.stream_sequence))
@@ -67,12 +71,11 @@ pub(super) async fn dead_letter(
             return;
         }
     };
-    let published = match js.publish(dead_subject.to_owned(), body.into()).await {
-        Ok(ack) => ack.await.map(|_| ()).map_err(|e| error_chain(&e)),
-        Err(e) => Err(error_chain(&e)),
-    };
+    let published = crate::bus::publish(js, dead_subject, HeaderMap::new(), body, cx)
+        .await
+        .map_err(|e| error_chain(&e));
     match published {
-        Ok(()) => {
+        Ok(_) => {
             crate::metrics::metrics().dead_lettered(message.subject.as_str());
             warn!(subject = %message.subject, stream_sequence, delivery_count, %reason, "message dead-lettered");
             if let Err(e) = message.ack_with(AckKind::Term).await {

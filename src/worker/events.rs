@@ -6,15 +6,20 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
+use opentelemetry::trace::TraceContextExt as _;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{Instrument as _, info, info_span, warn};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::{Worker, dead, decode_event, nak, publish_summary};
+use super::{Worker, consumer_span, dead, decode_event, mark, mark_span, nak, publish_summary};
 use crate::engine::{RunControl, RunOutcome};
-use crate::telemetry::error_chain;
+use crate::telemetry::{TraceContext, error_chain};
 
 /// Most events applied as one batch.
 pub const EVENT_BATCH: usize = 500;
+
+/// Most links from a batch's span to the spans of its events (the SDK's default limit).
+const MAX_LINKS: usize = 128;
 
 /// How long a pull waits for a batch to fill.
 const EVENT_WAIT: Duration = Duration::from_millis(500);
@@ -69,22 +74,28 @@ impl Worker {
         let mut events = Vec::with_capacity(messages.len());
         let mut accepted = Vec::with_capacity(messages.len());
         for message in messages {
-            if message.payload.len() > self.max_message_bytes {
-                let reason = format!(
-                    "message of {} bytes is over the {}-byte limit (SYNC_MAX_MESSAGE_BYTES)",
-                    message.payload.len(),
-                    self.max_message_bytes
-                );
-                dead::dead_letter(js, dead_subject, &message, &reason).await;
-                continue;
-            }
+            // Each event is a span in its publisher's trace; it ends once the event is settled.
+            let (span, cx) = consumer_span(&message, &self.topology.updates_consumer);
             let sequence = message.info().map(|i| i.stream_sequence).unwrap_or(0);
-            match decode_event(&message.payload, sequence) {
+            let decoded = match self.oversized(&message) {
+                Some(reason) => Err(reason),
+                None => decode_event(&message.payload, sequence),
+            };
+            match decoded {
                 Ok(event) => {
-                    accepted.push((message, event.product_id.clone()));
+                    accepted.push(Received {
+                        product_id: event.product_id.clone(),
+                        message,
+                        span,
+                        cx,
+                    });
                     events.push(event);
                 }
-                Err(reason) => dead::dead_letter(js, dead_subject, &message, &reason).await,
+                Err(reason) => {
+                    dead::dead_letter(js, dead_subject, &message, &reason, &cx)
+                        .instrument(span)
+                        .await
+                }
             }
         }
         if events.is_empty() {
@@ -94,63 +105,141 @@ impl Worker {
         let last = events.iter().map(|e| e.sequence).max().unwrap_or(0);
         let attempt = accepted
             .iter()
-            .map(|(m, _)| delivered(m))
+            .map(|r| delivered(&r.message))
             .max()
             .unwrap_or(1);
         // Named by the stream sequences it covers and the delivery attempt: a redelivered event
         // (after a transient failure, or a crash) is applied again, which is safe because
         // writes are idempotent and never let older data overwrite newer.
         let request_id = format!("events-{first}-{last}-{attempt}");
+        let (span, cx) = batch_span(&self.topology.updated_subject, &request_id, &accepted);
+        self.settle_batch(js, request_id, events, accepted, max_deliver, &cx)
+            .instrument(span)
+            .await;
+    }
+
+    /// Applies the batch, publishes its summary, then acks each event, or naks or dead-letters
+    /// those that failed.
+    async fn settle_batch(
+        &self,
+        js: &jetstream::Context,
+        request_id: String,
+        events: Vec<crate::engine::ProductEvent>,
+        accepted: Vec<Received>,
+        max_deliver: i64,
+        cx: &TraceContext,
+    ) {
+        let dead_subject = &self.topology.dead_subject;
         let result = self
             .engine
-            .apply_events(request_id, events, RunControl::default())
+            .apply_events(
+                request_id,
+                crate::telemetry::trace_id(cx),
+                events,
+                RunControl::default(),
+            )
             .await;
         match result {
             Ok((RunOutcome::Finished(summary) | RunOutcome::AlreadyFinished(summary), retry)) => {
                 if let Err(e) =
-                    publish_summary(js, &self.topology.completed_subject, &summary).await
+                    publish_summary(js, &self.topology.completed_subject, &summary, cx).await
                 {
                     warn!(error = %e, "could not publish an incremental summary; the events will be redelivered");
-                    for (message, _) in &accepted {
-                        nak(message, delivered(message)).await;
+                    mark_span(Some(&e));
+                    for r in &accepted {
+                        mark(&r.span, Some(&e));
+                        nak(&r.message, delivered(&r.message)).await;
                     }
                     return;
                 }
+                mark_span(None);
                 let retry: HashSet<String> = retry.into_iter().collect();
-                for (message, product_id) in &accepted {
-                    if !retry.contains(product_id) {
-                        if let Err(e) = message.ack().await {
+                for r in &accepted {
+                    let delivered = delivered(&r.message);
+                    if !retry.contains(&r.product_id) {
+                        mark(&r.span, None);
+                        if let Err(e) = r.message.ack().await {
                             warn!(error = %error_chain(e.as_ref()), "could not acknowledge a product event");
                         }
-                    } else if delivered(message) < max_deliver {
-                        nak(message, delivered(message)).await;
+                    } else if delivered < max_deliver {
+                        mark(&r.span, Some("the upstream failed; delivered again later"));
+                        nak(&r.message, delivered).await;
                     } else {
                         let reason = format!(
-                            "gave up after {} deliveries: the upstream kept failing for product {product_id}",
-                            delivered(message)
+                            "gave up after {delivered} deliveries: the upstream kept failing for product {}",
+                            r.product_id
                         );
-                        dead::dead_letter(js, dead_subject, message, &reason).await;
+                        dead::dead_letter(js, dead_subject, &r.message, &reason, &r.cx)
+                            .instrument(r.span.clone())
+                            .await;
                     }
                 }
             }
             Ok((RunOutcome::Interrupted { .. }, _)) => {
-                for (message, _) in &accepted {
-                    let _ = message.ack_with(AckKind::Nak(None)).await;
+                mark_span(Some("interrupted by shutdown; handed back"));
+                for r in &accepted {
+                    let _ = r.message.ack_with(AckKind::Nak(None)).await;
                 }
             }
             Err(e) => {
-                warn!(error = %error_chain(&e), "applying product events failed");
-                for (message, _) in &accepted {
-                    if e.is_transient() && delivered(message) < max_deliver {
-                        nak(message, delivered(message)).await;
+                let error = error_chain(&e);
+                warn!(%error, "applying product events failed");
+                mark_span(Some(&error));
+                for r in &accepted {
+                    if e.is_transient() && delivered(&r.message) < max_deliver {
+                        mark(&r.span, Some(&error));
+                        nak(&r.message, delivered(&r.message)).await;
                     } else {
-                        let reason = format!("gave up: {}", error_chain(&e));
-                        dead::dead_letter(js, dead_subject, message, &reason).await;
+                        let reason = format!("gave up: {error}");
+                        dead::dead_letter(js, dead_subject, &r.message, &reason, &r.cx)
+                            .instrument(r.span.clone())
+                            .await;
                     }
                 }
             }
         }
     }
+}
+
+/// An accepted event's message, with its span (kept open until the event is settled).
+struct Received {
+    message: jetstream::Message,
+    product_id: String,
+    span: tracing::Span,
+    cx: TraceContext,
+}
+
+/// The span of a batch of events. A batch mixes events from many publishers: its parent is the
+/// first event's span (so a single event's trace shows everything it caused) and it links to
+/// the others.
+fn batch_span(
+    subject: &str,
+    request_id: &str,
+    accepted: &[Received],
+) -> (tracing::Span, TraceContext) {
+    let span = info_span!(
+        "process",
+        otel.name = format!("process {subject} batch"),
+        otel.kind = "consumer",
+        messaging.system = "nats",
+        messaging.destination.name = subject,
+        messaging.operation.type = "process",
+        messaging.operation.name = "process",
+        messaging.batch.message_count = accepted.len(),
+        request_id,
+        trace_id = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+    );
+    let parent = accepted.first().map(|r| r.cx.clone()).unwrap_or_default();
+    for r in accepted.iter().skip(1).take(MAX_LINKS) {
+        span.add_link(r.cx.span().span_context().clone());
+    }
+    let cx = crate::telemetry::adopt(&span, parent);
+    if let Some(trace_id) = crate::telemetry::trace_id(&cx) {
+        span.record("trace_id", trace_id);
+    }
+    (span, cx)
 }
 
 fn delivered(message: &jetstream::Message) -> i64 {

@@ -19,12 +19,12 @@ use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{Instrument as _, info, info_span, warn};
 
-use crate::bus::Topology;
+use crate::bus::{self, Topology};
 use crate::domain::RunSummary;
 use crate::engine::{Engine, Progress, RunControl, RunOutcome};
-use crate::telemetry::error_chain;
+use crate::telemetry::{TraceContext, error_chain};
 
 pub(crate) use wire::{decode_event, decode_request};
 
@@ -116,7 +116,9 @@ impl Worker {
             };
             match next {
                 Some(Ok(message)) => {
-                    self.handle(js, message, max_deliver, ack_wait, shutdown)
+                    let (span, cx) = consumer_span(&message, &self.topology.requests_consumer);
+                    self.handle(js, message, max_deliver, ack_wait, shutdown, &cx)
+                        .instrument(span)
                         .await;
                 }
                 // A missed heartbeat or a reconnect: the pull stream carries on by itself.
@@ -143,25 +145,23 @@ impl Worker {
         max_deliver: i64,
         ack_wait: Duration,
         shutdown: &CancellationToken,
+        cx: &TraceContext,
     ) {
         let dead_subject = &self.topology.dead_subject;
-        if message.payload.len() > self.max_message_bytes {
-            let reason = format!(
-                "message of {} bytes is over the {}-byte limit (SYNC_MAX_MESSAGE_BYTES)",
-                message.payload.len(),
-                self.max_message_bytes
-            );
-            return dead::dead_letter(js, dead_subject, &message, &reason).await;
+        if let Some(reason) = self.oversized(&message) {
+            return dead::dead_letter(js, dead_subject, &message, &reason, cx).await;
         }
         let message_id = message
             .headers
             .as_ref()
             .and_then(|h| h.get("Nats-Msg-Id"))
             .map(|v| v.as_str().to_owned());
-        let request = match decode_request(&message.payload, message_id.as_deref()) {
+        let mut request = match decode_request(&message.payload, message_id.as_deref()) {
             Ok(request) => request,
-            Err(reason) => return dead::dead_letter(js, dead_subject, &message, &reason).await,
+            Err(reason) => return dead::dead_letter(js, dead_subject, &message, &reason, cx).await,
         };
+        tracing::Span::current().record("request_id", request.request_id.as_str());
+        request.trace_id = crate::telemetry::trace_id(cx);
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
 
         let (progress_tx, progress_rx) = watch::channel(Progress::default());
@@ -169,6 +169,7 @@ impl Worker {
             self.client.clone(),
             self.topology.progress_subject.clone(),
             progress_rx,
+            cx.clone(),
         ));
         let control = RunControl {
             cancel: shutdown.child_token(),
@@ -193,32 +194,49 @@ impl Worker {
 
         match outcome {
             Ok(RunOutcome::Finished(summary) | RunOutcome::AlreadyFinished(summary)) => {
-                match publish_summary(js, &self.topology.completed_subject, &summary).await {
+                match publish_summary(js, &self.topology.completed_subject, &summary, cx).await {
                     // Only now is the request done: the data is committed and the summary stored.
                     Ok(()) => {
+                        mark_span(None);
                         if let Err(e) = message.double_ack().await {
                             warn!(error = %error_chain(e.as_ref()), "could not acknowledge a finished request; it will be redelivered and answered from its record");
                         }
                     }
                     Err(e) => {
                         warn!(error = %e, "could not publish the summary; the request will be redelivered");
+                        mark_span(Some(&e));
                         nak(&message, delivered).await;
                     }
                 }
             }
             Ok(RunOutcome::Interrupted { run_id }) => {
                 info!(%run_id, "run interrupted by shutdown; handing the request back");
+                mark_span(Some("interrupted by shutdown; handed back"));
                 let _ = message.ack_with(AckKind::Nak(None)).await;
             }
             Err(e) if e.is_transient() && delivered < max_deliver => {
                 warn!(error = %error_chain(&e), delivered, "sync request failed; retrying later");
+                mark_span(Some(&error_chain(&e)));
                 nak(&message, delivered).await;
             }
             Err(e) => {
                 let reason = format!("gave up after {delivered} deliveries: {}", error_chain(&e));
-                dead::dead_letter(js, dead_subject, &message, &reason).await;
+                dead::dead_letter(js, dead_subject, &message, &reason, cx).await;
             }
         }
+    }
+}
+
+impl Worker {
+    /// Why a message is too large to handle, if it is.
+    fn oversized(&self, message: &jetstream::Message) -> Option<String> {
+        (message.payload.len() > self.max_message_bytes).then(|| {
+            format!(
+                "message of {} bytes is over the {}-byte limit (SYNC_MAX_MESSAGE_BYTES)",
+                message.payload.len(),
+                self.max_message_bytes
+            )
+        })
     }
 }
 
@@ -233,11 +251,12 @@ async fn nak(message: &jetstream::Message, delivered: i64) {
 }
 
 /// Publishes a run summary with `Nats-Msg-Id: completed-<run_id>` (so a re-published summary is
-/// de-duplicated) and waits for the stream's acknowledgement.
+/// de-duplicated) in the trace of the request, and waits for the stream's acknowledgement.
 pub async fn publish_summary(
     js: &jetstream::Context,
     subject: &str,
     summary: &RunSummary,
+    cx: &TraceContext,
 ) -> Result<(), String> {
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -245,12 +264,53 @@ pub async fn publish_summary(
         format!("completed-{}", summary.run_id).as_str(),
     );
     let body = serde_json::to_vec(summary).map_err(|e| e.to_string())?;
-    js.publish_with_headers(subject.to_owned(), headers, body.into())
-        .await
-        .map_err(|e| error_chain(&e))?
+    bus::publish(js, subject, headers, body, cx)
         .await
         .map_err(|e| error_chain(&e))?;
     Ok(())
+}
+
+/// The consumer span of one message: its parent is the trace context the publisher put in the
+/// headers. Returns the span (not yet entered) and the context to propagate from inside it.
+fn consumer_span(message: &jetstream::Message, consumer: &str) -> (tracing::Span, TraceContext) {
+    let info = message.info().ok();
+    let span = info_span!(
+        "process",
+        otel.name = format!("process {}", message.subject),
+        otel.kind = "consumer",
+        messaging.system = "nats",
+        messaging.destination.name = message.subject.as_str(),
+        messaging.operation.type = "process",
+        messaging.operation.name = "process",
+        messaging.consumer.group.name = consumer,
+        messaging.message.body.size = message.payload.len(),
+        messaging.nats.stream_sequence = info.as_ref().map(|i| i.stream_sequence),
+        messaging.nats.delivery_count = info.as_ref().map(|i| i.delivered),
+        request_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+    );
+    let cx = crate::telemetry::adopt(&span, crate::telemetry::extract(message.headers.as_ref()));
+    if let Some(trace_id) = crate::telemetry::trace_id(&cx) {
+        span.record("trace_id", trace_id);
+    }
+    (span, cx)
+}
+
+/// Sets the current span's status: ok, or error with why.
+fn mark_span(error: Option<&str>) {
+    mark(&tracing::Span::current(), error);
+}
+
+fn mark(span: &tracing::Span, error: Option<&str>) {
+    match error {
+        None => span.record("otel.status_code", "ok"),
+        Some(description) => {
+            span.record("otel.status_code", "error");
+            span.record("otel.status_description", description)
+        }
+    };
 }
 
 /// Publishes `catalog.sync.progress` (core NATS) at most twice a second while a run goes.
@@ -258,7 +318,10 @@ async fn publish_progress(
     client: async_nats::Client,
     subject: String,
     mut progress: watch::Receiver<Progress>,
+    cx: TraceContext,
 ) {
+    let mut headers = HeaderMap::new();
+    crate::telemetry::inject(&cx, &mut headers);
     let started = tokio::time::Instant::now();
     while progress.changed().await.is_ok() {
         let now = *progress.borrow_and_update();
@@ -272,7 +335,9 @@ async fn publish_progress(
             "eta_ms": eta_ms,
         });
         if let Ok(bytes) = serde_json::to_vec(&body) {
-            let _ = client.publish(subject.clone(), bytes.into()).await;
+            let _ = client
+                .publish_with_headers(subject.clone(), headers.clone(), bytes.into())
+                .await;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -1,0 +1,127 @@
+//! Logs and traces. Logs go to stderr (stdout belongs to command output such as `--json`
+//! summaries): readable on a terminal, JSON lines with `LOG_FORMAT=json`, filtered by
+//! `RUST_LOG`. Spans are exported over OTLP when an endpoint is configured through the standard
+//! `OTEL_*` variables ([`otel`]); W3C trace context crosses NATS and HTTP through
+//! [`context`].
+
+mod context;
+mod fields;
+mod otel;
+
+use std::io::IsTerminal;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer};
+
+pub use context::{adopt, extract, inject, trace_headers, trace_id};
+/// A trace context: where a span or a message sits in a trace (possibly nowhere).
+pub use opentelemetry::Context as TraceContext;
+
+/// Default filter when `RUST_LOG` is unset: our own info, quieter dependencies.
+const DEFAULT_FILTER: &str = "info,sqlx=warn,hyper=warn,reqwest=warn,opentelemetry=warn";
+
+/// What becomes exported spans and span events, whatever `RUST_LOG` says: every span of ours,
+/// and warnings from anywhere. The exporter's own HTTP and gRPC stack stays out, or exporting
+/// spans would make more spans.
+const SPAN_FILTER: &str = "warn,catalog_sync=info,opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off,\
+     tonic=off,h2=off,hyper=off,hyper_util=off,tower=off,reqwest=off";
+
+/// Handle on the installed telemetry; [`Telemetry::shutdown`] flushes buffered spans.
+#[must_use = "call shutdown() before exit, or buffered spans are lost"]
+pub struct Telemetry {
+    tracer: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Whether spans are exported.
+    pub fn exporting(&self) -> bool {
+        self.tracer.is_some()
+    }
+
+    /// Exports the spans still buffered and stops the exporter. The SDK blocks while it
+    /// flushes, so this runs on the blocking pool rather than stalling the runtime's threads.
+    pub async fn shutdown(self) {
+        let Some(provider) = self.tracer else { return };
+        let flushed = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+        match flushed {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("warning: could not flush spans: {e}"),
+            Err(e) => eprintln!("warning: could not flush spans: {e}"),
+        }
+    }
+}
+
+/// Installs the global subscriber: the log layer and, when configured, the OTLP span exporter.
+/// Fails with the name of the variable on an unknown `LOG_FORMAT`, a bad `RUST_LOG` or a bad
+/// `OTEL_*` setting.
+pub fn init() -> anyhow::Result<Telemetry> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => EnvFilter::try_new(&spec)
+            .map_err(|e| anyhow::anyhow!("RUST_LOG: invalid filter {spec:?}: {e}"))?,
+        _ => EnvFilter::new(DEFAULT_FILTER),
+    };
+    let span_events = if std::env::var_os("LOG_SPAN_CLOSE").is_some() {
+        FmtSpan::CLOSE
+    } else {
+        FmtSpan::NONE
+    };
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_span_events(span_events);
+    let logs = match std::env::var("LOG_FORMAT").unwrap_or_default().as_str() {
+        // Text logs leave out the OpenTelemetry attributes (dotted names such as
+        // `messaging.system`): they are for the trace backend, not for a person reading logs.
+        "" | "text" => logs.fmt_fields(fields::ReadableFields).boxed(),
+        "json" => logs.json().flatten_event(true).boxed(),
+        other => anyhow::bail!("LOG_FORMAT: expected text or json, got {other:?}"),
+    };
+    let tracer = otel::provider_from_env()?;
+    // Each layer filters for itself: `RUST_LOG=warn` quiets the logs, not the traces.
+    let spans = tracer.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
+            .with_threads(false)
+            .with_filter(EnvFilter::new(SPAN_FILTER))
+    });
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(spans)
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("could not install the logger: {e}"))?;
+    Ok(Telemetry { tracer })
+}
+
+/// An error and its sources on one line, each cause once.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn chains_list_each_cause_once() {
+        let e = Outer(std::io::Error::other("disk on fire"));
+        assert_eq!(error_chain(&e), "outer: disk on fire");
+    }
+}

@@ -1,0 +1,491 @@
+//! Traces as an operator sees them in Jaeger: the processes export real OTLP (HTTP/protobuf and
+//! gRPC) to a receiver started by the test, and W3C trace context travels in NATS headers from
+//! the publisher through the worker to the summary.
+
+mod support;
+
+use std::collections::HashMap;
+use std::process::Stdio;
+
+use async_nats::jetstream;
+use catalog_sync::domain::{RunStatus, RunSummary};
+use catalog_sync::simulator::Fault;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use sqlx::PgPool;
+use support::otlp::{OtlpReceiver, ReceivedSpan};
+use support::process::{Env, terminate};
+use support::*;
+use tokio::io::AsyncReadExt as _;
+
+/// Spans leave the processes within a tenth of a second instead of the SDK's five.
+const FAST_EXPORT: (&str, &str) = ("OTEL_BSP_SCHEDULE_DELAY", "100");
+
+/// The spans of one trace, by span id.
+struct Trace<'a> {
+    by_id: HashMap<&'a str, &'a ReceivedSpan>,
+}
+
+impl<'a> Trace<'a> {
+    fn of(spans: &'a [ReceivedSpan], trace_id: &str) -> Trace<'a> {
+        Trace {
+            by_id: spans
+                .iter()
+                .filter(|s| s.trace_id == trace_id)
+                .map(|s| (s.span_id.as_str(), s))
+                .collect(),
+        }
+    }
+
+    fn named(&self, name: &str) -> Vec<&'a ReceivedSpan> {
+        let mut found: Vec<_> = self
+            .by_id
+            .values()
+            .copied()
+            .filter(|s| s.name == name)
+            .collect();
+        found.sort_by(|a, b| a.attr("skip").cmp(&b.attr("skip")));
+        found
+    }
+
+    fn the(&self, name: &str) -> &'a ReceivedSpan {
+        let found = self.named(name);
+        assert_eq!(found.len(), 1, "one {name} span in {:#?}", self.names());
+        found[0]
+    }
+
+    fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.by_id.values().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Whether `ancestor` is on the parent chain of `span`.
+    fn descends(&self, span: &ReceivedSpan, ancestor: &ReceivedSpan) -> bool {
+        let mut parent = span.parent_span_id.as_str();
+        while let Some(up) = self.by_id.get(parent) {
+            if up.span_id == ancestor.span_id {
+                return true;
+            }
+            parent = up.parent_span_id.as_str();
+        }
+        false
+    }
+}
+
+/// The trace id in a `traceparent` header value.
+fn trace_of(traceparent: &str) -> &str {
+    traceparent.split('-').nth(1).unwrap_or_default()
+}
+
+fn sync_env(pool: &PgPool, sim: &catalog_sync::simulator::Simulator) -> Env {
+    Env {
+        vars: vec![
+            ("DATABASE_URL", database_url(pool)),
+            ("SYNC_API_URL", sim.url().to_string()),
+            ("SYNC_PAGE_SIZE", "50".into()),
+            ("SYNC_MAX_RETRIES", "2".into()),
+            ("SYNC_RETRY_MIN_DELAY", "10ms".into()),
+            ("SYNC_RETRY_MAX_DELAY", "50ms".into()),
+            ("RUST_LOG", "warn".into()),
+            (FAST_EXPORT.0, FAST_EXPORT.1.to_owned()),
+        ],
+    }
+}
+
+/// `catalog-sync sync --json` in `env`: its exit code and summary.
+async fn sync(env: &Env) -> (i32, RunSummary) {
+    let output = env
+        .command(&["sync", "--json"])
+        .output()
+        .await
+        .expect("catalog-sync runs");
+    let summary = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "a summary on stdout ({e}); stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap_or(-1), summary)
+}
+
+#[sqlx::test]
+async fn one_trace_runs_from_the_cli_request_through_the_worker_to_the_summary(pool: PgPool) {
+    let sim = simulator(300).await;
+    let nats = NatsServer::spawn().await;
+    let otlp = OtlpReceiver::start().await;
+    let env = Env::new(&pool, &sim, &nats).with(&[FAST_EXPORT]);
+    env.setup().await;
+
+    // The worker exports over HTTP/protobuf, the CLI over gRPC under its own service name.
+    let mut worker = env
+        .with(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint),
+            ("RUST_LOG", "info"),
+        ])
+        .command(&["worker"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("worker starts");
+    let mut stderr = worker.stderr.take().expect("piped stderr");
+    let logs = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
+    let cli = env.with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.grpc_endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_SERVICE_NAME", "shop-admin"),
+    ]);
+    let output = cli
+        .run_ok(&["request", "--wait", "--json", "--request-id", "traced"])
+        .await;
+    let summary: RunSummary = serde_json::from_slice(&output.stdout).expect("summary JSON");
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    let trace_id = summary
+        .trace_id
+        .clone()
+        .expect("the summary names its trace");
+
+    // The summary message carries the same trace on to whoever consumes it.
+    let js = jetstream::new(nats.client().await);
+    let completed = js
+        .get_stream("CATALOG_RESULTS")
+        .await
+        .unwrap()
+        .get_last_raw_message_by_subject("catalog.sync.completed")
+        .await
+        .unwrap();
+    let traceparent = completed
+        .headers
+        .get("traceparent")
+        .expect("the summary has a traceparent")
+        .as_str()
+        .to_owned();
+    assert_eq!(trace_of(&traceparent), trace_id);
+
+    // Stopping the worker flushes what it still buffers.
+    assert!(terminate(&mut worker).await.success());
+    let logs = logs.await.unwrap();
+
+    let spans = otlp
+        .wait_for(10, |spans| {
+            spans
+                .iter()
+                .any(|s| s.name == "publish catalog.sync.completed")
+        })
+        .await;
+    let trace = Trace::of(&spans, &trace_id);
+
+    let publish = trace.the("publish catalog.sync.requested");
+    assert_eq!(
+        (publish.transport, publish.service.as_str(), publish.kind),
+        ("grpc", "shop-admin", SpanKind::Producer)
+    );
+    assert!(
+        publish.parent_span_id.is_empty(),
+        "the request starts the trace"
+    );
+    assert_eq!(publish.attr("messaging.system"), Some("nats"));
+    assert_eq!(
+        publish.attr("messaging.destination.name"),
+        Some("catalog.sync.requested")
+    );
+    assert_eq!(publish.attr("messaging.message.id"), Some("traced"));
+
+    let process = trace.the("process catalog.sync.requested");
+    assert_eq!(
+        (process.transport, process.service.as_str(), process.kind),
+        ("http", "catalog-sync", SpanKind::Consumer)
+    );
+    assert_eq!(process.parent_span_id, publish.span_id);
+    assert_eq!(process.attr("messaging.system"), Some("nats"));
+    assert_eq!(process.status, StatusCode::Ok);
+
+    let run = trace.the("sync.run");
+    assert_eq!(run.parent_span_id, process.span_id);
+    assert_eq!(run.attr("mode"), Some("full"));
+    assert_eq!(
+        run.attr("run_id"),
+        Some(summary.run_id.to_string().as_str())
+    );
+    assert_eq!(run.attr("status"), Some("succeeded"));
+    assert_eq!(run.status, StatusCode::Ok);
+
+    let pages = trace.named("upstream.page");
+    assert!(pages.len() >= 6, "300 products in pages of 50: {pages:#?}");
+    for page in &pages {
+        assert!(trace.descends(page, run), "{page:#?} under the run");
+        assert_eq!(page.attr("limit"), Some("50"));
+        assert_eq!(page.status, StatusCode::Ok);
+    }
+    let requests = trace.named("GET");
+    assert_eq!(requests.len(), pages.len(), "one HTTP request per page");
+    for request in &requests {
+        assert_eq!(request.kind, SpanKind::Client);
+        assert_eq!(request.attr("http.request.method"), Some("GET"));
+        assert_eq!(request.attr("http.response.status_code"), Some("200"));
+        assert!(
+            request
+                .attr("url.full")
+                .is_some_and(|u| u.contains("skip="))
+        );
+        assert!(pages.iter().any(|p| p.span_id == request.parent_span_id));
+    }
+
+    let batches = trace.named("sync.batch");
+    assert!(!batches.is_empty());
+    let mut created = 0;
+    for batch in &batches {
+        assert!(trace.descends(batch, run), "{batch:#?} under the run");
+        assert_eq!(batch.attr("db.system"), Some("postgresql"));
+        assert_eq!(batch.status, StatusCode::Ok);
+        created += batch.attr("created").unwrap().parse::<u64>().unwrap();
+    }
+    assert_eq!(created, 300);
+
+    let answer = trace.the("publish catalog.sync.completed");
+    assert_eq!(answer.kind, SpanKind::Producer);
+    assert!(trace.descends(answer, process));
+    assert_eq!(
+        traceparent.split('-').nth(2),
+        Some(answer.span_id.as_str()),
+        "the summary's traceparent names the span that published it"
+    );
+
+    // Nothing of this run landed in another trace.
+    assert_eq!(spans.iter().filter(|s| s.name == "sync.run").count(), 1);
+    // And the worker's log lines carry the trace id.
+    let finished = logs
+        .lines()
+        .find(|line| line.contains("sync finished"))
+        .unwrap_or_else(|| panic!("a sync finished line in {logs}"));
+    assert!(finished.contains(&trace_id), "{finished}");
+}
+
+#[sqlx::test]
+async fn a_product_updated_with_a_traceparent_is_handled_in_that_trace(pool: PgPool) {
+    let sim = simulator(20).await;
+    let nats = NatsServer::spawn().await;
+    let otlp = OtlpReceiver::start().await;
+    let env = Env::new(&pool, &sim, &nats).with(&[
+        FAST_EXPORT,
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint),
+    ]);
+    env.setup().await;
+    let mut worker = env.worker();
+
+    // An external publisher's context.
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let parent_id = "00f067aa0ba902b7";
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("traceparent", format!("00-{trace_id}-{parent_id}-01"));
+    let js = jetstream::new(nats.client().await);
+    let event = serde_json::json!({"product_id": "7", "updated_at": chrono::Utc::now()});
+    js.publish_with_headers(
+        "product.updated",
+        headers,
+        serde_json::to_vec(&event).unwrap().into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
+
+    assert!(
+        eventually(30, || async {
+            !stored(&js, "CATALOG_RESULTS", "catalog.sync.completed")
+                .await
+                .is_empty()
+        })
+        .await,
+        "a summary for the event"
+    );
+    let summary: RunSummary = serde_json::from_value(
+        stored(&js, "CATALOG_RESULTS", "catalog.sync.completed")
+            .await
+            .remove(0),
+    )
+    .unwrap();
+    assert_eq!(summary.counts.created, 1);
+    assert_eq!(summary.trace_id.as_deref(), Some(trace_id.as_str()));
+    assert!(terminate(&mut worker).await.success());
+
+    let spans = otlp
+        .wait_for(10, |spans| {
+            spans
+                .iter()
+                .any(|s| s.name == "publish catalog.sync.completed")
+        })
+        .await;
+    let trace = Trace::of(&spans, &trace_id);
+    let received = trace.the("process product.updated");
+    assert_eq!(
+        received.parent_span_id, parent_id,
+        "the publisher's span is the parent"
+    );
+    assert_eq!(received.kind, SpanKind::Consumer);
+    assert_eq!(received.status, StatusCode::Ok);
+    let batch = trace.the("process product.updated batch");
+    assert_eq!(batch.parent_span_id, received.span_id);
+    assert_eq!(batch.attr("messaging.batch.message_count"), Some("1"));
+    let run = trace.the("sync.run");
+    assert_eq!(run.parent_span_id, batch.span_id);
+    assert_eq!(run.attr("mode"), Some("incremental"));
+    let product = trace.the("upstream.product");
+    assert!(trace.descends(product, run));
+    assert_eq!(product.attr("product_id"), Some("7"));
+    assert!(trace.descends(trace.the("GET"), product));
+    assert!(trace.descends(trace.the("publish catalog.sync.completed"), batch));
+}
+
+#[sqlx::test]
+async fn a_retried_page_shows_its_retry_and_a_dead_page_is_an_error(pool: PgPool) {
+    let sim = simulator(120).await;
+    let otlp = OtlpReceiver::start().await;
+    let env = sync_env(&pool, &sim).with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint)]);
+
+    // One 500, then success.
+    sim.fail_next(1, Fault::Status(500));
+    let (code, summary) = sync(&env).await;
+    assert_eq!((code, summary.status), (0, RunStatus::Succeeded));
+    let trace_id = summary.trace_id.expect("a trace id");
+    let spans = otlp
+        .wait_for(10, |spans| spans.iter().any(|s| s.name == "sync.run"))
+        .await;
+    let trace = Trace::of(&spans, &trace_id);
+    let pages = trace.named("upstream.page");
+    let retried: Vec<_> = pages
+        .iter()
+        .filter(|p| p.attr("attempts") == Some("2"))
+        .collect();
+    assert_eq!(retried.len(), 1, "one page was retried: {pages:#?}");
+    let page = retried[0];
+    assert_eq!(page.status, StatusCode::Ok, "the retry succeeded");
+    let (event, fields) = page
+        .events
+        .iter()
+        .find(|(name, _)| name.contains("retrying"))
+        .expect("the retry is an event on the page span");
+    assert!(event.contains("upstream request failed"));
+    assert_eq!(fields.get("error.type").map(String::as_str), Some("500"));
+    let mut attempts: Vec<_> = trace
+        .named("GET")
+        .into_iter()
+        .filter(|r| r.parent_span_id == page.span_id)
+        .map(|r| {
+            (
+                r.attr("http.response.status_code").unwrap_or("").to_owned(),
+                r.status,
+            )
+        })
+        .collect();
+    attempts.sort();
+    assert_eq!(
+        attempts,
+        vec![
+            ("200".to_owned(), StatusCode::Unset),
+            ("500".to_owned(), StatusCode::Error)
+        ]
+    );
+    for other in pages.iter().filter(|p| p.span_id != page.span_id) {
+        assert_eq!(other.attr("attempts"), Some("1"));
+    }
+
+    // A page that keeps failing: the page span and the run are errors.
+    sim.fail_page_always(50);
+    let (code, summary) = sync(&env).await;
+    assert_ne!(code, 0);
+    assert_ne!(summary.status, RunStatus::Succeeded);
+    let trace_id = summary.trace_id.expect("a trace id");
+    let spans = otlp
+        .wait_for(10, |spans| {
+            spans
+                .iter()
+                .any(|s| s.name == "sync.run" && s.trace_id == trace_id)
+        })
+        .await;
+    let trace = Trace::of(&spans, &trace_id);
+    let dead = trace
+        .named("upstream.page")
+        .into_iter()
+        .find(|p| p.attr("skip") == Some("50"))
+        .expect("the page at skip 50");
+    assert_eq!(dead.status, StatusCode::Error);
+    assert!(
+        dead.status_message.contains("500"),
+        "{}",
+        dead.status_message
+    );
+    assert_eq!(dead.attr("attempts"), Some("3"), "SYNC_MAX_RETRIES=2");
+    assert_eq!(
+        dead.events
+            .iter()
+            .filter(|(name, _)| name.contains("retrying"))
+            .count(),
+        2
+    );
+    assert_eq!(trace.the("sync.run").status, StatusCode::Error);
+}
+
+#[sqlx::test]
+async fn without_an_endpoint_nothing_is_exported_and_nothing_fails(pool: PgPool) {
+    let sim = simulator(30).await;
+    // A receiver where an exporter would send by default (http://localhost:4318), if the port
+    // is free here.
+    let default_port = OtlpReceiver::start_on("127.0.0.1:4318").await.ok();
+    let otlp = OtlpReceiver::start().await;
+    let env = sync_env(&pool, &sim);
+    let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.http_endpoint.as_str());
+
+    for switched_off in [
+        env.with(&[]),
+        env.with(&[endpoint, ("OTEL_SDK_DISABLED", "true")]),
+        env.with(&[endpoint, ("OTEL_TRACES_EXPORTER", "none")]),
+    ] {
+        let (code, summary) = sync(&switched_off).await;
+        assert_eq!((code, summary.status), (0, RunStatus::Succeeded));
+        assert_eq!(summary.trace_id, None, "no spans, so no trace id");
+    }
+
+    // An endpoint nobody listens on: the run is not held up by the exporter.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let started = std::time::Instant::now();
+    let (code, summary) = sync(&env.with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &closed)])).await;
+    assert_eq!((code, summary.status), (0, RunStatus::Succeeded));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    // The same run with the endpoint set does export: the silence above is the settings' doing.
+    let (_, summary) = sync(&env.with(&[endpoint])).await;
+    let trace_id = summary.trace_id.expect("a trace id");
+    let spans = otlp
+        .wait_for(10, |spans| spans.iter().any(|s| s.name == "sync.run"))
+        .await;
+    assert!(
+        spans.iter().all(|s| s.trace_id == trace_id),
+        "only the last run exported"
+    );
+    assert_eq!(spans.iter().filter(|s| s.name == "sync.run").count(), 1);
+    if let Some(default_port) = default_port {
+        assert!(
+            default_port.spans().is_empty(),
+            "nothing sent to the default endpoint"
+        );
+    }
+
+    // A bad setting is refused up front, naming its variable.
+    let output = env
+        .with(&[endpoint, ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")])
+        .command(&["sync"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL"), "{stderr}");
+}
