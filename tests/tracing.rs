@@ -21,6 +21,9 @@ use tokio::io::AsyncReadExt as _;
 /// Spans leave the processes within a tenth of a second instead of the SDK's five.
 const FAST_EXPORT: (&str, &str) = ("OTEL_BSP_SCHEDULE_DELAY", "100");
 
+/// `RUST_LOG` filters spans as well as logs: ours at info make the trace tree.
+const SPANS_ON: (&str, &str) = ("RUST_LOG", "warn,catalog_sync=info");
+
 /// The spans of one trace, by span id.
 struct Trace<'a> {
     by_id: HashMap<&'a str, &'a ReceivedSpan>,
@@ -73,6 +76,16 @@ impl<'a> Trace<'a> {
     }
 }
 
+/// The spans received once the summary's publish span is among them.
+async fn with_summary_published(otlp: &OtlpReceiver) -> Vec<ReceivedSpan> {
+    otlp.wait_for(10, |spans| {
+        spans
+            .iter()
+            .any(|s| s.name == "publish catalog.sync.completed")
+    })
+    .await
+}
+
 /// The trace id in a `traceparent` header value.
 fn trace_of(traceparent: &str) -> &str {
     traceparent.split('-').nth(1).unwrap_or_default()
@@ -87,7 +100,7 @@ fn sync_env(pool: &PgPool, sim: &catalog_sync::simulator::Simulator) -> Env {
             ("SYNC_MAX_RETRIES", "2".into()),
             ("SYNC_RETRY_MIN_DELAY", "10ms".into()),
             ("SYNC_RETRY_MAX_DELAY", "50ms".into()),
-            ("RUST_LOG", "warn".into()),
+            (SPANS_ON.0, SPANS_ON.1.to_owned()),
             (FAST_EXPORT.0, FAST_EXPORT.1.to_owned()),
         ],
     }
@@ -95,6 +108,12 @@ fn sync_env(pool: &PgPool, sim: &catalog_sync::simulator::Simulator) -> Env {
 
 /// `catalog-sync sync --json` in `env`: its exit code and summary.
 async fn sync(env: &Env) -> (i32, RunSummary) {
+    let (code, summary, _) = sync_logged(env).await;
+    (code, summary)
+}
+
+/// `catalog-sync sync --json` in `env`: its exit code, summary and logs.
+async fn sync_logged(env: &Env) -> (i32, RunSummary, String) {
     let output = env
         .command(&["sync", "--json"])
         .output()
@@ -106,7 +125,11 @@ async fn sync(env: &Env) -> (i32, RunSummary) {
             String::from_utf8_lossy(&output.stderr)
         )
     });
-    (output.status.code().unwrap_or(-1), summary)
+    (
+        output.status.code().unwrap_or(-1),
+        summary,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[sqlx::test]
@@ -114,7 +137,7 @@ async fn one_trace_runs_from_the_cli_request_through_the_worker_to_the_summary(p
     let sim = simulator(300).await;
     let nats = NatsServer::spawn().await;
     let otlp = OtlpReceiver::start().await;
-    let env = Env::new(&pool, &sim, &nats).with(&[FAST_EXPORT]);
+    let env = Env::new(&pool, &sim, &nats).with(&[FAST_EXPORT, SPANS_ON]);
     env.setup().await;
 
     // The worker exports over HTTP/protobuf, the CLI over gRPC under its own service name.
@@ -170,13 +193,7 @@ async fn one_trace_runs_from_the_cli_request_through_the_worker_to_the_summary(p
     assert!(terminate(&mut worker).await.success());
     let logs = logs.await.unwrap();
 
-    let spans = otlp
-        .wait_for(10, |spans| {
-            spans
-                .iter()
-                .any(|s| s.name == "publish catalog.sync.completed")
-        })
-        .await;
+    let spans = with_summary_published(&otlp).await;
     let trace = Trace::of(&spans, &trace_id);
 
     let publish = trace.the("publish catalog.sync.requested");
@@ -272,6 +289,7 @@ async fn a_product_updated_with_a_traceparent_is_handled_in_that_trace(pool: PgP
     let otlp = OtlpReceiver::start().await;
     let env = Env::new(&pool, &sim, &nats).with(&[
         FAST_EXPORT,
+        SPANS_ON,
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint),
     ]);
     env.setup().await;
@@ -313,13 +331,7 @@ async fn a_product_updated_with_a_traceparent_is_handled_in_that_trace(pool: PgP
     assert_eq!(summary.trace_id.as_deref(), Some(trace_id.as_str()));
     assert!(terminate(&mut worker).await.success());
 
-    let spans = otlp
-        .wait_for(10, |spans| {
-            spans
-                .iter()
-                .any(|s| s.name == "publish catalog.sync.completed")
-        })
-        .await;
+    let spans = with_summary_published(&otlp).await;
     let trace = Trace::of(&spans, &trace_id);
     let received = trace.the("process product.updated");
     assert_eq!(
@@ -461,8 +473,15 @@ async fn without_an_endpoint_nothing_is_exported_and_nothing_fails(pool: PgPool)
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 
     // The same run with the endpoint set does export: the silence above is the settings' doing.
-    let (_, summary) = sync(&env.with(&[endpoint])).await;
+    let (_, summary, logs) = sync_logged(&env.with(&[endpoint])).await;
     let trace_id = summary.trace_id.expect("a trace id");
+    for line in ["sync started", "sync finished"] {
+        let found = logs.lines().find(|l| l.contains(line));
+        assert!(
+            found.is_some_and(|l| l.contains(&trace_id)),
+            "{line} logged with the trace id: {logs}"
+        );
+    }
     let spans = otlp
         .wait_for(10, |spans| spans.iter().any(|s| s.name == "sync.run"))
         .await;

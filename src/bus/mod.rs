@@ -304,12 +304,6 @@ pub async fn publish(
     }
     .instrument(span.clone())
     .await;
-    match &published {
-        Ok(_) => span.record("otel.status_code", "ok"),
-        Err(e) => {
-            span.record("otel.status_code", "error");
-            span.record("otel.status_description", e.to_string())
-        }
-    };
+    crate::telemetry::record_result(&span, &published);
     published
 }

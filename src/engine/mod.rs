@@ -289,16 +289,14 @@ impl Engine {
             crate::metrics::metrics().run_finished(&summary);
             let span = tracing::Span::current();
             span.record("status", summary.status.as_str());
-            if matches!(summary.status, RunStatus::Failed | RunStatus::Partial) {
-                span.record("otel.status_code", "error");
-                let description = match state.fatal_message() {
-                    Some(message) => message.to_owned(),
-                    None => format!("{} products failed", summary.counts.failed),
-                };
-                span.record("otel.status_description", description);
-            } else {
-                span.record("otel.status_code", "ok");
-            }
+            let failure = match (summary.status, state.fatal_message()) {
+                (RunStatus::Failed | RunStatus::Partial, Some(message)) => Some(message.to_owned()),
+                (RunStatus::Failed | RunStatus::Partial, None) => {
+                    Some(format!("{} products failed", summary.counts.failed))
+                }
+                _ => None,
+            };
+            crate::telemetry::record_status(&span, failure.as_deref());
             info!(
                 %run_id,
                 status = summary.status.as_str(),
@@ -315,9 +313,8 @@ impl Engine {
         }
         .instrument(span.clone())
         .await;
-        if let Err(e) = &outcome {
-            span.record("otel.status_code", "error");
-            span.record("otel.status_description", e.to_string());
+        if outcome.is_err() {
+            crate::telemetry::record_result(&span, &outcome);
         }
         outcome
     }

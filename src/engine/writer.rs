@@ -11,7 +11,7 @@ use tracing::{Instrument, info_span, warn};
 use super::run::RunState;
 use crate::domain::ErrorKind;
 use crate::store::{BatchWrite, KnownCategories, PreparedProduct, Store, StoreError, WriteOptions};
-use crate::telemetry::error_chain;
+use crate::telemetry::{error_chain, record_status};
 
 /// Most category ids a writer remembers; past that it starts over, so a catalog with a
 /// category per product cannot grow memory.
@@ -129,12 +129,9 @@ impl BatchWriter {
                         span.record("created", write.created);
                         span.record("updated", write.updated);
                         span.record("unchanged", write.unchanged);
-                        span.record("otel.status_code", "ok");
+                        record_status(&span, None);
                     }
-                    Err(e) => {
-                        span.record("otel.status_code", "error");
-                        span.record("otel.status_description", error_chain(e));
-                    }
+                    Err(e) => record_status(&span, Some(&error_chain(e))),
                 }
                 Written {
                     number,

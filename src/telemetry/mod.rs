@@ -1,8 +1,7 @@
 //! Logs and traces. Logs go to stderr (stdout belongs to command output such as `--json`
-//! summaries): readable on a terminal, JSON lines with `LOG_FORMAT=json`, filtered by
-//! `RUST_LOG`. Spans are exported over OTLP when an endpoint is configured through the standard
-//! `OTEL_*` variables ([`otel`]); W3C trace context crosses NATS and HTTP through
-//! [`context`].
+//! summaries): readable on a terminal, JSON lines with `LOG_FORMAT=json`. Spans are exported over
+//! OTLP when an endpoint is configured through the standard `OTEL_*` variables ([`otel`]); W3C
+//! trace context crosses NATS and HTTP through [`context`]. `RUST_LOG` filters both.
 
 mod context;
 mod fields;
@@ -24,11 +23,25 @@ pub use opentelemetry::Context as TraceContext;
 /// Default filter when `RUST_LOG` is unset: our own info, quieter dependencies.
 const DEFAULT_FILTER: &str = "info,sqlx=warn,hyper=warn,reqwest=warn,opentelemetry=warn";
 
-/// What becomes exported spans and span events, whatever `RUST_LOG` says: every span of ours,
-/// and warnings from anywhere. The exporter's own HTTP and gRPC stack stays out, or exporting
-/// spans would make more spans.
-const SPAN_FILTER: &str = "warn,catalog_sync=info,opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off,\
-     tonic=off,h2=off,hyper=off,hyper_util=off,tower=off,reqwest=off";
+/// Targets whose spans and events never become exported spans: the exporter's own HTTP and gRPC
+/// stack, or exporting spans would make more spans.
+const NOT_TRACED: [&str; 8] = [
+    "opentelemetry",
+    "tonic",
+    "h2",
+    "hyper",
+    "tower",
+    "reqwest",
+    "rustls",
+    "want",
+];
+
+/// Whether a span or event may become an exported span or span event: anything `RUST_LOG` lets
+/// through but the exporter's own stack.
+fn traced(metadata: &tracing::Metadata<'_>) -> bool {
+    let target = metadata.target();
+    !NOT_TRACED.iter().any(|t| target.starts_with(t))
+}
 
 /// Handle on the installed telemetry; [`Telemetry::shutdown`] flushes buffered spans.
 #[must_use = "call shutdown() before exit, or buffered spans are lost"]
@@ -81,19 +94,42 @@ pub fn init() -> anyhow::Result<Telemetry> {
         other => anyhow::bail!("LOG_FORMAT: expected text or json, got {other:?}"),
     };
     let tracer = otel::provider_from_env()?;
-    // Each layer filters for itself: `RUST_LOG=warn` quiets the logs, not the traces.
     let spans = tracer.as_ref().map(|provider| {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
             .with_threads(false)
-            .with_filter(EnvFilter::new(SPAN_FILTER))
+            .with_filter(tracing_subscriber::filter::filter_fn(traced))
     });
+    // One filter for logs and spans alike. Separate level filters per layer (an EnvFilter for
+    // the logs, another for the spans) lost log lines and span prefixes in tracing-subscriber
+    // 0.3.23, so `RUST_LOG` decides both; the default keeps every span of ours.
     tracing_subscriber::registry()
-        .with(logs.with_filter(filter))
+        .with(filter)
+        .with(logs)
         .with(spans)
         .try_init()
         .map_err(|e| anyhow::anyhow!("could not install the logger: {e}"))?;
     Ok(Telemetry { tracer })
+}
+
+/// Records an outcome as the span's OpenTelemetry status: ok, or error with why. The span must
+/// declare the `otel.status_code` and `otel.status_description` fields.
+pub fn record_status(span: &tracing::Span, error: Option<&str>) {
+    match error {
+        None => span.record("otel.status_code", "ok"),
+        Some(description) => {
+            span.record("otel.status_code", "error");
+            span.record("otel.status_description", description)
+        }
+    };
+}
+
+/// [`record_status`] of a result.
+pub fn record_result<T, E: std::fmt::Display>(span: &tracing::Span, result: &Result<T, E>) {
+    record_status(
+        span,
+        result.as_ref().err().map(ToString::to_string).as_deref(),
+    );
 }
 
 /// An error and its sources on one line, each cause once.

@@ -176,13 +176,7 @@ impl Upstream {
             .await;
         let span = tracing::Span::current();
         span.record("attempts", attempts);
-        match &result {
-            Ok(_) => span.record("otel.status_code", "ok"),
-            Err(e) => {
-                span.record("otel.status_code", "error");
-                span.record("otel.status_description", e.to_string())
-            }
-        };
+        crate::telemetry::record_result(&span, &result);
         result
     }
 

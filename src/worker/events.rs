@@ -11,9 +11,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, info_span, warn};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::{Worker, consumer_span, dead, decode_event, mark, mark_span, nak, publish_summary};
+use super::{Worker, consumer_span, dead, decode_event, mark_span, nak, publish_summary};
 use crate::engine::{RunControl, RunOutcome};
-use crate::telemetry::{TraceContext, error_chain};
+use crate::telemetry::{TraceContext, error_chain, record_status};
 
 /// Most events applied as one batch.
 pub const EVENT_BATCH: usize = 500;
@@ -147,7 +147,7 @@ impl Worker {
                     warn!(error = %e, "could not publish an incremental summary; the events will be redelivered");
                     mark_span(Some(&e));
                     for r in &accepted {
-                        mark(&r.span, Some(&e));
+                        record_status(&r.span, Some(&e));
                         nak(&r.message, delivered(&r.message)).await;
                     }
                     return;
@@ -157,12 +157,12 @@ impl Worker {
                 for r in &accepted {
                     let delivered = delivered(&r.message);
                     if !retry.contains(&r.product_id) {
-                        mark(&r.span, None);
+                        record_status(&r.span, None);
                         if let Err(e) = r.message.ack().await {
                             warn!(error = %error_chain(e.as_ref()), "could not acknowledge a product event");
                         }
                     } else if delivered < max_deliver {
-                        mark(&r.span, Some("the upstream failed; delivered again later"));
+                        record_status(&r.span, Some("the upstream failed; delivered again later"));
                         nak(&r.message, delivered).await;
                     } else {
                         let reason = format!(
@@ -187,7 +187,7 @@ impl Worker {
                 mark_span(Some(&error));
                 for r in &accepted {
                     if e.is_transient() && delivered(&r.message) < max_deliver {
-                        mark(&r.span, Some(&error));
+                        record_status(&r.span, Some(&error));
                         nak(&r.message, delivered(&r.message)).await;
                     } else {
                         let reason = format!("gave up: {error}");

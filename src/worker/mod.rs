@@ -300,17 +300,7 @@ fn consumer_span(message: &jetstream::Message, consumer: &str) -> (tracing::Span
 
 /// Sets the current span's status: ok, or error with why.
 fn mark_span(error: Option<&str>) {
-    mark(&tracing::Span::current(), error);
-}
-
-fn mark(span: &tracing::Span, error: Option<&str>) {
-    match error {
-        None => span.record("otel.status_code", "ok"),
-        Some(description) => {
-            span.record("otel.status_code", "error");
-            span.record("otel.status_description", description)
-        }
-    };
+    crate::telemetry::record_status(&tracing::Span::current(), error);
 }
 
 /// Publishes `catalog.sync.progress` (core NATS) at most twice a second while a run goes.
