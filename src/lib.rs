@@ -8,11 +8,14 @@
 //! - [`domain`] holds the pure types: products, categories, handles, content hashes, run summaries.
 //! - [`engine`] runs a full or targeted sync: pages in flight, batches, archiving, run records.
 //! - [`store`] is the PostgreSQL adapter: migrations, batched upserts, run records.
-//! - [`bus`] is the NATS JetStream adapter: connections, stream and consumer set-up.
+//! - [`bus`] is the NATS JetStream adapter: connections, stream and consumer set-up, traced
+//!   publishes.
 //! - [`simulator`] is a DummyJSON-compatible upstream used by the tests, the benchmark and the demo.
 //! - [`worker`] consumes sync requests from JetStream and publishes run summaries.
 //! - [`scheduler`] publishes sync requests on a cron schedule, one per slot across replicas.
 //! - [`metrics`] and [`health`] serve Prometheus metrics, `/healthz` and `/readyz`.
+//! - [`telemetry`] sets up logs and OTLP span export, and carries W3C trace context in NATS and
+//!   HTTP headers.
 //! - [`cli`] is the command line on top of all of it.
 
 pub mod bus;

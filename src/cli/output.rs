@@ -38,6 +38,9 @@ pub fn summary_table(s: &RunSummary) -> String {
         s.started_at.format("%Y-%m-%d %H:%M:%S"),
         s.finished_at.format("%H:%M:%S")
     );
+    if let Some(trace_id) = &s.trace_id {
+        let _ = writeln!(out, "trace      {trace_id}");
+    }
     let _ = writeln!(out);
     let header = [
         "fetched",
@@ -193,10 +196,14 @@ mod tests {
                 kind: ErrorKind::InvalidProduct,
                 message: "product 7 has no title".into(),
             }],
-            trace_id: None,
+            trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
         };
         let table = summary_table(&summary);
         assert!(table.contains("status     partial (full sync)"), "{table}");
+        assert!(
+            table.contains("trace      4bf92f3577b34da6a3ce929d0e0e4736"),
+            "{table}"
+        );
         assert!(table.contains("194"), "{table}");
         assert!(
             table.contains("[invalid_product] product 7: product 7 has no title"),
