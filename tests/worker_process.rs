@@ -342,3 +342,38 @@ async fn metrics_match_the_summary_and_readyz_follows_nats(pool: PgPool) {
     );
     worker.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn nats_credentials_come_from_the_environment_and_stay_out_of_the_logs() {
+    let password = "pw-5f1d9c";
+    let nats = NatsServer::spawn_with(&["--user", "catalog", "--pass", password]).await;
+    let env = Env {
+        vars: vec![("NATS_URL", nats.url()), ("RUST_LOG", "info".into())],
+    };
+    env.with(&[("NATS_USER", "catalog"), ("NATS_PASSWORD", password)])
+        .run_ok(&["setup"])
+        .await;
+
+    let refused = env
+        .with(&[("NATS_USER", "catalog"), ("NATS_PASSWORD", "wrong-5f1d9c")])
+        .command(&["setup"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.to_lowercase().contains("authorization"),
+        "the error says why: {stderr}"
+    );
+    assert!(!stderr.contains("wrong-5f1d9c"), "no password in: {stderr}");
+
+    let token = "tok-8a2e44";
+    let nats = NatsServer::spawn_with(&["--auth", token]).await;
+    let env = Env {
+        vars: vec![("NATS_URL", nats.url()), ("RUST_LOG", "info".into())],
+    };
+    let output = env.with(&[("NATS_TOKEN", token)]).run_ok(&["setup"]).await;
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(!logs.contains(token), "no token in: {logs}");
+}

@@ -131,17 +131,30 @@ pub struct NatsServer {
     child: std::process::Child,
     pub port: u16,
     store: tempfile::TempDir,
+    /// Further command-line options (authentication, say), kept for restarts.
+    options: Vec<String>,
 }
 
 impl NatsServer {
     pub async fn spawn() -> NatsServer {
+        NatsServer::spawn_with(&[]).await
+    }
+
+    /// A server started with further `options`, e.g. `["--user", "u", "--pass", "p"]`.
+    pub async fn spawn_with(options: &[&str]) -> NatsServer {
         let store = tempfile::tempdir().expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let child = Self::start(port, store.path()).await;
-        NatsServer { child, port, store }
+        let options: Vec<String> = options.iter().map(|o| (*o).to_owned()).collect();
+        let child = Self::start(port, store.path(), &options).await;
+        NatsServer {
+            child,
+            port,
+            store,
+            options,
+        }
     }
 
     /// Stops the server, keeps it down for `down`, and starts it again on the same port with
@@ -150,14 +163,15 @@ impl NatsServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         tokio::time::sleep(down).await;
-        self.child = Self::start(self.port, self.store.path()).await;
+        self.child = Self::start(self.port, self.store.path(), &self.options).await;
     }
 
-    async fn start(port: u16, store: &std::path::Path) -> std::process::Child {
+    async fn start(port: u16, store: &std::path::Path, options: &[String]) -> std::process::Child {
         let binary = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".into());
         let mut child = std::process::Command::new(&binary)
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(store)
+            .args(options)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
