@@ -391,6 +391,8 @@ async fn a_retried_page_shows_its_retry_and_a_dead_page_is_an_error(pool: PgPool
             (
                 r.attr("http.response.status_code").unwrap_or("").to_owned(),
                 r.status,
+                r.attr("error.type").map(str::to_owned),
+                r.attr("http.request.resend_count").map(str::to_owned),
             )
         })
         .collect();
@@ -398,9 +400,20 @@ async fn a_retried_page_shows_its_retry_and_a_dead_page_is_an_error(pool: PgPool
     assert_eq!(
         attempts,
         vec![
-            ("200".to_owned(), StatusCode::Unset),
-            ("500".to_owned(), StatusCode::Error)
-        ]
+            (
+                "200".to_owned(),
+                StatusCode::Unset,
+                None,
+                Some("1".to_owned())
+            ),
+            (
+                "500".to_owned(),
+                StatusCode::Error,
+                Some("500".to_owned()),
+                None
+            ),
+        ],
+        "a failed attempt, then the resent request that succeeded"
     );
     for other in pages.iter().filter(|p| p.span_id != page.span_id) {
         assert_eq!(other.attr("attempts"), Some("1"));

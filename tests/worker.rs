@@ -53,6 +53,10 @@ impl Harness {
         if let Some(id) = msg_id {
             headers.insert("Nats-Msg-Id", id);
         }
+        self.publish_with(subject, headers, body).await
+    }
+
+    async fn publish_with(&self, subject: &str, headers: HeaderMap, body: &[u8]) -> bool {
         let ack = self
             .js
             .publish_with_headers(subject.to_owned(), headers, body.to_vec().into())
@@ -491,6 +495,73 @@ async fn malformed_product_events_are_dead_lettered_and_valid_ones_still_applied
         )
         .await,
         1
+    );
+    h.stop().await;
+}
+
+/// The `traceparent` of the last message stored on `subject` in the results stream.
+async fn last_traceparent(js: &jetstream::Context, subject: &str) -> Option<String> {
+    let message = js
+        .get_stream("CATALOG_RESULTS")
+        .await
+        .unwrap()
+        .get_last_raw_message_by_subject(subject)
+        .await
+        .ok()?;
+    message
+        .headers
+        .get("traceparent")
+        .map(|v| v.as_str().to_owned())
+}
+
+#[sqlx::test]
+async fn without_an_exporter_a_publishers_trace_context_passes_through(pool: PgPool) {
+    // No OpenTelemetry layer is installed in this process: the worker records no spans of its
+    // own, yet the publisher's trace reaches the summary, its headers and the dead letters.
+    let sim = simulator(20).await;
+    let h = Harness::start(&pool, &sim).await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let traced = |id: &str| {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", id);
+        headers.insert("traceparent", traceparent);
+        headers
+    };
+
+    h.publish_with("catalog.sync.requested", traced("traced-ok"), b"{}")
+        .await;
+    assert!(
+        eventually(30, || async {
+            !h.results("catalog.sync.completed").await.is_empty()
+        })
+        .await
+    );
+    let summary: RunSummary =
+        serde_json::from_value(h.results("catalog.sync.completed").await.remove(0)).unwrap();
+    assert_eq!(
+        summary.trace_id.as_deref(),
+        Some("4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+    assert_eq!(
+        last_traceparent(&h.js, "catalog.sync.completed")
+            .await
+            .as_deref(),
+        Some(traceparent)
+    );
+
+    h.publish_with("catalog.sync.requested", traced("traced-bad"), b"not json")
+        .await;
+    assert!(
+        eventually(30, || async {
+            !h.results("catalog.sync.dead").await.is_empty()
+        })
+        .await
+    );
+    assert_eq!(
+        last_traceparent(&h.js, "catalog.sync.dead")
+            .await
+            .as_deref(),
+        Some(traceparent)
     );
     h.stop().await;
 }

@@ -5,6 +5,7 @@
 mod error;
 mod wire;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -106,8 +107,9 @@ impl Upstream {
             otel.status_code = tracing::field::Empty,
             otel.status_description = tracing::field::Empty,
         );
-        self.with_retries(|| async {
-            let bytes = self.get(&url).await?;
+        let url = &url;
+        self.with_retries(|resends| async move {
+            let bytes = self.get(url, resends).await?;
             wire::decode_page(&bytes)
         })
         .instrument(span)
@@ -131,8 +133,9 @@ impl Upstream {
             otel.status_code = tracing::field::Empty,
             otel.status_description = tracing::field::Empty,
         );
-        self.with_retries(|| async {
-            match self.get(&url).await {
+        let url = &url;
+        self.with_retries(|resends| async move {
+            match self.get(url, resends).await {
                 Ok(bytes) => Ok(Some(wire::decode_product(&bytes)?)),
                 Err(UpstreamError::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
                     Ok(None)
@@ -146,14 +149,15 @@ impl Upstream {
 
     /// Runs `attempt` under the retry policy, inside the caller's span: each retry is a warning
     /// there (an event on the exported span) and the outcome becomes the span's status.
-    async fn with_retries<T, F, Fut>(&self, attempt: F) -> Result<T, UpstreamError>
+    /// `attempt` is told how many times the request was sent before.
+    async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T, UpstreamError>
     where
-        F: FnMut() -> Fut,
+        F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, UpstreamError>>,
     {
         let max_delay = self.retry_max_delay;
-        let mut attempts = 1u32;
-        let result = attempt
+        let sent = AtomicU32::new(0);
+        let result = (|| attempt(sent.fetch_add(1, Ordering::Relaxed)))
             .retry(self.backoff)
             .sleep(tokio::time::sleep)
             .when(UpstreamError::is_retryable)
@@ -163,26 +167,25 @@ impl Upstream {
                 delay.map(|d| e.retry_after().map_or(d, |wait| wait.min(max_delay)))
             })
             .notify(|e, delay| {
-                attempts += 1;
                 metrics().upstream_retry();
                 warn!(
                     error = %e,
                     error.type = e.error_type(),
-                    attempt = attempts - 1,
+                    attempt = sent.load(Ordering::Relaxed),
                     retry_in_ms = delay.as_millis() as u64,
                     "upstream request failed, retrying"
                 );
             })
             .await;
         let span = tracing::Span::current();
-        span.record("attempts", attempts);
+        span.record("attempts", sent.load(Ordering::Relaxed));
         crate::telemetry::record_result(&span, &result);
         result
     }
 
     /// One GET, as an HTTP client span carrying the trace context to the upstream: status
     /// checked, body read whole but bounded.
-    async fn get(&self, url: &Url) -> Result<Vec<u8>, UpstreamError> {
+    async fn get(&self, url: &Url, resends: u32) -> Result<Vec<u8>, UpstreamError> {
         let span = info_span!(
             "GET",
             otel.kind = "client",
@@ -190,6 +193,7 @@ impl Upstream {
             url.full = %url,
             server.address = url.host_str().unwrap_or_default(),
             server.port = url.port_or_known_default().unwrap_or_default(),
+            http.request.resend_count = (resends > 0).then_some(resends),
             http.response.status_code = tracing::field::Empty,
             error.type = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
