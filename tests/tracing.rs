@@ -144,6 +144,7 @@ async fn one_trace_runs_from_the_cli_request_through_the_worker_to_the_summary(p
     let mut worker = env
         .with(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint),
+            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test"),
             ("RUST_LOG", "info"),
         ])
         .command(&["worker"])
@@ -218,6 +219,13 @@ async fn one_trace_runs_from_the_cli_request_through_the_worker_to_the_summary(p
         ("http", "catalog-sync", SpanKind::Consumer)
     );
     assert_eq!(process.parent_span_id, publish.span_id);
+    assert_eq!(
+        process
+            .resource
+            .get("deployment.environment")
+            .map(String::as_str),
+        Some("test")
+    );
     assert_eq!(process.attr("messaging.system"), Some("nats"));
     assert_eq!(process.status, StatusCode::Ok);
 
@@ -474,6 +482,11 @@ async fn without_an_endpoint_nothing_is_exported_and_nothing_fails(pool: PgPool)
         assert_eq!((code, summary.status), (0, RunStatus::Succeeded));
         assert_eq!(summary.trace_id, None, "no spans, so no trace id");
     }
+
+    // Sampled out: the run has a trace id to pass on, but no span is sent.
+    let (code, summary) = sync(&env.with(&[endpoint, ("OTEL_TRACES_SAMPLER", "always_off")])).await;
+    assert_eq!((code, summary.status), (0, RunStatus::Succeeded));
+    assert!(summary.trace_id.is_some());
 
     // An endpoint nobody listens on: the run is not held up by the exporter.
     let closed = {

@@ -29,6 +29,8 @@ pub struct ReceivedSpan {
     /// `http` or `grpc`: how it arrived.
     pub transport: &'static str,
     pub service: String,
+    /// The resource's attributes (`service.name`, `deployment.environment`, …).
+    pub resource: BTreeMap<String, String>,
     pub trace_id: String,
     pub span_id: String,
     /// Empty for a root span.
@@ -170,6 +172,7 @@ fn keep(spans: &Spans, transport: &'static str, request: ExportTraceServiceReque
                 kept.push(ReceivedSpan {
                     transport,
                     service: service.clone(),
+                    resource: resource.clone(),
                     trace_id: hex(&span.trace_id),
                     span_id: hex(&span.span_id),
                     parent_span_id: hex(&span.parent_span_id),
