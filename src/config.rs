@@ -215,6 +215,17 @@ pub struct SyncArgs {
     )]
     pub archive_max_ratio: f64,
 
+    /// A running run whose heartbeat (written every few seconds) is older than this is marked
+    /// abandoned: the process running it is gone. Its request resumes when delivered again.
+    #[arg(
+        long,
+        env = "SYNC_RUN_STALE_AFTER",
+        value_name = "SYNC_RUN_STALE_AFTER",
+        default_value = "2m",
+        value_parser = parse_stale_after
+    )]
+    pub run_stale_after: Duration,
+
     /// Read everything, write no catalog rows, report what would change.
     #[arg(long, env = "SYNC_DRY_RUN", value_name = "SYNC_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub dry_run: bool,
@@ -256,6 +267,15 @@ pub fn parse_http_url(s: &str) -> Result<Url, String> {
 /// A duration like `500ms`, `5s` or `2m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 5s, 2m)"))
+}
+
+/// At least ten seconds: heartbeats come every two, and a busy database may delay a few.
+fn parse_stale_after(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_secs(10) {
+        return Err("must be at least 10s".into());
+    }
+    Ok(d)
 }
 
 fn parse_ratio(s: &str) -> Result<f64, String> {

@@ -165,18 +165,22 @@ async fn a_partial_run_archives_nothing(pool: PgPool) {
     let engine = engine(&pool, &sim);
     full_sync(&engine).await;
     sim.delete(20);
-    sim.fail_page_always(100);
+    // Pages of 50 overlap by one product: they start at 0, 49, 98, ...
+    sim.fail_page_always(98);
 
     let summary = full_sync(&engine).await;
 
     assert_eq!(summary.status, RunStatus::Partial);
     assert_eq!(summary.counts.archived, 0);
-    assert_eq!(summary.counts.failed, 50, "the lost page's products");
+    assert_eq!(
+        summary.counts.failed, 48,
+        "the products only the lost page would have served (its first and last are its neighbours')"
+    );
     assert!(
         summary
             .errors
             .iter()
-            .any(|e| e.kind == ErrorKind::Upstream && e.message.contains("skip=100"))
+            .any(|e| e.kind == ErrorKind::Upstream && e.message.contains("skip=98"))
     );
     assert_eq!(
         count(
@@ -258,8 +262,8 @@ async fn a_429_with_retry_after_is_waited_out(pool: PgPool) {
     );
     assert_eq!(
         sim.requests_served(),
-        2 + 1,
-        "two pages and the refused request"
+        3 + 1,
+        "three overlapping pages (0, 49, 98) and the refused request"
     );
 }
 
@@ -273,7 +277,7 @@ async fn server_errors_are_retried_then_recorded(pool: PgPool) {
     assert_eq!(recovered.status, RunStatus::Succeeded, "{recovered:?}");
     assert_eq!(recovered.counts.created, 100);
 
-    sim.fail_page_always(50);
+    sim.fail_page_always(49);
     let failing = full_sync(&engine).await;
     assert_eq!(failing.status, RunStatus::Partial);
     let served_before = sim.requests_served();
@@ -289,11 +293,11 @@ async fn server_errors_are_retried_then_recorded(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(kind, "upstream");
-    assert!(message.contains("skip=50"), "{message}");
-    // 1 + SYNC_MAX_RETRIES attempts at the failing page, no more.
+    assert!(message.contains("skip=49"), "{message}");
+    // The pages around it once, 1 + SYNC_MAX_RETRIES attempts at the failing page, no more.
     let again = full_sync(&engine).await;
     assert_eq!(again.status, RunStatus::Partial);
-    assert_eq!(sim.requests_served() - served_before, 1 + 4);
+    assert_eq!(sim.requests_served() - served_before, 1 + 4 + 1);
 }
 
 #[sqlx::test]
@@ -320,7 +324,7 @@ async fn a_truncated_body_is_retried(pool: PgPool) {
 
     assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
     assert_eq!(summary.counts.created, 100);
-    assert_eq!(sim.requests_served(), 2 + 1);
+    assert_eq!(sim.requests_served(), 3 + 1, "three pages, one sent twice");
 }
 
 #[sqlx::test]
@@ -498,7 +502,7 @@ async fn the_same_request_id_never_runs_twice(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn a_cancelled_run_is_recorded_interrupted_and_can_run_again(pool: PgPool) {
+async fn a_cancelled_run_is_recorded_interrupted_and_its_next_attempt_resumes(pool: PgPool) {
     // Slow pages, so the run is surely still going when the first batch lands.
     let sim = simulator_with(SimulatorConfig {
         products: 2000,
@@ -516,9 +520,9 @@ async fn a_cancelled_run_is_recorded_interrupted_and_can_run_again(pool: PgPool)
         progress: Some(progress),
     };
     let stopper = tokio::spawn(async move {
-        // Stop as soon as the first batch is written.
+        // Stop once a few batches are written.
         while watch.changed().await.is_ok() {
-            if watch.borrow().processed > 0 {
+            if watch.borrow().processed >= 400 {
                 cancel.cancel();
                 break;
             }
@@ -531,21 +535,52 @@ async fn a_cancelled_run_is_recorded_interrupted_and_can_run_again(pool: PgPool)
     let RunOutcome::Interrupted { run_id } = outcome else {
         panic!("expected an interrupted run, got {outcome:?}");
     };
-    let status: String = sqlx::query_scalar("select status from sync_runs where id = $1")
-        .bind(run_id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let (status, created, checkpoint): (String, i64, serde_json::Value) =
+        sqlx::query_as("select status, created, checkpoint from sync_runs where id = $1")
+            .bind(run_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(status, "interrupted");
     let written = count(&pool, "select count(*) from products").await;
     assert!(written > 0 && written < 2000, "stopped part way: {written}");
-    assert_eq!(count(&pool, "select count(*) from sync_run_seen").await, 0);
+    assert_eq!(
+        created, written,
+        "the interrupted run records what it wrote"
+    );
+    let skip = checkpoint["listing"]["skip"]
+        .as_u64()
+        .expect("a listing checkpoint");
+    assert!(skip > 0 && skip <= written as u64, "{checkpoint}");
+    assert!(
+        count(&pool, "select count(*) from sync_run_seen").await > 0,
+        "the seen ids are kept for the next attempt"
+    );
+    let list_before = sim.request_counts().list;
 
     let again = run(&engine, request).await;
-    assert_eq!(again.run_id, run_id, "the interrupted run is taken over");
-    assert_eq!(again.status, RunStatus::Succeeded);
-    assert_eq!(again.counts.created + again.counts.unchanged, 2000);
+    assert_ne!(again.run_id, run_id, "the next attempt is a run of its own");
+    assert_eq!(again.status, RunStatus::Succeeded, "{again:?}");
+    let resumed = again.resumed_from.clone().expect("it resumed");
+    assert_eq!((resumed.run_id, resumed.skip), (run_id, skip));
     assert_eq!(count(&pool, "select count(*) from products").await, 2000);
+    assert_eq!(
+        again.counts.archived, 0,
+        "nothing the first attempt saw is archived"
+    );
+    let pages_again = sim.request_counts().list - list_before;
+    assert!(
+        pages_again <= (2000 - skip + 1).div_ceil(49) + 1,
+        "pages before the checkpoint are not fetched again: {pages_again}"
+    );
+    let (attempt, resumed_from): (i32, Option<uuid::Uuid>) =
+        sqlx::query_as("select attempt, resumed_from from sync_runs where id = $1")
+            .bind(again.run_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((attempt, resumed_from), (2, Some(run_id)));
+    assert_eq!(count(&pool, "select count(*) from sync_run_seen").await, 0);
 }
 
 #[sqlx::test]

@@ -266,18 +266,28 @@ async fn setup_is_idempotent_and_restores_what_the_worker_relies_on() {
     assert_eq!(info.config.max_ack_pending, 1);
 }
 
+/// A whole product as the upstream serves it (what an event may carry), titled `title`.
+fn whole_product(id: u64, title: &str, price: f64, at: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "title": title, "description": "A lamp", "category": "home-decoration",
+        "price": price, "discountPercentage": 1.5, "rating": 4.1, "stock": 3,
+        "tags": ["lamp"], "sku": format!("HOM-LAM-{id:03}"), "weight": 2,
+        "dimensions": {"width": 1, "height": 2, "depth": 3},
+        "warrantyInformation": "1 year", "shippingInformation": "1 week",
+        "availabilityStatus": "In Stock", "returnPolicy": "30 days", "minimumOrderQuantity": 1,
+        "meta": {"createdAt": at, "updatedAt": at, "barcode": "1"},
+        "images": ["https://cdn.example/1.webp"], "thumbnail": "https://cdn.example/t.webp"
+    })
+}
+
 fn event(id: u64, version: u32, seconds: i64) -> Vec<u8> {
-    let at = chrono::DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap();
+    let at = chrono::DateTime::from_timestamp(1_700_000_000 + seconds, 0)
+        .unwrap()
+        .to_rfc3339();
     serde_json::to_vec(&serde_json::json!({
         "product_id": id,
         "updated_at": at,
-        "product": {
-            "id": id,
-            "title": format!("Lamp {id} v{version}"),
-            "price": f64::from(version) + 0.5,
-            "category": "home-decoration",
-            "meta": {"updatedAt": at},
-        },
+        "product": whole_product(id, &format!("Lamp {id} v{version}"), f64::from(version) + 0.5, &at),
     }))
     .unwrap()
 }
@@ -391,13 +401,31 @@ async fn events_without_a_product_are_fetched_and_gone_products_archived(pool: P
         .await;
     h.publish("product.updated", None, &event(9, 1, 10)).await;
     assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    // A deletion without a version is confirmed with the upstream first: product 3 is live
+    // there and stays; product 9 is gone and is archived.
+    sim.delete(9);
     h.publish(
         "product.updated",
         None,
         br#"{"product_id":9,"deleted":true}"#,
     )
     .await;
+    h.publish(
+        "product.updated",
+        None,
+        br#"{"product_id":3,"deleted":true}"#,
+    )
+    .await;
     assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where external_id = '3' and archived_at is null"
+        )
+        .await,
+        1,
+        "an unversioned deletion of a product the upstream still has archives nothing"
+    );
 
     let title: String = sqlx::query_scalar("select title from products where external_id = '3'")
         .fetch_one(&pool)
@@ -457,11 +485,16 @@ async fn malformed_product_events_are_dead_lettered_and_valid_ones_still_applied
     let sim = simulator(10).await;
     let h = Harness::start(&pool, &sim).await;
     let oversized = format!(r#"{{"product_id":1,"note":"{}"}}"#, "x".repeat(5000));
+    let wrong_id = serde_json::json!({
+        "product_id": 2,
+        "product": whole_product(3, "Wrong id", 1.0, "2026-01-01T00:00:00Z"),
+    })
+    .to_string();
     let bad: [&[u8]; 5] = [
         b"product 1 changed",
         br#"{"product_id":{"id":1}}"#,
         br#"{"product_id":1,"deleted":"yes"}"#,
-        br#"{"product_id":2,"product":{"id":3,"title":"Wrong id"}}"#,
+        wrong_id.as_bytes(),
         oversized.as_bytes(),
     ];
     for body in bad {

@@ -57,13 +57,13 @@ async fn the_one_summary(js: &jetstream::Context, request_id: &str) -> RunSummar
     summary
 }
 
-/// Waits until the run of `request_id` has written some products.
+/// Waits until the run has written some products and its heartbeat has recorded them.
 async fn run_is_under_way(pool: &PgPool) -> bool {
     eventually(60, || async {
         count(pool, "select count(*) from products").await > 500
             && count(
                 pool,
-                "select count(*) from sync_runs where status = 'running'",
+                "select count(*) from sync_runs where status = 'running' and created > 0",
             )
             .await
                 == 1
@@ -116,12 +116,19 @@ async fn a_worker_killed_mid_sync_converges_after_restart(pool: PgPool) {
     env.request_and_wait_for_the_run(&pool, "big-2").await;
     first.kill().await.unwrap(); // SIGKILL: no chance to clean up
 
-    // Meanwhile the upstream changes: the restarted run must converge to it exactly.
-    sim.mutate(10);
-    sim.delete(11);
+    // Meanwhile the upstream changes, past the checkpoint: the resumed run must converge to
+    // it exactly, fetching only the pages it had not committed.
+    sim.mutate(49_000);
+    sim.delete(49_001);
+    let list_before = sim.request_counts().list;
     let mut second = env.worker();
     let js = jetstream::new(nats.client().await);
     the_one_summary(&js, "big-2").await;
+    let pages = sim.request_counts().list - list_before;
+    assert!(
+        pages < 50_000 / 499,
+        "the resumed run fetched {pages} pages, fewer than a whole listing"
+    );
     assert_eq!(
         count(
             &pool,
@@ -133,21 +140,37 @@ async fn a_worker_killed_mid_sync_converges_after_restart(pool: PgPool) {
     assert_eq!(
         count(
             &pool,
-            "select count(*) from products where external_id = '11' and archived_at is not null"
+            "select count(*) from products where external_id = '49001' and archived_at is null"
         )
         .await,
-        1
+        0,
+        "deleted upstream before the resumed run reached it"
     );
     let price: String =
-        sqlx::query_scalar("select price::text from products where external_id = '10'")
+        sqlx::query_scalar("select price::text from products where external_id = '49000'")
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(price, sim.product(10).unwrap()["price"].to_string());
+    assert_eq!(price, sim.product(49_000).unwrap()["price"].to_string());
+    // The killed attempt keeps its row, marked abandoned with what it had done; the second
+    // attempt is a row of its own that resumed from its checkpoint.
+    let runs: Vec<(uuid::Uuid, String, i64, i32, Option<uuid::Uuid>)> = sqlx::query_as(
+        "select id, status, created, attempt, resumed_from from sync_runs where request_id = 'big-2' order by attempt",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let (abandoned, status, created, _, _) = &runs[0];
+    assert_eq!(status, "abandoned");
+    assert!(*created > 0, "the abandoned run records what it wrote");
+    assert_eq!(runs[1].1, "succeeded");
+    assert_eq!((runs[1].3, runs[1].4), (2, Some(*abandoned)));
+    let summary = the_one_summary(&js, "big-2").await;
     assert_eq!(
-        count(&pool, "select count(*) from sync_runs").await,
-        1,
-        "the run was taken over, not duplicated"
+        summary.resumed_from.map(|r| r.run_id),
+        Some(*abandoned),
+        "the redelivered full sync resumed"
     );
     second.kill().await.unwrap();
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
-use crate::domain::{RunError, RunStatus, RunSummary};
+use crate::domain::{ArchiveMethod, RunError, RunStatus, RunSummary};
 use crate::store::RunRecord;
 
 /// 0 succeeded or skipped, 1 failed, 3 partial (2 is clap's, for usage and configuration errors).
@@ -40,6 +40,13 @@ pub fn summary_table(s: &RunSummary) -> String {
     );
     if let Some(trace_id) = &s.trace_id {
         let _ = writeln!(out, "trace      {trace_id}");
+    }
+    if let Some(resumed) = &s.resumed_from {
+        let _ = writeln!(
+            out,
+            "resumed    from run {} at listing offset {} (counts below are this run's own)",
+            resumed.run_id, resumed.skip
+        );
     }
     let _ = writeln!(out);
     let header = [
@@ -89,6 +96,24 @@ pub fn summary_table(s: &RunSummary) -> String {
         "batches    {} written, {} failed",
         s.batches.succeeded, s.batches.failed
     );
+    if let Some(a) = &s.archive {
+        let how = match a.method {
+            ArchiveMethod::None => String::new(),
+            ArchiveMethod::ItemChecks => format!(" by {} item requests", a.item_checks),
+            ArchiveMethod::IdListing => {
+                format!(" by an id-only listing of {} pages", a.id_listing_pages)
+            }
+            ArchiveMethod::IdListingThenItemChecks => format!(
+                " by an id-only listing of {} pages, then {} item requests",
+                a.id_listing_pages, a.item_checks
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "archive    {} not in the listing, {} confirmed gone upstream{how}",
+            a.candidates, a.confirmed
+        );
+    }
     if !s.errors.is_empty() {
         let _ = writeln!(out, "errors (first {}):", s.errors.len());
         out.push_str(&error_lines(&s.errors));
@@ -197,6 +222,8 @@ mod tests {
                 message: "product 7 has no title".into(),
             }],
             trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
+            archive: None,
+            resumed_from: None,
         };
         let table = summary_table(&summary);
         assert!(table.contains("status     partial (full sync)"), "{table}");

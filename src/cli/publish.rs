@@ -17,7 +17,7 @@ pub struct PublishUpdateCommand {
     pub topology: Topology,
 
     /// Upstream ids of the changed products.
-    #[arg(required = true, value_name = "ID")]
+    #[arg(required = true, value_name = "ID", value_parser = super::sync::parse_product_id)]
     pub ids: Vec<String>,
 
     /// The products are gone upstream: archive them.

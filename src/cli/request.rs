@@ -24,7 +24,7 @@ pub struct RequestCommand {
     pub topology: Topology,
 
     /// Sync only these upstream product ids (comma-separated) instead of the whole catalog.
-    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    #[arg(long, value_delimiter = ',', value_name = "IDS", value_parser = super::sync::parse_product_id)]
     pub products: Vec<String>,
 
     /// Ask for a dry run: read and compare, write nothing.

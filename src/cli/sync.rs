@@ -30,15 +30,10 @@ pub struct SyncCommand {
     pub reason: Option<String>,
 }
 
-fn parse_product_id(s: &str) -> Result<String, String> {
-    let id = s.trim();
-    if id.is_empty() {
-        return Err("product ids must not be empty".into());
-    }
-    if id.chars().count() > 128 {
-        return Err("product ids are at most 128 characters".into());
-    }
-    Ok(id.to_owned())
+/// An upstream product id, as `check_product_id` accepts it.
+pub(super) fn parse_product_id(s: &str) -> Result<String, String> {
+    crate::domain::check_product_id(s).map_err(|e| e.to_string())?;
+    Ok(s.to_owned())
 }
 
 pub async fn run(command: SyncCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {

@@ -8,72 +8,100 @@ use serde_json::{Map, Value};
 /// always has equal text, whatever order the upstream wrote its keys in, so the text can be
 /// hashed as is; and one string per product costs far less memory than a tree of values.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Attributes(String);
+pub struct Attributes {
+    text: String,
+    /// Whether a key or a string holds U+0000, which PostgreSQL's `jsonb` refuses.
+    nul: bool,
+}
 
 impl Default for Attributes {
     fn default() -> Self {
-        Attributes("{}".to_owned())
+        Attributes {
+            text: "{}".to_owned(),
+            nul: false,
+        }
     }
 }
 
 impl Attributes {
     pub fn from_map(map: &Map<String, Value>) -> Self {
-        let mut text = String::with_capacity(256);
-        write_object(&mut text, map);
-        Attributes(text)
+        let mut out = Writer {
+            text: String::with_capacity(256),
+            nul: false,
+        };
+        out.object(map);
+        Attributes {
+            text: out.text,
+            nul: out.nul,
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
+    }
+
+    /// Whether any key or string contains a NUL character.
+    pub fn contains_nul(&self) -> bool {
+        self.nul
     }
 
     /// One top-level field, parsed back (for tests and diagnostics, not the hot path).
     pub fn get(&self, key: &str) -> Option<Value> {
-        let mut map: Map<String, Value> = serde_json::from_str(&self.0).ok()?;
+        let mut map: Map<String, Value> = serde_json::from_str(&self.text).ok()?;
         map.remove(key)
     }
 }
 
-fn write_object(out: &mut String, map: &Map<String, Value>) {
-    let mut keys: Vec<&String> = map.keys().collect();
-    keys.sort_unstable();
-    out.push('{');
-    for (i, key) in keys.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_string(out, key);
-        out.push(':');
-        write_value(out, &map[key.as_str()]);
-    }
-    out.push('}');
+/// Writes canonical JSON text, noting NUL characters on the way.
+struct Writer {
+    text: String,
+    nul: bool,
 }
 
-fn write_value(out: &mut String, value: &Value) {
-    match value {
-        Value::Object(map) => write_object(out, map),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(out, item);
+impl Writer {
+    fn object(&mut self, map: &Map<String, Value>) {
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.sort_unstable();
+        self.text.push('{');
+        for (i, key) in keys.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push(',');
             }
-            out.push(']');
+            self.string(key);
+            self.text.push(':');
+            self.value(&map[key.as_str()]);
         }
-        Value::String(s) => write_string(out, s),
-        Value::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Null => out.push_str("null"),
+        self.text.push('}');
     }
-}
 
-fn write_string(out: &mut String, s: &str) {
-    // Serializing a string cannot fail; the fallback keeps the text valid JSON regardless.
-    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()));
+    fn value(&mut self, value: &Value) {
+        match value {
+            Value::Object(map) => self.object(map),
+            Value::Array(items) => {
+                self.text.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.text.push(',');
+                    }
+                    self.value(item);
+                }
+                self.text.push(']');
+            }
+            Value::String(s) => self.string(s),
+            Value::Number(n) => {
+                let _ = write!(self.text, "{n}");
+            }
+            Value::Bool(b) => self.text.push_str(if *b { "true" } else { "false" }),
+            Value::Null => self.text.push_str("null"),
+        }
+    }
+
+    fn string(&mut self, s: &str) {
+        self.nul |= s.contains('\0');
+        // Serializing a string cannot fail; the fallback keeps the text valid JSON regardless.
+        self.text
+            .push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()));
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +119,17 @@ mod tests {
         let b = attrs(r#"{"d":{"y":"é\"q","x":1},"h":2,"w":1.5}"#);
         assert_eq!(a, b);
         assert_eq!(a.as_str(), r#"{"d":{"x":1,"y":"é\"q"},"h":2,"w":1.5}"#);
+    }
+
+    #[test]
+    fn nul_characters_anywhere_are_noticed() {
+        assert!(!attrs(r#"{"a":{"b":["x"]}}"#).contains_nul());
+        assert!(attrs(r#"{"a":{"b":["x\u0000"]}}"#).contains_nul());
+        assert!(attrs(r#"{"k\u0000":1}"#).contains_nul());
+        assert!(
+            !attrs(r#"{"a":"\\u0000"}"#).contains_nul(),
+            "an escaped backslash is not a NUL"
+        );
     }
 
     #[test]

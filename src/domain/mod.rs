@@ -4,13 +4,22 @@
 mod attributes;
 mod handle;
 mod hash;
+mod id;
+mod price;
 mod product;
 mod summary;
 
 pub use attributes::Attributes;
 pub use handle::{slugify, suffixed_handle};
 pub use hash::ContentHash;
-pub use product::{Price, Product, ProductError, category_name};
+pub use id::{IdError, MAX_ID_CHARS, check_product_id};
+pub use price::{MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, Price, PriceError};
+pub use product::{Product, ProductError, category_name};
 pub use summary::{
-    BatchCounts, Counts, ErrorKind, MAX_SUMMARY_ERRORS, RunError, RunMode, RunStatus, RunSummary,
+    ArchiveMethod, ArchiveReport, BatchCounts, Counts, ErrorKind, MAX_SUMMARY_ERRORS, ResumedFrom,
+    RunError, RunMode, RunStatus, RunSummary,
 };
+
+/// A valid product with every field set, for unit tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use product::tests::sample as sample_product;

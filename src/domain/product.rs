@@ -3,10 +3,9 @@
 use super::attributes::Attributes;
 use super::handle::slugify;
 use super::hash::{ContentHash, Hasher};
+use super::id::{IdError, check_product_id};
+use super::price::{Price, PriceError};
 use chrono::{DateTime, Utc};
-
-/// Longest upstream product id we accept; ids name rows and URL path segments.
-const MAX_ID_CHARS: usize = 128;
 
 /// A product as the catalog keeps it.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,27 +32,68 @@ pub struct Product {
 /// Why an upstream object is not a product the catalog can store.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProductError {
-    #[error("product id is empty or longer than {MAX_ID_CHARS} characters")]
-    BadId,
+    #[error(transparent)]
+    BadId(#[from] IdError),
     #[error("product {0} has no title")]
     MissingTitle(String),
-    #[error("product {id} has an invalid price {price:?}: {reason}")]
+    #[error("product {id} has an invalid price {price}: {reason}")]
     BadPrice {
         id: String,
+        /// The value as the upstream wrote it (cut short when long).
         price: String,
-        reason: &'static str,
+        reason: PriceError,
     },
+    #[error("product {id} has a negative stock ({stock})")]
+    NegativeStock { id: String, stock: i64 },
+    #[error("product {id} has a NUL character in {field}, which the catalog cannot store")]
+    NulCharacter { id: String, field: &'static str },
+}
+
+impl ProductError {
+    /// A price error for product `id`, quoting at most 64 characters of what was sent.
+    pub fn bad_price(id: &str, price: &str, reason: PriceError) -> Self {
+        ProductError::BadPrice {
+            id: id.to_owned(),
+            price: price.chars().take(64).collect(),
+            reason,
+        }
+    }
 }
 
 impl Product {
     /// Checks the invariants every stored product satisfies, and drops empty tags and images and
-    /// control characters inside them (the store joins lists with U+001F).
+    /// control characters inside them (the store joins lists with U+001F). A NUL character in
+    /// any other text is refused here, with the field named, because PostgreSQL refuses it in
+    /// `text` and `jsonb` alike.
     pub fn validate(mut self) -> Result<Self, ProductError> {
-        if self.external_id.is_empty() || self.external_id.chars().count() > MAX_ID_CHARS {
-            return Err(ProductError::BadId);
-        }
+        check_product_id(&self.external_id)?;
         if self.title.trim().is_empty() {
             return Err(ProductError::MissingTitle(self.external_id));
+        }
+        if let Some(stock) = self.stock.filter(|s| *s < 0) {
+            return Err(ProductError::NegativeStock {
+                id: self.external_id,
+                stock,
+            });
+        }
+        let texts = [
+            ("title", Some(self.title.as_str())),
+            ("description", Some(self.description.as_str())),
+            ("category", self.category.as_deref()),
+            ("brand", self.brand.as_deref()),
+            ("sku", self.sku.as_deref()),
+            ("thumbnail", self.thumbnail.as_deref()),
+        ];
+        let nul_field = texts
+            .into_iter()
+            .find(|(_, text)| text.is_some_and(|t| t.contains('\0')))
+            .map(|(field, _)| field)
+            .or_else(|| self.attributes.contains_nul().then_some("attributes"));
+        if let Some(field) = nul_field {
+            return Err(ProductError::NulCharacter {
+                id: self.external_id,
+                field,
+            });
         }
         clean_list(&mut self.tags);
         clean_list(&mut self.images);
@@ -94,40 +134,6 @@ fn clean_list(items: &mut Vec<String>) {
     items.retain(|item| !item.trim().is_empty());
 }
 
-/// An exact, non-negative decimal price, kept as the upstream wrote it so PostgreSQL's `numeric`
-/// stores it without binary floating-point rounding.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Price(String);
-
-impl Price {
-    /// Accepts a JSON number's text (`9.99`, `1e3`); refuses negatives and non-numbers.
-    pub fn parse(id: &str, text: &str) -> Result<Price, ProductError> {
-        let bad = |reason| ProductError::BadPrice {
-            id: id.to_owned(),
-            price: text.to_owned(),
-            reason,
-        };
-        let value: f64 = text.parse().map_err(|_| bad("not a number"))?;
-        if !value.is_finite() {
-            return Err(bad("not finite"));
-        }
-        if value < 0.0 {
-            return Err(bad("negative"));
-        }
-        if !text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-        {
-            return Err(bad("not a decimal"));
-        }
-        Ok(Price(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// A readable category name from its slug: `home-decoration` → `Home Decoration`.
 pub fn category_name(slug: &str) -> String {
     slug.split(['-', '_'])
@@ -155,7 +161,7 @@ pub(crate) mod tests {
             category: Some("beauty".into()),
             brand: Some("Essence".into()),
             sku: Some("BEA-ESS-ESS-001".into()),
-            price: Some(Price::parse(id, "9.99").unwrap()),
+            price: Some(Price::parse("9.99").unwrap()),
             stock: Some(99),
             tags: vec!["beauty".into(), "mascara".into()],
             images: vec!["https://cdn.example/1.webp".into()],
@@ -191,7 +197,14 @@ pub(crate) mod tests {
     #[test]
     fn products_need_an_id_and_a_title() {
         assert!(sample("1").validate().is_ok());
-        assert_eq!(sample("").validate(), Err(ProductError::BadId));
+        assert_eq!(
+            sample("").validate(),
+            Err(ProductError::BadId(IdError::Empty))
+        );
+        assert!(matches!(
+            sample("..").validate(),
+            Err(ProductError::BadId(IdError::DotSegment(_)))
+        ));
         let mut untitled = sample("7");
         untitled.title = "  ".into();
         assert_eq!(
@@ -209,13 +222,42 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn prices_stay_exact_and_refuse_nonsense() {
-        assert_eq!(Price::parse("1", "9.99").unwrap().as_str(), "9.99");
-        assert_eq!(Price::parse("1", "1e3").unwrap().as_str(), "1e3");
-        assert!(Price::parse("1", "-1").is_err());
-        assert!(Price::parse("1", "NaN").is_err());
-        assert!(Price::parse("1", "inf").is_err());
-        assert!(Price::parse("1", "12abc").is_err());
+    fn negative_stock_and_nul_characters_are_refused() {
+        let mut p = sample("1");
+        p.stock = Some(-1);
+        assert_eq!(
+            p.validate(),
+            Err(ProductError::NegativeStock {
+                id: "1".into(),
+                stock: -1
+            })
+        );
+        let mut p = sample("2");
+        p.title = "Lamp\u{0}".into();
+        assert!(matches!(
+            p.validate(),
+            Err(ProductError::NulCharacter { field: "title", .. })
+        ));
+        let mut p = sample("3");
+        p.attributes = Attributes::from_map(
+            serde_json::json!({"meta": {"barcode": "1\u{0}"}})
+                .as_object()
+                .unwrap(),
+        );
+        assert!(matches!(
+            p.validate(),
+            Err(ProductError::NulCharacter {
+                field: "attributes",
+                ..
+            })
+        ));
+        let mut p = sample("4");
+        p.tags = vec!["a\u{0}b".into()];
+        assert_eq!(
+            p.validate().unwrap().tags,
+            vec!["ab"],
+            "lists drop control characters"
+        );
     }
 
     #[test]

@@ -27,6 +27,12 @@ impl RunMode {
             RunMode::Incremental => "incremental",
         }
     }
+
+    pub fn parse(s: &str) -> Option<RunMode> {
+        [RunMode::Full, RunMode::Products, RunMode::Incremental]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +98,10 @@ pub enum ErrorKind {
     ArchiveGuard,
     /// The run was stopped before it finished.
     Cancelled,
+    /// The upstream listing moved while it was read (a shift, a repeated id, more or fewer
+    /// products than its total, a changed total): some products may not have been listed, so
+    /// only products the upstream confirmed gone were archived.
+    ListingMoved,
 }
 
 impl ErrorKind {
@@ -103,6 +113,7 @@ impl ErrorKind {
             ErrorKind::SafeMax => "safe_max",
             ErrorKind::ArchiveGuard => "archive_guard",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::ListingMoved => "listing_moved",
         }
     }
 
@@ -114,6 +125,7 @@ impl ErrorKind {
             ErrorKind::SafeMax,
             ErrorKind::ArchiveGuard,
             ErrorKind::Cancelled,
+            ErrorKind::ListingMoved,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -132,6 +144,45 @@ pub struct RunError {
     pub message: String,
 }
 
+/// How a full sync's archive step confirmed that products it did not see are gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchiveMethod {
+    /// No product was missing from the listing.
+    None,
+    /// Each candidate was asked for by id; a 404 confirms it gone.
+    ItemChecks,
+    /// A second, id-only pass over the listing, checked for shifts, was cheaper than asking
+    /// for each candidate: what it did not list either is gone.
+    IdListing,
+    /// The id-only pass itself moved; the candidates it left were asked for by id.
+    IdListingThenItemChecks,
+}
+
+/// What a full sync's archive step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveReport {
+    /// Live products the listing did not serve.
+    pub candidates: u64,
+    /// Of those, confirmed gone upstream (archived, unless the ratio guard refused or it was a
+    /// dry run).
+    pub confirmed: u64,
+    pub method: ArchiveMethod,
+    /// Item requests made to confirm candidates.
+    pub item_checks: u64,
+    /// Pages requested by the id-only pass.
+    pub id_listing_pages: u64,
+}
+
+/// The attempt a run resumed from (its request was delivered again after a crash or a shutdown).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumedFrom {
+    pub run_id: Uuid,
+    /// Listing offset the run resumed at; the products before it were committed by earlier
+    /// attempts and not fetched again (this summary counts only its own work).
+    pub skip: u64,
+}
+
 /// The `catalog.sync.completed` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -147,6 +198,12 @@ pub struct RunSummary {
     pub batches: BatchCounts,
     pub errors: Vec<RunError>,
     pub trace_id: Option<String>,
+    /// Full syncs: how products missing from the listing were confirmed gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveReport>,
+    /// Set when this run continued an earlier attempt of the same request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_from: Option<ResumedFrom>,
 }
 
 impl RunStatus {
@@ -188,6 +245,8 @@ mod tests {
                 message: "boom".into(),
             }],
             trace_id: None,
+            archive: None,
+            resumed_from: None,
         };
         let json = serde_json::to_value(&summary).unwrap();
         let keys: Vec<&str> = json

@@ -1,181 +1,321 @@
-//! Full sync: every upstream page, fetched `SYNC_CONCURRENCY` at a time into a bounded queue,
-//! written in batches; then products the run did not see are archived, but only when every page
-//! arrived and the archive stays under the ratio guard.
+//! Full sync: every page of the upstream listing, fetched `SYNC_CONCURRENCY` at a time into a
+//! bounded queue and written in batches; then the products the listing did not serve are
+//! confirmed gone upstream before they are archived ([`super::confirm`]).
+//!
+//! The listing is read as a listing that may move ([`super::listing`]): pages overlap by one
+//! product, paging stops at the first empty page and never goes beyond what the first page's
+//! `total` implies (plus one page), and every sign of movement is reported as `listing_moved`.
+//! The committed prefix is kept as the run's checkpoint, so a later attempt of the same request
+//! resumes there instead of starting over.
 
 use futures_util::StreamExt;
 use futures_util::stream;
 use tokio_util::task::AbortOnDropHandle;
-use tracing::{Instrument as _, info};
+use tracing::{Instrument as _, info, warn};
 
 use super::Engine;
+use super::checkpoint::Tracker;
+use super::listing::{Continuity, Plan};
 use super::run::RunState;
 use super::writer::BatchWriter;
 use crate::domain::ErrorKind;
-use crate::store::{PreparedProduct, WriteOptions};
+use crate::store::{ListingCheckpoint, PreparedProduct, WriteOptions};
 use crate::telemetry::error_chain;
 use crate::upstream::{InvalidProduct, Page, UpstreamError};
 
-pub(super) async fn run(engine: &Engine, state: &mut RunState) {
+/// Most `listing_moved` errors one run records; further signs are only counted.
+const MAX_MOVED_ERRORS: u64 = 5;
+
+pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<ListingCheckpoint>) {
     let settings = &engine.settings;
-    let store = &engine.store;
     let mut writer = BatchWriter::new(
-        store.clone(),
+        engine.store.clone(),
         settings.writer(),
         WriteOptions {
             seen_by: Some(state.run_id),
-            respect_source_order: false,
+            respect_source_order: true,
+            strict_restore: false,
         },
         state.dry_run,
     );
+    let resume = resume.filter(|r| r.skip > 0);
+    let mut seen_runs = resume
+        .as_ref()
+        .map(|r| r.seen_runs.clone())
+        .unwrap_or_default();
+    seen_runs.push(state.run_id);
+    state.seen_runs = seen_runs;
+    // A resumed run starts one product before its checkpoint, which must be the product the
+    // earlier attempt saw there: the overlap tells whether the listing moved in between.
+    let (start, expected_first) = match &resume {
+        Some(r) => (r.skip - 1, r.last_id.clone()),
+        None => (0, None),
+    };
 
-    // The first page says how large the catalog is, and how many products the upstream really
-    // serves per page (an API may cap `limit` below what we ask).
-    let first = match engine.upstream.page(0, settings.page_size).await {
+    let first = match engine.upstream.page(start, settings.page_size).await {
         Ok(page) => prepare(page),
         Err(e) => {
             state.fatal(
                 ErrorKind::Upstream,
-                format!("first page (skip=0) failed: {}", error_chain(&e)),
+                format!("first page (skip={start}) failed: {}", error_chain(&e)),
             );
             return;
         }
     };
-    let total = first.total;
-    let planned = total.min(settings.safe_max);
-    if total > settings.safe_max {
+    let plan = Plan::new(
+        start,
+        u64::from(settings.page_size),
+        first.products.len() as u64,
+        first.total,
+        settings.safe_max,
+    );
+    if plan.capped {
         state.error(
             ErrorKind::SafeMax,
             None,
             None,
             format!(
-                "the upstream lists {total} products, more than SYNC_SAFE_MAX={}; only the first {planned} were synced and nothing was archived",
-                settings.safe_max
+                "the upstream lists {} products, more than SYNC_SAFE_MAX={}; only the first {} were synced and nothing was archived",
+                first.total, settings.safe_max, plan.planned
             ),
         );
     }
-    state.total = planned;
-    let served = first.products.len() as u64;
-    let page_size = if served > 0 && served < u64::from(settings.page_size) && served < planned {
+    if plan.page_size < u64::from(settings.page_size) {
         info!(
             asked = settings.page_size,
-            served, "upstream serves smaller pages than asked; following it"
+            served = plan.page_size,
+            "upstream serves smaller pages than asked; following it"
         );
-        served
-    } else {
-        u64::from(settings.page_size)
-    };
-    info!(total, planned, page_size, "catalog size known");
+    }
+    state.total = plan.planned.saturating_sub(start);
+    info!(
+        total = first.total,
+        planned = plan.planned,
+        start,
+        pages = plan.pages,
+        "catalog size known"
+    );
 
-    let mut complete = take_page(
-        state,
-        &mut writer,
-        first,
-        0,
-        page_size.min(planned),
-        planned,
-    )
-    .await;
+    let mut listing = Listing {
+        continuity: Continuity::new(first.total, expected_first),
+        tracker: Tracker::new(resume.as_ref().map(|r| (r.skip, r.last_id.clone()))),
+        total: first.total,
+        complete: true,
+        moved: 0,
+        plan,
+    };
+    // Changes since the earlier attempt beyond its checkpoint are read like any others; one
+    // before it that shifted the listing shows in the first page's overlap.
+    let mut end = listing.take(state, &mut writer, 0, first).await;
 
     // Pages after the first, fetched by spawned tasks so they progress while a batch is being
     // written; `buffered` keeps at most `concurrency` of them in flight or waiting, in order.
-    let upstream = engine.upstream.clone();
-    let mut pages = stream::iter((page_size..planned).step_by(page_size as usize))
-        .map(|skip| {
-            let upstream = upstream.clone();
-            let limit = page_size.min(planned - skip);
-            // Decoding and hashing happen here, off the writer's path; the task stays in the
-            // run's span, so its page spans are the run's children.
-            let task = tokio::spawn(
-                async move {
-                    let page = upstream.page(skip, limit as u32).await.map(prepare);
-                    (skip, limit, page)
+    // Dropping the stream at the first empty page aborts the requests still in flight. The
+    // page past the end that `total` implies is asked for only once the others are in and the
+    // last of them was full: usually it is short and ends the listing.
+    let plan = listing.plan.clone();
+    let past_end = (!plan.capped).then(|| plan.pages - 1);
+    if !end {
+        let upstream = engine.upstream.clone();
+        let mut pages = stream::iter(1..past_end.unwrap_or(plan.pages))
+            .map(|i| {
+                let upstream = upstream.clone();
+                let (skip, limit) = (plan.skip(i), plan.limit(i));
+                // Decoding and hashing happen here, off the writer's path; the task stays in the
+                // run's span, so its page spans are the run's children.
+                let task = tokio::spawn(
+                    async move { (i, upstream.page(skip, limit as u32).await.map(prepare)) }
+                        .in_current_span(),
+                );
+                AbortOnDropHandle::new(task)
+            })
+            .buffered(settings.concurrency);
+        while !end {
+            let next = tokio::select! {
+                biased;
+                () = state.control.cancel.cancelled() => break,
+                next = pages.next() => next,
+            };
+            let Some(joined) = next else { break };
+            match joined {
+                Ok((i, Ok(page))) => end = listing.take(state, &mut writer, i, page).await,
+                Ok((i, Err(e))) => listing.lose(state, i, &e),
+                Err(e) => {
+                    state.fatal(ErrorKind::Upstream, format!("page fetch task failed: {e}"));
+                    break;
                 }
-                .in_current_span(),
-            );
-            AbortOnDropHandle::new(task)
-        })
-        .buffered(settings.concurrency);
-
-    loop {
-        let next = tokio::select! {
-            biased;
-            () = state.control.cancel.cancelled() => break,
-            next = pages.next() => next,
-        };
-        let Some(joined) = next else { break };
-        let (skip, limit, page) = match joined {
-            Ok(fetched) => fetched,
-            Err(e) => {
-                state.fatal(ErrorKind::Upstream, format!("page fetch task failed: {e}"));
-                break;
-            }
-        };
-        match page {
-            Ok(page) => {
-                complete &= take_page(state, &mut writer, page, skip, limit, planned).await;
-            }
-            Err(e) => {
-                complete = false;
-                lose_page(state, skip, limit, &e);
             }
         }
     }
-    drop(pages);
+    if let Some(i) = past_end.filter(|_| !end && !state.cancelled()) {
+        match engine
+            .upstream
+            .page(plan.skip(i), plan.limit(i) as u32)
+            .await
+        {
+            Ok(page) => {
+                listing.take(state, &mut writer, i, prepare(page)).await;
+            }
+            Err(e) => listing.lose(state, i, &e),
+        }
+    }
     writer.finish(state).await;
+    listing.settle(state, &writer);
 
     if state.cancelled() {
         info!(run_id = %state.run_id, "run interrupted; nothing is archived");
-    } else if complete && !state.had_errors() {
-        archive_unseen(engine, state).await;
+        return;
+    }
+    match engine.store.seen_twice(state.run_id).await {
+        Ok(0) => {}
+        Ok(repeated) => listing.moved(
+            state,
+            format!("the listing served {repeated} products more than once"),
+        ),
+        Err(e) => warn!(error = %error_chain(&e), "could not check the listing for repeated ids"),
+    }
+    listing.report_moved(state);
+    let archivable = listing.complete
+        && !listing.plan.capped
+        && state.fatal_message().is_none()
+        && state.batches.failed == 0;
+    if archivable {
+        super::confirm::archive_missing(
+            engine,
+            state,
+            &mut writer,
+            listing.plan.page_size,
+            listing.total,
+            listing.moved > 0,
+        )
+        .await;
     } else {
         info!(run_id = %state.run_id, "not every product arrived; nothing is archived");
     }
-    // The seen ids only serve this run's archive step; a rerun of the request starts afresh.
-    if let Err(e) = store.forget_seen(state.run_id).await {
-        tracing::warn!(run_id = %state.run_id, error = %error_chain(&e), "could not clear the run's seen ids");
-    }
 }
 
-/// Hands a page's products to the writer. Returns false when the page came back shorter than
-/// asked before the end of the catalog: the listing moved during the run, so some products may
-/// not have been seen and archiving would be unsafe.
-async fn take_page(
-    state: &mut RunState,
-    writer: &mut BatchWriter,
-    page: PreparedPage,
-    skip: u64,
-    limit: u64,
-    planned: u64,
-) -> bool {
-    let received = page.products.len() as u64;
-    for item in page.products.into_iter().take(limit as usize) {
-        state.counts.fetched += 1;
-        match item {
-            Ok(product) => writer.push(product, state).await,
-            Err(invalid) => {
-                state.counts.failed += 1;
-                state.error(
-                    ErrorKind::InvalidProduct,
-                    invalid.product_id,
-                    None,
-                    invalid.message,
-                );
+/// A full sync's reading of the listing: the plan, the continuity checks and the committed
+/// prefix.
+struct Listing {
+    plan: Plan,
+    continuity: Continuity,
+    tracker: Tracker,
+    /// The `total` the first page reported.
+    total: u64,
+    /// Every page arrived.
+    complete: bool,
+    /// Signs that the listing moved.
+    moved: u64,
+}
+
+impl Listing {
+    /// Checks page `i` against the one before and hands its new products to the writer.
+    /// Returns whether the listing ended with this page.
+    async fn take(
+        &mut self,
+        state: &mut RunState,
+        writer: &mut BatchWriter,
+        i: u64,
+        page: PreparedPage,
+    ) -> bool {
+        let verdict = {
+            let ids: Vec<Option<&str>> = page.products.iter().map(item_id).collect();
+            self.continuity.check(&self.plan, i, page.total, &ids)
+        };
+        for reason in verdict.moved {
+            self.moved(state, reason);
+        }
+        let keep = verdict.keep;
+        let last_id = keep
+            .end
+            .checked_sub(1)
+            .and_then(|last| item_id(&page.products[last]).map(str::to_owned));
+        for item in page.products.into_iter().skip(keep.start).take(keep.len()) {
+            state.counts.fetched += 1;
+            match item {
+                Ok(product) => writer.push(product, state).await,
+                Err(invalid) => {
+                    state.counts.failed += 1;
+                    state.error(
+                        ErrorKind::InvalidProduct,
+                        invalid.product_id,
+                        None,
+                        invalid.message,
+                    );
+                }
             }
         }
+        self.tracker.page_taken(
+            writer.mark(state),
+            self.plan.skip(i) + keep.end as u64,
+            last_id,
+        );
+        self.settle(state, writer);
+        verdict.end
     }
-    let expected = limit.min(planned.saturating_sub(skip));
-    if received < expected {
+
+    /// Page `i` could not be fetched: its products count as failed, the run archives nothing,
+    /// and the checkpoint stays before it.
+    fn lose(&mut self, state: &mut RunState, i: u64, e: &UpstreamError) {
+        self.complete = false;
+        self.continuity.lost();
+        self.tracker.page_lost();
+        let (skip, limit) = (self.plan.skip(i), self.plan.limit(i));
+        // The products only this page would have served: its first is the last of the page
+        // before, its last the first of the page after.
+        let neighbours = u64::from(i > 0) + u64::from(i + 1 < self.plan.pages);
+        state.counts.failed += self.plan.expected(i).saturating_sub(neighbours);
         state.error(
             ErrorKind::Upstream,
             None,
             None,
-            format!(
-                "page skip={skip} returned {received} of {expected} products: the upstream listing changed during the run"
-            ),
+            format!("page skip={skip} limit={limit} failed: {}", error_chain(e)),
         );
-        return false;
     }
-    true
+
+    /// Notes a sign that the listing moved.
+    fn moved(&mut self, state: &mut RunState, reason: String) {
+        self.moved += 1;
+        if self.moved <= MAX_MOVED_ERRORS {
+            state.error(ErrorKind::ListingMoved, None, None, reason);
+        }
+    }
+
+    /// Records how many signs of movement went unrecorded, if any.
+    fn report_moved(&self, state: &mut RunState) {
+        if self.moved > MAX_MOVED_ERRORS {
+            state.error(
+                ErrorKind::ListingMoved,
+                None,
+                None,
+                format!(
+                    "{} more signs that the listing moved",
+                    self.moved - MAX_MOVED_ERRORS
+                ),
+            );
+        }
+    }
+
+    /// Moves the checkpoint up to the pages whose batches are all committed.
+    fn settle(&mut self, state: &mut RunState, writer: &BatchWriter) {
+        self.tracker.committed_through(writer.committed_through());
+        if let Some((skip, last_id)) = self.tracker.committed() {
+            state.listing = Some(ListingCheckpoint {
+                skip,
+                last_id,
+                total: self.total,
+                seen_runs: state.seen_runs.clone(),
+            });
+        }
+    }
+}
+
+/// The id of a listing element, valid product or not.
+fn item_id(item: &Result<PreparedProduct, InvalidProduct>) -> Option<&str> {
+    match item {
+        Ok(product) => Some(product.product.external_id.as_str()),
+        Err(invalid) => invalid.product_id.as_deref(),
+    }
 }
 
 /// A page whose products are hashed and have their handles computed.
@@ -192,61 +332,5 @@ fn prepare(page: Page) -> PreparedPage {
             .into_iter()
             .map(|item| item.map(PreparedProduct::from))
             .collect(),
-    }
-}
-
-fn lose_page(state: &mut RunState, skip: u64, limit: u64, e: &UpstreamError) {
-    state.counts.failed += limit;
-    state.error(
-        ErrorKind::Upstream,
-        None,
-        None,
-        format!("page skip={skip} limit={limit} failed: {}", error_chain(e)),
-    );
-}
-
-/// Archives live products the run did not see, unless that would archive more than the
-/// configured share of the catalog.
-async fn archive_unseen(engine: &Engine, state: &mut RunState) {
-    let store = &engine.store;
-    let result = async {
-        let unseen = store.unseen_products(state.run_id).await?;
-        if unseen == 0 {
-            return Ok(None);
-        }
-        let live = store.live_products().await?;
-        let ratio = engine.settings.archive_max_ratio;
-        if !state.force_archive && unseen as f64 > ratio * live as f64 {
-            return Ok(Some(Err((unseen, live, ratio))));
-        }
-        if state.dry_run {
-            return Ok(Some(Ok(unseen)));
-        }
-        store
-            .archive_unseen(state.run_id)
-            .await
-            .map(|n| Some(Ok(n)))
-    }
-    .await;
-    match result {
-        Ok(None) => {}
-        Ok(Some(Ok(archived))) => {
-            state.counts.archived = archived;
-            info!(run_id = %state.run_id, archived, dry_run = state.dry_run, "archived products missing upstream");
-        }
-        Ok(Some(Err((unseen, live, ratio)))) => state.error(
-            ErrorKind::ArchiveGuard,
-            None,
-            None,
-            format!(
-                "refused to archive {unseen} of {live} live products: more than SYNC_ARCHIVE_MAX_RATIO={ratio}; run with --force-archive if the upstream really dropped them"
-            ),
-        ),
-        Err(e) => state.error(
-            ErrorKind::Store,
-            None,
-            None,
-            format!("archiving failed: {}", error_chain(&e)),
-        ),
     }
 }

@@ -1,7 +1,10 @@
-//! Incremental sync: a batch of `product.updated` events, coalesced per product (the newest
-//! wins), applied in batches. Event-carried products are written without asking the upstream;
-//! the others are fetched; deletions and 404s archive. An event older than what is stored never
-//! overwrites it.
+//! Incremental sync: a batch of `product.updated` events, coalesced per product and applied in
+//! batches.
+//!
+//! An event's version is its envelope `updated_at`, else the carried product's own update time;
+//! no write ever replaces a stored product with an older version. Event-carried state is
+//! trusted only with a version: without one the worker asks the upstream instead, and a
+//! `deleted: true` without one is confirmed with the upstream (404) before it archives.
 
 use std::collections::HashMap;
 
@@ -17,37 +20,57 @@ use crate::store::{PreparedProduct, WriteOptions};
 use crate::telemetry::error_chain;
 
 pub(super) async fn run(engine: &Engine, state: &mut RunState, events: &[ProductEvent]) {
-    let events = coalesce(events);
-    state.total = events.len() as u64;
-    let mut writer = BatchWriter::new(
-        engine.store.clone(),
-        engine.settings.writer(),
-        WriteOptions {
-            seen_by: None,
-            respect_source_order: true,
-        },
-        state.dry_run,
-    );
+    let plans = plan(events);
+    state.total = plans.len() as u64;
+    let writer = |strict_restore| {
+        BatchWriter::new(
+            engine.store.clone(),
+            engine.settings.writer(),
+            WriteOptions {
+                seen_by: None,
+                respect_source_order: true,
+                strict_restore,
+            },
+            state.dry_run,
+        )
+    };
+    // Carried state may be a late copy of an event from before a deletion: it restores an
+    // archived product only with a newer version. The upstream's own answers always may.
+    let mut carried = writer(true);
+    let mut fetched = writer(false);
     let mut to_fetch = Vec::new();
-    let mut to_archive: Vec<(String, Option<DateTime<Utc>>)> = Vec::new();
-    for event in events {
-        if event.deleted {
-            to_archive.push((event.product_id.clone(), event.updated_at));
-        } else if let Some(product) = &event.product {
-            state.counts.fetched += 1;
-            writer
-                .push(PreparedProduct::from(product.clone()), state)
-                .await;
-        } else {
-            to_fetch.push(event.product_id.clone());
+    let mut to_archive: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
+    for p in plans {
+        if p.fetch {
+            to_fetch.push(p.product_id.to_owned());
+        }
+        match p.newest {
+            Some(event) if event.deleted => {
+                to_archive.insert(p.product_id.to_owned(), event.version);
+            }
+            Some(ProductEvent {
+                product: Some(product),
+                ..
+            }) if !p.fetch => {
+                state.counts.fetched += 1;
+                carried
+                    .push(PreparedProduct::from(product.clone()), state)
+                    .await;
+            }
+            _ => {}
         }
     }
-    let gone = fetch_and_write(engine, state, &mut writer, to_fetch).await;
-    writer.finish(state).await;
-    to_archive.extend(gone.into_iter().map(|id| (id, None)));
+    let gone = fetch_and_write(engine, state, &mut fetched, to_fetch).await;
+    carried.finish(state).await;
+    fetched.finish(state).await;
+    // The upstream says these are gone now: archived whatever version is stored.
+    for id in gone {
+        to_archive.insert(id, None);
+    }
     if state.cancelled() || to_archive.is_empty() {
         return;
     }
+    let to_archive: Vec<(String, Option<DateTime<Utc>>)> = to_archive.into_iter().collect();
     match engine
         .store
         .archive_events(&to_archive, state.dry_run)
@@ -70,27 +93,47 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, events: &[Product
     }
 }
 
-/// One event per product: the one with the latest `updated_at`, or, when times are missing or
-/// equal, the one that arrived last.
-fn coalesce(events: &[ProductEvent]) -> Vec<&ProductEvent> {
-    let mut newest: HashMap<&str, &ProductEvent> = HashMap::with_capacity(events.len());
-    for event in events {
-        newest
-            .entry(event.product_id.as_str())
-            .and_modify(|kept| {
-                if is_newer(event, kept) {
-                    *kept = event;
-                }
-            })
-            .or_insert(event);
-    }
-    let mut kept: Vec<&ProductEvent> = newest.into_values().collect();
-    kept.sort_by_key(|e| e.sequence);
-    kept
+/// What to do for one product of the batch.
+#[derive(Debug, PartialEq)]
+struct ProductPlan<'a> {
+    product_id: &'a str,
+    /// Ask the upstream for the product (an event without trusted state, or a deletion without
+    /// a version to confirm). Its answer is at least as new as any event of the batch.
+    fetch: bool,
+    /// The newest versioned event that carries state or a deletion.
+    newest: Option<&'a ProductEvent>,
+    /// Arrival of the product's first event, to keep the batch's order.
+    first_sequence: u64,
 }
 
+/// One plan per product, in order of first arrival.
+fn plan(events: &[ProductEvent]) -> Vec<ProductPlan<'_>> {
+    let mut plans: HashMap<&str, ProductPlan<'_>> = HashMap::with_capacity(events.len());
+    for event in events {
+        let plan = plans
+            .entry(event.product_id.as_str())
+            .or_insert(ProductPlan {
+                product_id: &event.product_id,
+                fetch: false,
+                newest: None,
+                first_sequence: event.sequence,
+            });
+        plan.first_sequence = plan.first_sequence.min(event.sequence);
+        let trusted = event.version.is_some() && (event.deleted || event.product.is_some());
+        if !trusted {
+            plan.fetch = true;
+        } else if plan.newest.is_none_or(|kept| is_newer(event, kept)) {
+            plan.newest = Some(event);
+        }
+    }
+    let mut plans: Vec<ProductPlan<'_>> = plans.into_values().collect();
+    plans.sort_by_key(|p| p.first_sequence);
+    plans
+}
+
+/// The later version wins; of equal versions, the later arrival.
 fn is_newer(candidate: &ProductEvent, kept: &ProductEvent) -> bool {
-    match (candidate.updated_at, kept.updated_at) {
+    match (candidate.version, kept.version) {
         (Some(a), Some(b)) if a != b => a > b,
         _ => candidate.sequence > kept.sequence,
     }
@@ -103,27 +146,87 @@ mod tests {
     fn event(id: &str, at: Option<i64>, sequence: u64) -> ProductEvent {
         ProductEvent {
             product_id: id.into(),
-            updated_at: at.and_then(|s| DateTime::from_timestamp(s, 0)),
+            version: at.and_then(|s| DateTime::from_timestamp(s, 0)),
             deleted: false,
             product: None,
             sequence,
         }
     }
 
+    fn carried(id: &str, at: i64, sequence: u64) -> ProductEvent {
+        let mut product = crate::domain::sample_product(id);
+        product.source_updated_at = DateTime::from_timestamp(at, 0);
+        ProductEvent {
+            product: Some(product),
+            ..event(id, Some(at), sequence)
+        }
+    }
+
+    fn deleted(id: &str, at: Option<i64>, sequence: u64) -> ProductEvent {
+        ProductEvent {
+            deleted: true,
+            ..event(id, at, sequence)
+        }
+    }
+
+    fn newest_sequence(plan: &ProductPlan<'_>) -> Option<u64> {
+        plan.newest.map(|e| e.sequence)
+    }
+
     #[test]
-    fn the_newest_event_of_a_product_wins() {
+    fn the_newest_versioned_state_wins_whatever_the_arrival_order() {
         let events = [
-            event("1", Some(20), 1),
-            event("1", Some(10), 2),
-            event("2", None, 3),
-            event("2", None, 4),
-            event("1", Some(20), 5),
+            carried("1", 20, 1),
+            carried("1", 10, 2),
+            carried("1", 20, 3),
         ];
-        let kept: Vec<u64> = coalesce(&events).iter().map(|e| e.sequence).collect();
+        let plans = plan(&events);
+        assert_eq!(plans.len(), 1);
+        assert!(!plans[0].fetch);
         assert_eq!(
-            kept,
-            vec![4, 5],
-            "an older time loses even when it arrives later"
+            newest_sequence(&plans[0]),
+            Some(3),
+            "equal versions: the later arrival"
         );
+    }
+
+    #[test]
+    fn events_without_trusted_state_ask_the_upstream() {
+        let mut versionless = carried("2", 0, 5);
+        versionless.version = None;
+        let events = [
+            event("1", Some(30), 1),
+            versionless,
+            deleted("3", None, 6),
+            deleted("4", Some(40), 7),
+        ];
+        let plans = plan(&events);
+        let by_id: HashMap<&str, &ProductPlan<'_>> =
+            plans.iter().map(|p| (p.product_id, p)).collect();
+        assert!(by_id["1"].fetch, "no product carried");
+        assert!(
+            by_id["2"].fetch && by_id["2"].newest.is_none(),
+            "no version"
+        );
+        assert!(
+            by_id["3"].fetch,
+            "a deletion without a version is confirmed first"
+        );
+        assert!(!by_id["4"].fetch && newest_sequence(by_id["4"]) == Some(7));
+        assert_eq!(
+            plans.iter().map(|p| p.first_sequence).collect::<Vec<_>>(),
+            vec![1, 5, 6, 7]
+        );
+    }
+
+    #[test]
+    fn a_deletion_newer_than_the_carried_state_wins() {
+        let events = [
+            carried("1", 10, 1),
+            deleted("1", Some(20), 2),
+            carried("1", 15, 3),
+        ];
+        let plans = plan(&events);
+        assert!(plans[0].newest.is_some_and(|e| e.deleted));
     }
 }

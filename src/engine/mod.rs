@@ -4,8 +4,12 @@
 //! Memory is bounded by configuration, never by catalog size: at most `SYNC_CONCURRENCY` pages
 //! are in flight or waiting, plus one batch being written.
 
+mod checkpoint;
+mod confirm;
 mod full;
 mod incremental;
+mod lifecycle;
+mod listing;
 mod run;
 mod targeted;
 mod writer;
@@ -15,17 +19,14 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info, info_span};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use uuid::Uuid;
 
 use crate::config::SyncArgs;
-use crate::domain::{RunMode, RunStatus, RunSummary};
-use crate::store::{NewRun, RunStart, Store, StoreError};
+use crate::domain::{RunMode, RunSummary};
+use crate::store::{Store, StoreError};
 use crate::upstream::Upstream;
 
 pub use run::Progress;
-use run::RunState;
 
 /// Tuning of a sync, from [`SyncArgs`].
 #[derive(Clone, Debug)]
@@ -39,8 +40,10 @@ pub struct EngineSettings {
     pub archive_max_ratio: f64,
     /// Retries of a batch write after a transient database failure.
     pub write_retries: usize,
-    /// How often a running run writes its progress to its `sync_runs` row.
+    /// How often a running run writes its progress (its heartbeat) to its `sync_runs` row.
     pub progress_interval: Duration,
+    /// A running run whose heartbeat is older than this belongs to a process that is gone.
+    pub stale_after: Duration,
 }
 
 impl From<&SyncArgs> for EngineSettings {
@@ -54,6 +57,7 @@ impl From<&SyncArgs> for EngineSettings {
             archive_max_ratio: args.archive_max_ratio,
             write_retries: 4,
             progress_interval: Duration::from_secs(2),
+            stale_after: args.run_stale_after,
         }
     }
 }
@@ -84,11 +88,14 @@ pub enum Target {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProductEvent {
     pub product_id: String,
-    /// When the product changed upstream, if the event says.
-    pub updated_at: Option<chrono::DateTime<Utc>>,
-    /// The product is gone upstream: archive it.
+    /// The event's version: its envelope `updated_at`, else the carried product's own update
+    /// time. Nothing older than what is stored ever replaces it.
+    pub version: Option<chrono::DateTime<Utc>>,
+    /// The product is gone upstream: archive it (confirmed with the upstream first when the
+    /// event has no version).
     pub deleted: bool,
-    /// Event-carried state: applied as is, without asking the upstream.
+    /// Event-carried state, applied without asking the upstream; only ever set together with a
+    /// version (its `source_updated_at` is the version).
     pub product: Option<crate::domain::Product>,
     /// Order of arrival (the stream sequence), the tie-breaker between events of one product.
     pub sequence: u64,
@@ -209,113 +216,5 @@ impl Engine {
         request.request_id = request_id;
         request.trace_id = trace_id;
         self.execute(&request, control).await
-    }
-
-    async fn execute(
-        &self,
-        request: &RunRequest,
-        control: RunControl,
-    ) -> Result<(RunOutcome, Vec<String>), EngineError> {
-        let mode = request.mode();
-        let span = info_span!(
-            "sync.run",
-            request_id = %request.request_id,
-            mode = mode.as_str(),
-            dry_run = request.dry_run,
-            run_id = tracing::field::Empty,
-            status = tracing::field::Empty,
-            trace_id = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-            otel.status_description = tracing::field::Empty,
-        );
-        // The run is recorded under the trace it belongs to: the caller's (the worker knows it
-        // from the message, and logs it on its own span), else the run span's own.
-        let trace_id = match &request.trace_id {
-            Some(known) => Some(known.clone()),
-            None => {
-                let own = crate::telemetry::trace_id(&span.context());
-                if let Some(id) = &own {
-                    span.record("trace_id", id.as_str());
-                }
-                own
-            }
-        };
-        let outcome: Result<(RunOutcome, Vec<String>), EngineError> = async move {
-            let new_run = NewRun {
-                run_id: Uuid::new_v4(),
-                request_id: &request.request_id,
-                mode,
-                dry_run: request.dry_run,
-                reason: request.reason.as_deref(),
-                trace_id: trace_id.as_deref(),
-            };
-            let run_id = match self.store.begin_run(&new_run).await? {
-                RunStart::Started(run_id) => run_id,
-                RunStart::Finished(summary) => {
-                    info!(run_id = %summary.run_id, "request already ran; returning its summary");
-                    return Ok((RunOutcome::AlreadyFinished(*summary), Vec::new()));
-                }
-            };
-            tracing::Span::current().record("run_id", tracing::field::display(run_id));
-            info!(%run_id, "sync started");
-            let mut state = RunState::new(run_id, request, mode, Utc::now(), control);
-            state.trace_id = trace_id;
-            let covered = match (&request.target, request.requested_at) {
-                (Target::Full, Some(at)) => {
-                    self.store.full_sync_succeeded_since(at, run_id).await?
-                }
-                _ => false,
-            };
-            if covered {
-                info!(%run_id, "a full sync that started after this request succeeded; skipping");
-                state.skipped = true;
-            } else {
-                match &request.target {
-                    Target::Full => full::run(self, &mut state).await,
-                    Target::Products(ids) => targeted::run(self, &mut state, ids).await,
-                    Target::Events(events) => incremental::run(self, &mut state, events).await,
-                }
-            }
-            state.flush_errors(&self.store).await;
-            if state.cancelled() {
-                self.store.interrupt_run(run_id).await?;
-                info!(%run_id, "sync interrupted; the request may run again");
-                return Ok((RunOutcome::Interrupted { run_id }, state.retry_later));
-            }
-            let summary = state.summary(Utc::now());
-            self.store
-                .finish_run(&summary, state.fatal_message())
-                .await?;
-            crate::metrics::metrics().run_finished(&summary);
-            let span = tracing::Span::current();
-            span.record("status", summary.status.as_str());
-            let failure = match (summary.status, state.fatal_message()) {
-                (RunStatus::Failed | RunStatus::Partial, Some(message)) => Some(message.to_owned()),
-                (RunStatus::Failed | RunStatus::Partial, None) => {
-                    Some(format!("{} products failed", summary.counts.failed))
-                }
-                _ => None,
-            };
-            crate::telemetry::record_status(&span, failure.as_deref());
-            info!(
-                %run_id,
-                status = summary.status.as_str(),
-                fetched = summary.counts.fetched,
-                created = summary.counts.created,
-                updated = summary.counts.updated,
-                unchanged = summary.counts.unchanged,
-                archived = summary.counts.archived,
-                failed = summary.counts.failed,
-                duration_ms = summary.duration_ms,
-                "sync finished"
-            );
-            Ok((RunOutcome::Finished(summary), state.retry_later))
-        }
-        .instrument(span.clone())
-        .await;
-        if outcome.is_err() {
-            crate::telemetry::record_result(&span, &outcome);
-        }
-        outcome
     }
 }

@@ -7,11 +7,14 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 use uuid::Uuid;
 
+use tokio::sync::watch;
+
 use super::{RunControl, RunRequest};
 use crate::domain::{
-    BatchCounts, Counts, ErrorKind, MAX_SUMMARY_ERRORS, RunError, RunMode, RunStatus, RunSummary,
+    ArchiveReport, BatchCounts, Counts, ErrorKind, MAX_SUMMARY_ERRORS, ResumedFrom, RunError,
+    RunMode, RunStatus, RunSummary,
 };
-use crate::store::{MAX_STORED_ERRORS, Store};
+use crate::store::{Checkpoint, ListingCheckpoint, MAX_STORED_ERRORS, RunProgress, Store};
 use crate::telemetry::error_chain;
 
 /// How far a run is.
@@ -44,7 +47,17 @@ pub(super) struct RunState {
     pub retry_later: Vec<String>,
     /// Answered without running (see `RunRequest::requested_at`).
     pub skipped: bool,
-    last_progress_saved: Instant,
+    /// Full syncs: what the archive step did.
+    pub archive: Option<ArchiveReport>,
+    /// The earlier attempt this run continues.
+    pub resumed_from: Option<ResumedFrom>,
+    /// Full syncs: the committed prefix of the listing, for a later attempt to resume from.
+    pub listing: Option<ListingCheckpoint>,
+    /// Full syncs: the attempts whose seen ids count (this run and those it resumed).
+    pub seen_runs: Vec<Uuid>,
+    /// What the heartbeat writes to the run row.
+    progress_tx: watch::Sender<RunProgress>,
+    last_errors_saved: Instant,
 }
 
 impl RunState {
@@ -73,7 +86,32 @@ impl RunState {
             total: 0,
             retry_later: Vec::new(),
             skipped: false,
-            last_progress_saved: Instant::now(),
+            archive: None,
+            resumed_from: None,
+            listing: None,
+            seen_runs: Vec::new(),
+            progress_tx: watch::Sender::new(RunProgress::default()),
+            last_errors_saved: Instant::now(),
+        }
+    }
+
+    /// Follows what the run has done (for its heartbeat).
+    pub fn watch_progress(&self) -> watch::Receiver<RunProgress> {
+        self.progress_tx.subscribe()
+    }
+
+    /// What the run has done so far, as its row records it.
+    pub fn progress(&self) -> RunProgress {
+        let processed =
+            self.counts.created + self.counts.updated + self.counts.unchanged + self.counts.failed;
+        RunProgress {
+            counts: self.counts,
+            batches: self.batches,
+            checkpoint: Checkpoint {
+                processed,
+                total: self.total.max(processed),
+                listing: self.listing.clone(),
+            },
         }
     }
 
@@ -146,26 +184,20 @@ impl RunState {
         }
     }
 
-    /// Tells the caller how far the run is, and every few seconds the run row too.
+    /// Tells the caller and the heartbeat how far the run is; every few seconds, saves the
+    /// errors noted so far.
     pub async fn report_progress(&mut self, store: &Store, interval: Duration) {
-        let processed =
-            self.counts.created + self.counts.updated + self.counts.unchanged + self.counts.failed;
-        let progress = Progress {
-            run_id: self.run_id,
-            processed,
-            total: self.total.max(processed),
-        };
+        let progress = self.progress();
         if let Some(sender) = &self.control.progress {
-            sender.send_replace(progress);
+            sender.send_replace(Progress {
+                run_id: self.run_id,
+                processed: progress.checkpoint.processed,
+                total: progress.checkpoint.total,
+            });
         }
-        if self.last_progress_saved.elapsed() >= interval {
-            self.last_progress_saved = Instant::now();
-            if let Err(e) = store
-                .record_progress(self.run_id, progress.processed, progress.total)
-                .await
-            {
-                warn!(run_id = %self.run_id, error = %error_chain(&e), "could not record progress");
-            }
+        self.progress_tx.send_replace(progress);
+        if self.last_errors_saved.elapsed() >= interval {
+            self.last_errors_saved = Instant::now();
             self.flush_errors(store).await;
         }
     }
@@ -188,6 +220,8 @@ impl RunState {
             batches: self.batches,
             errors: self.errors.clone(),
             trace_id: self.trace_id.clone(),
+            archive: self.archive,
+            resumed_from: self.resumed_from.clone(),
         }
     }
 }

@@ -26,7 +26,12 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, ids: &[String]) {
     let mut writer = BatchWriter::new(
         engine.store.clone(),
         engine.settings.writer(),
-        WriteOptions::default(),
+        // The upstream's answer never replaces a product stored with a newer version.
+        WriteOptions {
+            seen_by: None,
+            respect_source_order: true,
+            strict_restore: false,
+        },
         state.dry_run,
     );
     let gone = fetch_and_write(engine, state, &mut writer, ids).await;

@@ -1,7 +1,7 @@
 //! The batch writer every sync mode shares: products in, batches of `SYNC_BATCH_SIZE` out,
 //! up to `SYNC_WRITE_CONCURRENCY` of them written at once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -29,6 +29,10 @@ pub(super) struct BatchWriter {
     /// Categories known to exist (or, in a dry run, already counted as would-be-created).
     known_categories: KnownCategories,
     in_flight: JoinSet<Written>,
+    /// Batches written, beyond `watermark`.
+    written: BTreeSet<u64>,
+    /// Every batch up to this number is written.
+    watermark: u64,
 }
 
 /// How a [`BatchWriter`] writes.
@@ -62,7 +66,19 @@ impl BatchWriter {
             dry_run,
             known_categories: KnownCategories::new(),
             in_flight: JoinSet::new(),
+            written: BTreeSet::new(),
+            watermark: 0,
         }
+    }
+
+    /// The number of the batch that holds the product pushed last.
+    pub fn mark(&self, state: &RunState) -> u64 {
+        state.batches.total + u64::from(!self.batch.is_empty())
+    }
+
+    /// Every batch up to this number is committed (a failed batch holds it back for good).
+    pub fn committed_through(&self) -> u64 {
+        self.watermark
     }
 
     pub async fn push(&mut self, product: PreparedProduct, state: &mut RunState) {
@@ -121,7 +137,7 @@ impl BatchWriter {
             async move {
                 let started = std::time::Instant::now();
                 let result =
-                    write_with_retries(&store, &batch, options, &known, dry_run, retries).await;
+                    write_isolating(&store, &batch, options, &known, dry_run, retries).await;
                 crate::metrics::metrics().batch_written(started.elapsed());
                 let span = tracing::Span::current();
                 match &result {
@@ -157,11 +173,24 @@ impl BatchWriter {
         };
         match written.result {
             Ok(write) => {
+                self.written.insert(written.number);
+                while self.written.remove(&(self.watermark + 1)) {
+                    self.watermark += 1;
+                }
                 state.batches.succeeded += 1;
                 state.counts.created += write.created;
                 state.counts.updated += write.updated;
                 state.counts.unchanged += write.unchanged;
                 state.counts.categories_created += write.categories_created;
+                for (product_id, message) in write.refused {
+                    state.counts.failed += 1;
+                    state.error(
+                        ErrorKind::InvalidProduct,
+                        Some(product_id),
+                        Some(written.number),
+                        message,
+                    );
+                }
                 if self.known_categories.len() + write.categories_resolved.len()
                     > MAX_KNOWN_CATEGORIES
                 {
@@ -188,6 +217,45 @@ impl BatchWriter {
             .report_progress(&self.store, self.settings.progress_interval)
             .await;
     }
+}
+
+/// Writes a batch; when the database refuses a value, writes it again without the product that
+/// holds it. The refusing product is found by halving the batch (its error does not say which
+/// row it was): one bad product costs about two statements per halving, and the others of its
+/// batch are written.
+fn write_isolating<'a>(
+    store: &'a Store,
+    batch: &'a [PreparedProduct],
+    options: WriteOptions,
+    known: &'a KnownCategories,
+    dry_run: bool,
+    retries: usize,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<BatchWrite, StoreError>> + Send + 'a>> {
+    Box::pin(async move {
+        match write_with_retries(store, batch, options, known, dry_run, retries).await {
+            Err(StoreError::Refused(e)) if batch.len() == 1 => Ok(BatchWrite {
+                refused: vec![(
+                    batch[0].product.external_id.clone(),
+                    format!("the database refused it: {}", error_chain(&e)),
+                )],
+                ..BatchWrite::default()
+            }),
+            Err(StoreError::Refused(_)) => {
+                let (left, right) = batch.split_at(batch.len() / 2);
+                let mut write =
+                    write_isolating(store, left, options, known, dry_run, retries).await?;
+                let more = write_isolating(store, right, options, known, dry_run, retries).await?;
+                write.created += more.created;
+                write.updated += more.updated;
+                write.unchanged += more.unchanged;
+                write.categories_created += more.categories_created;
+                write.categories_resolved.extend(more.categories_resolved);
+                write.refused.extend(more.refused);
+                Ok(write)
+            }
+            other => other,
+        }
+    })
 }
 
 /// One batch write (or preview), retried with backoff while the failure is transient.

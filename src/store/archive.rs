@@ -1,27 +1,98 @@
-//! Archiving: products a full sync did not see, or that the upstream answered 404 for, get
-//! `archived_at` (a soft delete). Also the bookkeeping of which ids a run has seen.
+//! Archiving: products the upstream confirmed gone, or that events or targeted syncs report gone,
+//! get `archived_at` (a soft delete). Also the scratch lists a full sync keeps in
+//! `sync_run_seen`: the ids its listing served, the ids an id-only listing served, and the ids
+//! the item endpoint answered 404 for.
+//!
+//! A product changed by anything since the run started (its `last_synced_at` is newer) is never
+//! archived by the run: an event applied meanwhile is newer knowledge than the run's listing.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Store, StoreError};
 
+/// What a `sync_run_seen` row records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i16)]
+pub enum SeenKind {
+    /// An id the run's listing served (written in the same transaction as the product).
+    Listed = 0,
+    /// An id an id-only listing served, while confirming candidates.
+    IdListed = 1,
+    /// An id the item endpoint answered 404 for.
+    Gone = 2,
+}
+
 const COUNT_LIVE: &str = "select count(*) from products where archived_at is null";
 
-const COUNT_UNSEEN: &str = r#"
-select count(*) from products p
+/// Live products that none of the attempts `$1` listed, that the id-only listing of run `$2`
+/// (when set) did not list either, and that nothing changed since run `$3` started. (A macro,
+/// so `concat!` can build the statements around it.)
+macro_rules! candidates {
+    () => {
+        r#"
+from products p
 where p.archived_at is null
+    and p.last_synced_at < (select started_at from sync_runs where id = $3)
     and not exists (
-        select 1 from sync_run_seen s where s.run_id = $1 and s.external_id = p.external_id
+        select 1 from sync_run_seen s
+        where s.run_id = any($1) and s.kind = 0 and s.external_id = p.external_id
     )
+    and ($2::uuid is null or not exists (
+        select 1 from sync_run_seen s
+        where s.run_id = $2 and s.kind = 1 and s.external_id = p.external_id
+    ))
+"#
+    };
+}
+
+const COUNT_CANDIDATES: &str = concat!("select count(*) ", candidates!());
+
+const CANDIDATE_IDS: &str = concat!(
+    "select p.external_id ",
+    candidates!(),
+    " and ($4::text is null or p.external_id > $4) order by p.external_id limit $5"
+);
+
+const ARCHIVE_CANDIDATES: &str = concat!(
+    "update products set archived_at = now(), last_synced_at = now(), updated_at = now() \
+     where id in (select p.id ",
+    candidates!(),
+    ")"
+);
+
+/// Live products the item endpoint answered 404 for during run `$1`, unchanged since it started.
+macro_rules! gone {
+    () => {
+        r#"
+from products p
+where p.archived_at is null
+    and p.last_synced_at < (select started_at from sync_runs where id = $1)
+    and exists (
+        select 1 from sync_run_seen s
+        where s.run_id = $1 and s.kind = 2 and s.external_id = p.external_id
+    )
+"#
+    };
+}
+
+const COUNT_GONE: &str = concat!("select count(*) ", gone!());
+
+const ARCHIVE_GONE: &str = concat!(
+    "update products set archived_at = now(), last_synced_at = now(), updated_at = now() \
+     where id in (select p.id ",
+    gone!(),
+    ")"
+);
+
+const RECORD_IDS: &str = r#"
+insert into sync_run_seen (run_id, external_id, kind)
+select $1, external_id, $3 from unnest($2::text[]) as t(external_id)
 "#;
 
-const ARCHIVE_UNSEEN: &str = r#"
-update products p set archived_at = now(), last_synced_at = now(), updated_at = now()
-where p.archived_at is null
-    and not exists (
-        select 1 from sync_run_seen s where s.run_id = $1 and s.external_id = p.external_id
-    )
+/// Ids the run's listing served more than once.
+const SEEN_TWICE: &str = r#"
+select count(*) - count(distinct external_id) from sync_run_seen where run_id = $1 and kind = 0
 "#;
 
 const ARCHIVE_IDS: &str = r#"
@@ -48,7 +119,30 @@ where p.archived_at is null
     and (u.at is null or p.source_updated_at is null or u.at >= p.source_updated_at)
 "#;
 
-const FORGET_SEEN: &str = "delete from sync_run_seen where run_id = $1";
+const FORGET_SEEN: &str = "delete from sync_run_seen where run_id = any($1)";
+
+/// Where the candidates of a full sync's archive step stand.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidates<'a> {
+    /// Attempts whose listing counts for this sync (the run and those it resumed).
+    pub seen_runs: &'a [Uuid],
+    /// The run itself: its start bounds what it may archive.
+    pub run_id: Uuid,
+    /// Whether the run's id-only listing also counts.
+    pub after_id_listing: bool,
+}
+
+impl Candidates<'_> {
+    fn bind<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.seen_runs)
+            .bind(self.after_id_listing.then_some(self.run_id))
+            .bind(self.run_id)
+    }
+}
 
 impl Store {
     /// Live products, the base of the archive ratio guard.
@@ -57,22 +151,87 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// Live products that run `run_id` has not seen.
-    pub async fn unseen_products(&self, run_id: Uuid) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(COUNT_UNSEEN)
+    /// How many live products the listing did not serve (candidates for archiving).
+    pub async fn count_candidates(&self, c: &Candidates<'_>) -> Result<u64, StoreError> {
+        let n: i64 = c
+            .bind(sqlx::query(COUNT_CANDIDATES))
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+        Ok(n as u64)
+    }
+
+    /// The next `limit` candidates after `after`, in id order.
+    pub async fn candidate_ids(
+        &self,
+        c: &Candidates<'_>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = c
+            .bind(sqlx::query(CANDIDATE_IDS))
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| sqlx::Row::try_get(row, 0).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Archives every candidate: the listing and a consistent id-only listing both left them out.
+    pub async fn archive_candidates(&self, c: &Candidates<'_>) -> Result<u64, StoreError> {
+        let done = c
+            .bind(sqlx::query(ARCHIVE_CANDIDATES))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Adds ids to run `run_id`'s scratch list.
+    pub async fn record_ids(
+        &self,
+        run_id: Uuid,
+        kind: SeenKind,
+        ids: &[&str],
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(RECORD_IDS)
+            .bind(run_id)
+            .bind(ids)
+            .bind(kind as i16)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Live products the item endpoint answered 404 for during `run_id`.
+    pub async fn count_gone(&self, run_id: Uuid) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(COUNT_GONE)
             .bind(run_id)
             .fetch_one(&self.pool)
             .await?;
         Ok(n as u64)
     }
 
-    /// Archives every live product run `run_id` has not seen.
-    pub async fn archive_unseen(&self, run_id: Uuid) -> Result<u64, StoreError> {
-        let done = sqlx::query(ARCHIVE_UNSEEN)
+    /// Archives the products the item endpoint answered 404 for during `run_id`.
+    pub async fn archive_gone(&self, run_id: Uuid) -> Result<u64, StoreError> {
+        let done = sqlx::query(ARCHIVE_GONE)
             .bind(run_id)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    /// How many ids run `run_id`'s listing served more than once.
+    pub async fn seen_twice(&self, run_id: Uuid) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(SEEN_TWICE)
+            .bind(run_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.max(0) as u64)
     }
 
     /// Archives the given products (gone upstream); with `dry_run`, only counts them.
@@ -123,10 +282,10 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Drops the seen-id bookkeeping of a run.
-    pub async fn forget_seen(&self, run_id: Uuid) -> Result<(), StoreError> {
+    /// Drops the scratch lists of these attempts.
+    pub async fn forget_seen(&self, run_ids: &[Uuid]) -> Result<(), StoreError> {
         sqlx::query(FORGET_SEEN)
-            .bind(run_id)
+            .bind(run_ids)
             .execute(&self.pool)
             .await?;
         Ok(())

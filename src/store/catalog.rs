@@ -51,6 +51,8 @@ pub struct BatchWrite {
     /// Categories this batch resolved: callers add them to the [`KnownCategories`] they pass to
     /// later batches.
     pub categories_resolved: Vec<(String, Option<i64>)>,
+    /// Products the database refused (external id, why), written without; not counted above.
+    pub refused: Vec<(String, String)>,
 }
 
 /// How writes treat ordering and bookkeeping.
@@ -58,13 +60,16 @@ pub struct BatchWrite {
 pub struct WriteOptions {
     /// Record the ids as seen by this (full) run.
     pub seen_by: Option<Uuid>,
-    /// Never let an older `source_updated_at` overwrite a newer one (event-driven writes).
+    /// Never let an older `source_updated_at` overwrite a newer one.
     pub respect_source_order: bool,
+    /// An archived product is restored only by a strictly newer version (event-carried state,
+    /// which may be a late copy; the upstream's own answers restore at any version).
+    pub strict_restore: bool,
 }
 
 /// Records the ids as seen by the run (when `$1` is set) and returns the products that need
-/// writing: new, changed, or archived. For those it also says whether their plain handle is held
-/// by another product.
+/// writing: new, changed, or archived. For new ones it also says whether their plain handle is
+/// held by another product (a stored product keeps the handle it has).
 const CLASSIFY_PRODUCTS: &str = r#"
 with input as (
     select *
@@ -77,7 +82,7 @@ seen as (
 select
     (i.ord - 1)::int4 as position,
     p.id is null as is_new,
-    exists (
+    p.id is null and exists (
         select 1 from products h where h.handle = i.handle and h.external_id <> i.external_id
     ) as handle_taken
 from input i
@@ -107,11 +112,13 @@ from unnest(
 "#;
 
 /// Changed or archived products. The hash is checked again, so a row another writer already
-/// brought to the same content is not rewritten; with `$16` set, an older `source_updated_at`
-/// never overwrites a newer one.
+/// brought to the same content is not rewritten. The handle is never touched: it was assigned
+/// when the product was created, and storefront URLs must outlive a rename. With `$16` set, an
+/// older `source_updated_at` never overwrites a newer one; with `$17` set as well, an archived
+/// product comes back only with a strictly newer version (a late copy of the event that came
+/// before its deletion must not restore it).
 const UPDATE_PRODUCTS: &str = r#"
 update products as p set
-    handle = u.handle,
     title = u.title,
     description = u.description,
     category_id = u.category_id,
@@ -142,6 +149,10 @@ where p.external_id = u.external_id
         and p.source_updated_at is not null
         and u.source_updated_at is not null
         and u.source_updated_at < p.source_updated_at)
+    and not ($17::bool
+        and p.archived_at is not null
+        and p.source_updated_at is not null
+        and (u.source_updated_at is null or u.source_updated_at <= p.source_updated_at))
 "#;
 
 /// Creates missing categories and returns the ids of all asked for. A category another
@@ -220,18 +231,20 @@ impl Store {
             }
         }
 
-        // A product keeps its plain handle when no other product holds it and no earlier
+        // A new product gets its plain handle when no other product holds it and no earlier
         // product of this batch claimed it; otherwise it takes its suffixed handle.
         let mut claimed: HashSet<&str> = HashSet::with_capacity(pending.len());
         let mut inserts = Rows::with_capacity(pending.len());
         let mut updates = Rows::with_capacity(pending.len());
         for p in &pending {
             let prepared = &batch[p.position];
-            let handle = if !p.handle_taken && claimed.insert(prepared.handle.as_str()) {
-                prepared.handle.as_str()
-            } else {
-                prepared.handle_suffixed.as_str()
-            };
+            // A stored product keeps its own handle (the update leaves it alone).
+            let handle =
+                if !p.is_new || (!p.handle_taken && claimed.insert(prepared.handle.as_str())) {
+                    prepared.handle.as_str()
+                } else {
+                    prepared.handle_suffixed.as_str()
+                };
             let category_id = prepared
                 .product
                 .category
@@ -251,6 +264,7 @@ impl Store {
             write.updated = updates
                 .bind(sqlx::query(UPDATE_PRODUCTS))
                 .bind(options.respect_source_order)
+                .bind(options.strict_restore)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -289,6 +303,7 @@ impl Store {
             unchanged: (batch.len() - pending.len()) as u64,
             categories_created: new_slugs.len() as u64,
             categories_resolved: slugs.iter().map(|s| ((*s).to_owned(), None)).collect(),
+            refused: Vec::new(),
         })
     }
 }

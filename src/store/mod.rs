@@ -3,6 +3,7 @@
 
 mod archive;
 mod catalog;
+mod history;
 mod nodelay;
 mod runs;
 
@@ -13,8 +14,13 @@ use sqlx::postgres::PgPoolOptions;
 
 use crate::config::DatabaseArgs;
 
+pub use archive::{Candidates, SeenKind};
 pub use catalog::{BatchWrite, KnownCategories, PreparedProduct, WriteOptions};
-pub use runs::{MAX_STORED_ERRORS, NewRun, RunRecord, RunStart};
+pub use history::RunRecord;
+pub use runs::{
+    Checkpoint, ListingCheckpoint, MAX_STORED_ERRORS, NewRun, PreviousAttempt, RunProgress,
+    RunStart,
+};
 
 /// How long to wait for a free pooled connection before calling the database unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,6 +40,10 @@ pub enum StoreError {
     /// writing the batch again resolves it.
     #[error("a concurrent write took a product id or handle")]
     Conflict(#[source] sqlx::Error),
+    /// The database refused a value (a NUL character, a number out of range, a value over an
+    /// index's size limit): that product fails alone, the rest of its batch can be written.
+    #[error("the database refused a value: {0}")]
+    Refused(#[source] sqlx::Error),
     /// The statement itself failed; retrying will fail the same way.
     #[error("database error: {0}")]
     Query(#[source] sqlx::Error),
@@ -60,6 +70,13 @@ fn is_transient_code(code: &str) -> bool {
         )
 }
 
+/// SQLSTATE codes of a value the database will never accept: data exceptions (class 22: bad
+/// encoding such as NUL, numeric overflow, bad JSON escapes), not-null and check violations,
+/// program limits (54: an index row too large).
+fn is_refused_value_code(code: &str) -> bool {
+    code.starts_with("22") || code.starts_with("54") || matches!(code, "23502" | "23514")
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
@@ -79,6 +96,8 @@ impl From<sqlx::Error> for StoreError {
                     StoreError::Conflict(e)
                 } else if db.code().is_some_and(|c| is_transient_code(&c)) {
                     StoreError::Unavailable(e)
+                } else if db.code().is_some_and(|c| is_refused_value_code(&c)) {
+                    StoreError::Refused(e)
                 } else {
                     StoreError::Query(e)
                 }
@@ -134,6 +153,12 @@ mod tests {
         assert!(is_transient_code("57P01"));
         assert!(!is_transient_code("23505"));
         assert!(!is_transient_code("42601"));
+        assert!(is_refused_value_code("22021"), "NUL in text");
+        assert!(is_refused_value_code("22P05"), "NUL escape in jsonb");
+        assert!(is_refused_value_code("22003"), "numeric out of range");
+        assert!(is_refused_value_code("54000"), "index row too large");
+        assert!(!is_refused_value_code("23505"));
+        assert!(!is_refused_value_code("42P01"));
         assert!(StoreError::Unavailable(sqlx::Error::PoolTimedOut).is_transient());
         assert!(!StoreError::Query(sqlx::Error::RowNotFound).is_transient());
     }

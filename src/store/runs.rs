@@ -1,11 +1,17 @@
-//! Run records: a `sync_runs` row from start to end, its `sync_errors`, and reading them back.
+//! Run records: a `sync_runs` row per attempt from start to end, its heartbeat and checkpoint
+//! while it goes, and its `sync_errors`. An attempt whose process died is marked `abandoned`
+//! (it keeps the counts it had recorded), never overwritten; the next attempt of the same
+//! request is a new row that can resume from the checkpoint of the one before.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{Store, StoreError};
-use crate::domain::{ErrorKind, RunError, RunMode, RunSummary};
+use crate::domain::{BatchCounts, Counts, RunError, RunMode, RunSummary};
 
 /// Most `sync_errors` rows kept per run, so a catalog full of bad products cannot flood the table.
 pub const MAX_STORED_ERRORS: u64 = 1000;
@@ -24,58 +30,99 @@ pub struct NewRun<'a> {
 /// What starting a run found.
 #[derive(Debug)]
 pub enum RunStart {
-    /// A run row is open under this id (new, or an interrupted run of the same request taken over).
-    Started(Uuid),
+    /// A new attempt is open under `run_id`. `previous` is the attempt of the same request that
+    /// came before (interrupted, or abandoned by a process that died), when there was one.
+    Started {
+        run_id: Uuid,
+        attempt: i32,
+        previous: Option<PreviousAttempt>,
+    },
     /// The request already ran to the end; here is what it produced.
     Finished(Box<RunSummary>),
 }
 
-/// A row of `sync_runs`, for `catalog-sync runs`.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct RunRecord {
-    pub id: Uuid,
-    pub request_id: String,
-    pub mode: String,
-    pub status: String,
+/// The attempt before this one, and how far it got.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreviousAttempt {
+    pub run_id: Uuid,
+    pub mode: RunMode,
     pub dry_run: bool,
-    pub reason: Option<String>,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub fetched: i64,
-    pub created: i64,
-    pub updated: i64,
-    pub unchanged: i64,
-    pub archived: i64,
-    pub failed: i64,
-    pub categories_created: i64,
-    pub error: Option<String>,
-    pub trace_id: Option<String>,
-    pub summary: Option<Json<RunSummary>>,
+    pub checkpoint: Option<Checkpoint>,
 }
 
+/// How far a running run is, saved with every heartbeat (`sync_runs.checkpoint`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Products handled so far.
+    pub processed: u64,
+    /// Products the run expects.
+    pub total: u64,
+    /// For a full sync: how much of the listing is committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<ListingCheckpoint>,
+}
+
+/// The committed prefix of a full sync's listing: every product before `skip` is written and
+/// recorded as seen, by one of `seen_runs`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListingCheckpoint {
+    /// The listing offset the next attempt resumes at.
+    pub skip: u64,
+    /// The id at offset `skip - 1`, which the next attempt's first page must start with if the
+    /// listing did not move in between.
+    pub last_id: Option<String>,
+    /// The listing's `total` when the checkpoint was taken.
+    pub total: u64,
+    /// Every attempt whose seen ids count for this sync (this one and those it resumed).
+    pub seen_runs: Vec<Uuid>,
+}
+
+/// What a running run has done so far: written to its row by each heartbeat, so a run whose
+/// process dies is left with a record of its work.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunProgress {
+    pub counts: Counts,
+    pub batches: BatchCounts,
+    pub checkpoint: Checkpoint,
+}
+
+const LOCK_REQUEST_RUNS: &str = r#"
+select id, status, mode, dry_run, attempt, checkpoint, summary from sync_runs
+where request_id = $1 order by started_at desc, attempt desc for update
+"#;
+
+const ABANDON_REQUEST_RUNS: &str = r#"
+update sync_runs set status = 'abandoned', finished_at = now(), updated_at = now(),
+    error = coalesce(error, 'its request was delivered again while it ran: the process running it stopped')
+where request_id = $1 and status = 'running'
+"#;
+
 const INSERT_RUN: &str = r#"
-insert into sync_runs (id, request_id, mode, status, dry_run, reason, trace_id, started_at)
-values ($1, $2, $3, 'running', $4, $5, $6, now())
-on conflict (request_id) do nothing
+insert into sync_runs (id, request_id, mode, status, dry_run, reason, trace_id, started_at,
+    heartbeat_at, attempt, resumed_from)
+values ($1, $2, $3, 'running', $4, $5, $6, now(), now(), $7, $8)
+on conflict (request_id) where status not in ('abandoned', 'interrupted') do nothing
 "#;
 
-const FIND_RUN_BY_REQUEST: &str = "select id, status, summary from sync_runs where request_id = $1";
-
-const RESTART_RUN: &str = r#"
-update sync_runs set
-    status = 'running', mode = $2, dry_run = $3, reason = $4, trace_id = $5, started_at = now(),
-    finished_at = null, fetched = 0, created = 0, updated = 0, unchanged = 0, archived = 0,
-    failed = 0, categories_created = 0, batches_total = 0, batches_succeeded = 0,
-    batches_failed = 0, checkpoint = null, error = null, summary = null, updated_at = now()
-where id = $1
+const HEARTBEAT: &str = r#"
+update sync_runs set heartbeat_at = now(), updated_at = now(), checkpoint = $2,
+    fetched = $3, created = $4, updated = $5, unchanged = $6, archived = $7, failed = $8,
+    categories_created = $9, batches_total = $10, batches_succeeded = $11, batches_failed = $12
+where id = $1 and status = 'running'
 "#;
 
-const CLEAR_RUN_ERRORS: &str = "delete from sync_errors where run_id = $1";
+const SWEEP_STALE: &str = r#"
+update sync_runs set status = 'abandoned', finished_at = now(), updated_at = now(),
+    error = coalesce(error, 'no heartbeat since ' || heartbeat_at::text || ': the process running it stopped')
+where status = 'running' and heartbeat_at < now() - make_interval(secs => $1)
+"#;
 
-const RECORD_PROGRESS: &str = r#"
-update sync_runs set checkpoint = jsonb_build_object('processed', $2::int8, 'total', $3::int8),
-    updated_at = now()
-where id = $1
+/// Seen-id lists of attempts that ended long ago and were never resumed.
+const FORGET_OLD_SEEN: &str = r#"
+delete from sync_run_seen where run_id in (
+    select id from sync_runs
+    where status in ('abandoned', 'interrupted') and finished_at < now() - interval '1 day'
+)
 "#;
 
 const INSERT_ERRORS: &str = r#"
@@ -88,12 +135,16 @@ update sync_runs set
     status = $2, finished_at = $3, fetched = $4, created = $5, updated = $6, unchanged = $7,
     archived = $8, failed = $9, categories_created = $10, batches_total = $11,
     batches_succeeded = $12, batches_failed = $13, error = $14, summary = $15, checkpoint = null,
-    updated_at = now()
-where id = $1
+    heartbeat_at = now(), updated_at = now()
+where id = $1 and status = 'running'
 "#;
 
 const INTERRUPT_RUN: &str = r#"
-update sync_runs set status = 'interrupted', updated_at = now() where id = $1 and status = 'running'
+update sync_runs set status = 'interrupted', finished_at = now(), updated_at = now(),
+    checkpoint = $2, fetched = $3, created = $4, updated = $5, unchanged = $6, archived = $7,
+    failed = $8, categories_created = $9, batches_total = $10, batches_succeeded = $11,
+    batches_failed = $12
+where id = $1 and status = 'running'
 "#;
 
 const FULL_SYNC_SUCCEEDED_SINCE: &str = r#"
@@ -103,80 +154,99 @@ select exists (
 )
 "#;
 
-const LIST_RUNS: &str = r#"
-select id, request_id, mode, status, dry_run, reason, started_at, finished_at, fetched, created,
-    updated, unchanged, archived, failed, categories_created, error, trace_id, summary
-from sync_runs order by started_at desc limit $1
-"#;
-
-const GET_RUN: &str = r#"
-select id, request_id, mode, status, dry_run, reason, started_at, finished_at, fetched, created,
-    updated, unchanged, archived, failed, categories_created, error, trace_id, summary
-from sync_runs where id = $1
-"#;
-
-const GET_RUN_ERRORS: &str = r#"
-select product_id, batch, kind, message from sync_errors where run_id = $1 order by id limit $2
-"#;
+type RequestRun = (
+    Uuid,
+    String,
+    String,
+    bool,
+    i32,
+    Option<Json<Checkpoint>>,
+    Option<Json<RunSummary>>,
+);
 
 impl Store {
-    /// Opens the run row for a request. A request id is unique: a finished run is returned as is,
-    /// an interrupted or abandoned one is taken over and starts again from a clean slate.
+    /// Opens a new attempt for a request. A request that ran to its end gets its summary back.
+    /// An attempt still marked running belongs to a process that died (the request came back to
+    /// us, or the caller retries it): it is marked abandoned, keeping what it had recorded. The
+    /// newest earlier attempt is returned so the new one can resume from its checkpoint.
     pub async fn begin_run(&self, run: &NewRun<'_>) -> Result<RunStart, StoreError> {
-        let inserted = sqlx::query(INSERT_RUN)
-            .bind(run.run_id)
-            .bind(run.request_id)
-            .bind(run.mode.as_str())
-            .bind(run.dry_run)
-            .bind(run.reason)
-            .bind(run.trace_id)
-            .execute(&self.pool)
-            .await?;
-        if inserted.rows_affected() == 1 {
-            return Ok(RunStart::Started(run.run_id));
-        }
-        let (id, status, summary): (Uuid, String, Option<Json<RunSummary>>) =
-            sqlx::query_as(FIND_RUN_BY_REQUEST)
+        // A concurrent first attempt of the same request can win the insert; the second pass
+        // then sees its row like any other.
+        for _ in 0..3 {
+            let mut tx = self.pool.begin().await?;
+            let rows: Vec<RequestRun> = sqlx::query_as(LOCK_REQUEST_RUNS)
                 .bind(run.request_id)
-                .fetch_one(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?;
-        if let Some(Json(summary)) =
-            summary.filter(|_| status != "running" && status != "interrupted")
-        {
-            return Ok(RunStart::Finished(Box::new(summary)));
+            let finished = rows.iter().find(|(_, status, ..)| is_final(status));
+            if let Some((_, _, _, _, _, _, Some(Json(summary)))) = finished {
+                return Ok(RunStart::Finished(Box::new(summary.clone())));
+            }
+            sqlx::query(ABANDON_REQUEST_RUNS)
+                .bind(run.request_id)
+                .execute(&mut *tx)
+                .await?;
+            let previous = rows
+                .first()
+                .map(|(id, _, mode, dry_run, _, checkpoint, _)| PreviousAttempt {
+                    run_id: *id,
+                    mode: RunMode::parse(mode).unwrap_or(run.mode),
+                    dry_run: *dry_run,
+                    checkpoint: checkpoint.as_ref().map(|Json(c)| c.clone()),
+                });
+            let attempt = rows
+                .first()
+                .map_or(1, |(_, _, _, _, attempt, ..)| attempt + 1);
+            let inserted = sqlx::query(INSERT_RUN)
+                .bind(run.run_id)
+                .bind(run.request_id)
+                .bind(run.mode.as_str())
+                .bind(run.dry_run)
+                .bind(run.reason)
+                .bind(run.trace_id)
+                .bind(attempt)
+                .bind(previous.as_ref().map(|p| p.run_id))
+                .execute(&mut *tx)
+                .await?;
+            if inserted.rows_affected() == 1 {
+                tx.commit().await?;
+                return Ok(RunStart::Started {
+                    run_id: run.run_id,
+                    attempt,
+                    previous,
+                });
+            }
+            tx.rollback().await?;
         }
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(RESTART_RUN)
-            .bind(id)
-            .bind(run.mode.as_str())
-            .bind(run.dry_run)
-            .bind(run.reason)
-            .bind(run.trace_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(CLEAR_RUN_ERRORS)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.forget_seen(id).await?;
-        Ok(RunStart::Started(id))
+        Err(StoreError::Config(format!(
+            "request {} is being started by another process at the same time",
+            run.request_id
+        )))
     }
 
-    /// Records how far a running run is, for `catalog-sync runs` while it runs.
-    pub async fn record_progress(
+    /// Records that a run is alive and how far it is. `false` when the row is no longer
+    /// running: another process declared this attempt abandoned and may be running the request.
+    pub async fn heartbeat(
         &self,
         run_id: Uuid,
-        processed: u64,
-        total: u64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(RECORD_PROGRESS)
-            .bind(run_id)
-            .bind(processed as i64)
-            .bind(total as i64)
+        progress: &RunProgress,
+    ) -> Result<bool, StoreError> {
+        let done = bind_progress(sqlx::query(HEARTBEAT).bind(run_id), progress)
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks runs whose heartbeat is older than `stale_after` abandoned, and forgets the
+    /// seen-id lists of attempts that ended more than a day ago. Returns how many runs it marked.
+    pub async fn sweep_stale_runs(&self, stale_after: Duration) -> Result<u64, StoreError> {
+        let marked = sqlx::query(SWEEP_STALE)
+            .bind(stale_after.as_secs_f64())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        sqlx::query(FORGET_OLD_SEEN).execute(&self.pool).await?;
+        Ok(marked)
     }
 
     /// Stores failures of a run.
@@ -200,39 +270,33 @@ impl Store {
         Ok(())
     }
 
-    /// Closes the run row with its summary.
+    /// Closes the run row with its summary. `false` when the row was no longer running (another
+    /// process declared it abandoned): the summary is then not recorded.
     pub async fn finish_run(
         &self,
         summary: &RunSummary,
         error: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let c = &summary.counts;
-        let b = &summary.batches;
-        sqlx::query(FINISH_RUN)
+    ) -> Result<bool, StoreError> {
+        let query = sqlx::query(FINISH_RUN)
             .bind(summary.run_id)
             .bind(summary.status.as_str())
-            .bind(summary.finished_at)
-            .bind(c.fetched as i64)
-            .bind(c.created as i64)
-            .bind(c.updated as i64)
-            .bind(c.unchanged as i64)
-            .bind(c.archived as i64)
-            .bind(c.failed as i64)
-            .bind(c.categories_created as i64)
-            .bind(b.total as i64)
-            .bind(b.succeeded as i64)
-            .bind(b.failed as i64)
+            .bind(summary.finished_at);
+        let done = bind_counts(query, &summary.counts, &summary.batches)
             .bind(error)
             .bind(Json(summary))
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
-    /// Marks a run stopped before its end, so the same request may run again.
-    pub async fn interrupt_run(&self, run_id: Uuid) -> Result<(), StoreError> {
-        sqlx::query(INTERRUPT_RUN)
-            .bind(run_id)
+    /// Marks a run stopped before its end, with what it had done and its checkpoint, so the
+    /// next attempt of the same request can resume.
+    pub async fn interrupt_run(
+        &self,
+        run_id: Uuid,
+        progress: &RunProgress,
+    ) -> Result<(), StoreError> {
+        bind_progress(sqlx::query(INTERRUPT_RUN).bind(run_id), progress)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -250,44 +314,68 @@ impl Store {
             .fetch_one(&self.pool)
             .await?)
     }
+}
 
-    /// The newest runs first.
-    pub async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        Ok(sqlx::query_as(LIST_RUNS)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
+/// Statuses of a run that went to its end: its request never runs again.
+fn is_final(status: &str) -> bool {
+    matches!(status, "succeeded" | "partial" | "failed" | "skipped")
+}
+
+/// Binds `$2` (checkpoint) to `$12` (batch counts) of the heartbeat and interrupt statements.
+fn bind_progress<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    progress: &'q RunProgress,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    bind_counts(
+        query.bind(Json(&progress.checkpoint)),
+        &progress.counts,
+        &progress.batches,
+    )
+}
+
+/// Binds the ten count columns, `fetched` to `batches_failed`, in the statements' order.
+fn bind_counts<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    c: &Counts,
+    b: &BatchCounts,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(c.fetched as i64)
+        .bind(c.created as i64)
+        .bind(c.updated as i64)
+        .bind(c.unchanged as i64)
+        .bind(c.archived as i64)
+        .bind(c.failed as i64)
+        .bind(c.categories_created as i64)
+        .bind(b.total as i64)
+        .bind(b.succeeded as i64)
+        .bind(b.failed as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_without_a_listing_keeps_the_old_shape() {
+        let json = serde_json::to_value(Checkpoint {
+            processed: 3,
+            total: 9,
+            listing: None,
+        })
+        .unwrap();
+        assert_eq!(json, serde_json::json!({"processed": 3, "total": 9}));
+        let back: Checkpoint = serde_json::from_value(json).unwrap();
+        assert_eq!(back.listing, None);
     }
 
-    /// One run and its first stored errors.
-    pub async fn get_run(
-        &self,
-        run_id: Uuid,
-    ) -> Result<Option<(RunRecord, Vec<RunError>)>, StoreError> {
-        let Some(record) = sqlx::query_as::<_, RunRecord>(GET_RUN)
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let rows: Vec<(Option<String>, Option<i64>, String, String)> =
-            sqlx::query_as(GET_RUN_ERRORS)
-                .bind(run_id)
-                .bind(MAX_STORED_ERRORS as i64)
-                .fetch_all(&self.pool)
-                .await?;
-        let errors = rows
-            .into_iter()
-            .filter_map(|(product_id, batch, kind, message)| {
-                Some(RunError {
-                    product_id,
-                    batch: batch.map(|b| b as u64),
-                    kind: ErrorKind::parse(&kind)?,
-                    message,
-                })
-            })
-            .collect();
-        Ok(Some((record, errors)))
+    #[test]
+    fn only_ended_runs_are_final() {
+        for status in ["succeeded", "partial", "failed", "skipped"] {
+            assert!(is_final(status));
+        }
+        for status in ["running", "interrupted", "abandoned"] {
+            assert!(!is_final(status));
+        }
     }
 }

@@ -21,12 +21,33 @@ use crate::telemetry::error_chain;
 
 pub use error::UpstreamError;
 pub(crate) use wire::ExternalId;
-pub use wire::{InvalidProduct, product_from_json};
+pub use wire::{EVENT_PRODUCT_FIELDS, InvalidProduct, event_product_from_json, product_from_json};
 
 /// The product fields the service maps; `select` asks the upstream for only these.
 pub const SELECTED_FIELDS: &str = "id,title,description,category,price,discountPercentage,rating,\
 stock,tags,brand,sku,weight,dimensions,warrantyInformation,shippingInformation,\
 availabilityStatus,returnPolicy,minimumOrderQuantity,meta,images,thumbnail";
+
+/// The span of one listing page (`ids_only`: of the id-only pass).
+fn page_span(ids_only: bool, skip: u64, limit: u32) -> tracing::Span {
+    macro_rules! span {
+        ($name:literal) => {
+            info_span!(
+                $name,
+                skip,
+                limit,
+                attempts = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+                otel.status_description = tracing::field::Empty,
+            )
+        };
+    }
+    if ids_only {
+        span!("upstream.id_page")
+    } else {
+        span!("upstream.page")
+    }
+}
 
 /// Largest response body accepted, so one page can never take unbounded memory.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -38,6 +59,14 @@ pub struct Page {
     pub total: u64,
     /// Each element of `products`: a product, or why it is not one.
     pub products: Vec<Result<Product, InvalidProduct>>,
+}
+
+/// One page of the listing's ids only (`select=id`): what confirming archive candidates needs.
+#[derive(Debug)]
+pub struct IdPage {
+    pub total: u64,
+    /// Each element's id, `None` when it has no readable one.
+    pub ids: Vec<Option<String>>,
 }
 
 /// Client for the upstream product API.
@@ -94,19 +123,8 @@ impl Upstream {
 
     /// Fetches `limit` products starting at `skip`, retrying transient failures.
     pub async fn page(&self, skip: u64, limit: u32) -> Result<Page, UpstreamError> {
-        let mut url = self.base.clone();
-        url.query_pairs_mut()
-            .append_pair("limit", &limit.to_string())
-            .append_pair("skip", &skip.to_string())
-            .append_pair("select", SELECTED_FIELDS);
-        let span = info_span!(
-            "upstream.page",
-            skip,
-            limit,
-            attempts = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-            otel.status_description = tracing::field::Empty,
-        );
+        let url = self.listing_url(skip, limit, SELECTED_FIELDS);
+        let span = page_span(false, skip, limit);
         let url = &url;
         self.with_retries(|resends| async move {
             let bytes = self.get(url, resends).await?;
@@ -114,6 +132,28 @@ impl Upstream {
         })
         .instrument(span)
         .await
+    }
+
+    /// Fetches the ids of `limit` products starting at `skip` (`select=id`).
+    pub async fn page_ids(&self, skip: u64, limit: u32) -> Result<IdPage, UpstreamError> {
+        let url = self.listing_url(skip, limit, "id");
+        let span = page_span(true, skip, limit);
+        let url = &url;
+        self.with_retries(|resends| async move {
+            let bytes = self.get(url, resends).await?;
+            wire::decode_id_page(&bytes)
+        })
+        .instrument(span)
+        .await
+    }
+
+    fn listing_url(&self, skip: u64, limit: u32, select: &str) -> Url {
+        let mut url = self.base.clone();
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string())
+            .append_pair("skip", &skip.to_string())
+            .append_pair("select", select);
+        url
     }
 
     /// Fetches one product by id; `Ok(None)` when the upstream answers 404.

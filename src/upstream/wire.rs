@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::value::RawValue;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use super::UpstreamError;
-use crate::domain::{Attributes, Price, Product, ProductError};
+use crate::domain::{Attributes, Price, PriceError, Product, ProductError, check_product_id};
 
 /// An element of the upstream's answer that is not a valid product.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -38,8 +38,8 @@ struct WireId {
     id: ExternalId,
 }
 
-/// A product id as the upstream and events send it: a number or a string (1 to 128
-/// characters, trimmed), kept as text.
+/// A product id as the upstream and events send it: an integer or a string, kept as text, and
+/// checked by [`check_product_id`] (ids are data, never paths).
 pub(crate) struct ExternalId(pub String);
 
 impl<'de> Deserialize<'de> for ExternalId {
@@ -57,11 +57,8 @@ impl<'de> Deserialize<'de> for ExternalId {
                 Ok(ExternalId(v.to_string()))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ExternalId, E> {
-                let id = v.trim();
-                if id.is_empty() || id.chars().count() > 128 {
-                    return Err(E::custom("product ids are 1 to 128 characters"));
-                }
-                Ok(ExternalId(id.to_owned()))
+                check_product_id(v).map_err(E::custom)?;
+                Ok(ExternalId(v.to_owned()))
             }
         }
         deserializer.deserialize_any(IdVisitor)
@@ -70,12 +67,14 @@ impl<'de> Deserialize<'de> for ExternalId {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WireProduct {
+struct WireProduct<'a> {
     id: ExternalId,
     title: Option<String>,
     description: Option<String>,
     category: Option<String>,
-    price: Option<Number>,
+    /// Kept as raw JSON so a number's digits never pass through `f64`.
+    #[serde(borrow)]
+    price: Option<&'a RawValue>,
     stock: Option<i64>,
     tags: Option<Vec<String>>,
     brand: Option<String>,
@@ -94,13 +93,14 @@ struct WireProduct {
     minimum_order_quantity: Option<Value>,
 }
 
-impl WireProduct {
+impl WireProduct<'_> {
     fn into_product(self) -> Result<Product, ProductError> {
         let external_id = self.id.0;
         let price = self
             .price
-            .map(|n| Price::parse(&external_id, &n.to_string()))
-            .transpose()?;
+            .map(|raw| exact_price(raw.get()))
+            .transpose()
+            .map_err(|(text, reason)| ProductError::bad_price(&external_id, &text, reason))?;
         let source_updated_at = self
             .meta
             .as_ref()
@@ -144,6 +144,19 @@ impl WireProduct {
     }
 }
 
+/// A price from a JSON number literal or a numeric string (surrounding spaces allowed in a
+/// string), exactly; on error, the text that was refused and why.
+fn exact_price(raw: &str) -> Result<Price, (String, PriceError)> {
+    let text = if raw.starts_with('"') {
+        let text: String =
+            serde_json::from_str(raw).map_err(|_| (raw.to_owned(), PriceError::NotANumber))?;
+        text.trim().to_owned()
+    } else {
+        raw.to_owned()
+    };
+    Price::parse(&text).map_err(|reason| (raw.to_owned(), reason))
+}
+
 /// Converts one upstream product object (as the API or an event carries it) to a product.
 pub fn product_from_json(raw: &str) -> Result<Product, InvalidProduct> {
     match serde_json::from_str::<WireProduct>(raw) {
@@ -156,6 +169,55 @@ pub fn product_from_json(raw: &str) -> Result<Product, InvalidProduct> {
             message: format!("not a product object: {e}"),
         }),
     }
+}
+
+/// What an event-carried product must hold: the whole product as the item endpoint serves it
+/// (DummyJSON always serves these; `brand` is optional upstream). Applying a partial object
+/// would wipe every field it leaves out, so a partial one is refused instead.
+pub const EVENT_PRODUCT_FIELDS: [&str; 19] = [
+    "title",
+    "description",
+    "category",
+    "price",
+    "discountPercentage",
+    "rating",
+    "stock",
+    "tags",
+    "sku",
+    "weight",
+    "dimensions",
+    "warrantyInformation",
+    "shippingInformation",
+    "availabilityStatus",
+    "returnPolicy",
+    "minimumOrderQuantity",
+    "meta",
+    "images",
+    "thumbnail",
+];
+
+/// Converts an event-carried product object, which must be complete (see
+/// [`EVENT_PRODUCT_FIELDS`]) and valid like any upstream product.
+pub fn event_product_from_json(raw: &str) -> Result<Product, InvalidProduct> {
+    let fields: std::collections::HashMap<String, &RawValue> =
+        serde_json::from_str(raw).map_err(|e| InvalidProduct {
+            product_id: None,
+            message: format!("not a product object: {e}"),
+        })?;
+    let missing: Vec<&str> = EVENT_PRODUCT_FIELDS
+        .into_iter()
+        .filter(|name| fields.get(*name).is_none_or(|v| v.get() == "null"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(InvalidProduct {
+            product_id: id_of(raw),
+            message: format!(
+                "the product object is incomplete (missing {}): an event carries the whole product, or none and the worker fetches it",
+                missing.join(", ")
+            ),
+        });
+    }
+    product_from_json(raw)
 }
 
 fn id_of(raw: &str) -> Option<String> {
@@ -178,6 +240,18 @@ pub(crate) fn decode_page(body: &[u8]) -> Result<super::Page, UpstreamError> {
             .products
             .into_iter()
             .map(|raw| product_from_json(raw.get()))
+            .collect(),
+    })
+}
+
+pub(crate) fn decode_id_page(body: &[u8]) -> Result<super::IdPage, UpstreamError> {
+    let page: WirePage = serde_json::from_slice(body).map_err(json_error)?;
+    Ok(super::IdPage {
+        total: page.total,
+        ids: page
+            .products
+            .into_iter()
+            .map(|raw| id_of(raw.get()))
             .collect(),
     })
 }
@@ -227,9 +301,75 @@ mod tests {
     }
 
     #[test]
-    fn string_ids_are_accepted() {
+    fn string_ids_are_accepted_and_paths_are_not() {
         let p = product_from_json(r#"{"id":"sku-9","title":"T"}"#).unwrap();
         assert_eq!(p.external_id, "sku-9");
+        for id in [r#"".""#, r#"".."#, r#""a/b""#, r#"" 7""#, r#""""#] {
+            let bad = product_from_json(&format!(r#"{{"id":{id},"title":"T"}}"#)).unwrap_err();
+            assert!(bad.message.contains("product id"), "{id}: {}", bad.message);
+        }
+    }
+
+    #[test]
+    fn prices_are_exact_from_numbers_and_numeric_strings() {
+        let price = |json: &str| {
+            product_from_json(&format!(r#"{{"id":1,"title":"T","price":{json}}}"#))
+                .map(|p| p.price.unwrap().as_str().to_owned())
+        };
+        assert_eq!(
+            price("123456789012345678901234567890.123456789").unwrap(),
+            "123456789012345678901234567890.123456789"
+        );
+        assert_eq!(price(r#"" 12.50 ""#).unwrap(), "12.50");
+        assert_eq!(price("1e3").unwrap(), "1000");
+        for bad in [
+            "-1",
+            r#""-0.5""#,
+            r#""12,50""#,
+            "true",
+            "[1]",
+            r#""cheap""#,
+            "1e400",
+        ] {
+            let error = price(bad).unwrap_err();
+            assert!(
+                error.message.contains("invalid price"),
+                "{bad}: {}",
+                error.message
+            );
+        }
+    }
+
+    #[test]
+    fn negative_stock_and_nul_text_are_invalid_products() {
+        let bad = product_from_json(r#"{"id":1,"title":"T","stock":-2}"#).unwrap_err();
+        assert!(bad.message.contains("negative stock"), "{}", bad.message);
+        let bad = product_from_json(r#"{"id":1,"title":"Lamp\u0000"}"#).unwrap_err();
+        assert!(bad.message.contains("NUL"), "{}", bad.message);
+        assert_eq!(bad.product_id.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn an_event_product_must_be_whole() {
+        let bad = event_product_from_json(r#"{"id":14,"title":"x"}"#).unwrap_err();
+        assert!(bad.message.contains("incomplete"), "{}", bad.message);
+        assert!(bad.message.contains("price") && bad.message.contains("images"));
+        assert_eq!(bad.product_id.as_deref(), Some("14"));
+        let mut whole: Map<String, Value> = serde_json::from_str(FIXTURE_PRODUCT).unwrap();
+        for field in [
+            "returnPolicy",
+            "minimumOrderQuantity",
+            "warrantyInformation",
+            "shippingInformation",
+        ] {
+            whole.insert(field.into(), Value::String("x".into()));
+        }
+        let text = serde_json::to_string(&whole).unwrap();
+        assert!(event_product_from_json(&text).is_ok());
+        whole.insert("price".into(), Value::Null);
+        let bad = event_product_from_json(&serde_json::to_string(&whole).unwrap()).unwrap_err();
+        assert!(bad.message.contains("missing price"), "{}", bad.message);
+        assert!(event_product_from_json("[1]").is_err());
     }
 
     #[test]

@@ -101,17 +101,7 @@ impl Worker {
         if events.is_empty() {
             return;
         }
-        let first = events.iter().map(|e| e.sequence).min().unwrap_or(0);
-        let last = events.iter().map(|e| e.sequence).max().unwrap_or(0);
-        let attempt = accepted
-            .iter()
-            .map(|r| delivered(&r.message))
-            .max()
-            .unwrap_or(1);
-        // Named by the stream sequences it covers and the delivery attempt: a redelivered event
-        // (after a transient failure, or a crash) is applied again, which is safe because
-        // writes are idempotent and never let older data overwrite newer.
-        let request_id = format!("events-{first}-{last}-{attempt}");
+        let request_id = batch_request_id(&accepted);
         let (span, cx) = batch_span(&self.topology.updated_subject, &request_id, &accepted);
         self.settle_batch(js, request_id, events, accepted, max_deliver, &cx)
             .instrument(span)
@@ -240,6 +230,25 @@ fn batch_span(
         span.record("trace_id", trace_id);
     }
     (span, cx)
+}
+
+/// The request id of a batch of events: the stream sequences it covers, the delivery attempt,
+/// and the time the stream stored its first event. A redelivered event (after a transient
+/// failure, or a crash) gets a new id and is applied again, which is safe because writes are
+/// idempotent and never let older data overwrite newer. The store time keeps ids unique when a
+/// stream is deleted and created again and its sequence numbers start over.
+fn batch_request_id(accepted: &[Received]) -> String {
+    let infos: Vec<_> = accepted
+        .iter()
+        .filter_map(|r| r.message.info().ok())
+        .collect();
+    let first = infos.iter().min_by_key(|i| i.stream_sequence);
+    let last = infos.iter().map(|i| i.stream_sequence).max().unwrap_or(0);
+    let attempt = infos.iter().map(|i| i.delivered).max().unwrap_or(1);
+    let (first_sequence, stored_ns) = first
+        .map(|i| (i.stream_sequence, i.published.unix_timestamp_nanos()))
+        .unwrap_or((0, 0));
+    format!("events-{first_sequence}-{last}-{attempt}-{stored_ns}")
 }
 
 fn delivered(message: &jetstream::Message) -> i64 {

@@ -59,11 +59,21 @@ impl Worker {
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut ticks: u64 = 0;
         while !shutdown.is_cancelled() {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 _ = tick.tick() => {}
             }
+            // Every half minute, runs of processes that died are marked abandoned.
+            if ticks.is_multiple_of(6) {
+                match self.engine.sweep_abandoned().await {
+                    Ok(0) => {}
+                    Ok(marked) => warn!(marked, "runs without a heartbeat marked abandoned"),
+                    Err(e) => warn!(error = %error_chain(&e), "could not look for abandoned runs"),
+                }
+            }
+            ticks += 1;
             let Ok(stream) = js.get_stream(&self.topology.stream).await else {
                 continue;
             };

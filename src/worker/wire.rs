@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::engine::{ProductEvent, RunRequest, Target};
-use crate::upstream::{ExternalId, product_from_json};
+use crate::upstream::{ExternalId, event_product_from_json};
 
 #[derive(Deserialize)]
 struct WireRequest {
@@ -27,16 +27,19 @@ struct WireEvent<'a> {
     product: Option<&'a RawValue>,
 }
 
-/// Decodes a `product.updated` body. An event-carried `product` must be a valid product with
-/// the event's id.
+/// Decodes a `product.updated` body. An event-carried `product` must be a whole, valid product
+/// with the event's id. The event's version is its envelope `updated_at`, else the product's own
+/// update time; carried state without any version is not trusted and is dropped, so the worker
+/// fetches the product instead.
 pub(crate) fn decode_event(body: &[u8], sequence: u64) -> Result<ProductEvent, String> {
     let wire: WireEvent =
         serde_json::from_slice(body).map_err(|e| format!("not a product event: {e}"))?;
     let product_id = wire.product_id.0;
-    let product = match wire.product.filter(|raw| raw.get() != "null") {
+    let deleted = wire.deleted.unwrap_or(false);
+    let carried = match wire.product.filter(|raw| raw.get() != "null") {
         None => None,
         Some(raw) => {
-            let mut product = product_from_json(raw.get())
+            let product = event_product_from_json(raw.get())
                 .map_err(|e| format!("the event's product is not valid: {}", e.message))?;
             if product.external_id != product_id {
                 return Err(format!(
@@ -44,16 +47,23 @@ pub(crate) fn decode_event(body: &[u8], sequence: u64) -> Result<ProductEvent, S
                     product.external_id
                 ));
             }
-            if product.source_updated_at.is_none() {
-                product.source_updated_at = wire.updated_at;
-            }
             Some(product)
         }
     };
+    let version = wire
+        .updated_at
+        .or_else(|| carried.as_ref().and_then(|p| p.source_updated_at));
+    // A deletion needs no state; state without a version is not trusted.
+    let product = carried
+        .filter(|_| !deleted && version.is_some())
+        .map(|mut p| {
+            p.source_updated_at = version;
+            p
+        });
     Ok(ProductEvent {
         product_id,
-        updated_at: wire.updated_at,
-        deleted: wire.deleted.unwrap_or(false),
+        version,
+        deleted,
         product,
         sequence,
     })
@@ -133,6 +143,22 @@ mod tests {
         assert_eq!(implied.target, Target::Products(vec!["3".into()]));
     }
 
+    /// A whole DummyJSON product with this id and `meta.updatedAt`, as an event carries it.
+    fn whole_product(id: u64, updated_at: &str) -> String {
+        serde_json::json!({
+            "id": id, "title": "Lamp", "description": "A lamp", "category": "lighting",
+            "price": 12.5, "discountPercentage": 1.5, "rating": 4.1, "stock": 3,
+            "tags": ["lamp"], "sku": "LIG-LAM-001", "weight": 2,
+            "dimensions": {"width": 1, "height": 2, "depth": 3},
+            "warrantyInformation": "1 year", "shippingInformation": "1 week",
+            "availabilityStatus": "In Stock", "returnPolicy": "30 days",
+            "minimumOrderQuantity": 1,
+            "meta": {"createdAt": updated_at, "updatedAt": updated_at, "barcode": "1"},
+            "images": ["https://cdn.example/1.webp"], "thumbnail": "https://cdn.example/t.webp"
+        })
+        .to_string()
+    }
+
     #[test]
     fn events_carry_an_id_and_maybe_a_product() {
         let e = decode_event(br#"{"product_id":7}"#, 1).unwrap();
@@ -145,18 +171,41 @@ mod tests {
             2,
         )
         .unwrap();
-        assert!(gone.deleted && gone.updated_at.is_some());
-        let carried = decode_event(
-            br#"{"product_id":7,"updated_at":"2026-01-01T00:00:00Z","product":{"id":7,"title":"Lamp","price":12.5}}"#,
-            3,
-        )
-        .unwrap();
+        assert!(gone.deleted && gone.version.is_some());
+        let body = format!(
+            r#"{{"product_id":7,"updated_at":"2026-01-01T00:00:00Z","product":{}}}"#,
+            whole_product(7, "2025-06-01T00:00:00Z")
+        );
+        let carried = decode_event(body.as_bytes(), 3).unwrap();
         let product = carried.product.unwrap();
         assert_eq!(product.title, "Lamp");
         assert_eq!(
-            product.source_updated_at, carried.updated_at,
-            "the event's time stands in"
+            carried.version.unwrap().to_rfc3339(),
+            "2026-01-01T00:00:00+00:00",
+            "the envelope's time is the version, over the product's own"
         );
+        assert_eq!(product.source_updated_at, carried.version);
+    }
+
+    #[test]
+    fn the_products_own_time_is_the_version_when_the_envelope_has_none() {
+        let body = format!(
+            r#"{{"product_id":7,"product":{}}}"#,
+            whole_product(7, "2025-06-01T00:00:00Z")
+        );
+        let e = decode_event(body.as_bytes(), 1).unwrap();
+        assert_eq!(e.version.unwrap().to_rfc3339(), "2025-06-01T00:00:00+00:00");
+        assert!(e.product.is_some());
+    }
+
+    #[test]
+    fn carried_state_without_any_version_is_dropped_for_a_fetch() {
+        let mut product: serde_json::Value =
+            serde_json::from_str(&whole_product(7, "2025-06-01T00:00:00Z")).unwrap();
+        product["meta"] = serde_json::json!({"barcode": "1"});
+        let body = serde_json::json!({"product_id": 7, "product": product}).to_string();
+        let e = decode_event(body.as_bytes(), 1).unwrap();
+        assert_eq!((e.version, e.product.is_none()), (None, true));
     }
 
     #[test]
@@ -164,19 +213,27 @@ mod tests {
         for (body, reason) in [
             (&b"{}"[..], "missing field `product_id`"),
             (br#"{"product_id":[1]}"#, "product id"),
+            (br#"{"product_id":".."}"#, "path segment"),
+            (br#"{"product_id":"a/b"}"#, "contains '/'"),
             (
                 br#"{"product_id":1,"updated_at":"yesterday"}"#,
                 "not a product event",
             ),
-            (br#"{"product_id":1,"product":{"id":1}}"#, "not valid"),
+            (br#"{"product_id":1,"product":{"id":1}}"#, "incomplete"),
             (
-                br#"{"product_id":1,"product":{"id":2,"title":"x"}}"#,
-                "carries product 2",
+                br#"{"product_id":14,"product":{"id":14,"title":"x"}}"#,
+                "missing description",
             ),
         ] {
             let error = decode_event(body, 1).unwrap_err();
             assert!(error.contains(reason), "{error} should mention {reason}");
         }
+        let other = format!(
+            r#"{{"product_id":1,"product":{}}}"#,
+            whole_product(2, "2025-06-01T00:00:00Z")
+        );
+        let error = decode_event(other.as_bytes(), 1).unwrap_err();
+        assert!(error.contains("carries product 2"), "{error}");
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub fn settings() -> EngineSettings {
         archive_max_ratio: 0.2,
         write_retries: 2,
         progress_interval: Duration::from_millis(100),
+        stale_after: Duration::from_secs(60),
     }
 }
 

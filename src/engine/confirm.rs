@@ -1,0 +1,251 @@
+//! The archive step of a full sync: products the listing did not serve are only candidates.
+//! Each is confirmed gone before it is archived, by whichever costs fewer requests:
+//!
+//! - **item checks**: `GET {url}/{id}` for each candidate, `SYNC_CONCURRENCY` at a time; a 404
+//!   confirms it gone, a product in the answer is live and is written like a listed one;
+//! - **an id-only listing**: a second pass over the listing with `select=id`, its pages
+//!   overlapping like the main pass. If that pass did not move, a product live throughout it was
+//!   listed, so a candidate it did not list either is gone. If it moved, the candidates it left
+//!   are checked by item.
+//!
+//! A listing that moved during the main pass is always confirmed by item. The ratio guard
+//! (`SYNC_ARCHIVE_MAX_RATIO`) applies to the confirmed set.
+
+use futures_util::StreamExt;
+use futures_util::stream;
+use tokio_util::task::AbortOnDropHandle;
+use tracing::{Instrument as _, info, warn};
+
+use super::Engine;
+use super::listing::{Continuity, Plan};
+use super::run::RunState;
+use super::writer::BatchWriter;
+use crate::domain::{ArchiveMethod, ArchiveReport, ErrorKind};
+use crate::store::{Candidates, SeenKind, StoreError};
+use crate::telemetry::error_chain;
+
+/// Candidates read from the database at a time during item checks.
+const CHECK_CHUNK: u32 = 500;
+
+/// Confirms and archives the live products the listing (of `total` products, in pages of
+/// `page_size`) did not serve.
+pub(super) async fn archive_missing(
+    engine: &Engine,
+    state: &mut RunState,
+    writer: &mut BatchWriter,
+    page_size: u64,
+    total: u64,
+    listing_moved: bool,
+) {
+    let seen_runs = state.seen_runs.clone();
+    let mut candidates = Candidates {
+        seen_runs: &seen_runs,
+        run_id: state.run_id,
+        after_id_listing: false,
+    };
+    let mut report = ArchiveReport {
+        candidates: 0,
+        confirmed: 0,
+        method: ArchiveMethod::None,
+        item_checks: 0,
+        id_listing_pages: 0,
+    };
+    let result: Result<(), StoreError> = async {
+        report.candidates = engine.store.count_candidates(&candidates).await?;
+        if report.candidates == 0 {
+            return Ok(());
+        }
+        let id_listing_cost = Plan::id_listing_requests(page_size, total);
+        let by_items = if !listing_moved && id_listing_cost < report.candidates {
+            let (consistent, pages) = id_listing(engine, state, page_size).await?;
+            report.id_listing_pages = pages;
+            candidates.after_id_listing = true;
+            if consistent {
+                report.method = ArchiveMethod::IdListing;
+                report.confirmed = engine.store.count_candidates(&candidates).await?;
+                false
+            } else {
+                report.method = ArchiveMethod::IdListingThenItemChecks;
+                true
+            }
+        } else {
+            report.method = ArchiveMethod::ItemChecks;
+            true
+        };
+        if by_items {
+            report.item_checks = item_checks(engine, state, writer, &candidates).await?;
+            writer.finish(state).await;
+            report.confirmed = engine.store.count_gone(state.run_id).await?;
+        }
+        if state.cancelled() || report.confirmed == 0 {
+            return Ok(());
+        }
+        let live = engine.store.live_products().await?;
+        let ratio = engine.settings.archive_max_ratio;
+        if !state.force_archive && report.confirmed as f64 > ratio * live as f64 {
+            state.error(
+                ErrorKind::ArchiveGuard,
+                None,
+                None,
+                format!(
+                    "refused to archive {} of {live} live products, confirmed gone upstream: more than SYNC_ARCHIVE_MAX_RATIO={ratio}; run with --force-archive if the upstream really dropped them",
+                    report.confirmed
+                ),
+            );
+            return Ok(());
+        }
+        state.counts.archived = if state.dry_run {
+            report.confirmed
+        } else if by_items {
+            engine.store.archive_gone(state.run_id).await?
+        } else {
+            engine.store.archive_candidates(&candidates).await?
+        };
+        info!(
+            run_id = %state.run_id,
+            candidates = report.candidates,
+            archived = state.counts.archived,
+            method = ?report.method,
+            dry_run = state.dry_run,
+            "archived products confirmed gone upstream"
+        );
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        state.error(
+            ErrorKind::Store,
+            None,
+            None,
+            format!("archiving failed: {}", error_chain(&e)),
+        );
+    }
+    state.archive = Some(report);
+}
+
+/// Lists every id with `select=id`, recording them for the run. Returns whether the pass
+/// stayed put (every page arrived and no sign of movement) and how many pages it took.
+async fn id_listing(
+    engine: &Engine,
+    state: &mut RunState,
+    page_size: u64,
+) -> Result<(bool, u64), StoreError> {
+    let limit = page_size as u32;
+    let first = match engine.upstream.page_ids(0, limit).await {
+        Ok(page) => page,
+        Err(e) => {
+            warn!(error = %error_chain(&e), "id-only listing failed; checking candidates by id");
+            return Ok((false, 1));
+        }
+    };
+    let plan = Plan::new(0, page_size, first.ids.len() as u64, first.total, u64::MAX);
+    let mut continuity = Continuity::new(first.total, None);
+    let mut requests = 1;
+    let mut consistent = true;
+    let (ids, mut end, moved) = take_ids(&mut continuity, &plan, 0, first.total, &first.ids);
+    consistent &= !moved;
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    engine
+        .store
+        .record_ids(state.run_id, SeenKind::IdListed, &refs)
+        .await?;
+    let upstream = engine.upstream.clone();
+    let mut pages = stream::iter(1..plan.pages)
+        .map(|i| {
+            let upstream = upstream.clone();
+            let skip = plan.skip(i);
+            AbortOnDropHandle::new(tokio::spawn(
+                async move { (i, upstream.page_ids(skip, limit).await) }.in_current_span(),
+            ))
+        })
+        .buffered(engine.settings.concurrency);
+    while !end {
+        let next = tokio::select! {
+            biased;
+            () = state.control.cancel.cancelled() => return Ok((false, requests)),
+            next = pages.next() => next,
+        };
+        let Some(joined) = next else { break };
+        requests += 1;
+        match joined {
+            Ok((i, Ok(page))) => {
+                let (ids, ended, moved) =
+                    take_ids(&mut continuity, &plan, i, page.total, &page.ids);
+                end = ended;
+                consistent &= !moved;
+                let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                engine
+                    .store
+                    .record_ids(state.run_id, SeenKind::IdListed, &refs)
+                    .await?;
+            }
+            Ok((_, Err(e))) => {
+                warn!(error = %error_chain(&e), "a page of the id-only listing failed; checking the rest by id");
+                consistent = false;
+                break;
+            }
+            Err(_) => {
+                consistent = false;
+                break;
+            }
+        }
+    }
+    Ok((consistent, requests))
+}
+
+/// Checks one page of the id-only listing; returns the ids to record, whether the listing
+/// ended, and whether it moved.
+fn take_ids(
+    continuity: &mut Continuity,
+    plan: &Plan,
+    i: u64,
+    total: u64,
+    ids: &[Option<String>],
+) -> (Vec<String>, bool, bool) {
+    let refs: Vec<Option<&str>> = ids.iter().map(Option::as_deref).collect();
+    let verdict = continuity.check(plan, i, total, &refs);
+    if !verdict.moved.is_empty() {
+        info!(reasons = ?verdict.moved, "the id-only listing moved");
+    }
+    let kept = refs[verdict.keep]
+        .iter()
+        .flatten()
+        .map(|id| (*id).to_owned())
+        .collect();
+    (kept, verdict.end, !verdict.moved.is_empty())
+}
+
+/// Asks the item endpoint for every candidate: a 404 is recorded as gone, a product is live
+/// and goes to `writer`, a candidate whose check failed stays. Returns how many requests were
+/// made.
+async fn item_checks(
+    engine: &Engine,
+    state: &mut RunState,
+    writer: &mut BatchWriter,
+    candidates: &Candidates<'_>,
+) -> Result<u64, StoreError> {
+    let mut after: Option<String> = None;
+    let mut requests = 0;
+    loop {
+        if state.cancelled() {
+            return Ok(requests);
+        }
+        let ids = engine
+            .store
+            .candidate_ids(candidates, after.as_deref(), CHECK_CHUNK)
+            .await?;
+        let Some(last) = ids.last() else {
+            return Ok(requests);
+        };
+        after = Some(last.clone());
+        requests += ids.len() as u64;
+        // A product in the answer is live: written (and seen) like a listed one; a candidate
+        // whose check failed stays.
+        let gone = super::targeted::fetch_and_write(engine, state, writer, ids).await;
+        let refs: Vec<&str> = gone.iter().map(String::as_str).collect();
+        engine
+            .store
+            .record_ids(state.run_id, SeenKind::Gone, &refs)
+            .await?;
+    }
+}

@@ -1,0 +1,94 @@
+//! Reading run records back: the newest runs, one run with its stored errors.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::runs::MAX_STORED_ERRORS;
+use super::{Store, StoreError};
+use crate::domain::{ErrorKind, RunError, RunSummary};
+
+/// A row of `sync_runs`, for `catalog-sync runs`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RunRecord {
+    pub id: Uuid,
+    pub request_id: String,
+    pub mode: String,
+    pub status: String,
+    pub dry_run: bool,
+    pub reason: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub fetched: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub archived: i64,
+    pub failed: i64,
+    pub categories_created: i64,
+    pub error: Option<String>,
+    pub trace_id: Option<String>,
+    /// 1 for a request's first attempt.
+    pub attempt: i32,
+    /// The attempt this one resumed from.
+    pub resumed_from: Option<Uuid>,
+    pub summary: Option<Json<RunSummary>>,
+}
+
+const LIST_RUNS: &str = r#"
+select id, request_id, mode, status, dry_run, reason, started_at, finished_at, fetched, created,
+    updated, unchanged, archived, failed, categories_created, error, trace_id, attempt, resumed_from, summary
+from sync_runs order by started_at desc limit $1
+"#;
+
+const GET_RUN: &str = r#"
+select id, request_id, mode, status, dry_run, reason, started_at, finished_at, fetched, created,
+    updated, unchanged, archived, failed, categories_created, error, trace_id, attempt, resumed_from, summary
+from sync_runs where id = $1
+"#;
+
+const GET_RUN_ERRORS: &str = r#"
+select product_id, batch, kind, message from sync_errors where run_id = $1 order by id limit $2
+"#;
+
+impl Store {
+    /// The newest runs first.
+    pub async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+        Ok(sqlx::query_as(LIST_RUNS)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// One run and its first stored errors.
+    pub async fn get_run(
+        &self,
+        run_id: Uuid,
+    ) -> Result<Option<(RunRecord, Vec<RunError>)>, StoreError> {
+        let Some(record) = sqlx::query_as::<_, RunRecord>(GET_RUN)
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let rows: Vec<(Option<String>, Option<i64>, String, String)> =
+            sqlx::query_as(GET_RUN_ERRORS)
+                .bind(run_id)
+                .bind(MAX_STORED_ERRORS as i64)
+                .fetch_all(&self.pool)
+                .await?;
+        let errors = rows
+            .into_iter()
+            .filter_map(|(product_id, batch, kind, message)| {
+                Some(RunError {
+                    product_id,
+                    batch: batch.map(|b| b as u64),
+                    kind: ErrorKind::parse(&kind)?,
+                    message,
+                })
+            })
+            .collect();
+        Ok(Some((record, errors)))
+    }
+}
