@@ -67,13 +67,14 @@ pub struct DatabaseArgs {
 /// Where the upstream product API is and how to talk to it.
 #[derive(Args, Debug, Clone)]
 pub struct UpstreamArgs {
-    /// Products endpoint of the DummyJSON-compatible upstream API.
+    /// Products endpoint of the DummyJSON-compatible upstream API. User info in it
+    /// (`https://user:password@host/...`) is sent as HTTP basic auth and never shown.
     #[arg(
         long,
         env = "SYNC_API_URL",
         value_name = "SYNC_API_URL",
         default_value = "https://dummyjson.com/products",
-        value_parser = parse_http_url
+        value_parser = HttpUrlParser
     )]
     pub api_url: Url,
 
@@ -246,6 +247,35 @@ impl DatabaseArgs {
                 "DATABASE_URL must start with postgres:// or postgresql://, not {other}://"
             )),
         }
+    }
+}
+
+/// Parses an http(s) URL like [`parse_http_url`]; a refused value is quoted redacted in the
+/// error, since it may carry a password.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpUrlParser;
+
+impl clap::builder::TypedValueParser for HttpUrlParser {
+    type Value = Url;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Url, clap::Error> {
+        let text = value.to_string_lossy();
+        parse_http_url(&text).map_err(|reason| {
+            let name = arg.map(ToString::to_string).unwrap_or_default();
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!(
+                    "invalid value '{}' for '{name}': {reason}\n",
+                    crate::credentials::redact_text(&text)
+                ),
+            )
+            .with_cmd(cmd)
+        })
     }
 }
 

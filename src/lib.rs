@@ -2,7 +2,8 @@
 //!
 //! The data path reads top-down:
 //!
-//! - [`config`] turns environment variables and flags into validated settings.
+//! - [`config`] turns environment variables and flags into validated settings; [`credentials`]
+//!   takes user info out of configured URLs and redacts them wherever they are shown.
 //! - [`upstream`] talks to the DummyJSON-compatible product API: paging, `select`, single products,
 //!   timeouts and bounded retries.
 //! - [`domain`] holds the pure types: products, categories, handles, content hashes, run summaries.
@@ -21,6 +22,7 @@
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod domain;
 pub mod engine;
 pub mod health;

@@ -3,9 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use catalog_sync::cli::{self, Cli};
+use catalog_sync::cli;
 use catalog_sync::telemetry;
 
 fn main() -> ExitCode {
@@ -21,7 +19,7 @@ fn main() -> ExitCode {
 }
 
 async fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     // async-nats, sqlx and reqwest share rustls; exactly one crypto provider must be installed
     // before any TLS configuration is built.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -659,3 +659,87 @@ async fn a_full_request_older_than_a_succeeded_full_sync_is_skipped(pool: PgPool
     fresh.requested_at = Some(chrono::Utc::now());
     assert_eq!(run(&engine, fresh).await.status, RunStatus::Succeeded);
 }
+
+#[sqlx::test]
+async fn a_renamed_product_keeps_its_handle(pool: PgPool) {
+    let sim = simulator(50).await;
+    let engine = engine(&pool, &sim);
+    full_sync(&engine).await;
+    let handle = |pool: PgPool| async move {
+        sqlx::query_as::<_, (String, String)>(
+            "select handle, title from products where external_id = '7'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let (before, _) = handle(pool.clone()).await;
+
+    sim.set_title(7, "A Completely New Name");
+    let summary = full_sync(&engine).await;
+
+    assert_eq!(summary.counts.updated, 1, "{summary:?}");
+    let (after, title) = handle(pool.clone()).await;
+    assert_eq!(title, "A Completely New Name");
+    assert_eq!(after, before, "storefront URLs outlive a rename");
+    // A new product with the renamed product's old title still gets a handle of its own.
+    sim.add_products(1);
+    full_sync(&engine).await;
+    assert_eq!(
+        count(&pool, "select count(distinct handle) from products").await,
+        51
+    );
+}
+
+#[sqlx::test]
+async fn a_run_whose_heartbeat_stopped_is_marked_abandoned(pool: PgPool) {
+    let sim = simulator(20).await;
+    sqlx::query(
+        "insert into sync_runs (id, request_id, mode, status, heartbeat_at, created)
+         values (gen_random_uuid(), 'ghost', 'full', 'running', now() - interval '1 hour', 7)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    full_sync(&engine(&pool, &sim)).await;
+
+    let (status, error, created): (String, String, i64) = sqlx::query_as(
+        "select status, error, created from sync_runs where request_id = 'ghost'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "abandoned");
+    assert!(error.contains("no heartbeat"), "{error}");
+    assert_eq!(created, 7, "what it had recorded stays");
+    assert_eq!(
+        count(&pool, "select count(*) from sync_runs where status = 'running'").await,
+        0
+    );
+}
+
+#[sqlx::test]
+async fn a_running_run_beats_and_records_its_counts(pool: PgPool) {
+    let sim = simulator_with(SimulatorConfig {
+        products: 600,
+        latency: Duration::from_millis(40),
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let engine = engine(&pool, &sim);
+    let run = tokio::spawn(async move { full_sync(&engine).await });
+    let beating = eventually(30, || async {
+        count(
+            &pool,
+            "select count(*) from sync_runs where status = 'running' and created > 0
+             and heartbeat_at > now() - interval '1 second'
+             and (checkpoint->'listing'->>'skip')::int > 0",
+        )
+        .await
+            == 1
+    })
+    .await;
+    assert!(beating, "the heartbeat records counts and a listing checkpoint");
+    assert_eq!(run.await.unwrap().status, RunStatus::Succeeded);
+}

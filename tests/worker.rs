@@ -598,3 +598,228 @@ async fn without_an_exporter_a_publishers_trace_context_passes_through(pool: PgP
     );
     h.stop().await;
 }
+
+/// The stored row of a product: title, price, handle, whether archived, source_updated_at.
+async fn stored_product(
+    pool: &PgPool,
+    id: &str,
+) -> Option<(
+    String,
+    String,
+    String,
+    bool,
+    Option<chrono::DateTime<chrono::Utc>>,
+)> {
+    sqlx::query_as(
+        "select title, price::text, handle, archived_at is not null, source_updated_at
+         from products where external_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .unwrap()
+}
+
+fn carried(id: u64, title: &str, envelope: Option<&str>, meta_at: &str) -> Vec<u8> {
+    let mut body = serde_json::json!({
+        "product_id": id,
+        "product": whole_product(id, title, 9.5, meta_at),
+    });
+    if let Some(at) = envelope {
+        body["updated_at"] = at.into();
+    }
+    serde_json::to_vec(&body).unwrap()
+}
+
+#[sqlx::test]
+async fn event_batches_after_the_stream_is_created_again_are_not_mistaken_for_old_ones(
+    pool: PgPool,
+) {
+    let sim = simulator(10).await;
+    // A first stream: its first event is sequence 1, batch id events-1-1-1-...
+    let first = Harness::start(&pool, &sim).await;
+    first
+        .publish("product.updated", None, &event(1, 1, 1))
+        .await;
+    assert!(eventually(30, || updates_consumer_idle(&first)).await);
+    first.stop().await;
+    // A stream created again (a new server, as `scripts/demo` run twice does): sequences
+    // start over at 1, in the same database.
+    let second = Harness::start(&pool, &sim).await;
+    second
+        .publish("product.updated", None, &event(2, 1, 1))
+        .await;
+    assert!(eventually(30, || updates_consumer_idle(&second)).await);
+    assert!(
+        stored_product(&pool, "2").await.is_some(),
+        "the new stream's first event is applied, not dropped as already ran"
+    );
+    let ids: Vec<String> =
+        sqlx::query_scalar("select request_id from sync_runs where mode = 'incremental'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    second.stop().await;
+}
+
+#[sqlx::test]
+async fn a_partial_or_invalid_carried_product_is_dead_lettered_and_wipes_nothing(pool: PgPool) {
+    let sim = simulator(10).await;
+    let h = Harness::start(&pool, &sim).await;
+    h.publish("product.updated", None, &event(14, 1, 1)).await;
+    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    let before = stored_product(&pool, "14")
+        .await
+        .expect("product 14 applied");
+
+    let partial =
+        br#"{"product_id":14,"updated_at":"2030-01-01T00:00:00Z","product":{"id":14,"title":"x"}}"#;
+    let mut nul: serde_json::Value = serde_json::from_slice(&event(15, 1, 1)).unwrap();
+    nul["product"]["title"] = "Lamp\u{0}".into();
+    let mut wrong_type: serde_json::Value = serde_json::from_slice(&event(16, 1, 1)).unwrap();
+    wrong_type["product"]["price"] = "cheap".into();
+    let wrong_type = serde_json::to_vec(&wrong_type).unwrap();
+    h.publish("product.updated", None, partial).await;
+    h.publish("product.updated", None, &serde_json::to_vec(&nul).unwrap())
+        .await;
+    h.publish("product.updated", None, &wrong_type).await;
+    h.publish("product.updated", None, &event(17, 1, 1)).await;
+    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+
+    assert_eq!(
+        stored_product(&pool, "14").await.unwrap(),
+        before,
+        "nothing wiped"
+    );
+    assert!(stored_product(&pool, "15").await.is_none());
+    assert!(
+        stored_product(&pool, "17").await.is_some(),
+        "the valid event of the batch is applied"
+    );
+    let dead = h.results("catalog.sync.dead").await;
+    let reasons: Vec<&str> = dead.iter().map(|d| d["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[0].contains("incomplete"), "{}", reasons[0]);
+    assert!(reasons[1].contains("NUL"), "{}", reasons[1]);
+    assert!(reasons[2].contains("price"), "{}", reasons[2]);
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn event_versions_decide_and_unversioned_state_is_fetched(pool: PgPool) {
+    let sim = simulator(10).await;
+    let h = Harness::start(&pool, &sim).await;
+    let upstream = sim.product(5).unwrap();
+
+    // Carried state without any version is not trusted: the worker fetches the product.
+    let mut versionless: serde_json::Value =
+        serde_json::from_slice(&carried(5, "Fake", None, "2025-01-01T00:00:00Z")).unwrap();
+    versionless["product"]["meta"] = serde_json::json!({"barcode": "1"});
+    h.publish(
+        "product.updated",
+        None,
+        &serde_json::to_vec(&versionless).unwrap(),
+    )
+    .await;
+    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    let (title, _, _, _, version) = stored_product(&pool, "5").await.unwrap();
+    assert_eq!(title, upstream["title"].as_str().unwrap());
+    assert!(version.is_some(), "the upstream's version is kept");
+    assert_eq!(sim.request_counts().single, 1);
+
+    // A newer version is stored; an old envelope with a fresh-looking body must not win.
+    h.publish(
+        "product.updated",
+        None,
+        &carried(
+            6,
+            "Lamp v2",
+            Some("2030-01-02T00:00:00Z"),
+            "2030-01-02T00:00:00Z",
+        ),
+    )
+    .await;
+    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    h.publish(
+        "product.updated",
+        None,
+        &carried(
+            6,
+            "Lamp v1",
+            Some("2030-01-01T00:00:00Z"),
+            "2031-01-01T00:00:00Z",
+        ),
+    )
+    .await;
+    // An unversioned deletion of a product the upstream still has is refused by the upstream.
+    h.publish(
+        "product.updated",
+        None,
+        br#"{"product_id":6,"deleted":true}"#,
+    )
+    .await;
+    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    let (title, _, _, archived, version) = stored_product(&pool, "6").await.unwrap();
+    assert_eq!(title, "Lamp v2", "the envelope's older version loses");
+    assert!(!archived);
+    assert_eq!(
+        version.unwrap().to_rfc3339(),
+        "2030-01-02T00:00:00+00:00",
+        "the ordering guard keeps its version"
+    );
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn product_ids_that_are_paths_are_dead_lettered_without_any_request(pool: PgPool) {
+    let sim = simulator(10).await;
+    let h = Harness::start(&pool, &sim).await;
+    for id in ["..", ".", "a/b", "../../admin", "7?limit=0"] {
+        let body = serde_json::json!({ "product_id": id }).to_string();
+        h.publish("product.updated", None, body.as_bytes()).await;
+    }
+    h.publish(
+        "catalog.sync.requested",
+        Some("by-id"),
+        br#"{"mode":"products","product_ids":[".."]}"#,
+    )
+    .await;
+    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.requests_consumer_idle()).await);
+    let dead = h.results("catalog.sync.dead").await;
+    assert_eq!(dead.len(), 6, "{dead:#?}");
+    assert!(
+        dead.iter()
+            .all(|d| d["reason"].as_str().unwrap().contains("product id"))
+    );
+    assert_eq!(sim.requests_served(), 0, "no upstream request at all");
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn an_exact_big_price_in_an_event_is_stored_digit_for_digit(pool: PgPool) {
+    let sim = simulator(10).await;
+    let h = Harness::start(&pool, &sim).await;
+    let price = "123456789012345678901234567890.123456789";
+    let body = String::from_utf8(carried(
+        8,
+        "Gold",
+        Some("2030-01-01T00:00:00Z"),
+        "2030-01-01T00:00:00Z",
+    ))
+    .unwrap()
+    .replace("9.5", price);
+    h.publish("product.updated", None, body.as_bytes()).await;
+    let text_price = br#"{"product_id":9,"updated_at":"2030-01-01T00:00:00Z","product":PRODUCT}"#;
+    let product = whole_product(9, "Silver", 0.0, "2030-01-01T00:00:00Z")
+        .to_string()
+        .replace("\"price\":0.0", "\"price\":\" 12.50 \"");
+    let text = String::from_utf8_lossy(text_price).replace("PRODUCT", &product);
+    h.publish("product.updated", None, text.as_bytes()).await;
+    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert_eq!(stored_product(&pool, "8").await.unwrap().1, price);
+    assert_eq!(stored_product(&pool, "9").await.unwrap().1, "12.50");
+    h.stop().await;
+}

@@ -17,6 +17,7 @@ pub use setup::{SetupReport, setup};
 #[derive(Args, Debug, Clone)]
 pub struct NatsArgs {
     /// NATS server URLs, comma-separated (e.g. nats://10.0.0.1:4222,nats://10.0.0.2:4222).
+    /// `nats://user:password@host` or `nats://token@host` authenticates; never shown.
     #[arg(
         long,
         env = "NATS_URL",
@@ -231,6 +232,20 @@ pub async fn connect(args: &NatsArgs, name: &str) -> Result<async_nats::Client, 
             .await
             .map_err(|e| BusError::Config(format!("NATS_CREDS {}: {e}", path.display())))?;
     }
+    let (urls, user_info) = server_addresses(&args.nats_url)?;
+    if let Some(info) = user_info {
+        if args.nats_user.is_some() || args.nats_token.is_some() {
+            return Err(BusError::Config(
+                "NATS_URL carries credentials and NATS_USER or NATS_TOKEN is set too: use one"
+                    .into(),
+            ));
+        }
+        options = match info.password {
+            Some(password) => options.user_and_password(info.user, password.expose().to_owned()),
+            // `nats://token@host` carries a token.
+            None => options.token(info.user),
+        };
+    }
     if let (Some(user), Some(password)) = (&args.nats_user, &args.nats_password) {
         options = options.user_and_password(user.clone(), password.expose().to_owned());
     }
@@ -245,19 +260,48 @@ pub async fn connect(args: &NatsArgs, name: &str) -> Result<async_nats::Client, 
             .add_client_certificate(cert.clone(), key.clone())
             .require_tls(true);
     }
-    let urls: Vec<async_nats::ServerAddr> = args
-        .nats_url
-        .iter()
-        .map(|u| {
-            u.parse().map_err(|e| {
-                BusError::Config(format!("NATS_URL: invalid server address {u:?}: {e}"))
-            })
-        })
-        .collect::<Result<_, _>>()?;
     options
         .connect(urls)
         .await
         .map_err(|e| BusError::Connect(crate::telemetry::error_chain(&e)))
+}
+
+/// The server addresses of `NATS_URL`, with any user info taken out (so the client never logs
+/// it) and returned: every URL that carries some must carry the same.
+fn server_addresses(
+    urls: &[String],
+) -> Result<
+    (
+        Vec<async_nats::ServerAddr>,
+        Option<crate::credentials::UserInfo>,
+    ),
+    BusError,
+> {
+    let mut addresses = Vec::with_capacity(urls.len());
+    let mut found: Option<crate::credentials::UserInfo> = None;
+    for text in urls {
+        let shown = crate::credentials::redact_text(text);
+        let invalid = |e: &dyn std::fmt::Display| {
+            BusError::Config(format!("NATS_URL: invalid server address {shown:?}: {e}"))
+        };
+        // A bare `host:port` is a NATS address too; it has no user info to take out.
+        let with_scheme = if text.contains("://") {
+            text.clone()
+        } else {
+            format!("nats://{text}")
+        };
+        let mut url = reqwest::Url::parse(&with_scheme).map_err(|e| invalid(&e))?;
+        if let Some(info) = crate::credentials::take_user_info(&mut url) {
+            if found.as_ref().is_some_and(|f| *f != info) {
+                return Err(BusError::Config(
+                    "NATS_URL: the servers carry different credentials; give one set (in the URLs, or NATS_USER/NATS_PASSWORD)".into(),
+                ));
+            }
+            found = Some(info);
+        }
+        addresses.push(url.as_str().parse().map_err(|e| invalid(&e))?);
+    }
+    Ok((addresses, found))
 }
 
 /// Publishes to a stream subject and waits for the stream's acknowledgement, as a producer span

@@ -10,7 +10,7 @@ mod worker;
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -91,6 +91,29 @@ impl EngineArgs {
 pub struct MigrateArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+/// Parses the command line. `--help` shows an environment variable's value next to its flag,
+/// except where that value is a URL with user info in it: then the value is hidden.
+pub fn parse() -> Cli {
+    let matches = hide_credentials(Cli::command()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+fn hide_credentials(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let secret = arg
+                .get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|value| crate::credentials::has_user_info(&value));
+            if secret {
+                arg.hide_env_values(true)
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(hide_credentials)
 }
 
 /// Runs the parsed command until it ends or `shutdown` is cancelled.

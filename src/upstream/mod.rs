@@ -14,7 +14,7 @@ use reqwest::{StatusCode, Url};
 use tracing::{Instrument, debug, info_span, warn};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::config::UpstreamArgs;
+use crate::config::{Secret, UpstreamArgs};
 use crate::domain::Product;
 use crate::metrics::metrics;
 use crate::telemetry::error_chain;
@@ -73,16 +73,45 @@ pub struct IdPage {
 #[derive(Clone, Debug)]
 pub struct Upstream {
     http: reqwest::Client,
+    /// The products endpoint, without user info.
     base: Url,
+    /// The configured URL carried user info: shown URLs say so, redacted.
+    redact_user_info: bool,
     backoff: ExponentialBuilder,
     retry_max_delay: Duration,
     request_timeout: Duration,
 }
 
 impl Upstream {
-    /// Builds the HTTP client; credentials go into default headers marked sensitive.
+    /// Builds the HTTP client; credentials go into default headers marked sensitive. User info
+    /// in `SYNC_API_URL` becomes basic auth and is taken out of the URL, so it never appears
+    /// in a request line, a span or an error.
     pub fn new(args: &UpstreamArgs) -> Result<Self, UpstreamError> {
         let mut headers = HeaderMap::new();
+        let mut base = args.api_url.clone();
+        let user_info = crate::credentials::take_user_info(&mut base);
+        if let Some(info) = &user_info {
+            if args.api_token.is_some() {
+                return Err(UpstreamError::Config(
+                    "SYNC_API_URL carries a user and password and SYNC_API_TOKEN is set: both would be the Authorization header; use one",
+                ));
+            }
+            use base64::Engine as _;
+            let pair = format!(
+                "{}:{}",
+                info.user,
+                info.password
+                    .as_ref()
+                    .map(Secret::expose)
+                    .unwrap_or_default()
+            );
+            let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+            let mut value = HeaderValue::try_from(format!("Basic {encoded}")).map_err(|_| {
+                UpstreamError::Config("SYNC_API_URL's user info is not a valid header value")
+            })?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
         if let Some(token) = &args.api_token {
             let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose()))
                 .map_err(|_| UpstreamError::Config("SYNC_API_TOKEN is not a valid header value"))?;
@@ -109,16 +138,24 @@ impl Upstream {
             .with_jitter();
         Ok(Upstream {
             http,
-            base: args.api_url.clone(),
+            base,
+            redact_user_info: user_info.is_some(),
             backoff,
             retry_max_delay: args.retry_max_delay,
             request_timeout: args.request_timeout,
         })
     }
 
-    /// The products endpoint this client reads.
-    pub fn base_url(&self) -> &Url {
-        &self.base
+    /// `url` as spans show it: with `REDACTED:REDACTED@` when the configured URL carried user
+    /// info (it is sent as a header instead).
+    fn shown(&self, url: &Url) -> String {
+        if !self.redact_user_info {
+            return url.to_string();
+        }
+        let mut shown = url.clone();
+        let _ = shown.set_username("REDACTED");
+        let _ = shown.set_password(Some("REDACTED"));
+        shown.to_string()
     }
 
     /// Fetches `limit` products starting at `skip`, retrying transient failures.
@@ -230,7 +267,7 @@ impl Upstream {
             "GET",
             otel.kind = "client",
             http.request.method = "GET",
-            url.full = %url,
+            url.full = self.shown(url),
             server.address = url.host_str().unwrap_or_default(),
             server.port = url.port_or_known_default().unwrap_or_default(),
             http.request.resend_count = (resends > 0).then_some(resends),
