@@ -1,5 +1,6 @@
 //! The admin API under `/__sim`, for driving a simulator that runs in another process: stats,
-//! product changes and faults. Admin requests are counted but never delayed, limited or faulted.
+//! the catalog's shape, product changes and faults. Admin requests are counted but never
+//! delayed, limited or faulted.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use super::server::{Kind, Shared, json_response, message};
 pub(crate) fn admin_routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/__sim/stats", get(stats))
+        .route("/__sim/catalog", get(catalog))
         .route("/__sim/products", post(add))
         .route("/__sim/products/{id}", delete(remove))
         .route("/__sim/products/{id}/mutate", post(mutate))
@@ -61,7 +63,23 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Response {
         "list": counters.list.load(Ordering::Relaxed),
         "single": counters.single.load(Ordering::Relaxed),
         "admin": counters.admin.load(Ordering::Relaxed),
+        "list_ids_only": counters.list_ids_only.load(Ordering::Relaxed),
     });
+    json(StatusCode::OK, &value)
+}
+
+/// The catalog's shape, for a model of it in another process: live count, highest id ever
+/// created and the deleted ids (live ids are `1..=last_id` minus those).
+async fn catalog(State(shared): State<Arc<Shared>>) -> Response {
+    shared.count(Kind::Admin);
+    let value = {
+        let catalog = shared.catalog();
+        serde_json::json!({
+            "products": catalog.live_count(),
+            "last_id": catalog.last_id(),
+            "deleted": catalog.deleted(),
+        })
+    };
     json(StatusCode::OK, &value)
 }
 

@@ -81,6 +81,9 @@ pub struct RequestCounts {
     pub single: u64,
     /// `/__sim/...`.
     pub admin: u64,
+    /// Listing requests whose `select` names no field but `id` (`select=id`): the id-only
+    /// pass of a sync, counted in `list` too.
+    pub list_ids_only: u64,
 }
 
 /// A running simulator. Clones share the same server and state.
@@ -172,12 +175,29 @@ impl Simulator {
             list: counters.list.load(Ordering::Relaxed),
             single: counters.single.load(Ordering::Relaxed),
             admin: counters.admin.load(Ordering::Relaxed),
+            list_ids_only: counters.list_ids_only.load(Ordering::Relaxed),
         }
     }
 
     /// How many products are live (listed, and found by id).
     pub fn live_products(&self) -> u64 {
         self.shared.catalog().live_count()
+    }
+
+    /// The highest id ever created, deleted or not: live ids are `1..=last_id()` minus
+    /// [`Simulator::deleted_ids`].
+    pub fn last_id(&self) -> u64 {
+        self.shared.catalog().last_id()
+    }
+
+    /// Whether `id` is live (listed, and found by id).
+    pub fn is_live(&self, id: u64) -> bool {
+        self.shared.catalog().is_live(id)
+    }
+
+    /// The deleted ids, ascending.
+    pub fn deleted_ids(&self) -> Vec<u64> {
+        self.shared.catalog().deleted().to_vec()
     }
 
     /// Bumps a live product's version: new price, stock and `meta.updatedAt`. No-op if not live.

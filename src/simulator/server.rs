@@ -30,6 +30,8 @@ pub(crate) struct Counters {
     pub list: AtomicU64,
     pub single: AtomicU64,
     pub admin: AtomicU64,
+    /// Listing requests that selected `id` only, a subset of `list`.
+    pub list_ids_only: AtomicU64,
 }
 
 /// The kinds of request the counters tell apart.
@@ -216,10 +218,28 @@ fn fields(params: &[(String, String)]) -> FieldSet {
     param(params, "select").map_or(FieldSet::ALL, FieldSet::parse)
 }
 
+/// Whether a `select` asks for no field but `id` (`select=id`): the id-only pass of a sync.
+fn selects_ids_only(params: &[(String, String)]) -> bool {
+    param(params, "select").is_some_and(|select| {
+        select
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .all(|name| name == "id")
+    })
+}
+
 async fn list(State(shared): State<Arc<Shared>>, params: Params) -> Response {
     let params = params.map(|Query(p)| p).unwrap_or_default();
+    if selects_ids_only(&params) {
+        shared
+            .counters
+            .list_ids_only
+            .fetch_add(1, Ordering::Relaxed);
+    }
     let skip = number(&params, "skip", 0);
-    let truncate = match shared.gate(Kind::List, skip.as_ref().ok().copied()).await {
+    let gate = shared.gate(Kind::List, skip.as_ref().ok().copied());
+    let truncate = match gate.await {
         Ok(truncate) => truncate,
         Err(response) => return response,
     };

@@ -31,6 +31,16 @@ impl CatalogState {
         self.last_id - self.deleted.len() as u64
     }
 
+    /// The highest id ever created (deleted or not).
+    pub(crate) fn last_id(&self) -> u64 {
+        self.last_id
+    }
+
+    /// The deleted ids, ascending.
+    pub(crate) fn deleted(&self) -> &[u64] {
+        &self.deleted
+    }
+
     pub(crate) fn is_live(&self, id: u64) -> bool {
         (1..=self.last_id).contains(&id) && self.deleted.binary_search(&id).is_err()
     }
@@ -230,5 +240,18 @@ mod tests {
         assert!(state.delete(2));
         assert!(!state.mutate(2));
         assert_eq!(state.spec(2), None);
+    }
+
+    #[test]
+    fn introspection_follows_deletions_and_additions() {
+        let mut state = CatalogState::new(6);
+        for id in [5, 2, 9] {
+            state.delete(id);
+        }
+        state.add(2);
+        assert_eq!(state.deleted(), [2, 5]);
+        assert_eq!(state.last_id(), 8);
+        assert_eq!(state.live_count(), 6);
+        assert!(!state.is_live(2) && state.is_live(8) && !state.is_live(9));
     }
 }

@@ -1,4 +1,5 @@
-//! Request counting, the `/__sim` admin API, shutdown and the `run` entry point.
+//! Request counting (id-only listings too), the `/__sim` admin API, catalog introspection,
+//! shutdown and the `run` entry point.
 
 use std::time::{Duration, Instant};
 
@@ -149,4 +150,43 @@ async fn shutdown_stops_serving_and_run_reports_bind_errors() {
     run(free, async {})
         .await
         .expect("serves, then stops at once");
+}
+
+#[tokio::test]
+async fn id_only_listings_are_counted_apart() {
+    let sim = start(SimulatorConfig::default()).await;
+    for suffix in [
+        "?select=id&limit=0",
+        "?select=%20id%20,id",
+        "?select=id,title",
+        "?limit=5",
+        "/1?select=id",
+    ] {
+        assert_eq!(get(&sim, suffix).await.0, StatusCode::OK, "{suffix}");
+    }
+    let counts = sim.request_counts();
+    assert_eq!((counts.list, counts.list_ids_only), (4, 2));
+    let stats = admin(&sim, Method::GET, "stats", None).await.1;
+    assert_eq!(stats["list_ids_only"], 2);
+}
+
+#[tokio::test]
+async fn introspection_follows_the_catalog() {
+    let sim = start(SimulatorConfig {
+        products: 10,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    sim.delete(7);
+    sim.delete(3);
+    sim.add_products(2);
+    assert_eq!(sim.last_id(), 12);
+    assert_eq!(sim.deleted_ids(), [3, 7]);
+    assert!(sim.is_live(12) && !sim.is_live(7) && !sim.is_live(13) && !sim.is_live(0));
+    let (status, catalog) = admin(&sim, Method::GET, "catalog", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        catalog,
+        json!({ "products": 10, "last_id": 12, "deleted": [3, 7] })
+    );
 }
