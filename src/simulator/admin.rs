@@ -1,6 +1,6 @@
 //! The admin API under `/__sim`, for driving a simulator that runs in another process: stats,
-//! the catalog's shape, product changes and faults. Admin requests are counted but never
-//! delayed, limited or faulted.
+//! the catalog's shape, product changes and field overrides, and faults. Admin requests are
+//! counted but never delayed, limited or faulted.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::catalog::FieldSet;
 use super::faults::FaultRequest;
+use super::overrides::FieldsBody;
 use super::server::{Kind, Shared, json_response, message};
 
 /// The admin routes, all under `/__sim`.
@@ -27,6 +28,7 @@ pub(crate) fn admin_routes() -> Router<Arc<Shared>> {
         .route("/__sim/products/{id}", delete(remove))
         .route("/__sim/products/{id}/mutate", post(mutate))
         .route("/__sim/products/{id}/title", post(title))
+        .route("/__sim/products/{id}/fields", post(fields))
         .route("/__sim/faults", post(add_fault).delete(clear_faults))
 }
 
@@ -139,6 +141,40 @@ async fn title(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: 
     };
     let renamed = shared.catalog_mut().set_title(n, &request.title);
     if renamed {
+        product_answer(&shared, n)
+    } else {
+        not_live(&id)
+    }
+}
+
+/// Overrides fields from a JSON object; values stay raw text, `null` omits a field. All of them
+/// make one upstream change (one version step).
+async fn fields(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    shared.count(Kind::Admin);
+    let FieldsBody(fields) = match serde_json::from_slice(&body) {
+        Ok(fields) => fields,
+        Err(e) => return bad_request(&format!("expected a JSON object of fields: {e}")),
+    };
+    if fields
+        .iter()
+        .any(|(name, value)| name == "id" && value.is_none())
+    {
+        return bad_request("'id' cannot be omitted");
+    }
+    let Ok(n) = id.parse::<u64>() else {
+        return not_live(&id);
+    };
+    // An empty object changes nothing, so it is no upstream change either.
+    let live = if fields.is_empty() {
+        shared.catalog().is_live(n)
+    } else {
+        shared.catalog_mut().set_fields(n, fields)
+    };
+    if live {
         product_answer(&shared, n)
     } else {
         not_live(&id)

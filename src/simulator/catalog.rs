@@ -1,6 +1,6 @@
 //! The synthetic products: every field is derived from (seed, id, version) with a fast integer
 //! hash, so the catalog costs no memory whatever its size. Owns field selection (`select=`) and
-//! the JSON serialization of single products and listing pages.
+//! the JSON serialization of single products and listing pages, overrides included.
 
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use super::overrides::{Overrides, Slot};
 use super::parts::{
     DAY_MS, Dimensions, Draw, Images, Meta, Reviews, Tags, Text, cents, code3, slug,
 };
@@ -74,43 +75,76 @@ enum Field {
 
 /// Which fields a product is serialized with; `id` is always included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct FieldSet(u32);
+pub(crate) struct FieldSet<'a> {
+    /// The generated fields, one bit per index in [`FIELD_NAMES`].
+    bits: u32,
+    /// The `select` value, kept so extra (overridden) fields can be selected by name too;
+    /// `None` selects everything.
+    select: Option<&'a str>,
+}
 
-impl FieldSet {
+/// Every generated field's bit.
+const ALL_BITS: u32 = (1 << FIELD_NAMES.len()) - 1;
+
+impl<'a> FieldSet<'a> {
     /// Every field (no `select`).
-    pub(crate) const ALL: FieldSet = FieldSet((1 << FIELD_NAMES.len()) - 1);
+    pub(crate) const ALL: FieldSet<'static> = FieldSet {
+        bits: ALL_BITS,
+        select: None,
+    };
 
-    /// Parses a `select` value: comma-separated names; unknown names are ignored.
-    pub(crate) fn parse(select: &str) -> FieldSet {
+    /// Parses a `select` value: comma-separated names; names the generator does not know select
+    /// extra fields only.
+    pub(crate) fn parse(select: &'a str) -> FieldSet<'a> {
         let mut bits = 1 << Field::Id as u32;
-        for name in select.split(',').map(str::trim) {
+        for name in names(select) {
             if let Some(index) = FIELD_NAMES.iter().position(|f| *f == name) {
                 bits |= 1 << index;
             }
         }
-        FieldSet(bits)
+        FieldSet {
+            bits,
+            select: Some(select),
+        }
     }
 
     fn has(self, field: Field) -> bool {
-        self.0 & (1 << field as u32) != 0
+        self.bits & (1 << field as u32) != 0
     }
+
+    /// Whether an extra field called `name` is selected.
+    fn has_extra(self, name: &str) -> bool {
+        self.select
+            .is_none_or(|select| names(select).any(|n| n == name))
+    }
+
+    /// Whether every generated field is selected (the size of a full product).
+    fn is_full(self) -> bool {
+        self.bits == ALL_BITS
+    }
+}
+
+/// The names in a `select` value.
+pub(crate) fn names(select: &str) -> impl Iterator<Item = &str> {
+    select.split(',').map(str::trim)
 }
 
 /// What the mutable state says about one live product.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ProductSpec {
     pub id: u64,
-    /// Bumped by every mutation; 0 for an untouched product.
+    /// Bumped by every change; 0 for an untouched product.
     pub version: u32,
-    /// A title set by the tests, replacing the generated one.
-    pub title: Option<Arc<str>>,
+    /// Fields set (or omitted) by the tests, replacing the generated ones; shared with the
+    /// state so a page of changed products copies no JSON.
+    pub overrides: Option<Arc<Overrides>>,
 }
 
 /// A product ready to serialize: the spec, the catalog seed and the selected fields.
 pub(crate) struct ProductView<'a> {
     pub seed: u64,
     pub spec: &'a ProductSpec,
-    pub fields: FieldSet,
+    pub fields: FieldSet<'a>,
 }
 
 /// Stock levels below this are "Low Stock".
@@ -124,12 +158,48 @@ impl ProductView<'_> {
     fn category(&self) -> &'static Category {
         &CATEGORIES[(self.draw().hash(1) % CATEGORIES.len() as u64) as usize]
     }
+
+    /// Writes `field` if selected: its override if there is one, else `value()` (nothing when
+    /// that is `None`). The value is built only when it is served.
+    fn entry<M, V, F>(&self, map: &mut M, field: Field, value: F) -> Result<(), M::Error>
+    where
+        M: SerializeMap,
+        V: Serialize,
+        F: FnOnce() -> Option<V>,
+    {
+        if !self.fields.has(field) {
+            return Ok(());
+        }
+        let name = FIELD_NAMES[field as usize];
+        let slot = match &self.spec.overrides {
+            Some(overrides) => overrides.slot(name),
+            None => Slot::Generated,
+        };
+        match slot {
+            Slot::Raw(raw) => map.serialize_entry(name, raw),
+            Slot::Omitted => Ok(()),
+            Slot::Generated => match value() {
+                Some(value) => map.serialize_entry(name, &value),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Like [`ProductView::entry`] for a field that is always generated.
+    fn put<M, V, F>(&self, map: &mut M, field: Field, value: F) -> Result<(), M::Error>
+    where
+        M: SerializeMap,
+        V: Serialize,
+        F: FnOnce() -> V,
+    {
+        self.entry(map, field, || Some(value()))
+    }
 }
 
 impl Serialize for ProductView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let d = self.draw();
-        let (id, version, fields) = (self.spec.id, self.spec.version, self.fields);
+        let (id, version) = (self.spec.id, self.spec.version);
         let cat = self.category();
         let noun = d.pick(2, cat.nouns);
         let adjective = d.pick(3, ADJECTIVES);
@@ -140,23 +210,18 @@ impl Serialize for ProductView<'_> {
         let updated = created + d.hash(31) % (30 * DAY_MS) + u64::from(version) * 1000;
 
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("id", &id)?;
-        if fields.has(Field::Title) {
-            match &self.spec.title {
-                Some(title) => map.serialize_entry("title", &**title)?,
-                None => map.serialize_entry(
-                    "title",
-                    &Text(|f| {
-                        if let Some(brand) = brand {
-                            write!(f, "{brand} ")?;
-                        }
-                        write!(f, "{adjective} {noun} {series}{id}")
-                    }),
-                )?,
-            }
-        }
-        if fields.has(Field::Description) {
-            let text = Text(|f| {
+        // `id` is always selected; the ones with a title of their own skip building it.
+        self.put(&mut map, Field::Id, || id)?;
+        self.put(&mut map, Field::Title, || {
+            Text(move |f| {
+                if let Some(brand) = brand {
+                    write!(f, "{brand} ")?;
+                }
+                write!(f, "{adjective} {noun} {series}{id}")
+            })
+        })?;
+        self.put(&mut map, Field::Description, || {
+            Text(move |f| {
                 write!(f, "{}: the ", d.pick(7, OPENINGS))?;
                 slug(f, adjective, Some(' '))?;
                 f.write_char(' ')?;
@@ -167,105 +232,75 @@ impl Serialize for ProductView<'_> {
                     " of our {} range, model {series}{id}. {closing}",
                     cat.label
                 )
-            });
-            map.serialize_entry("description", &text)?;
-        }
-        if fields.has(Field::Category) {
-            map.serialize_entry("category", cat.slug)?;
-        }
-        if fields.has(Field::Price) {
+            })
+        })?;
+        self.put(&mut map, Field::Category, || cat.slug)?;
+        self.put(&mut map, Field::Price, || {
             let (lo, hi) = cat.price_cents;
-            map.serialize_entry("price", &cents(d.versioned(80, lo, hi, version)))?;
-        }
-        if fields.has(Field::DiscountPercentage) {
-            map.serialize_entry("discountPercentage", &cents(d.range(11, 50, 2000)))?;
-        }
-        if fields.has(Field::Rating) {
-            map.serialize_entry("rating", &cents(d.range(12, 100, 500)))?;
-        }
-        if fields.has(Field::Stock) {
-            map.serialize_entry("stock", &stock)?;
-        }
-        if fields.has(Field::Tags) {
-            map.serialize_entry(
-                "tags",
-                &Tags {
-                    draw: d,
-                    category: cat,
-                },
-            )?;
-        }
-        if let Some(brand) = brand.filter(|_| fields.has(Field::Brand)) {
-            map.serialize_entry("brand", brand)?;
-        }
-        if fields.has(Field::Sku) {
+            cents(d.versioned(80, lo, hi, version))
+        })?;
+        self.put(&mut map, Field::DiscountPercentage, || {
+            cents(d.range(11, 50, 2000))
+        })?;
+        self.put(&mut map, Field::Rating, || cents(d.range(12, 100, 500)))?;
+        self.put(&mut map, Field::Stock, || stock)?;
+        self.put(&mut map, Field::Tags, || Tags {
+            draw: d,
+            category: cat,
+        })?;
+        // Products without a brand have no `brand` field, unless a test gives them one.
+        self.entry(&mut map, Field::Brand, || brand)?;
+        self.put(&mut map, Field::Sku, || {
             let brand_code = brand.unwrap_or("Generic");
-            let text = Text(|f| {
+            Text(move |f| {
                 write!(f, "{}-", cat.code)?;
                 code3(f, brand_code)?;
                 f.write_char('-')?;
                 code3(f, noun)?;
                 write!(f, "-{id:03}")
-            });
-            map.serialize_entry("sku", &text)?;
-        }
-        if fields.has(Field::Weight) {
-            map.serialize_entry("weight", &d.range(13, 1, 10))?;
-        }
-        if fields.has(Field::Dimensions) {
-            map.serialize_entry("dimensions", &Dimensions(d))?;
-        }
-        if fields.has(Field::WarrantyInformation) {
-            map.serialize_entry("warrantyInformation", d.pick(14, WARRANTIES))?;
-        }
-        if fields.has(Field::ShippingInformation) {
-            map.serialize_entry("shippingInformation", d.pick(15, SHIPPING))?;
-        }
-        if fields.has(Field::AvailabilityStatus) {
-            let status = match stock {
-                0 => "Out of Stock",
-                s if s < LOW_STOCK => "Low Stock",
-                _ => "In Stock",
-            };
-            map.serialize_entry("availabilityStatus", status)?;
-        }
-        if fields.has(Field::Reviews) {
-            map.serialize_entry("reviews", &Reviews { draw: d, created })?;
-        }
-        if fields.has(Field::ReturnPolicy) {
-            map.serialize_entry("returnPolicy", d.pick(16, RETURN_POLICIES))?;
-        }
-        if fields.has(Field::MinimumOrderQuantity) {
-            map.serialize_entry("minimumOrderQuantity", &d.range(17, 1, 50))?;
-        }
-        if fields.has(Field::Meta) {
-            map.serialize_entry(
-                "meta",
-                &Meta {
-                    draw: d,
-                    created,
-                    updated,
-                },
-            )?;
-        }
+            })
+        })?;
+        self.put(&mut map, Field::Weight, || d.range(13, 1, 10))?;
+        self.put(&mut map, Field::Dimensions, || Dimensions(d))?;
+        self.put(&mut map, Field::WarrantyInformation, || {
+            d.pick(14, WARRANTIES)
+        })?;
+        self.put(&mut map, Field::ShippingInformation, || {
+            d.pick(15, SHIPPING)
+        })?;
+        self.put(&mut map, Field::AvailabilityStatus, || match stock {
+            0 => "Out of Stock",
+            s if s < LOW_STOCK => "Low Stock",
+            _ => "In Stock",
+        })?;
+        self.put(&mut map, Field::Reviews, || Reviews { draw: d, created })?;
+        self.put(&mut map, Field::ReturnPolicy, || {
+            d.pick(16, RETURN_POLICIES)
+        })?;
+        self.put(&mut map, Field::MinimumOrderQuantity, || d.range(17, 1, 50))?;
+        self.put(&mut map, Field::Meta, || Meta {
+            draw: d,
+            created,
+            updated,
+        })?;
         let image = |f: &mut fmt::Formatter<'_>, name: fmt::Arguments<'_>| {
             write!(f, "{IMAGE_BASE}/{}/", cat.slug)?;
             slug(f, noun, Some('-'))?;
             write!(f, "-{id}/{name}.webp")
         };
-        if fields.has(Field::Images) {
-            let count = d.range(18, 1, 3);
-            map.serialize_entry(
-                "images",
-                &Images {
-                    count,
-                    image: &image,
-                },
-            )?;
-        }
-        if fields.has(Field::Thumbnail) {
-            let text = Text(|f| image(f, format_args!("thumbnail")));
-            map.serialize_entry("thumbnail", &text)?;
+        self.put(&mut map, Field::Images, || Images {
+            count: d.range(18, 1, 3),
+            image: &image,
+        })?;
+        self.put(&mut map, Field::Thumbnail, || {
+            Text(|f| image(f, format_args!("thumbnail")))
+        })?;
+        if let Some(overrides) = &self.spec.overrides {
+            for (name, raw) in overrides.extras(&FIELD_NAMES) {
+                if self.fields.has_extra(name) {
+                    map.serialize_entry(name, raw)?;
+                }
+            }
         }
         map.end()
     }
@@ -275,12 +310,12 @@ impl Serialize for ProductView<'_> {
 pub(crate) fn write_page(
     seed: u64,
     specs: &[ProductSpec],
-    fields: FieldSet,
+    fields: FieldSet<'_>,
     total: u64,
     skip: u64,
 ) -> serde_json::Result<Vec<u8>> {
     // About the size of a page of up to 2,000 products; `limit=0` pages grow as they go.
-    let per_product = if fields == FieldSet::ALL { 1500 } else { 96 };
+    let per_product = if fields.is_full() { 1500 } else { 96 };
     let mut body = Vec::with_capacity(64 + specs.len().min(2000) * per_product);
     body.extend_from_slice(b"{\"products\":[");
     for (i, spec) in specs.iter().enumerate() {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::super::overrides::{Overrides, parse_raw};
 use super::super::parts::{Timestamp, splitmix64};
 use super::super::words::CATEGORIES;
 use super::*;
@@ -14,7 +15,7 @@ fn spec(id: u64) -> ProductSpec {
     ProductSpec {
         id,
         version: 0,
-        title: None,
+        overrides: None,
     }
 }
 
@@ -206,15 +207,69 @@ fn mutation_changes_price_stock_and_updated_at_only() {
     }
 }
 
+fn overridden(id: u64, fields: &[(&str, Option<&str>)]) -> ProductSpec {
+    let mut overrides = Overrides::default();
+    for (name, raw) in fields {
+        overrides.set(name, raw.map(|r| parse_raw(r).expect("valid JSON")));
+    }
+    ProductSpec {
+        overrides: Some(Arc::new(overrides)),
+        ..spec(id)
+    }
+}
+
 #[test]
 fn title_override_replaces_the_generated_title() {
-    let renamed = ProductSpec {
-        title: Some(Arc::from("Renamed \"quoted\" product")),
-        ..spec(4)
-    };
+    let renamed = overridden(4, &[("title", Some(r#""Renamed \"quoted\" product""#))]);
     let value = json(1, &renamed);
     assert_eq!(value["title"], "Renamed \"quoted\" product");
     assert_eq!(value["description"], json(1, &spec(4))["description"]);
+}
+
+#[test]
+fn overrides_keep_their_text_and_place_and_omit_fields() {
+    let big = "123456789012345678901234567890.123456789";
+    let spec = overridden(
+        6,
+        &[
+            ("color", Some("\"teal\"")),
+            ("price", Some(big)),
+            ("stock", Some("-3")),
+            ("rating", None),
+        ],
+    );
+    let raw = text(1, &spec, FieldSet::ALL);
+    let price = format!("\"price\":{big},");
+    assert!(raw.contains(&price), "{raw}");
+    let (stock, discount) = (
+        raw.find("\"stock\":-3,"),
+        raw.find("\"discountPercentage\""),
+    );
+    assert!(
+        stock > discount,
+        "an override keeps the field's place: {raw}"
+    );
+    let value: Value = serde_json::from_str(&raw).expect("valid JSON");
+    assert!(value.get("rating").is_none(), "omitted: {raw}");
+    assert!(
+        raw.ends_with(",\"color\":\"teal\"}"),
+        "extras come last: {raw}"
+    );
+    let selected = text(1, &spec, FieldSet::parse("price,rating"));
+    assert_eq!(selected, format!("{{\"id\":6,\"price\":{big}}}"));
+    let extra = text(1, &spec, FieldSet::parse("color"));
+    assert_eq!(extra, r#"{"id":6,"color":"teal"}"#);
+}
+
+#[test]
+fn a_product_without_a_brand_can_be_given_one() {
+    let id = (1..100)
+        .find(|&id| json(1, &spec(id)).get("brand").is_none())
+        .expect("some products have no brand");
+    let branded = json(1, &overridden(id, &[("brand", Some("\"Acme\""))]));
+    assert_eq!(branded["brand"], "Acme");
+    let id_only = overridden(id, &[("id", Some("\"7\""))]);
+    assert_eq!(text(1, &id_only, FieldSet::parse("")), r#"{"id":"7"}"#);
 }
 
 #[test]

@@ -1,15 +1,17 @@
 //! A DummyJSON-compatible product API (`/products`, `/products/{id}`) over a synthetic catalog,
 //! used by the integration tests (in-process), the benchmark and the demo (as the `simulator`
 //! subcommand). Owns the server's lifecycle, its knobs (latency, error and truncation rates,
-//! rate limit), scripted faults, and the handle the tests use to change the catalog.
+//! rate limit), scripted faults, and the handle the tests use to change the catalog
+//! and to make it lie (field overrides).
 //!
 //! Products are generated from (seed, id, version), so memory does not grow with the catalog;
-//! only changes (mutations, new titles, deletions) are stored.
+//! only changes (mutations, field overrides, deletions) are stored.
 
 mod admin;
 mod catalog;
 mod cli;
 mod faults;
+mod overrides;
 mod parts;
 mod server;
 mod state;
@@ -30,6 +32,7 @@ pub use faults::Fault;
 
 use catalog::FieldSet;
 use faults::{Faults, RateLimiter};
+use overrides::parse_raw;
 use server::{Counters, Shared};
 use state::CatalogState;
 
@@ -205,9 +208,29 @@ impl Simulator {
         self.shared.catalog_mut().mutate(id);
     }
 
-    /// Replaces a live product's title. No-op if not live.
+    /// Replaces a live product's title. A rename is an upstream change: like [`Simulator::mutate`]
+    /// it bumps the version (new price, stock and `meta.updatedAt`). No-op if not live.
     pub fn set_title(&self, id: u64, title: &str) {
         self.shared.catalog_mut().set_title(id, title);
+    }
+
+    /// Overrides one field of a live product in every answer (single product and listings).
+    ///
+    /// `Some(raw)` must be one valid JSON value; its exact text is served (a price like
+    /// `123456789012345678901234567890.123456789` never passes through `f64`). A name the
+    /// generator does not know adds an extra field, served after the generated ones. `None`
+    /// leaves the field out of answers. Either way `select=` still applies: the field shows
+    /// only when nothing or it is selected. The override is an upstream change: it bumps the
+    /// version like [`Simulator::mutate`]. Deleting the product forgets its overrides.
+    ///
+    /// `Ok(false)` if the product is not live; `Err` for invalid JSON or for omitting `id`.
+    pub fn set_field(&self, id: u64, name: &str, raw_json: Option<&str>) -> Result<bool, String> {
+        let value = match raw_json {
+            Some(raw) => Some(parse_raw(raw).map_err(|e| format!("field '{name}': {e}"))?),
+            None if name == "id" => return Err(String::from("'id' cannot be omitted")),
+            None => None,
+        };
+        Ok(self.shared.catalog_mut().set_fields(id, [(name, value)]))
     }
 
     /// Deletes a product: it leaves the listings and its id answers 404. No-op if not live.
@@ -236,7 +259,8 @@ impl Simulator {
     }
 
     /// The full current JSON of a live product (as `GET /products/{id}` would answer), `None`
-    /// if absent.
+    /// if absent. Numbers beyond `f64` (big-decimal overrides) are approximated here; the
+    /// HTTP answer carries their exact text.
     pub fn product(&self, id: u64) -> Option<serde_json::Value> {
         let body = self.shared.product_json(id, FieldSet::ALL)?;
         serde_json::from_slice(&body).ok()

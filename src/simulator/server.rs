@@ -16,7 +16,7 @@ use axum::response::Response;
 use axum::routing::get;
 use futures_util::{StreamExt as _, stream};
 
-use super::catalog::{FieldSet, ProductView, write_page};
+use super::catalog::{FieldSet, ProductView, names, write_page};
 use super::faults::{Fault, Faults, RateLimiter, retry_after_secs};
 use super::state::CatalogState;
 
@@ -82,7 +82,7 @@ impl Shared {
     }
 
     /// The JSON of a live product with the given fields, `None` if it is not live.
-    pub(crate) fn product_json(&self, id: u64, fields: FieldSet) -> Option<Vec<u8>> {
+    pub(crate) fn product_json(&self, id: u64, fields: FieldSet<'_>) -> Option<Vec<u8>> {
         let spec = self.catalog().spec(id)?;
         let view = ProductView {
             seed: self.seed,
@@ -214,16 +214,14 @@ fn number(params: &[(String, String)], name: &str, default: u64) -> Result<u64, 
     }
 }
 
-fn fields(params: &[(String, String)]) -> FieldSet {
+fn fields(params: &[(String, String)]) -> FieldSet<'_> {
     param(params, "select").map_or(FieldSet::ALL, FieldSet::parse)
 }
 
 /// Whether a `select` asks for no field but `id` (`select=id`): the id-only pass of a sync.
 fn selects_ids_only(params: &[(String, String)]) -> bool {
     param(params, "select").is_some_and(|select| {
-        select
-            .split(',')
-            .map(str::trim)
+        names(select)
             .filter(|name| !name.is_empty())
             .all(|name| name == "id")
     })

@@ -1,11 +1,14 @@
 //! The simulator's mutable catalog state: which ids are live, and the few products that were
-//! changed. Its size grows with the number of changes only, never with the catalog's size.
-//! Owns the paging math: `skip` counts live products in id order.
+//! changed (versions and field overrides). Its size grows with the number of changes only,
+//! never with the catalog's size. Owns the paging math: `skip` counts live products in id order.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde_json::value::RawValue;
+
 use super::catalog::ProductSpec;
+use super::overrides::{Overrides, raw_string};
 
 /// Live ids are `1..=last_id` minus `deleted`.
 #[derive(Debug, Default)]
@@ -14,7 +17,8 @@ pub(crate) struct CatalogState {
     /// Deleted ids, sorted ascending.
     deleted: Vec<u64>,
     versions: HashMap<u64, u32>,
-    titles: HashMap<u64, Arc<str>>,
+    /// Behind an `Arc` so a listing page shares them instead of copying their JSON.
+    overrides: HashMap<u64, Arc<Overrides>>,
 }
 
 impl CatalogState {
@@ -54,7 +58,7 @@ impl CatalogState {
         ProductSpec {
             id,
             version: self.versions.get(&id).copied().unwrap_or(0),
-            title: self.titles.get(&id).cloned(),
+            overrides: self.overrides.get(&id).cloned(),
         }
     }
 
@@ -68,13 +72,27 @@ impl CatalogState {
         true
     }
 
-    /// Replaces a live product's title; false if not live.
+    /// Replaces a live product's title, a change like any other (the version moves on); false
+    /// if not live.
     pub(crate) fn set_title(&mut self, id: u64, title: &str) -> bool {
+        self.set_fields(id, [("title", Some(raw_string(title)))])
+    }
+
+    /// Overrides fields of a live product (`None` omits one) as one change: the version moves
+    /// on once, whatever the number of fields. False if not live; nothing changes then.
+    pub(crate) fn set_fields<N: AsRef<str>>(
+        &mut self,
+        id: u64,
+        fields: impl IntoIterator<Item = (N, Option<Box<RawValue>>)>,
+    ) -> bool {
         if !self.is_live(id) {
             return false;
         }
-        self.titles.insert(id, Arc::from(title));
-        true
+        let overrides = Arc::make_mut(self.overrides.entry(id).or_default());
+        for (name, value) in fields {
+            overrides.set(name.as_ref(), value);
+        }
+        self.mutate(id)
     }
 
     /// Deletes a live product; false if it was not live.
@@ -85,7 +103,7 @@ impl CatalogState {
         let at = self.deleted.partition_point(|&d| d < id);
         self.deleted.insert(at, id);
         self.versions.remove(&id);
-        self.titles.remove(&id);
+        self.overrides.remove(&id);
         true
     }
 
@@ -142,6 +160,7 @@ impl CatalogState {
 
 #[cfg(test)]
 mod tests {
+    use super::super::overrides::{Slot, parse_raw};
     use super::*;
 
     fn ids(specs: &[ProductSpec]) -> Vec<u64> {
@@ -236,10 +255,28 @@ mod tests {
         assert!(!state.set_title(0, "Nope"));
         let (_, specs) = state.page(1, 2);
         assert_eq!(specs[0].version, 2);
-        assert_eq!(specs[1].title.as_deref(), Some("Renamed"));
+        assert_eq!(specs[1].version, 1, "a rename is a change");
+        let overrides = specs[1].overrides.as_deref().expect("overridden");
+        assert!(matches!(overrides.slot("title"), Slot::Raw(r) if r.get() == "\"Renamed\""));
         assert!(state.delete(2));
         assert!(!state.mutate(2));
         assert_eq!(state.spec(2), None);
+    }
+
+    #[test]
+    fn field_overrides_bump_once_and_die_with_the_product() {
+        let mut state = CatalogState::new(5);
+        let raw = |text: &str| Some(parse_raw(text).expect("valid"));
+        assert!(state.set_fields(4, [("price", raw("1.5")), ("stock", None)]));
+        assert!(state.set_fields(4, [("extra", raw("true"))]));
+        let spec = state.spec(4).expect("live");
+        assert_eq!(spec.version, 2, "one bump per change, not per field");
+        let overrides = spec.overrides.as_deref().expect("overridden");
+        assert!(matches!(overrides.slot("stock"), Slot::Omitted));
+        assert!(!state.set_fields(6, [("price", raw("1"))]), "not live");
+        assert!(state.spec(5).expect("live").overrides.is_none());
+        assert!(state.delete(4));
+        assert!(state.overrides.is_empty() && state.versions.is_empty());
     }
 
     #[test]

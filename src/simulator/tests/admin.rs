@@ -46,6 +46,7 @@ async fn admin_endpoints_drive_the_catalog_and_faults() {
     );
     assert_ne!(after["price"], before["price"]);
     assert_eq!(Some(after), sim.product(3));
+    let before_rename = sim.product(4).expect("live");
     let renamed = admin(
         &sim,
         Method::POST,
@@ -56,6 +57,10 @@ async fn admin_endpoints_drive_the_catalog_and_faults() {
     assert_eq!(
         (renamed.0, &renamed.1["title"]),
         (StatusCode::OK, &json!("T"))
+    );
+    assert_ne!(
+        renamed.1["meta"]["updatedAt"], before_rename["meta"]["updatedAt"],
+        "a rename is an upstream change"
     );
     assert_eq!(
         admin(&sim, Method::POST, "products/4/title", Some(json!({})))

@@ -1,8 +1,10 @@
 //! End-to-end tests of the simulator over HTTP: a server on 127.0.0.1:0 and a reqwest client.
-//! This file has the helpers and the product routes; `faults` and `admin` the rest.
+//! This file has the helpers and the product routes; `faults`, `admin` and `overrides` the
+//! rest.
 
 mod admin;
 mod faults;
+mod overrides;
 
 use std::net::SocketAddr;
 
@@ -35,6 +37,17 @@ async fn get(sim: &Simulator, suffix: &str) -> (StatusCode, Value) {
         .expect("request sent");
     let status = response.status();
     (status, response.json().await.expect("JSON body"))
+}
+
+/// GET `url` + `suffix`: status and the body's exact text (for JSON that `Value` would alter).
+async fn get_text(sim: &Simulator, suffix: &str) -> (StatusCode, String) {
+    let response = client()
+        .get(format!("{}{suffix}", sim.url()))
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status();
+    (status, response.text().await.expect("text body"))
 }
 
 fn ids(page: &Value) -> Vec<u64> {
@@ -159,7 +172,20 @@ async fn changes_show_over_http() {
     let (_, after) = get(&sim, "/9").await;
     assert_ne!(after["price"], before["price"]);
     assert_eq!(after["title"], before["title"]);
-    assert_eq!(get(&sim, "/10").await.1["title"], "A new title");
+    let (_, renamed) = get(&sim, "/10").await;
+    assert_eq!(renamed["title"], "A new title");
+    let updated_at = |p: &Value| {
+        p["meta"]["updatedAt"]
+            .as_str()
+            .expect("updatedAt")
+            .to_owned()
+    };
+    let original = updated_at(&get(&sim, "/11").await.1);
+    sim.set_title(11, "Renamed");
+    assert!(
+        updated_at(&get(&sim, "/11").await.1) > original,
+        "a rename moves updatedAt, as every upstream edit does"
+    );
     let (_, tail) = get(&sim, "?skip=195").await;
     assert_eq!(ids(&tail), [196, 197]);
     assert_eq!(tail["total"], 197);
