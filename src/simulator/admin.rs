@@ -1,6 +1,7 @@
 //! The admin API under `/__sim`, for driving a simulator that runs in another process: stats,
-//! the catalog's shape, product changes and field overrides, and faults. Admin requests are
-//! counted but never delayed, limited or faulted.
+//! the catalog's shape, product changes and field overrides, faults, listing quirks and
+//! changes fired by listing requests. Admin requests are counted but never delayed, limited
+//! or faulted.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 
 use super::catalog::FieldSet;
 use super::faults::FaultRequest;
+use super::listing::{ChangeRequest, ListingQuirks};
 use super::overrides::FieldsBody;
 use super::server::{Kind, Shared, json_response, message};
 
@@ -30,6 +32,8 @@ pub(crate) fn admin_routes() -> Router<Arc<Shared>> {
         .route("/__sim/products/{id}/title", post(title))
         .route("/__sim/products/{id}/fields", post(fields))
         .route("/__sim/faults", post(add_fault).delete(clear_faults))
+        .route("/__sim/listing", post(set_listing).delete(clear_listing))
+        .route("/__sim/listing/changes", post(add_change))
 }
 
 fn json(status: StatusCode, value: &serde_json::Value) -> Response {
@@ -196,4 +200,35 @@ async fn clear_faults(State(shared): State<Arc<Shared>>) -> Response {
     shared.count(Kind::Admin);
     shared.faults().clear();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// Replaces the listing quirks (fields left out are turned off).
+async fn set_listing(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    shared.count(Kind::Admin);
+    match serde_json::from_slice::<ListingQuirks>(&body) {
+        Ok(quirks) => {
+            *shared.listing() = quirks;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => bad_request(&format!("invalid listing quirks: {e}")),
+    }
+}
+
+async fn clear_listing(State(shared): State<Arc<Shared>>) -> Response {
+    shared.count(Kind::Admin);
+    *shared.listing() = ListingQuirks::default();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Queues a catalog change for the n-th listing request from now.
+async fn add_change(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    shared.count(Kind::Admin);
+    match serde_json::from_slice::<ChangeRequest>(&body) {
+        Ok(ChangeRequest { n: 0, .. }) => bad_request("'n' counts from 1: the next request"),
+        Ok(request) => {
+            shared.triggers().push(request.n, request.change.into());
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => bad_request(&format!("invalid listing change: {e}")),
+    }
 }

@@ -2,15 +2,16 @@
 //! used by the integration tests (in-process), the benchmark and the demo (as the `simulator`
 //! subcommand). Owns the server's lifecycle, its knobs (latency, error and truncation rates,
 //! rate limit), scripted faults, and the handle the tests use to change the catalog
-//! and to make it lie (field overrides).
+//! and to make it lie (field overrides, listing quirks, changes fired by listing requests).
 //!
 //! Products are generated from (seed, id, version), so memory does not grow with the catalog;
-//! only changes (mutations, field overrides, deletions) are stored.
+//! only changes (mutations, field overrides, deletions, scripted changes) are stored.
 
 mod admin;
 mod catalog;
 mod cli;
 mod faults;
+mod listing;
 mod overrides;
 mod parts;
 mod server;
@@ -29,9 +30,11 @@ use tokio::task::JoinHandle;
 
 pub use cli::{SimulatorArgs, run};
 pub use faults::Fault;
+pub use listing::{CatalogChange, ListingQuirks};
 
 use catalog::FieldSet;
 use faults::{Faults, RateLimiter};
+use listing::ListTriggers;
 use overrides::parse_raw;
 use server::{Counters, Shared};
 use state::CatalogState;
@@ -131,6 +134,8 @@ impl Simulator {
             rate_limit,
             catalog: RwLock::new(CatalogState::new(config.products)),
             faults: Mutex::new(Faults::default()),
+            listing: Mutex::new(ListingQuirks::default()),
+            triggers: Mutex::new(ListTriggers::default()),
             counters: Counters::default(),
         });
         let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -231,6 +236,20 @@ impl Simulator {
             None => None,
         };
         Ok(self.shared.catalog_mut().set_fields(id, [(name, value)]))
+    }
+
+    /// Makes every listing page lie as `quirks` say, until replaced;
+    /// `ListingQuirks::default()` turns the lies off. [`Simulator::clear_faults`] leaves them.
+    pub fn set_listing_quirks(&self, quirks: ListingQuirks) {
+        *self.shared.listing() = quirks;
+    }
+
+    /// Applies `change` just before serving the `n`-th listing request (`GET /products`)
+    /// counted from now (n >= 1; 0 counts as 1). Requests count whatever their answer (even a
+    /// fault), and the change lands before the request reads the catalog. Several
+    /// may be queued; each fires once.
+    pub fn on_list_request(&self, n: u64, change: CatalogChange) {
+        self.shared.triggers().push(n, change);
     }
 
     /// Deletes a product: it leaves the listings and its id answers 404. No-op if not live.

@@ -1,6 +1,7 @@
 //! The HTTP side of the product routes: the shared state behind every handler, the request
-//! counters, and the pipeline a product request goes through (latency, scripted faults, rate
-//! limit, failing pages, random errors, random truncation).
+//! counters, and the pipeline a product request goes through (changes due at a listing
+//! request, latency, scripted faults, rate limit, failing pages, random errors,
+//! random truncation), then the listing quirks.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +19,7 @@ use futures_util::{StreamExt as _, stream};
 
 use super::catalog::{FieldSet, ProductView, names, write_page};
 use super::faults::{Fault, Faults, RateLimiter, retry_after_secs};
+use super::listing::{ListTriggers, ListingQuirks};
 use super::state::CatalogState;
 
 /// How long a truncated answer waits between its first half and breaking the connection.
@@ -54,6 +56,9 @@ pub(crate) struct Shared {
     pub rate_limit: Option<RateLimiter>,
     pub catalog: RwLock<CatalogState>,
     pub faults: Mutex<Faults>,
+    /// Kept apart from the faults: clearing faults leaves the listing's lies in place.
+    pub listing: Mutex<ListingQuirks>,
+    pub triggers: Mutex<ListTriggers>,
     pub counters: Counters,
 }
 
@@ -68,6 +73,25 @@ impl Shared {
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn listing(&self) -> MutexGuard<'_, ListingQuirks> {
+        self.listing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn triggers(&self) -> MutexGuard<'_, ListTriggers> {
+        self.triggers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies the changes due at this listing request. The trigger lock is held while they
+    /// apply, so a later listing request cannot read the catalog before they have.
+    fn fire_list_triggers(&self) {
+        let mut triggers = self.triggers();
+        let due = triggers.next_request();
+        if !due.is_empty() {
+            let mut catalog = self.catalog_mut();
+            due.iter().for_each(|change| catalog.apply(change));
+        }
     }
 
     pub(crate) fn count(&self, kind: Kind) {
@@ -96,6 +120,11 @@ impl Shared {
     /// instead of the product(s); `Ok(truncate)` says whether to cut the real answer short.
     async fn gate(&self, kind: Kind, listing_skip: Option<u64>) -> Result<bool, Response> {
         self.count(kind);
+        // Before anything can refuse the request, so a scripted change lands at exactly the
+        // n-th listing request whatever it is answered.
+        if let Kind::List = kind {
+            self.fire_list_triggers();
+        }
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
@@ -249,7 +278,11 @@ async fn list(State(shared): State<Arc<Shared>>, params: Params) -> Response {
         Some(max) if limit == 0 || limit > max => max,
         _ => limit,
     };
-    let (total, specs) = shared.catalog().page(skip, limit);
+    let quirks = shared.listing().clone();
+    let (live, specs) = shared
+        .catalog()
+        .page(quirks.served_skip(skip, limit), limit);
+    let total = quirks.total.unwrap_or(live);
     match write_page(shared.seed, &specs, fields(&params), total, skip) {
         Ok(body) => json_response(StatusCode::OK, body, truncate),
         Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),

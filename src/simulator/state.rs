@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
+use super::CatalogChange;
 use super::catalog::ProductSpec;
 use super::overrides::{Overrides, raw_string};
 
@@ -110,6 +111,19 @@ impl CatalogState {
     /// Adds `n` products after the highest id.
     pub(crate) fn add(&mut self, n: u64) {
         self.last_id = self.last_id.saturating_add(n);
+    }
+
+    /// Applies a change scripted by a test; ids that are not live are skipped.
+    pub(crate) fn apply(&mut self, change: &CatalogChange) {
+        match change {
+            CatalogChange::Delete(ids) => ids.iter().for_each(|&id| {
+                self.delete(id);
+            }),
+            CatalogChange::Add(n) => self.add(*n),
+            CatalogChange::Mutate(ids) => ids.iter().for_each(|&id| {
+                self.mutate(id);
+            }),
+        }
     }
 
     /// The id of the live product at `position` (0-based, in id order), if any, and how many
@@ -290,5 +304,17 @@ mod tests {
         assert_eq!(state.last_id(), 8);
         assert_eq!(state.live_count(), 6);
         assert!(!state.is_live(2) && state.is_live(8) && !state.is_live(9));
+    }
+
+    #[test]
+    fn scripted_changes_apply_to_live_ids_only() {
+        let mut state = CatalogState::new(6);
+        state.apply(&CatalogChange::Delete(vec![2, 5, 9]));
+        state.apply(&CatalogChange::Mutate(vec![1, 2]));
+        state.apply(&CatalogChange::Add(2));
+        assert_eq!(state.deleted(), [2, 5]);
+        assert_eq!(state.last_id(), 8);
+        assert_eq!(state.spec(1).expect("live").version, 1);
+        assert_eq!(state.spec(2), None);
     }
 }

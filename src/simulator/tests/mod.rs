@@ -1,9 +1,10 @@
 //! End-to-end tests of the simulator over HTTP: a server on 127.0.0.1:0 and a reqwest client.
-//! This file has the helpers and the product routes; `faults`, `admin` and `overrides` the
-//! rest.
+//! This file has the helpers and the product routes; `faults`, `admin`, `overrides` and
+//! `listing` the rest.
 
 mod admin;
 mod faults;
+mod listing;
 mod overrides;
 
 use std::net::SocketAddr;
