@@ -1,7 +1,7 @@
 //! The admin API under `/__sim`, for driving a simulator that runs in another process: stats,
 //! the catalog's shape, product changes and field overrides, faults, listing quirks and
-//! changes fired by listing requests. Admin requests are counted but never delayed, limited
-//! or faulted.
+//! changes fired by listing requests. Admin requests are counted but never delayed, limited,
+//! faulted or asked for credentials.
 
 use std::collections::HashMap;
 use std::sync::Arc;

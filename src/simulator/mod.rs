@@ -1,13 +1,14 @@
 //! A DummyJSON-compatible product API (`/products`, `/products/{id}`) over a synthetic catalog,
 //! used by the integration tests (in-process), the benchmark and the demo (as the `simulator`
 //! subcommand). Owns the server's lifecycle, its knobs (latency, error and truncation rates,
-//! rate limit), scripted faults, and the handle the tests use to change the catalog
+//! rate limit, basic auth), scripted faults, and the handle the tests use to change the catalog
 //! and to make it lie (field overrides, listing quirks, changes fired by listing requests).
 //!
 //! Products are generated from (seed, id, version), so memory does not grow with the catalog;
 //! only changes (mutations, field overrides, deletions, scripted changes) are stored.
 
 mod admin;
+mod auth;
 mod catalog;
 mod cli;
 mod faults;
@@ -32,6 +33,7 @@ pub use cli::{SimulatorArgs, run};
 pub use faults::Fault;
 pub use listing::{CatalogChange, ListingQuirks};
 
+use auth::BasicAuth;
 use catalog::FieldSet;
 use faults::{Faults, RateLimiter};
 use listing::ListTriggers;
@@ -60,6 +62,9 @@ pub struct SimulatorConfig {
     /// Largest page served: a larger `limit` (or `limit=0`) gets this many products, as from
     /// an API that caps its page size. `None` serves whatever is asked.
     pub max_limit: Option<u64>,
+    /// `(user, password)` that product requests must present as HTTP Basic credentials, or
+    /// get 401; admin requests never need them. `None` asks for nothing.
+    pub basic_auth: Option<(String, String)>,
 }
 
 impl Default for SimulatorConfig {
@@ -72,6 +77,7 @@ impl Default for SimulatorConfig {
             truncate_rate: 0.0,
             rate_limit: false,
             max_limit: None,
+            basic_auth: None,
         }
     }
 }
@@ -132,6 +138,10 @@ impl Simulator {
             truncate_rate: config.truncate_rate,
             max_limit: config.max_limit,
             rate_limit,
+            basic_auth: config
+                .basic_auth
+                .as_ref()
+                .map(|(user, password)| BasicAuth::new(user, password)),
             catalog: RwLock::new(CatalogState::new(config.products)),
             faults: Mutex::new(Faults::default()),
             listing: Mutex::new(ListingQuirks::default()),
@@ -246,7 +256,7 @@ impl Simulator {
 
     /// Applies `change` just before serving the `n`-th listing request (`GET /products`)
     /// counted from now (n >= 1; 0 counts as 1). Requests count whatever their answer (even a
-    /// fault), and the change lands before the request reads the catalog. Several
+    /// fault or a 401), and the change lands before the request reads the catalog. Several
     /// may be queued; each fires once.
     pub fn on_list_request(&self, n: u64, change: CatalogChange) {
         self.shared.triggers().push(n, change);

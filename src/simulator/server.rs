@@ -1,6 +1,6 @@
 //! The HTTP side of the product routes: the shared state behind every handler, the request
 //! counters, and the pipeline a product request goes through (changes due at a listing
-//! request, latency, scripted faults, rate limit, failing pages, random errors,
+//! request, latency, authentication, scripted faults, rate limit, failing pages, random errors,
 //! random truncation), then the listing quirks.
 
 use std::io;
@@ -12,11 +12,12 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::{StreamExt as _, stream};
 
+use super::auth::{BasicAuth, challenge};
 use super::catalog::{FieldSet, ProductView, names, write_page};
 use super::faults::{Fault, Faults, RateLimiter, retry_after_secs};
 use super::listing::{ListTriggers, ListingQuirks};
@@ -54,6 +55,8 @@ pub(crate) struct Shared {
     pub truncate_rate: f64,
     pub max_limit: Option<u64>,
     pub rate_limit: Option<RateLimiter>,
+    /// The credentials product requests must carry, if any.
+    pub basic_auth: Option<BasicAuth>,
     pub catalog: RwLock<CatalogState>,
     pub faults: Mutex<Faults>,
     /// Kept apart from the faults: clearing faults leaves the listing's lies in place.
@@ -118,7 +121,12 @@ impl Shared {
 
     /// Runs the misbehaviour pipeline for a product request. `Err` is the answer to send
     /// instead of the product(s); `Ok(truncate)` says whether to cut the real answer short.
-    async fn gate(&self, kind: Kind, listing_skip: Option<u64>) -> Result<bool, Response> {
+    async fn gate(
+        &self,
+        kind: Kind,
+        headers: &HeaderMap,
+        listing_skip: Option<u64>,
+    ) -> Result<bool, Response> {
         self.count(kind);
         // Before anything can refuse the request, so a scripted change lands at exactly the
         // n-th listing request whatever it is answered.
@@ -127,6 +135,12 @@ impl Shared {
         }
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
+        }
+        // Before the scripted faults, so a refused request does not use one up.
+        if let Some(auth) = &self.basic_auth
+            && !auth.allows(headers)
+        {
+            return Err(challenge());
         }
         let scripted = self.faults().pop();
         let mut truncate = false;
@@ -256,7 +270,7 @@ fn selects_ids_only(params: &[(String, String)]) -> bool {
     })
 }
 
-async fn list(State(shared): State<Arc<Shared>>, params: Params) -> Response {
+async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, params: Params) -> Response {
     let params = params.map(|Query(p)| p).unwrap_or_default();
     if selects_ids_only(&params) {
         shared
@@ -265,7 +279,7 @@ async fn list(State(shared): State<Arc<Shared>>, params: Params) -> Response {
             .fetch_add(1, Ordering::Relaxed);
     }
     let skip = number(&params, "skip", 0);
-    let gate = shared.gate(Kind::List, skip.as_ref().ok().copied());
+    let gate = shared.gate(Kind::List, &headers, skip.as_ref().ok().copied());
     let truncate = match gate.await {
         Ok(truncate) => truncate,
         Err(response) => return response,
@@ -292,10 +306,11 @@ async fn list(State(shared): State<Arc<Shared>>, params: Params) -> Response {
 async fn single(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     params: Params,
 ) -> Response {
     let params = params.map(|Query(p)| p).unwrap_or_default();
-    let truncate = match shared.gate(Kind::Single, None).await {
+    let truncate = match shared.gate(Kind::Single, &headers, None).await {
         Ok(truncate) => truncate,
         Err(response) => return response,
     };

@@ -142,6 +142,7 @@ async fn shutdown_stops_serving_and_run_reports_bind_errors() {
         truncate_rate: 0.0,
         rate_limit: false,
         max_limit: None,
+        basic_auth: None,
         listen: taken.addr(),
     };
     assert!(

@@ -1,8 +1,9 @@
 //! End-to-end tests of the simulator over HTTP: a server on 127.0.0.1:0 and a reqwest client.
-//! This file has the helpers and the product routes; `faults`, `admin`, `overrides` and
-//! `listing` the rest.
+//! This file has the helpers and the product routes; `faults`, `admin`, `overrides`,
+//! `listing` and `auth` the rest.
 
 mod admin;
+mod auth;
 mod faults;
 mod listing;
 mod overrides;
