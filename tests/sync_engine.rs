@@ -704,17 +704,20 @@ async fn a_run_whose_heartbeat_stopped_is_marked_abandoned(pool: PgPool) {
 
     full_sync(&engine(&pool, &sim)).await;
 
-    let (status, error, created): (String, String, i64) = sqlx::query_as(
-        "select status, error, created from sync_runs where request_id = 'ghost'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let (status, error, created): (String, String, i64) =
+        sqlx::query_as("select status, error, created from sync_runs where request_id = 'ghost'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(status, "abandoned");
     assert!(error.contains("no heartbeat"), "{error}");
     assert_eq!(created, 7, "what it had recorded stays");
     assert_eq!(
-        count(&pool, "select count(*) from sync_runs where status = 'running'").await,
+        count(
+            &pool,
+            "select count(*) from sync_runs where status = 'running'"
+        )
+        .await,
         0
     );
 }
@@ -740,6 +743,9 @@ async fn a_running_run_beats_and_records_its_counts(pool: PgPool) {
             == 1
     })
     .await;
-    assert!(beating, "the heartbeat records counts and a listing checkpoint");
+    assert!(
+        beating,
+        "the heartbeat records counts and a listing checkpoint"
+    );
     assert_eq!(run.await.unwrap().status, RunStatus::Succeeded);
 }
