@@ -160,3 +160,77 @@ async fn targeted_sync_from_the_command_line(pool: PgPool) {
             .unwrap();
     assert_eq!(ids, vec!["4", "5", "6"]);
 }
+
+#[sqlx::test]
+async fn credentials_in_sync_api_url_are_sent_as_basic_auth_and_never_shown(pool: PgPool) {
+    let sim = simulator_with(catalog_sync::simulator::SimulatorConfig {
+        products: 30,
+        basic_auth: Some(("shop".into(), "api-pw-77e1c0".into())),
+        ..Default::default()
+    })
+    .await;
+    // Trust authentication on the test server ignores the password; it must not show anyway.
+    let mut db = reqwest::Url::parse(&database_url(&pool)).unwrap();
+    db.set_password(Some("db-pw-41aa")).unwrap();
+    let url = db.to_string();
+    let mut api = sim.url();
+    api.set_username("shop").unwrap();
+    api.set_password(Some("api-pw-77e1c0")).unwrap();
+    let api = api.to_string();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("SYNC_API_URL", api.as_str()),
+        ("RUST_LOG", "trace"),
+    ];
+
+    let output = catalog_sync(&["sync", "--json"], &env).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary: RunSummary = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        summary.counts.created, 30,
+        "the upstream accepted the credentials"
+    );
+    assert!(
+        !stderr(&output).contains("api-pw-77e1c0"),
+        "no password in trace logs"
+    );
+    let record: String = sqlx::query_scalar("select summary::text from sync_runs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(!record.contains("api-pw-77e1c0"));
+
+    let help = catalog_sync(&["sync", "--help"], &env).await;
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("SYNC_API_URL") && !help.contains("api-pw-77e1c0"),
+        "{help}"
+    );
+
+    let bad = catalog_sync(
+        &["sync"],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("SYNC_API_URL", "ftp://shop:api-pw-77e1c0@h/p"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("REDACTED:REDACTED@"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(!stderr(&bad).contains("api-pw-77e1c0"));
+
+    let wrong = api.replace("api-pw-77e1c0", "nope");
+    let refused = catalog_sync(
+        &["sync", "--json"],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("SYNC_API_URL", wrong.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(1), "a 401 fails the run");
+}

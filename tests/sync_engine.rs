@@ -4,9 +4,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use catalog_sync::domain::{ErrorKind, RunStatus};
+use catalog_sync::domain::{ArchiveMethod, ErrorKind, RunStatus};
 use catalog_sync::engine::{Progress, RunControl, RunOutcome, RunRequest, Target};
-use catalog_sync::simulator::{Fault, SimulatorConfig};
+use catalog_sync::simulator::{CatalogChange, Fault, ListingQuirks, Simulator, SimulatorConfig};
 use sqlx::PgPool;
 use support::*;
 
@@ -725,8 +725,8 @@ async fn a_run_whose_heartbeat_stopped_is_marked_abandoned(pool: PgPool) {
 #[sqlx::test]
 async fn a_running_run_beats_and_records_its_counts(pool: PgPool) {
     let sim = simulator_with(SimulatorConfig {
-        products: 600,
-        latency: Duration::from_millis(40),
+        products: 1000,
+        latency: Duration::from_millis(150),
         ..SimulatorConfig::default()
     })
     .await;
@@ -748,4 +748,214 @@ async fn a_running_run_beats_and_records_its_counts(pool: PgPool) {
         "the heartbeat records counts and a listing checkpoint"
     );
     assert_eq!(run.await.unwrap().status, RunStatus::Succeeded);
+}
+
+/// Archived products the upstream still has: each one was archived wrongly.
+async fn wrongly_archived(pool: &PgPool, sim: &Simulator) -> Vec<String> {
+    let archived: Vec<String> =
+        sqlx::query_scalar("select external_id from products where archived_at is not null")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    archived
+        .into_iter()
+        .filter(|id| id.parse().is_ok_and(|n| sim.is_live(n)))
+        .collect()
+}
+
+fn moved(summary: &catalog_sync::domain::RunSummary) -> bool {
+    summary
+        .errors
+        .iter()
+        .any(|e| e.kind == ErrorKind::ListingMoved)
+}
+
+#[sqlx::test]
+async fn products_deleted_and_added_during_a_sync_never_get_a_live_product_archived(pool: PgPool) {
+    let sim = simulator(300).await;
+    let engine = engine(&pool, &sim);
+    full_sync(&engine).await;
+    // Two products early in the listing go and two new ones come, while pages are being read:
+    // the total stays 300, the later pages shift by two.
+    sim.on_list_request(3, CatalogChange::Delete(vec![5, 6]));
+    sim.on_list_request(3, CatalogChange::Add(2));
+
+    let during = full_sync(&engine).await;
+
+    assert!(moved(&during), "the shift is reported: {:?}", during.errors);
+    assert_eq!(during.status, RunStatus::Partial);
+    assert_eq!(wrongly_archived(&pool, &sim).await, Vec::<String>::new());
+    let after = full_sync(&engine).await;
+    assert_eq!(after.status, RunStatus::Succeeded, "{after:?}");
+    assert_eq!(after.counts.archived, 2, "the deleted ones, confirmed gone");
+    assert_eq!(wrongly_archived(&pool, &sim).await, Vec::<String>::new());
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is null"
+        )
+        .await,
+        300
+    );
+}
+
+#[sqlx::test]
+async fn a_repeated_page_or_a_lying_total_archives_nothing_live(pool: PgPool) {
+    let sim = simulator(300).await;
+    let engine = engine(&pool, &sim);
+    full_sync(&engine).await;
+
+    // The page at skip 98 serves the page before it again: 50 products are never listed.
+    sim.set_listing_quirks(ListingQuirks {
+        repeat_page_at: Some(98),
+        total: None,
+    });
+    let repeated = full_sync(&engine).await;
+    assert!(moved(&repeated), "{:?}", repeated.errors);
+    let archive = repeated.archive.expect("the archive step ran");
+    assert_eq!(
+        archive.method,
+        ArchiveMethod::ItemChecks,
+        "a moved listing is checked by item"
+    );
+    assert!(
+        archive.candidates > 0 && archive.confirmed == 0,
+        "{archive:?}"
+    );
+    assert_eq!(archive.item_checks, archive.candidates);
+    assert_eq!(repeated.counts.archived, 0);
+
+    // A total that under-reports: the products past it are never listed.
+    sim.set_listing_quirks(ListingQuirks {
+        repeat_page_at: None,
+        total: Some(200),
+    });
+    let short = full_sync(&engine).await;
+    assert!(moved(&short), "{:?}", short.errors);
+    assert_eq!(short.counts.archived, 0);
+    assert_eq!(wrongly_archived(&pool, &sim).await, Vec::<String>::new());
+}
+
+#[sqlx::test]
+async fn a_total_that_lies_high_costs_only_the_pages_there_are(pool: PgPool) {
+    let sim = simulator(300).await;
+    sim.set_listing_quirks(ListingQuirks {
+        total: Some(1_000_000_000),
+        repeat_page_at: None,
+    });
+
+    let summary = full_sync(&engine(&pool, &sim)).await;
+
+    assert_eq!(summary.counts.created, 300);
+    assert!(moved(&summary), "fewer products than the total says");
+    // 300 products in pages of 50 overlapping by one: 7 pages, plus what was in flight when
+    // the listing ended (SYNC_CONCURRENCY = 4), never SYNC_SAFE_MAX / 50.
+    let list = sim.request_counts().list;
+    assert!(list <= 7 + 4, "{list} listing requests");
+}
+
+#[sqlx::test]
+async fn many_products_gone_are_confirmed_by_an_id_only_listing(pool: PgPool) {
+    let sim = simulator(400).await;
+    let engine = engine(&pool, &sim);
+    full_sync(&engine).await;
+    for id in (100..140).chain(300..310) {
+        sim.delete(id);
+    }
+
+    let summary = full_sync(&engine).await;
+
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    let archive = summary.archive.expect("the archive step ran");
+    assert_eq!(archive.method, ArchiveMethod::IdListing, "{archive:?}");
+    assert_eq!((archive.candidates, archive.confirmed), (50, 50));
+    assert_eq!(summary.counts.archived, 50);
+    let counts = sim.request_counts();
+    assert_eq!(counts.single, 0, "no item requests");
+    assert_eq!(counts.list_ids_only, archive.id_listing_pages);
+    assert!(archive.id_listing_pages < 50, "{archive:?}");
+    // A few missing products are cheaper to check one by one.
+    sim.delete(7);
+    let few = full_sync(&engine).await;
+    let archive = few.archive.unwrap();
+    assert_eq!(
+        (archive.method, archive.item_checks),
+        (ArchiveMethod::ItemChecks, 1)
+    );
+    assert_eq!(few.counts.archived, 1);
+}
+
+#[sqlx::test]
+async fn one_product_the_catalog_cannot_store_fails_alone(pool: PgPool) {
+    let sim = simulator(200).await;
+    // A NUL character in a title: refused before the database sees it.
+    sim.set_field(40, "title", Some(r#""Lamp\u0000 Deluxe""#))
+        .unwrap();
+    // A category name past PostgreSQL's index row limit: only the database refuses it, and
+    // the batch is written again without it.
+    let mut rng = fastrand::Rng::with_seed(41);
+    let huge: String = (0..9000).map(|_| rng.lowercase()).collect();
+    sim.set_field(41, "category", Some(&format!("\"{huge}\"")))
+        .unwrap();
+
+    let summary = full_sync(&engine(&pool, &sim)).await;
+
+    assert_eq!(summary.status, RunStatus::Partial);
+    assert_eq!(summary.counts.created, 198, "{summary:?}");
+    assert_eq!(summary.counts.failed, 2);
+    let failed: Vec<(String, String)> = summary
+        .errors
+        .iter()
+        .filter(|e| e.kind == ErrorKind::InvalidProduct)
+        .map(|e| (e.product_id.clone().unwrap(), e.message.clone()))
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(
+        failed.iter().any(|(id, m)| id == "40" && m.contains("NUL")),
+        "{failed:?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|(id, m)| id == "41" && m.contains("refused")),
+        "{failed:?}"
+    );
+    assert_eq!(summary.batches.failed, 0, "no batch is lost to one product");
+}
+
+#[sqlx::test]
+async fn prices_are_exact_and_impossible_values_are_invalid(pool: PgPool) {
+    let sim = simulator(60).await;
+    let big = "123456789012345678901234567890.123456789";
+    sim.set_field(1, "price", Some(big)).unwrap();
+    sim.set_field(2, "price", Some(r#""12.50""#)).unwrap();
+    sim.set_field(3, "price", Some("-1")).unwrap();
+    sim.set_field(4, "stock", Some("-3")).unwrap();
+    sim.set_field(5, "price", Some(r#""twelve""#)).unwrap();
+
+    let summary = full_sync(&engine(&pool, &sim)).await;
+
+    let price = |id: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select price::text from products where external_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(price("1").await, big, "digit for digit");
+    assert_eq!(price("2").await, "12.50");
+    let mut invalid: Vec<String> = summary
+        .errors
+        .iter()
+        .filter(|e| e.kind == ErrorKind::InvalidProduct)
+        .filter_map(|e| e.product_id.clone())
+        .collect();
+    invalid.sort();
+    assert_eq!(invalid, vec!["3", "4", "5"]);
+    assert_eq!(count(&pool, "select count(*) from products").await, 57);
 }

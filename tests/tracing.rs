@@ -535,3 +535,42 @@ async fn without_an_endpoint_nothing_is_exported_and_nothing_fails(pool: PgPool)
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL"), "{stderr}");
 }
+
+#[sqlx::test]
+async fn credentials_in_the_upstream_url_are_redacted_in_spans(pool: PgPool) {
+    let sim = simulator_with(catalog_sync::simulator::SimulatorConfig {
+        products: 60,
+        basic_auth: Some(("shop".into(), "span-pw-0d4f".into())),
+        ..Default::default()
+    })
+    .await;
+    let otlp = OtlpReceiver::start().await;
+    let mut api = sim.url();
+    api.set_username("shop").unwrap();
+    api.set_password(Some("span-pw-0d4f")).unwrap();
+    let api = api.to_string();
+    let env = sync_env(&pool, &sim).with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint),
+        ("SYNC_API_URL", &api),
+    ]);
+
+    let (code, summary) = sync(&env).await;
+    assert_eq!((code, summary.status), (0, RunStatus::Succeeded));
+    let spans = otlp
+        .wait_for(10, |spans| spans.iter().any(|s| s.name == "sync.run"))
+        .await;
+    let requests: Vec<_> = spans.iter().filter(|s| s.name == "GET").collect();
+    assert!(!requests.is_empty());
+    for request in requests {
+        let url = request.attr("url.full").unwrap();
+        assert!(
+            url.starts_with("http://REDACTED:REDACTED@127.0.0.1:"),
+            "{url}"
+        );
+    }
+    for span in &spans {
+        for value in span.attributes.values() {
+            assert!(!value.contains("span-pw-0d4f"), "{span:#?}");
+        }
+    }
+}

@@ -400,3 +400,53 @@ async fn nats_credentials_come_from_the_environment_and_stay_out_of_the_logs() {
     let logs = String::from_utf8_lossy(&output.stderr);
     assert!(!logs.contains(token), "no token in: {logs}");
 }
+
+#[tokio::test]
+async fn credentials_in_nats_url_authenticate_and_never_reach_the_logs() {
+    let password = "url-pw-3c9e71";
+    let nats = NatsServer::spawn_with(&["--user", "catalog", "--pass", password]).await;
+    let url = format!("nats://catalog:{password}@127.0.0.1:{}", nats.port);
+    let env = Env {
+        vars: vec![("NATS_URL", url.clone()), ("RUST_LOG", "trace".into())],
+    };
+    let output = env.run_ok(&["setup"]).await;
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !logs.contains(password),
+        "no password in the trace-level logs"
+    );
+
+    let help = env.run_ok(&["setup", "--help"]).await;
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("NATS_URL") && !help.contains(password),
+        "{help}"
+    );
+
+    let token = "url-tok-61d0b2";
+    let nats = NatsServer::spawn_with(&["--auth", token]).await;
+    let env = Env {
+        vars: vec![
+            (
+                "NATS_URL",
+                format!("nats://{token}@127.0.0.1:{}", nats.port),
+            ),
+            ("RUST_LOG", "debug".into()),
+        ],
+    };
+    let output = env.run_ok(&["setup"]).await;
+    assert!(!String::from_utf8_lossy(&output.stderr).contains(token));
+
+    let twice = env
+        .with(&[("NATS_TOKEN", "another")])
+        .command(&["setup"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!twice.status.success());
+    let stderr = String::from_utf8_lossy(&twice.stderr);
+    assert!(
+        stderr.contains("NATS_URL") && !stderr.contains(token),
+        "{stderr}"
+    );
+}

@@ -11,6 +11,9 @@
 //! A listing that moved during the main pass is always confirmed by item. The ratio guard
 //! (`SYNC_ARCHIVE_MAX_RATIO`) applies to the confirmed set.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use futures_util::StreamExt;
 use futures_util::stream;
 use tokio_util::task::AbortOnDropHandle;
@@ -140,7 +143,6 @@ async fn id_listing(
     };
     let plan = Plan::new(0, page_size, first.ids.len() as u64, first.total, u64::MAX);
     let mut continuity = Continuity::new(first.total, None);
-    let mut requests = 1;
     let mut consistent = true;
     let (ids, mut end, moved) = take_ids(&mut continuity, &plan, 0, first.total, &first.ids);
     consistent &= !moved;
@@ -149,24 +151,32 @@ async fn id_listing(
         .store
         .record_ids(state.run_id, SeenKind::IdListed, &refs)
         .await?;
+    // Like the main pass: the planned pages concurrently, the page past the end only when the
+    // last one was full. Requests are counted as they are sent, aborted or not.
+    let sent = Arc::new(AtomicU64::new(1));
+    let past_end = plan.pages - 1;
     let upstream = engine.upstream.clone();
-    let mut pages = stream::iter(1..plan.pages)
+    let mut pages = stream::iter(1..past_end)
         .map(|i| {
             let upstream = upstream.clone();
+            let sent = Arc::clone(&sent);
             let skip = plan.skip(i);
             AbortOnDropHandle::new(tokio::spawn(
-                async move { (i, upstream.page_ids(skip, limit).await) }.in_current_span(),
+                async move {
+                    sent.fetch_add(1, Ordering::Relaxed);
+                    (i, upstream.page_ids(skip, limit).await)
+                }
+                .in_current_span(),
             ))
         })
         .buffered(engine.settings.concurrency);
     while !end {
         let next = tokio::select! {
             biased;
-            () = state.control.cancel.cancelled() => return Ok((false, requests)),
+            () = state.control.cancel.cancelled() => return Ok((false, sent.load(Ordering::Relaxed))),
             next = pages.next() => next,
         };
         let Some(joined) = next else { break };
-        requests += 1;
         match joined {
             Ok((i, Ok(page))) => {
                 let (ids, ended, moved) =
@@ -190,6 +200,27 @@ async fn id_listing(
             }
         }
     }
+    drop(pages);
+    if !end && consistent && !state.cancelled() {
+        sent.fetch_add(1, Ordering::Relaxed);
+        match engine.upstream.page_ids(plan.skip(past_end), limit).await {
+            Ok(page) => {
+                let (ids, _, moved) =
+                    take_ids(&mut continuity, &plan, past_end, page.total, &page.ids);
+                consistent &= !moved;
+                let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                engine
+                    .store
+                    .record_ids(state.run_id, SeenKind::IdListed, &refs)
+                    .await?;
+            }
+            Err(e) => {
+                warn!(error = %error_chain(&e), "the id-only listing's last page failed; checking the rest by id");
+                consistent = false;
+            }
+        }
+    }
+    let requests = sent.load(Ordering::Relaxed);
     Ok((consistent, requests))
 }
 
