@@ -24,10 +24,19 @@ pub struct PublishUpdateCommand {
     #[arg(long, conflicts_with = "product_file")]
     pub deleted: bool,
 
-    /// A JSON file with the product object (as the upstream serves it) to carry in the event,
-    /// so the worker applies it without asking the upstream. Takes exactly one id.
+    /// A JSON file with the whole product object (as the upstream serves it) to carry in the
+    /// event, so the worker applies it without asking the upstream. Takes exactly one id. Its
+    /// version is --updated-at, else its own `meta.updatedAt`; without either the worker fetches
+    /// the product instead.
     #[arg(long, value_name = "FILE")]
     pub product_file: Option<PathBuf>,
+
+    /// The events' version: when the products changed upstream (RFC 3339). Leave it out unless
+    /// it is the upstream's own update time: an event stamped later than the upstream's
+    /// `meta.updatedAt` would keep later full syncs from writing the product until the upstream
+    /// catches up.
+    #[arg(long, value_name = "TIME")]
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn run(command: PublishUpdateCommand) -> anyhow::Result<ExitCode> {
@@ -47,9 +56,11 @@ pub async fn run(command: PublishUpdateCommand) -> anyhow::Result<ExitCode> {
     };
     let client = bus::connect(&command.nats, "catalog-sync publish-update").await?;
     let js = async_nats::jetstream::new(client);
-    let now = chrono::Utc::now();
     for id in &command.ids {
-        let mut body = serde_json::json!({"product_id": id, "updated_at": now});
+        let mut body = serde_json::json!({ "product_id": id });
+        if let Some(at) = command.updated_at {
+            body["updated_at"] = serde_json::to_value(at)?;
+        }
         if command.deleted {
             body["deleted"] = true.into();
         }
