@@ -234,3 +234,60 @@ async fn credentials_in_sync_api_url_are_sent_as_basic_auth_and_never_shown(pool
     .await;
     assert_eq!(refused.status.code(), Some(1), "a 401 fails the run");
 }
+
+#[sqlx::test]
+async fn an_interrupted_sync_run_again_with_its_request_id_resumes(pool: PgPool) {
+    let sim = simulator_with(catalog_sync::simulator::SimulatorConfig {
+        products: 5000,
+        // About 100 pages, four at a time: the run lasts long enough for heartbeats.
+        latency: std::time::Duration::from_millis(250),
+        ..Default::default()
+    })
+    .await;
+    let url = database_url(&pool);
+    let api = sim.url().to_string();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("SYNC_API_URL", api.as_str()),
+        ("SYNC_PAGE_SIZE", "50"),
+        ("SYNC_BATCH_SIZE", "100"),
+    ];
+    let mut command = Command::new(BIN);
+    command
+        .args(["sync", "--json", "--request-id", "nightly-7"])
+        .env_clear()
+        .envs(env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let checkpointed = eventually(60, || async {
+        count(
+            &pool,
+            "select count(*) from sync_runs where (checkpoint->'listing'->>'skip')::int > 500",
+        )
+        .await
+            == 1
+    })
+    .await;
+    assert!(checkpointed, "the run records a checkpoint");
+    // SAFETY: signalling a child process this test started.
+    assert_eq!(
+        unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGINT) },
+        0
+    );
+    assert_eq!(child.wait().await.unwrap().code(), Some(130));
+
+    let again = catalog_sync(&["sync", "--json", "--request-id", "nightly-7"], &env).await;
+    assert!(again.status.success(), "{}", stderr(&again));
+    let summary: RunSummary = serde_json::from_slice(&again.stdout).unwrap();
+    let resumed = summary.resumed_from.expect("the second run resumed");
+    assert!(resumed.skip > 500, "{resumed:?}");
+    assert_eq!(count(&pool, "select count(*) from products").await, 5000);
+    let statuses: Vec<String> = sqlx::query_scalar(
+        "select status from sync_runs where request_id = 'nightly-7' order by attempt",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(statuses, ["interrupted", "succeeded"]);
+}

@@ -28,6 +28,18 @@ pub struct SyncCommand {
     /// Why this run happens; recorded with the run.
     #[arg(long)]
     pub reason: Option<String>,
+
+    /// Request id of the run (default: a new UUID). Running an interrupted or killed request
+    /// again resumes it from its checkpoint; a finished one prints its recorded summary.
+    #[arg(long, value_parser = parse_request_id)]
+    pub request_id: Option<String>,
+}
+
+fn parse_request_id(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() || s.chars().count() > 200 {
+        return Err("request ids are 1 to 200 characters".into());
+    }
+    Ok(s.to_owned())
 }
 
 /// An upstream product id, as `check_product_id` accepts it.
@@ -47,6 +59,9 @@ pub async fn run(command: SyncCommand, shutdown: CancellationToken) -> anyhow::R
     request.dry_run = command.engine.sync.dry_run;
     request.force_archive = command.engine.sync.force_archive;
     request.reason = command.reason.clone();
+    if let Some(id) = &command.request_id {
+        request.request_id = id.clone();
+    }
 
     let (progress_tx, progress_rx) = watch::channel(Progress::default());
     let bar = std::io::stderr()
