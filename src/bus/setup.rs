@@ -33,12 +33,14 @@ pub async fn setup(js: &jetstream::Context, topology: &Topology) -> Result<Setup
         STREAM_CATALOG,
         &topology.stream,
         [&topology.requested_subject, &topology.updated_subject],
+        topology.stream_replicas,
     )?;
     ensure_stream(js, catalog, &mut report).await?;
     let results = stream_definition(
         STREAM_RESULTS,
         &topology.results_stream,
         [&topology.completed_subject, &topology.dead_subject],
+        topology.stream_replicas,
     )?;
     ensure_stream(js, results, &mut report).await?;
     for (json, name, subject) in [
@@ -64,12 +66,61 @@ fn stream_definition(
     json: &str,
     name: &str,
     subjects: [&String; 2],
+    replicas: usize,
 ) -> Result<stream::Config, BusError> {
     let mut config: stream::Config = serde_json::from_str(json)
         .map_err(|e| BusError::Config(format!("stream definition for {name}: {e}")))?;
     config.name = name.to_owned();
     config.subjects = subjects.iter().map(|s| (*s).clone()).collect();
+    config.num_replicas = replicas;
     Ok(config)
+}
+
+/// The existing stream's configuration with the settings the service relies on put back, and
+/// a `stream NAME: setting old -> new` line for each one that had to change.
+fn merge_stream(
+    current: &stream::Config,
+    wanted: &stream::Config,
+) -> (stream::Config, Vec<String>) {
+    let name = &wanted.name;
+    let mut merged = current.clone();
+    let mut changes = Vec::new();
+    // Our subjects must be in the stream; subjects an operator added stay.
+    for subject in &wanted.subjects {
+        if !merged.subjects.contains(subject) {
+            merged.subjects.push(subject.clone());
+            changes.push(format!("stream {name}: subjects += {subject}"));
+        }
+    }
+    // De-duplication of re-published requests and summaries needs at least our window.
+    if merged.duplicate_window < wanted.duplicate_window {
+        changes.push(format!(
+            "stream {name}: duplicate_window {:?} -> {:?}",
+            merged.duplicate_window, wanted.duplicate_window
+        ));
+        merged.duplicate_window = wanted.duplicate_window;
+    }
+    // The configured replica count, up (to survive a node loss) or down (to fit the cluster).
+    if merged.num_replicas != wanted.num_replicas {
+        changes.push(format!(
+            "stream {name}: num_replicas {} -> {}",
+            merged.num_replicas, wanted.num_replicas
+        ));
+        merged.num_replicas = wanted.num_replicas;
+    }
+    (merged, changes)
+}
+
+/// What to tell an operator whose server refused a replicated stream.
+fn replicas_hint(wanted: &stream::Config) -> String {
+    if wanted.num_replicas > 1 {
+        format!(
+            " ({} replicas need a JetStream cluster of at least {} servers; see NATS_STREAM_REPLICAS)",
+            wanted.num_replicas, wanted.num_replicas
+        )
+    } else {
+        String::new()
+    }
 }
 
 fn consumer_definition(json: &str, name: &str, subject: &str) -> Result<pull::Config, BusError> {
@@ -89,9 +140,10 @@ async fn ensure_stream(
     let mut existing = match js.get_stream(&name).await {
         Ok(stream) => stream,
         Err(e) if is_stream_not_found(&e.kind()) => {
+            let hint = replicas_hint(&wanted);
             js.create_stream(wanted)
                 .await
-                .map_err(|e| BusError::JetStream(format!("creating stream {name}: {e}")))?;
+                .map_err(|e| BusError::JetStream(format!("creating stream {name}: {e}{hint}")))?;
             info!(stream = %name, "created stream");
             report.created.push(format!("stream {name}"));
             return Ok(());
@@ -104,32 +156,21 @@ async fn ensure_stream(
         .map_err(|e| BusError::JetStream(format!("reading stream {name}: {e}")))?
         .config
         .clone();
-    let mut merged = current.clone();
-    let mut changes = Vec::new();
-    // Our subjects must be in the stream; subjects an operator added stay.
-    for subject in &wanted.subjects {
-        if !merged.subjects.contains(subject) {
-            merged.subjects.push(subject.clone());
-            changes.push(format!("stream {name}: subjects += {subject}"));
-        }
-    }
-    // De-duplication of re-published requests and summaries needs at least our window.
-    if merged.duplicate_window < wanted.duplicate_window {
-        changes.push(format!(
-            "stream {name}: duplicate_window {:?} -> {:?}",
-            merged.duplicate_window, wanted.duplicate_window
-        ));
-        merged.duplicate_window = wanted.duplicate_window;
-    }
+    let (merged, changes) = merge_stream(&current, &wanted);
     if changes.is_empty() {
         return Ok(());
     }
     for change in &changes {
         info!(stream = %name, %change, "updating stream setting");
     }
+    let hint = if current.num_replicas != wanted.num_replicas {
+        replicas_hint(&wanted)
+    } else {
+        String::new()
+    };
     js.update_stream(merged)
         .await
-        .map_err(|e| BusError::JetStream(format!("updating stream {name}: {e}")))?;
+        .map_err(|e| BusError::JetStream(format!("updating stream {name}: {e}{hint}")))?;
     report.changed.extend(changes);
     Ok(())
 }
@@ -215,6 +256,7 @@ mod tests {
                 &topology.requested_subject,
                 &"shop.product.updated".to_owned(),
             ],
+            1,
         )
         .unwrap();
         assert_eq!(stream.name, "SHOP");
@@ -234,10 +276,144 @@ mod tests {
         let updates = consumer_definition(CONSUMER_UPDATES, "upd", "product.updated").unwrap();
         assert!(updates.max_ack_pending > 1);
         assert_eq!(
-            stream_definition(STREAM_RESULTS, "R", [&"a".to_owned(), &"b".to_owned()])
+            stream_definition(STREAM_RESULTS, "R", [&"a".to_owned(), &"b".to_owned()], 1)
                 .unwrap()
                 .subjects,
             vec!["a", "b"]
+        );
+    }
+
+    fn catalog(replicas: usize) -> stream::Config {
+        let topology = Topology::default();
+        stream_definition(
+            STREAM_CATALOG,
+            "CATALOG",
+            [&topology.requested_subject, &topology.updated_subject],
+            replicas,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn both_streams_take_the_configured_replica_count() {
+        let topology = Topology::default();
+        assert_eq!(topology.stream_replicas, 1, "one copy unless configured");
+        for json in [STREAM_CATALOG, STREAM_RESULTS] {
+            let subjects = [&"a".to_owned(), &"b".to_owned()];
+            assert_eq!(
+                stream_definition(json, "S", subjects, 1)
+                    .unwrap()
+                    .num_replicas,
+                1,
+                "the files in nats/ describe a single server"
+            );
+            assert_eq!(
+                stream_definition(json, "S", subjects, 3)
+                    .unwrap()
+                    .num_replicas,
+                3
+            );
+        }
+    }
+
+    #[test]
+    fn an_existing_stream_is_scaled_to_the_configured_replicas_and_keeps_the_rest() {
+        // As the server reports an R1 stream an operator tuned: longer retention, an extra subject.
+        let mut current = catalog(1);
+        current.max_age = std::time::Duration::from_secs(30 * 24 * 3600);
+        current.subjects.push("shop.audit".into());
+
+        let (merged, changes) = merge_stream(&current, &catalog(3));
+        assert_eq!(changes, vec!["stream CATALOG: num_replicas 1 -> 3"]);
+        assert_eq!(merged.num_replicas, 3);
+        assert_eq!(
+            merged.max_age, current.max_age,
+            "the operator's retention stays"
+        );
+        assert!(merged.subjects.contains(&"shop.audit".to_owned()));
+
+        let (again, changes) = merge_stream(&merged, &catalog(3));
+        assert!(changes.is_empty(), "nothing left to change: {changes:?}");
+        assert_eq!(again, merged);
+
+        let (down, changes) = merge_stream(&merged, &catalog(1));
+        assert_eq!(changes, vec!["stream CATALOG: num_replicas 3 -> 1"]);
+        assert_eq!(down.num_replicas, 1);
+    }
+
+    #[test]
+    fn replica_changes_are_reported_with_the_other_enforced_settings() {
+        let mut current = catalog(1);
+        current.subjects.retain(|s| s != "product.updated");
+        current.duplicate_window = std::time::Duration::from_secs(60);
+        let (merged, changes) = merge_stream(&current, &catalog(3));
+        assert_eq!(
+            changes,
+            vec![
+                "stream CATALOG: subjects += product.updated",
+                "stream CATALOG: duplicate_window 60s -> 300s",
+                "stream CATALOG: num_replicas 1 -> 3",
+            ]
+        );
+        assert_eq!(merged, catalog(3));
+    }
+
+    #[test]
+    fn only_a_replicated_stream_gets_the_cluster_hint() {
+        assert_eq!(replicas_hint(&catalog(1)), "");
+        let hint = replicas_hint(&catalog(3));
+        assert!(
+            hint.contains("at least 3 servers") && hint.contains("NATS_STREAM_REPLICAS"),
+            "{hint}"
+        );
+    }
+
+    #[derive(clap::Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        topology: Topology,
+    }
+
+    #[test]
+    fn stream_replicas_is_a_flag_with_an_environment_fallback_from_1_to_5() {
+        use clap::{CommandFactory as _, Parser as _};
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("catalog-sync").chain(args.iter().copied()))
+        };
+        assert_eq!(parse(&[]).unwrap().topology.stream_replicas, 1);
+        assert_eq!(
+            parse(&["--stream-replicas", "3"])
+                .unwrap()
+                .topology
+                .stream_replicas,
+            3
+        );
+        assert_eq!(
+            parse(&["--stream-replicas", "5"])
+                .unwrap()
+                .topology
+                .stream_replicas,
+            5
+        );
+        for bad in ["0", "6", "three", "-1"] {
+            let error = parse(&[&format!("--stream-replicas={bad}")])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("NATS_STREAM_REPLICAS"), "{bad}: {error}");
+        }
+        let command = Cli::command();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_id() == "stream_replicas")
+            .expect("the stream_replicas argument");
+        assert_eq!(
+            arg.get_env().and_then(|e| e.to_str()),
+            Some("NATS_STREAM_REPLICAS")
+        );
+        assert!(
+            arg.get_help()
+                .is_some_and(|h| h.to_string().contains("JetStream cluster")),
+            "the doc comment is the help text"
         );
     }
 }
