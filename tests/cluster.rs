@@ -1,10 +1,14 @@
-//! catalog-sync on a three-node JetStream cluster: the server configurations in
-//! `nats/cluster/`.
+//! catalog-sync on a three-node JetStream cluster with three-replica streams: the server
+//! configurations in `nats/cluster/` and `NATS_STREAM_REPLICAS`.
 
 mod support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+
+use support::cluster::NatsCluster;
+use support::process::Env;
+use support::*;
 
 fn nats_server_bin() -> String {
     std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".into())
@@ -162,4 +166,92 @@ fn the_cluster_configurations_pass_the_servers_check_and_form_one_cluster() {
         assert_eq!(routes, others, "{file} routes to the two other nodes");
         assert_eq!(one(node, "jetstream.sync_interval"), "always", "{file}");
     }
+}
+
+#[tokio::test]
+async fn setup_scales_existing_streams_and_their_consumers_to_the_configured_replicas() {
+    let cluster = NatsCluster::start().await;
+    let env = Env {
+        vars: vec![("NATS_URL", cluster.urls()), ("RUST_LOG", "warn".into())],
+    };
+    let stdout = |o: std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
+
+    let created = stdout(env.run_ok(&["setup"]).await);
+    assert!(created.contains("created stream CATALOG\n"), "{created}");
+    let scaled = stdout(
+        env.with(&[("NATS_STREAM_REPLICAS", "3")])
+            .run_ok(&["setup"])
+            .await,
+    );
+    for stream in ["CATALOG", "CATALOG_RESULTS"] {
+        assert!(
+            scaled.contains(&format!("changed stream {stream}: num_replicas 1 -> 3\n")),
+            "{scaled}"
+        );
+    }
+
+    let js = NatsCluster::jetstream(cluster.client().await);
+    for stream in ["CATALOG", "CATALOG_RESULTS"] {
+        cluster.wait_until_replicated(&js, stream, 30).await;
+    }
+    // The consumers follow their stream (their own replica count is left at "as the stream").
+    for consumer in ["catalog-sync-requests", "catalog-sync-updates"] {
+        let replicated = eventually(30, || async {
+            let Ok(stream) = js.get_stream("CATALOG").await else {
+                return false;
+            };
+            let Ok(info) = stream.consumer_info(consumer).await else {
+                return false;
+            };
+            info.cluster.is_some_and(|c| {
+                c.leader.is_some() && c.replicas.len() == 2 && c.replicas.iter().all(|p| p.current)
+            })
+        })
+        .await;
+        assert!(replicated, "{consumer} has a copy on every node");
+    }
+
+    let again = stdout(
+        env.with(&[("NATS_STREAM_REPLICAS", "3")])
+            .run_ok(&["setup"])
+            .await,
+    );
+    assert_eq!(again, "streams and consumers are up to date\n");
+}
+
+#[tokio::test]
+async fn replicated_streams_on_a_single_server_are_refused_with_a_hint() {
+    let nats = NatsServer::spawn().await;
+    let output = Env {
+        vars: vec![
+            ("NATS_URL", nats.url()),
+            ("RUST_LOG", "warn".into()),
+            ("NATS_STREAM_REPLICAS", "3".into()),
+        ],
+    }
+    .command(&["setup"])
+    .output()
+    .await
+    .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("at least 3 servers") && stderr.contains("NATS_STREAM_REPLICAS"),
+        "{stderr}"
+    );
+
+    let output = Env {
+        vars: vec![("NATS_STREAM_REPLICAS", "7".into())],
+    }
+    .command(&["setup"])
+    .output()
+    .await
+    .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an invalid value is a usage error"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("NATS_STREAM_REPLICAS"), "{stderr}");
 }

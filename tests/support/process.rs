@@ -16,11 +16,20 @@ pub struct Env {
 
 impl Env {
     pub fn new(pool: &PgPool, sim: &catalog_sync::simulator::Simulator, nats: &NatsServer) -> Env {
+        Env::with_nats_url(pool, sim, nats.url())
+    }
+
+    /// The same environment for NATS at `nats_url` (several servers, comma-separated).
+    pub fn with_nats_url(
+        pool: &PgPool,
+        sim: &catalog_sync::simulator::Simulator,
+        nats_url: String,
+    ) -> Env {
         Env {
             vars: vec![
                 ("DATABASE_URL", database_url(pool)),
                 ("SYNC_API_URL", sim.url().to_string()),
-                ("NATS_URL", nats.url()),
+                ("NATS_URL", nats_url),
                 ("SYNC_PAGE_SIZE", "50".into()),
                 ("SYNC_BATCH_SIZE", "200".into()),
                 ("CONSUMER_ACK_WAIT", "3s".into()),
