@@ -163,15 +163,15 @@ pub struct Topology {
 
     /// Copies of each stream, each on its own server of a JetStream cluster: 1 for a single
     /// server, 3 to ride out the loss of one node (the cluster needs at least that many servers).
-    /// Existing streams are changed to this count.
+    /// When set, existing streams are changed to this count; unset, new streams get one copy and
+    /// existing ones keep theirs.
     #[arg(
         long,
         env = "NATS_STREAM_REPLICAS",
         value_name = "NATS_STREAM_REPLICAS",
-        default_value_t = 1,
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=5)
     )]
-    pub stream_replicas: usize,
+    pub stream_replicas: Option<usize>,
 
     /// Durable consumer of sync requests.
     #[arg(
@@ -203,7 +203,7 @@ impl Default for Topology {
             dead_subject: "catalog.sync.dead".into(),
             progress_subject: "catalog.sync.progress".into(),
             ack_wait: Duration::from_secs(60),
-            stream_replicas: 1,
+            stream_replicas: None,
             requests_consumer: "catalog-sync-requests".into(),
             updates_consumer: "catalog-sync-updates".into(),
         }

@@ -33,16 +33,17 @@ pub async fn setup(js: &jetstream::Context, topology: &Topology) -> Result<Setup
         STREAM_CATALOG,
         &topology.stream,
         [&topology.requested_subject, &topology.updated_subject],
-        topology.stream_replicas,
+        topology.stream_replicas.unwrap_or(1),
     )?;
-    ensure_stream(js, catalog, &mut report).await?;
+    let enforce_replicas = topology.stream_replicas.is_some();
+    ensure_stream(js, catalog, enforce_replicas, &mut report).await?;
     let results = stream_definition(
         STREAM_RESULTS,
         &topology.results_stream,
         [&topology.completed_subject, &topology.dead_subject],
-        topology.stream_replicas,
+        topology.stream_replicas.unwrap_or(1),
     )?;
-    ensure_stream(js, results, &mut report).await?;
+    ensure_stream(js, results, enforce_replicas, &mut report).await?;
     for (json, name, subject) in [
         (
             CONSUMER_REQUESTS,
@@ -81,6 +82,7 @@ fn stream_definition(
 fn merge_stream(
     current: &stream::Config,
     wanted: &stream::Config,
+    enforce_replicas: bool,
 ) -> (stream::Config, Vec<String>) {
     let name = &wanted.name;
     let mut merged = current.clone();
@@ -100,8 +102,9 @@ fn merge_stream(
         ));
         merged.duplicate_window = wanted.duplicate_window;
     }
-    // The configured replica count, up (to survive a node loss) or down (to fit the cluster).
-    if merged.num_replicas != wanted.num_replicas {
+    // The configured replica count, up (to survive a node loss) or down (to fit the cluster);
+    // a process started without NATS_STREAM_REPLICAS leaves the count an operator chose.
+    if enforce_replicas && merged.num_replicas != wanted.num_replicas {
         changes.push(format!(
             "stream {name}: num_replicas {} -> {}",
             merged.num_replicas, wanted.num_replicas
@@ -134,6 +137,7 @@ fn consumer_definition(json: &str, name: &str, subject: &str) -> Result<pull::Co
 async fn ensure_stream(
     js: &jetstream::Context,
     wanted: stream::Config,
+    enforce_replicas: bool,
     report: &mut SetupReport,
 ) -> Result<(), BusError> {
     let name = wanted.name.clone();
@@ -156,7 +160,7 @@ async fn ensure_stream(
         .map_err(|e| BusError::JetStream(format!("reading stream {name}: {e}")))?
         .config
         .clone();
-    let (merged, changes) = merge_stream(&current, &wanted);
+    let (merged, changes) = merge_stream(&current, &wanted, enforce_replicas);
     if changes.is_empty() {
         return Ok(());
     }
@@ -297,7 +301,7 @@ mod tests {
     #[test]
     fn both_streams_take_the_configured_replica_count() {
         let topology = Topology::default();
-        assert_eq!(topology.stream_replicas, 1, "one copy unless configured");
+        assert_eq!(topology.stream_replicas, None, "one copy unless configured");
         for json in [STREAM_CATALOG, STREAM_RESULTS] {
             let subjects = [&"a".to_owned(), &"b".to_owned()];
             assert_eq!(
@@ -323,7 +327,7 @@ mod tests {
         current.max_age = std::time::Duration::from_secs(30 * 24 * 3600);
         current.subjects.push("shop.audit".into());
 
-        let (merged, changes) = merge_stream(&current, &catalog(3));
+        let (merged, changes) = merge_stream(&current, &catalog(3), true);
         assert_eq!(changes, vec!["stream CATALOG: num_replicas 1 -> 3"]);
         assert_eq!(merged.num_replicas, 3);
         assert_eq!(
@@ -332,13 +336,20 @@ mod tests {
         );
         assert!(merged.subjects.contains(&"shop.audit".to_owned()));
 
-        let (again, changes) = merge_stream(&merged, &catalog(3));
+        let (again, changes) = merge_stream(&merged, &catalog(3), true);
         assert!(changes.is_empty(), "nothing left to change: {changes:?}");
         assert_eq!(again, merged);
 
-        let (down, changes) = merge_stream(&merged, &catalog(1));
+        let (down, changes) = merge_stream(&merged, &catalog(1), true);
         assert_eq!(changes, vec!["stream CATALOG: num_replicas 3 -> 1"]);
         assert_eq!(down.num_replicas, 1);
+
+        let (kept, changes) = merge_stream(&merged, &catalog(1), false);
+        assert!(
+            changes.is_empty(),
+            "unset keeps the operator's count: {changes:?}"
+        );
+        assert_eq!(kept.num_replicas, 3);
     }
 
     #[test]
@@ -346,7 +357,7 @@ mod tests {
         let mut current = catalog(1);
         current.subjects.retain(|s| s != "product.updated");
         current.duplicate_window = std::time::Duration::from_secs(60);
-        let (merged, changes) = merge_stream(&current, &catalog(3));
+        let (merged, changes) = merge_stream(&current, &catalog(3), true);
         assert_eq!(
             changes,
             vec![
@@ -380,20 +391,20 @@ mod tests {
         let parse = |args: &[&str]| {
             Cli::try_parse_from(std::iter::once("catalog-sync").chain(args.iter().copied()))
         };
-        assert_eq!(parse(&[]).unwrap().topology.stream_replicas, 1);
+        assert_eq!(parse(&[]).unwrap().topology.stream_replicas, None);
         assert_eq!(
             parse(&["--stream-replicas", "3"])
                 .unwrap()
                 .topology
                 .stream_replicas,
-            3
+            Some(3)
         );
         assert_eq!(
             parse(&["--stream-replicas", "5"])
                 .unwrap()
                 .topology
                 .stream_replicas,
-            5
+            Some(5)
         );
         for bad in ["0", "6", "three", "-1"] {
             let error = parse(&[&format!("--stream-replicas={bad}")])
