@@ -26,6 +26,7 @@ use super::writer::BatchWriter;
 use crate::domain::{ArchiveMethod, ArchiveReport, ErrorKind};
 use crate::store::{Candidates, SeenKind, StoreError};
 use crate::telemetry::error_chain;
+use crate::upstream::IdPage;
 
 /// Candidates read from the database at a time during item checks.
 const CHECK_CHUNK: u32 = 500;
@@ -144,13 +145,8 @@ async fn id_listing(
     let plan = Plan::new(0, page_size, first.ids.len() as u64, first.total, u64::MAX);
     let mut continuity = Continuity::new(first.total, None);
     let mut consistent = true;
-    let (ids, mut end, moved) = take_ids(&mut continuity, &plan, 0, first.total, &first.ids);
+    let (mut end, moved) = record_ids(engine, state, &mut continuity, &plan, 0, &first).await?;
     consistent &= !moved;
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    engine
-        .store
-        .record_ids(state.run_id, SeenKind::IdListed, &refs)
-        .await?;
     // Like the main pass: the planned pages concurrently, the page past the end only when the
     // last one was full. Requests are counted as they are sent, aborted or not.
     let sent = Arc::new(AtomicU64::new(1));
@@ -179,15 +175,10 @@ async fn id_listing(
         let Some(joined) = next else { break };
         match joined {
             Ok((i, Ok(page))) => {
-                let (ids, ended, moved) =
-                    take_ids(&mut continuity, &plan, i, page.total, &page.ids);
+                let (ended, moved) =
+                    record_ids(engine, state, &mut continuity, &plan, i, &page).await?;
                 end = ended;
                 consistent &= !moved;
-                let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-                engine
-                    .store
-                    .record_ids(state.run_id, SeenKind::IdListed, &refs)
-                    .await?;
             }
             Ok((_, Err(e))) => {
                 warn!(error = %error_chain(&e), "a page of the id-only listing failed; checking the rest by id");
@@ -205,14 +196,9 @@ async fn id_listing(
         sent.fetch_add(1, Ordering::Relaxed);
         match engine.upstream.page_ids(plan.skip(past_end), limit).await {
             Ok(page) => {
-                let (ids, _, moved) =
-                    take_ids(&mut continuity, &plan, past_end, page.total, &page.ids);
+                let (_, moved) =
+                    record_ids(engine, state, &mut continuity, &plan, past_end, &page).await?;
                 consistent &= !moved;
-                let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-                engine
-                    .store
-                    .record_ids(state.run_id, SeenKind::IdListed, &refs)
-                    .await?;
             }
             Err(e) => {
                 warn!(error = %error_chain(&e), "the id-only listing's last page failed; checking the rest by id");
@@ -224,26 +210,28 @@ async fn id_listing(
     Ok((consistent, requests))
 }
 
-/// Checks one page of the id-only listing; returns the ids to record, whether the listing
-/// ended, and whether it moved.
-fn take_ids(
+/// Checks page `i` of the id-only listing and records its new ids for the run. Returns
+/// whether the listing ended and whether it moved.
+async fn record_ids(
+    engine: &Engine,
+    state: &RunState,
     continuity: &mut Continuity,
     plan: &Plan,
     i: u64,
-    total: u64,
-    ids: &[Option<String>],
-) -> (Vec<String>, bool, bool) {
-    let refs: Vec<Option<&str>> = ids.iter().map(Option::as_deref).collect();
-    let verdict = continuity.check(plan, i, total, &refs);
-    if !verdict.moved.is_empty() {
+    page: &IdPage,
+) -> Result<(bool, bool), StoreError> {
+    let refs: Vec<Option<&str>> = page.ids.iter().map(Option::as_deref).collect();
+    let verdict = continuity.check(plan, i, page.total, &refs);
+    let moved = !verdict.moved.is_empty();
+    if moved {
         info!(reasons = ?verdict.moved, "the id-only listing moved");
     }
-    let kept = refs[verdict.keep]
-        .iter()
-        .flatten()
-        .map(|id| (*id).to_owned())
-        .collect();
-    (kept, verdict.end, !verdict.moved.is_empty())
+    let kept: Vec<&str> = refs[verdict.keep].iter().flatten().copied().collect();
+    engine
+        .store
+        .record_ids(state.run_id, SeenKind::IdListed, &kept)
+        .await?;
+    Ok((verdict.end, moved))
 }
 
 /// Asks the item endpoint for every candidate: a 404 is recorded as gone, a product is live
