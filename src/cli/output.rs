@@ -96,7 +96,7 @@ pub fn summary_table(s: &RunSummary) -> String {
         "batches    {} written, {} failed",
         s.batches.succeeded, s.batches.failed
     );
-    if let Some(a) = &s.archive {
+    if let Some(a) = s.archive.as_ref().filter(|a| a.candidates > 0) {
         let how = match a.method {
             ArchiveMethod::None => String::new(),
             ArchiveMethod::ItemChecks => format!(" by {} item requests", a.item_checks),
