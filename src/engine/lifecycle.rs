@@ -218,12 +218,17 @@ fn resumable(
     (same_kind && listing.skip > 0).then_some(listing)
 }
 
-/// Writes the run's progress to its row every `interval` until aborted. When the row is no
+/// Least time between two writes of the run row: a checkpoint that moves is saved this soon,
+/// so an attempt resuming after a crash fetches again little of what was committed.
+const CHECKPOINT_SPACING: Duration = Duration::from_millis(100);
+
+/// Writes the run's progress to its row whenever it moves (at most every
+/// [`CHECKPOINT_SPACING`]) and at least every `interval`, until aborted. When the row is no
 /// longer running, marks the run `lost` and cancels it.
 async fn heartbeat(
     store: Store,
     run_id: Uuid,
-    progress: watch::Receiver<RunProgress>,
+    mut progress: watch::Receiver<RunProgress>,
     interval: Duration,
     lost: CancellationToken,
     cancel: CancellationToken,
@@ -231,9 +236,20 @@ async fn heartbeat(
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
+    let mut moving = true;
     loop {
-        tick.tick().await;
-        let snapshot = progress.borrow().clone();
+        tokio::select! {
+            _ = tick.tick() => {}
+            changed = progress.changed(), if moving => {
+                // The run is over when its progress goes away; the tick keeps beating until
+                // the heartbeat is stopped.
+                moving = changed.is_ok();
+                if !moving {
+                    continue;
+                }
+            }
+        }
+        let snapshot = progress.borrow_and_update().clone();
         match store.heartbeat(run_id, &snapshot).await {
             Ok(true) => {}
             Ok(false) => {
@@ -241,9 +257,8 @@ async fn heartbeat(
                 cancel.cancel();
                 return;
             }
-            Err(e) => {
-                warn!(%run_id, error = %error_chain(&e), "could not record the run's heartbeat")
-            }
+            Err(e) => warn!(%run_id, error = %error_chain(&e), "could not record the run's heartbeat"),
         }
+        tokio::time::sleep(CHECKPOINT_SPACING).await;
     }
 }
