@@ -257,7 +257,9 @@ async fn heartbeat(
                 cancel.cancel();
                 return;
             }
-            Err(e) => warn!(%run_id, error = %error_chain(&e), "could not record the run's heartbeat"),
+            Err(e) => {
+                warn!(%run_id, error = %error_chain(&e), "could not record the run's heartbeat")
+            }
         }
         tokio::time::sleep(CHECKPOINT_SPACING).await;
     }
