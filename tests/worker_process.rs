@@ -190,6 +190,9 @@ async fn request_wait_prints_the_summary_and_publish_update_archives(pool: PgPoo
         serde_json::from_slice(&output.stdout).expect("stdout is the summary");
     assert_eq!(summary.counts.created, 120);
 
+    // A deletion without a version is confirmed with the upstream: these two are gone there.
+    sim.delete(7);
+    sim.delete(8);
     env.run_ok(&["publish-update", "7", "8", "--deleted"]).await;
     assert!(
         eventually(30, || async {
