@@ -299,13 +299,16 @@ impl Listing {
     /// Moves the checkpoint up to the pages whose batches are all committed.
     fn settle(&mut self, state: &mut RunState, writer: &BatchWriter) {
         self.tracker.committed_through(writer.committed_through());
-        if let Some((skip, last_id)) = self.tracker.committed() {
+        if let Some((skip, last_id)) = self.tracker.committed()
+            && state.listing.as_ref().is_none_or(|l| l.skip != skip)
+        {
             state.listing = Some(ListingCheckpoint {
                 skip,
                 last_id,
                 total: self.total,
                 seen_runs: state.seen_runs.clone(),
             });
+            state.share_progress();
         }
     }
 }

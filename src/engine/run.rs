@@ -184,6 +184,12 @@ impl RunState {
         }
     }
 
+    /// Hands the heartbeat the run's latest progress (a new checkpoint, say) without waiting
+    /// for the next batch.
+    pub fn share_progress(&self) {
+        self.progress_tx.send_replace(self.progress());
+    }
+
     /// Tells the caller and the heartbeat how far the run is; every few seconds, saves the
     /// errors noted so far.
     pub async fn report_progress(&mut self, store: &Store, interval: Duration) {
