@@ -11,7 +11,6 @@
 //! - [`store`] is the PostgreSQL adapter: migrations, batched upserts, run records.
 //! - [`bus`] is the NATS JetStream adapter: connections, stream and consumer set-up, traced
 //!   publishes.
-//! - [`simulator`] is a DummyJSON-compatible upstream used by the tests, the benchmark and the demo.
 //! - [`worker`] consumes sync requests from JetStream and publishes run summaries.
 //! - [`scheduler`] publishes sync requests on a cron schedule, one per slot across replicas.
 //! - [`metrics`] and [`health`] serve Prometheus metrics, `/healthz` and `/readyz`.
@@ -28,7 +27,6 @@ pub mod engine;
 pub mod health;
 pub mod metrics;
 pub mod scheduler;
-pub mod simulator;
 pub mod store;
 pub mod telemetry;
 pub mod upstream;

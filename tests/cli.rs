@@ -163,7 +163,7 @@ async fn targeted_sync_from_the_command_line(pool: PgPool) {
 
 #[sqlx::test]
 async fn credentials_in_sync_api_url_are_sent_as_basic_auth_and_never_shown(pool: PgPool) {
-    let sim = simulator_with(catalog_sync::simulator::SimulatorConfig {
+    let sim = simulator_with(catalog_sync_simulator::SimulatorConfig {
         products: 30,
         basic_auth: Some(("shop".into(), "api-pw-77e1c0".into())),
         ..Default::default()
@@ -237,7 +237,7 @@ async fn credentials_in_sync_api_url_are_sent_as_basic_auth_and_never_shown(pool
 
 #[sqlx::test]
 async fn an_interrupted_sync_run_again_with_its_request_id_resumes(pool: PgPool) {
-    let sim = simulator_with(catalog_sync::simulator::SimulatorConfig {
+    let sim = simulator_with(catalog_sync_simulator::SimulatorConfig {
         products: 5000,
         // About 100 pages, four at a time: the run lasts long enough for heartbeats.
         latency: std::time::Duration::from_millis(250),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, message::StreamMessage};
 use catalog_sync::domain::{RunMode, RunStatus, RunSummary};
-use catalog_sync::simulator::{Simulator, SimulatorConfig};
+use catalog_sync_simulator::{Simulator, SimulatorConfig};
 use sqlx::PgPool;
 use support::cluster::NatsCluster;
 use support::process::Env;

@@ -560,11 +560,14 @@ fn published_ports(service: &Value) -> Vec<(u16, u16)> {
         .collect()
 }
 
-/// The catalog-sync services: the ones built from this repository.
+/// The catalog-sync services: the ones built from this repository's default image target (the
+/// simulator is built from its own target).
 fn catalog_sync_services(services: &BTreeMap<String, Value>) -> BTreeMap<String, &Value> {
     services
         .iter()
-        .filter(|(_, service)| service.get("build").is_some())
+        .filter(|(_, service)| {
+            service.get("build").is_some() && at(service, &["build", "target"]).is_none()
+        })
         .map(|(name, service)| (name.clone(), service))
         .collect()
 }
@@ -733,7 +736,7 @@ fn compose_nats_uses_the_repository_configuration() {
 fn compose_catalog_sync_services_set_only_variables_the_binary_reads() {
     let services = compose_services();
     let ours = catalog_sync_services(&services);
-    for name in ["simulator", "setup", "worker", "scheduler"] {
+    for name in ["setup", "worker", "scheduler"] {
         assert!(
             ours.contains_key(name),
             "{name} should run the catalog-sync image (build: ...)"
@@ -808,7 +811,7 @@ fn compose_worker_reaches_nats_postgres_simulator_and_jaeger() {
     let sim_env = string_map(simulator.get("environment"));
     let sim_listen = flag_value(&words(simulator.get("command")), &["--listen"])
         .or_else(|| sim_env.get("SIM_LISTEN").cloned())
-        .unwrap_or_else(|| env_default("simulator", "SIM_LISTEN"));
+        .expect("the simulator service sets SIM_LISTEN");
     let (sim_host, sim_port) = socket_addr("SIM_LISTEN", &sim_listen);
     assert!(
         sim_host == "0.0.0.0" || sim_host == "::",

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use catalog_sync::domain::{ArchiveMethod, ErrorKind, RunStatus};
 use catalog_sync::engine::{Progress, RunControl, RunOutcome, RunRequest, Target};
-use catalog_sync::simulator::{CatalogChange, Fault, ListingQuirks, Simulator, SimulatorConfig};
+use catalog_sync_simulator::{CatalogChange, Fault, ListingQuirks, Simulator, SimulatorConfig};
 use sqlx::PgPool;
 use support::*;
 

@@ -9,7 +9,7 @@ use std::process::Stdio;
 
 use async_nats::jetstream;
 use catalog_sync::domain::{RunStatus, RunSummary};
-use catalog_sync::simulator::Fault;
+use catalog_sync_simulator::Fault;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use sqlx::PgPool;
@@ -91,7 +91,7 @@ fn trace_of(traceparent: &str) -> &str {
     traceparent.split('-').nth(1).unwrap_or_default()
 }
 
-fn sync_env(pool: &PgPool, sim: &catalog_sync::simulator::Simulator) -> Env {
+fn sync_env(pool: &PgPool, sim: &catalog_sync_simulator::Simulator) -> Env {
     Env {
         vars: vec![
             ("DATABASE_URL", database_url(pool)),
@@ -538,7 +538,7 @@ async fn without_an_endpoint_nothing_is_exported_and_nothing_fails(pool: PgPool)
 
 #[sqlx::test]
 async fn credentials_in_the_upstream_url_are_redacted_in_spans(pool: PgPool) {
-    let sim = simulator_with(catalog_sync::simulator::SimulatorConfig {
+    let sim = simulator_with(catalog_sync_simulator::SimulatorConfig {
         products: 60,
         basic_auth: Some(("shop".into(), "span-pw-0d4f".into())),
         ..Default::default()

@@ -23,7 +23,7 @@ struct Harness {
 }
 
 impl Harness {
-    async fn start(pool: &PgPool, sim: &catalog_sync::simulator::Simulator) -> Harness {
+    async fn start(pool: &PgPool, sim: &catalog_sync_simulator::Simulator) -> Harness {
         let nats = NatsServer::spawn().await;
         let client = nats.client().await;
         let js = jetstream::new(client.clone());
@@ -454,7 +454,7 @@ async fn an_upstream_outage_during_a_product_event_is_retried_until_it_recovers(
     let sim = simulator(20).await;
     let h = Harness::start(&pool, &sim).await;
     // Two deliveries' worth of attempts fail (1 + SYNC_MAX_RETRIES each), then it recovers.
-    sim.fail_next(8, catalog_sync::simulator::Fault::Status(503));
+    sim.fail_next(8, catalog_sync_simulator::Fault::Status(503));
 
     h.publish("product.updated", None, br#"{"product_id":7}"#)
         .await;

@@ -8,7 +8,7 @@ use tokio::process::Command;
 
 use async_nats::jetstream;
 use catalog_sync::domain::{RunStatus, RunSummary};
-use catalog_sync::simulator::SimulatorConfig;
+use catalog_sync_simulator::SimulatorConfig;
 use sqlx::PgPool;
 use support::process::{BIN, Env};
 use support::*;
@@ -22,7 +22,7 @@ async fn summaries(js: &jetstream::Context) -> Vec<RunSummary> {
         .collect()
 }
 
-async fn slow_catalog(products: u64) -> catalog_sync::simulator::Simulator {
+async fn slow_catalog(products: u64) -> catalog_sync_simulator::Simulator {
     simulator_with(SimulatorConfig {
         products,
         // 50 ms a page: a run of 8,000 products in pages of 50 lasts a few seconds.

@@ -18,7 +18,6 @@ use anyhow::Context;
 
 use crate::config::{DatabaseArgs, SyncArgs, UpstreamArgs};
 use crate::engine::{Engine, EngineSettings};
-use crate::simulator::SimulatorArgs;
 use crate::store::Store;
 use crate::upstream::Upstream;
 
@@ -58,8 +57,6 @@ pub enum Command {
     Sync(Box<sync::SyncCommand>),
     /// List past runs, or show one with its errors.
     Runs(runs::RunsCommand),
-    /// Serve a DummyJSON-compatible simulated upstream (for tests, benchmarks and demos).
-    Simulator(SimulatorArgs),
     /// Create or update the JetStream streams and consumers.
     Setup(Box<worker::SetupCommand>),
     /// Consume sync requests from JetStream and publish run summaries.
@@ -153,10 +150,6 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::PublishUpdate(command) => publish::run(*command).await,
         Command::Scheduler(command) => worker::scheduler(*command, shutdown).await,
         Command::Run(command) => worker::run(*command, shutdown).await,
-        Command::Simulator(args) => {
-            crate::simulator::run(args, async move { shutdown.cancelled().await }).await?;
-            Ok(ExitCode::SUCCESS)
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use catalog_sync::simulator::Simulator;
+use catalog_sync_simulator::Simulator;
 use serde_json::Value;
 use sqlx::PgPool;
 

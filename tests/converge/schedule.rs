@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 use async_nats::jetstream;
-use catalog_sync::simulator::{CatalogChange, Fault, Simulator, SimulatorConfig};
+use catalog_sync_simulator::{CatalogChange, Fault, Simulator, SimulatorConfig};
 use fastrand::Rng;
 use serde_json::{Value, json};
 use sqlx::PgPool;

@@ -14,9 +14,9 @@ use std::time::Duration;
 use catalog_sync::config::UpstreamArgs;
 use catalog_sync::domain::RunSummary;
 use catalog_sync::engine::{Engine, EngineSettings, RunControl, RunOutcome, RunRequest, Target};
-use catalog_sync::simulator::{Simulator, SimulatorConfig};
 use catalog_sync::store::Store;
 use catalog_sync::upstream::Upstream;
+use catalog_sync_simulator::{Simulator, SimulatorConfig};
 use sqlx::PgPool;
 
 /// Installs the TLS crypto provider the crate expects (as `main` does).

@@ -15,14 +15,14 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn new(pool: &PgPool, sim: &catalog_sync::simulator::Simulator, nats: &NatsServer) -> Env {
+    pub fn new(pool: &PgPool, sim: &catalog_sync_simulator::Simulator, nats: &NatsServer) -> Env {
         Env::with_nats_url(pool, sim, nats.url())
     }
 
     /// The same environment for NATS at `nats_url` (several servers, comma-separated).
     pub fn with_nats_url(
         pool: &PgPool,
-        sim: &catalog_sync::simulator::Simulator,
+        sim: &catalog_sync_simulator::Simulator,
         nats_url: String,
     ) -> Env {
         Env {

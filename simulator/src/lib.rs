@@ -1,8 +1,9 @@
 //! A DummyJSON-compatible product API (`/products`, `/products/{id}`) over a synthetic catalog,
-//! used by the integration tests (in-process), the benchmark and the demo (as the `simulator`
-//! subcommand). Owns the server's lifecycle, its knobs (latency, error and truncation rates,
-//! rate limit, basic auth), scripted faults, and the handle the tests use to change the catalog
-//! and to make it lie (field overrides, listing quirks, changes fired by listing requests).
+//! used by the integration tests (in-process), the benchmark and the demo (as the
+//! `catalog-sync-simulator` binary). Owns the server's lifecycle, its knobs (latency, error and
+//! truncation rates, rate limit, basic auth), scripted faults, and the handle the tests use to
+//! change the catalog and to make it lie (field overrides, listing quirks, changes fired by
+//! listing requests).
 //!
 //! Products are generated from (seed, id, version), so memory does not grow with the catalog;
 //! only changes (mutations, field overrides, deletions, scripted changes) are stored.

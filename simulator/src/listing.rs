@@ -35,7 +35,7 @@ pub enum CatalogChange {
     Delete(Vec<u64>),
     /// Add this many products after the highest id.
     Add(u64),
-    /// Bump these products' versions, like [`crate::simulator::Simulator::mutate`].
+    /// Bump these products' versions, like [`crate::Simulator::mutate`].
     Mutate(Vec<u64>),
 }
 

@@ -1,4 +1,4 @@
-//! The `catalog-sync simulator` subcommand: its arguments and the serve-until-shutdown loop.
+//! The `catalog-sync-simulator` command line: its arguments and the serve-until-shutdown loop.
 
 use std::future::Future;
 use std::io::Write as _;
