@@ -11,6 +11,7 @@
 //! - [`store`] is the PostgreSQL adapter: migrations, batched upserts, run records.
 //! - [`bus`] is the NATS JetStream adapter: connections, stream and consumer set-up, traced
 //!   publishes.
+//! - [`messages`] holds every message body: typed, encoded, decoded and validated in one place.
 //! - [`worker`] consumes sync requests from JetStream and publishes run summaries.
 //! - [`scheduler`] publishes sync requests on a cron schedule, one per slot across replicas.
 //! - [`metrics`] and [`health`] serve Prometheus metrics, `/healthz` and `/readyz`.
@@ -25,6 +26,7 @@ pub mod credentials;
 pub mod domain;
 pub mod engine;
 pub mod health;
+pub mod messages;
 pub mod metrics;
 pub mod scheduler;
 pub mod store;

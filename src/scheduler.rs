@@ -4,7 +4,6 @@
 
 use std::str::FromStr;
 
-use async_nats::HeaderMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
 use croner::Cron;
@@ -12,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::bus::Topology;
+use crate::messages::{SyncRequested, message_id_headers};
 use crate::telemetry::error_chain;
 
 /// A parsed cron schedule and its text.
@@ -99,19 +99,17 @@ pub async fn run(
             () = tokio::time::sleep(wait) => {}
         }
         let request_id = slot_request_id(slot);
-        let body = serde_json::json!({
-            "request_id": request_id,
-            "reason": format!("schedule {}", args.schedule.text),
-            "requested_at": slot,
-        });
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", request_id.as_str());
+        let request = SyncRequested {
+            reason: Some(format!("schedule {}", args.schedule.text)),
+            requested_at: Some(slot),
+            ..SyncRequested::full(request_id.as_str())
+        };
         // Each slot's request starts its own trace.
         let published = crate::bus::publish(
             &js,
             &topology.requested_subject,
-            headers,
-            serde_json::to_vec(&body)?,
+            message_id_headers(&request_id),
+            request.encode(),
             &crate::telemetry::TraceContext::new(),
         )
         .await;

@@ -329,7 +329,7 @@ pub async fn publish(
     parent: &crate::telemetry::TraceContext,
 ) -> Result<async_nats::jetstream::publish::PublishAck, BusError> {
     let message_id = headers
-        .get("Nats-Msg-Id")
+        .get(async_nats::header::NATS_MESSAGE_ID)
         .map(|v| v.as_str().to_owned())
         .unwrap_or_default();
     let span = tracing::info_span!(

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::bus::{self, NatsArgs, Topology};
+use crate::messages::ProductUpdated;
 use crate::telemetry::TraceContext;
 
 #[derive(Args, Debug)]
@@ -48,7 +49,7 @@ pub async fn run(command: PublishUpdateCommand) -> anyhow::Result<ExitCode> {
             );
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            let value: serde_json::Value = serde_json::from_str(&text)
+            let value: Box<serde_json::value::RawValue> = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not JSON", path.display()))?;
             Some(value)
         }
@@ -57,21 +58,17 @@ pub async fn run(command: PublishUpdateCommand) -> anyhow::Result<ExitCode> {
     let client = bus::connect(&command.nats, "catalog-sync publish-update").await?;
     let js = async_nats::jetstream::new(client);
     for id in &command.ids {
-        let mut body = serde_json::json!({ "product_id": id });
-        if let Some(at) = command.updated_at {
-            body["updated_at"] = serde_json::to_value(at)?;
-        }
-        if command.deleted {
-            body["deleted"] = true.into();
-        }
-        if let Some(product) = &product {
-            body["product"] = product.clone();
-        }
+        let event = ProductUpdated {
+            product_id: id.clone(),
+            updated_at: command.updated_at,
+            deleted: command.deleted,
+            product: product.clone(),
+        };
         let ack = bus::publish(
             &js,
             &command.topology.updated_subject,
             async_nats::HeaderMap::new(),
-            serde_json::to_vec(&body)?,
+            event.encode(),
             &TraceContext::new(),
         )
         .await?;

@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use async_nats::HeaderMap;
 use clap::Args;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,7 +12,7 @@ use uuid::Uuid;
 
 use super::output;
 use crate::bus::{self, NatsArgs, Topology};
-use crate::domain::RunSummary;
+use crate::messages::{Scope, SyncProgress, SyncRequested, decode_summary, message_id_headers};
 use crate::telemetry::TraceContext;
 
 #[derive(Args, Debug)]
@@ -58,18 +57,17 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
         .request_id
         .clone()
         .unwrap_or_else(|| Uuid::new_v4().to_string());
-    let mut body = serde_json::json!({
-        "request_id": request_id,
-        "requested_at": chrono::Utc::now(),
-        "dry_run": command.dry_run,
-    });
-    if !command.products.is_empty() {
-        body["mode"] = "products".into();
-        body["product_ids"] = serde_json::to_value(&command.products)?;
-    }
-    if let Some(reason) = &command.reason {
-        body["reason"] = reason.as_str().into();
-    }
+    let request = SyncRequested {
+        request_id: Some(request_id.clone()),
+        scope: if command.products.is_empty() {
+            Scope::Full
+        } else {
+            Scope::Products(command.products.clone())
+        },
+        dry_run: command.dry_run,
+        reason: command.reason.clone(),
+        requested_at: Some(chrono::Utc::now()),
+    };
     // Subscribe before publishing, so a fast run's summary cannot be missed.
     let mut summaries = client
         .subscribe(command.topology.completed_subject.clone())
@@ -77,15 +75,14 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     let mut progress = client
         .subscribe(command.topology.progress_subject.clone())
         .await?;
-    let mut headers = HeaderMap::new();
-    headers.insert("Nats-Msg-Id", request_id.as_str());
+    let headers = message_id_headers(&request_id);
     let js = async_nats::jetstream::new(client.clone());
     // The request starts the trace that the worker's run and its summary join.
     let ack = bus::publish(
         &js,
         &command.topology.requested_subject,
         headers,
-        serde_json::to_vec(&body)?,
+        request.encode(),
         &TraceContext::new(),
     )
     .await?;
@@ -121,22 +118,19 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             Some(message) = summaries.next() => {
-                if let Ok(summary) = serde_json::from_slice::<RunSummary>(&message.payload)
+                if let Ok(summary) = decode_summary(&message.payload)
                     && summary.request_id == request_id
                 {
                     break summary;
                 }
             }
             Some(message) = progress.next() => {
-                if let (Some(bar), Ok(p)) = (&bar, serde_json::from_slice::<serde_json::Value>(&message.payload)) {
-                    let this_run = p["run_id"].as_str().and_then(|s| s.parse::<Uuid>().ok());
+                if let (Some(bar), Ok(p)) = (&bar, SyncProgress::decode(&message.payload)) {
                     // Progress carries run ids, not request ids: follow the first run that reports.
-                    if run_id.is_none() {
-                        run_id = this_run;
-                    }
-                    if run_id == this_run {
-                        bar.set_length(p["total"].as_u64().unwrap_or(0));
-                        bar.set_position(p["processed"].as_u64().unwrap_or(0));
+                    let followed = *run_id.get_or_insert(p.run_id);
+                    if followed == p.run_id {
+                        bar.set_length(p.total);
+                        bar.set_position(p.processed);
                     }
                 }
             }

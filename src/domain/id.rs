@@ -1,6 +1,11 @@
 //! Upstream product ids are data, never paths: a short run of URL-safe characters that can name a
 //! row and fill exactly one path segment of the item URL, whatever an event or a listing sends.
 
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde::{Serialize, Serializer};
+
 /// Longest upstream product id accepted.
 pub const MAX_ID_CHARS: usize = 128;
 
@@ -43,6 +48,41 @@ pub fn check_product_id(id: &str) -> Result<(), IdError> {
 
 fn is_id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | ':' | '@')
+}
+
+/// A product id as the upstream and events send it: an integer or a string, kept as text, and
+/// checked by [`check_product_id`] while it is deserialized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductId(pub String);
+
+/// Written as a string, whatever it was read from.
+impl Serialize for ProductId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProductId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = ProductId;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a product id (string or integer)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ProductId, E> {
+                Ok(ProductId(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ProductId, E> {
+                Ok(ProductId(v.to_string()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ProductId, E> {
+                check_product_id(v).map_err(E::custom)?;
+                Ok(ProductId(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
 }
 
 #[cfg(test)]

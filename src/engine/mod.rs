@@ -6,6 +6,7 @@
 
 mod checkpoint;
 mod confirm;
+mod event;
 mod full;
 mod incremental;
 mod lifecycle;
@@ -23,9 +24,11 @@ use uuid::Uuid;
 
 use crate::config::SyncArgs;
 use crate::domain::{RunMode, RunSummary};
+use crate::messages::{Scope, SyncRequested};
 use crate::store::{Store, StoreError};
 use crate::upstream::Upstream;
 
+pub use event::ProductEvent;
 pub use run::Progress;
 
 /// Tuning of a sync, from [`SyncArgs`].
@@ -84,23 +87,6 @@ pub enum Target {
     Events(Vec<ProductEvent>),
 }
 
-/// One `product.updated` event.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ProductEvent {
-    pub product_id: String,
-    /// The event's version: its envelope `updated_at`, else the carried product's own update
-    /// time. Nothing older than what is stored ever replaces it.
-    pub version: Option<chrono::DateTime<Utc>>,
-    /// The product is gone upstream: archive it (confirmed with the upstream first when the
-    /// event has no version).
-    pub deleted: bool,
-    /// Event-carried state, applied without asking the upstream; only ever set together with a
-    /// version (its `source_updated_at` is the version).
-    pub product: Option<crate::domain::Product>,
-    /// Order of arrival (the stream sequence), the tie-breaker between events of one product.
-    pub sequence: u64,
-}
-
 /// One request to sync.
 #[derive(Clone, Debug)]
 pub struct RunRequest {
@@ -129,6 +115,22 @@ impl RunRequest {
             trace_id: None,
             requested_at: None,
         }
+    }
+
+    /// The engine's request for a decoded `catalog.sync.requested` message.
+    pub fn from_message(message: SyncRequested) -> Self {
+        let target = match message.scope {
+            Scope::Full => Target::Full,
+            Scope::Products(ids) => Target::Products(ids),
+        };
+        let mut request = RunRequest::new(target);
+        if let Some(id) = message.request_id {
+            request.request_id = id;
+        }
+        request.dry_run = message.dry_run;
+        request.reason = message.reason;
+        request.requested_at = message.requested_at;
+        request
     }
 
     fn mode(&self) -> RunMode {

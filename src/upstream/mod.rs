@@ -20,7 +20,6 @@ use crate::metrics::metrics;
 use crate::telemetry::error_chain;
 
 pub use error::UpstreamError;
-pub(crate) use wire::ExternalId;
 pub use wire::{EVENT_PRODUCT_FIELDS, InvalidProduct, event_product_from_json, product_from_json};
 
 /// The product fields the service maps; `select` asks the upstream for only these.

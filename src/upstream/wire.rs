@@ -1,16 +1,13 @@
 //! The upstream's JSON: private serde shapes, converted to domain products at this boundary.
 //! A page is split into raw elements first, so one malformed product costs that product only.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::UpstreamError;
-use crate::domain::{Attributes, Price, PriceError, Product, ProductError, check_product_id};
+use crate::domain::{Attributes, Price, PriceError, Product, ProductError, ProductId};
 
 /// An element of the upstream's answer that is not a valid product.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -35,40 +32,13 @@ struct WireMessage {
 
 #[derive(Deserialize)]
 struct WireId {
-    id: ExternalId,
-}
-
-/// A product id as the upstream and events send it: an integer or a string, kept as text, and
-/// checked by [`check_product_id`] (ids are data, never paths).
-pub(crate) struct ExternalId(pub String);
-
-impl<'de> Deserialize<'de> for ExternalId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-        impl Visitor<'_> for IdVisitor {
-            type Value = ExternalId;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a product id (string or integer)")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ExternalId, E> {
-                Ok(ExternalId(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ExternalId, E> {
-                Ok(ExternalId(v.to_string()))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ExternalId, E> {
-                check_product_id(v).map_err(E::custom)?;
-                Ok(ExternalId(v.to_owned()))
-            }
-        }
-        deserializer.deserialize_any(IdVisitor)
-    }
+    id: ProductId,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WireProduct<'a> {
-    id: ExternalId,
+    id: ProductId,
     title: Option<String>,
     description: Option<String>,
     category: Option<String>,

@@ -1,194 +1,67 @@
-//! The `product.updated` side of the worker: batches of events in, one incremental run per
-//! batch, acknowledgements after the commit and the summary.
+//! The `product.updated` consumer: batches of events in, one incremental run per batch, each
+//! event settled after the commit and the summary.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, AckKind};
+use async_nats::jetstream;
 use futures_util::StreamExt;
-use opentelemetry::trace::TraceContextExt as _;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument as _, info, info_span, warn};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing::{Instrument as _, info, warn};
 
-use super::{Worker, consumer_span, dead, decode_event, mark_span, nak, publish_summary};
-use crate::engine::{RunControl, RunOutcome};
+use super::Worker;
+use super::settle::{Outcome, decide, delivered};
+use super::spans::{batch_span, consumer_span, mark_span};
+use crate::engine::{ProductEvent, RunControl, RunOutcome};
+use crate::messages::ProductUpdated;
 use crate::telemetry::{TraceContext, error_chain, record_status};
 
 /// Most events applied as one batch.
 pub const EVENT_BATCH: usize = 500;
 
-/// Most links from a batch's span to the spans of its events (the SDK's default limit).
-const MAX_LINKS: usize = 128;
-
 /// How long a pull waits for a batch to fill.
 const EVENT_WAIT: Duration = Duration::from_millis(500);
 
-impl Worker {
-    pub(super) async fn consume_updates(
-        &self,
-        js: &jetstream::Context,
-        shutdown: &CancellationToken,
-    ) -> anyhow::Result<()> {
-        let consumer = self.consumer(js, &self.topology.updates_consumer).await?;
-        let max_deliver = consumer.cached_info().config.max_deliver;
-        info!(consumer = %self.topology.updates_consumer, "worker consuming product events");
-        while !shutdown.is_cancelled() {
-            let batch = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => break,
-                batch = consumer.batch().max_messages(EVENT_BATCH).expires(EVENT_WAIT).messages() => batch,
-            };
-            let mut batch = match batch {
-                Ok(batch) => batch,
-                Err(e) => {
-                    warn!(error = %error_chain(&e), "could not pull product events; trying again");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            let mut messages = Vec::new();
-            while let Some(item) = batch.next().await {
-                match item {
-                    Ok(message) => messages.push(message),
-                    Err(e) => {
-                        warn!(error = %error_chain(e.as_ref()), "product event pull interrupted");
-                        break;
-                    }
-                }
-            }
-            if !messages.is_empty() {
-                self.apply_events(js, messages, max_deliver).await;
-            }
-        }
-        Ok(())
-    }
-
-    async fn apply_events(
-        &self,
-        js: &jetstream::Context,
-        messages: Vec<jetstream::Message>,
-        max_deliver: i64,
-    ) {
-        let dead_subject = &self.topology.dead_subject;
-        let mut events = Vec::with_capacity(messages.len());
-        let mut accepted = Vec::with_capacity(messages.len());
-        for message in messages {
-            // Each event is a span in its publisher's trace; it ends once the event is settled.
-            let (span, cx) = consumer_span(&message, &self.topology.updates_consumer);
-            let sequence = message.info().map(|i| i.stream_sequence).unwrap_or(0);
-            let decoded = match self.oversized(&message) {
-                Some(reason) => Err(reason),
-                None => decode_event(&message.payload, sequence),
-            };
-            match decoded {
-                Ok(event) => {
-                    accepted.push(Received {
-                        product_id: event.product_id.clone(),
-                        message,
-                        span,
-                        cx,
-                    });
-                    events.push(event);
-                }
-                Err(reason) => {
-                    dead::dead_letter(js, dead_subject, &message, &reason, &cx)
-                        .instrument(span)
-                        .await
-                }
-            }
-        }
-        if events.is_empty() {
-            return;
-        }
-        let request_id = batch_request_id(&accepted);
-        let (span, cx) = batch_span(&self.topology.updated_subject, &request_id, &accepted);
-        self.settle_batch(js, request_id, events, accepted, max_deliver, &cx)
-            .instrument(span)
-            .await;
-    }
-
-    /// Applies the batch, publishes its summary, then acks each event, or naks or dead-letters
-    /// those that failed.
-    async fn settle_batch(
-        &self,
-        js: &jetstream::Context,
-        request_id: String,
-        events: Vec<crate::engine::ProductEvent>,
-        accepted: Vec<Received>,
-        max_deliver: i64,
-        cx: &TraceContext,
-    ) {
-        let dead_subject = &self.topology.dead_subject;
-        let result = self
-            .engine
-            .apply_events(
-                request_id,
-                crate::telemetry::trace_id(cx),
-                events,
-                RunControl::default(),
-            )
-            .await;
-        match result {
-            Ok((RunOutcome::Finished(summary) | RunOutcome::AlreadyFinished(summary), retry)) => {
-                if let Err(e) =
-                    publish_summary(js, &self.topology.completed_subject, &summary, cx).await
-                {
-                    warn!(error = %e, "could not publish an incremental summary; the events will be redelivered");
-                    mark_span(Some(&e));
-                    for r in &accepted {
-                        record_status(&r.span, Some(&e));
-                        nak(&r.message, delivered(&r.message)).await;
-                    }
-                    return;
-                }
-                mark_span(None);
-                let retry: HashSet<String> = retry.into_iter().collect();
-                for r in &accepted {
-                    let delivered = delivered(&r.message);
-                    if !retry.contains(&r.product_id) {
-                        record_status(&r.span, None);
-                        if let Err(e) = r.message.ack().await {
-                            warn!(error = %error_chain(e.as_ref()), "could not acknowledge a product event");
-                        }
-                    } else if delivered < max_deliver {
-                        record_status(&r.span, Some("the upstream failed; delivered again later"));
-                        nak(&r.message, delivered).await;
-                    } else {
-                        let reason = format!(
-                            "gave up after {delivered} deliveries: the upstream kept failing for product {}",
-                            r.product_id
-                        );
-                        dead::dead_letter(js, dead_subject, &r.message, &reason, &r.cx)
-                            .instrument(r.span.clone())
-                            .await;
-                    }
-                }
-            }
-            Ok((RunOutcome::Interrupted { .. }, _)) => {
-                mark_span(Some("interrupted by shutdown; handed back"));
-                for r in &accepted {
-                    let _ = r.message.ack_with(AckKind::Nak(None)).await;
-                }
-            }
+/// Consumes product events until `shutdown` is cancelled; a batch in progress is finished.
+pub(super) async fn consume(
+    worker: &Worker,
+    js: &jetstream::Context,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let consumer = worker
+        .consumer(js, &worker.topology.updates_consumer)
+        .await?;
+    let max_deliver = consumer.cached_info().config.max_deliver;
+    info!(consumer = %worker.topology.updates_consumer, "worker consuming product events");
+    while !shutdown.is_cancelled() {
+        let batch = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            batch = consumer.batch().max_messages(EVENT_BATCH).expires(EVENT_WAIT).messages() => batch,
+        };
+        let mut batch = match batch {
+            Ok(batch) => batch,
             Err(e) => {
-                let error = error_chain(&e);
-                warn!(%error, "applying product events failed");
-                mark_span(Some(&error));
-                for r in &accepted {
-                    if e.is_transient() && delivered(&r.message) < max_deliver {
-                        record_status(&r.span, Some(&error));
-                        nak(&r.message, delivered(&r.message)).await;
-                    } else {
-                        let reason = format!("gave up: {error}");
-                        dead::dead_letter(js, dead_subject, &r.message, &reason, &r.cx)
-                            .instrument(r.span.clone())
-                            .await;
-                    }
+                warn!(error = %error_chain(&e), "could not pull product events; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut messages = Vec::new();
+        while let Some(item) = batch.next().await {
+            match item {
+                Ok(message) => messages.push(message),
+                Err(e) => {
+                    warn!(error = %error_chain(e.as_ref()), "product event pull interrupted");
+                    break;
                 }
             }
         }
+        if !messages.is_empty() {
+            apply(worker, js, messages, max_deliver).await;
+        }
     }
+    Ok(())
 }
 
 /// An accepted event's message, with its span (kept open until the event is settled).
@@ -199,37 +72,127 @@ struct Received {
     cx: TraceContext,
 }
 
-/// The span of a batch of events. A batch mixes events from many publishers: its parent is the
-/// first event's span (so a single event's trace shows everything it caused) and it links to
-/// the others.
-fn batch_span(
-    subject: &str,
-    request_id: &str,
+/// Decodes a batch (refusing what does not decode), applies the rest as one run, and settles
+/// every event.
+async fn apply(
+    worker: &Worker,
+    js: &jetstream::Context,
+    messages: Vec<jetstream::Message>,
+    max_deliver: i64,
+) {
+    let settler = worker.settler(js);
+    let mut events = Vec::with_capacity(messages.len());
+    let mut accepted = Vec::with_capacity(messages.len());
+    for message in messages {
+        // Each event is a span in its publisher's trace; it ends once the event is settled.
+        let (span, cx) = consumer_span(&message, &worker.topology.updates_consumer);
+        let sequence = message.info().map(|i| i.stream_sequence).unwrap_or(0);
+        let decoded = match worker.oversized(&message) {
+            Some(reason) => Err(reason),
+            None => ProductUpdated::decode(&message.payload)
+                .and_then(|m| ProductEvent::from_message(m, sequence))
+                .map_err(|e| e.0),
+        };
+        match decoded {
+            Ok(event) => {
+                accepted.push(Received {
+                    product_id: event.product_id.clone(),
+                    message,
+                    span,
+                    cx,
+                });
+                events.push(event);
+            }
+            Err(reason) => {
+                let settle = decide(Outcome::Refused(reason), delivered(&message), max_deliver);
+                settler
+                    .settle(&message, settle, &cx, false)
+                    .instrument(span)
+                    .await
+            }
+        }
+    }
+    if events.is_empty() {
+        return;
+    }
+    let request_id = batch_request_id(&accepted);
+    let contexts: Vec<TraceContext> = accepted.iter().map(|r| r.cx.clone()).collect();
+    let (span, cx) = batch_span(&worker.topology.updated_subject, &request_id, &contexts);
+    let outcomes = run_batch(worker, js, request_id, events, &accepted, &cx)
+        .instrument(span.clone())
+        .await;
+    for (received, outcome) in accepted.iter().zip(outcomes) {
+        let settle = decide(outcome, delivered(&received.message), max_deliver);
+        settler
+            .settle(&received.message, settle, &received.cx, false)
+            .instrument(received.span.clone())
+            .await;
+    }
+}
+
+/// Applies the batch and publishes its summary; returns how each accepted event's work ended.
+async fn run_batch(
+    worker: &Worker,
+    js: &jetstream::Context,
+    request_id: String,
+    events: Vec<ProductEvent>,
     accepted: &[Received],
-) -> (tracing::Span, TraceContext) {
-    let span = info_span!(
-        "process",
-        otel.name = format!("process {subject} batch"),
-        otel.kind = "consumer",
-        messaging.system = "nats",
-        messaging.destination.name = subject,
-        messaging.operation.type = "process",
-        messaging.operation.name = "process",
-        messaging.batch.message_count = accepted.len(),
-        request_id,
-        trace_id = tracing::field::Empty,
-        otel.status_code = tracing::field::Empty,
-        otel.status_description = tracing::field::Empty,
-    );
-    let parent = accepted.first().map(|r| r.cx.clone()).unwrap_or_default();
-    for r in accepted.iter().skip(1).take(MAX_LINKS) {
-        span.add_link(r.cx.span().span_context().clone());
+    cx: &TraceContext,
+) -> Vec<Outcome> {
+    let result = worker
+        .engine
+        .apply_events(
+            request_id,
+            crate::telemetry::trace_id(cx),
+            events,
+            RunControl::default(),
+        )
+        .await;
+    let all = |outcome: Outcome| vec![outcome; accepted.len()];
+    match result {
+        Ok((RunOutcome::Finished(summary) | RunOutcome::AlreadyFinished(summary), retry)) => {
+            let announced = worker.announce(js, &summary, cx).await;
+            if announced != Outcome::Done {
+                return all(announced);
+            }
+            // Events whose product the upstream failed to serve are tried again later.
+            let retry: HashSet<String> = retry.into_iter().collect();
+            accepted
+                .iter()
+                .map(|r| {
+                    if retry.contains(&r.product_id) {
+                        record_status(&r.span, Some("the upstream failed; delivered again later"));
+                        Outcome::Failed {
+                            error: format!(
+                                "the upstream kept failing for product {}",
+                                r.product_id
+                            ),
+                            retryable: true,
+                        }
+                    } else {
+                        record_status(&r.span, None);
+                        Outcome::Done
+                    }
+                })
+                .collect()
+        }
+        Ok((RunOutcome::Interrupted { .. }, _)) => {
+            mark_span(Some("interrupted by shutdown; handed back"));
+            all(Outcome::Interrupted)
+        }
+        Err(e) => {
+            let error = error_chain(&e);
+            warn!(%error, "applying product events failed");
+            mark_span(Some(&error));
+            for r in accepted {
+                record_status(&r.span, Some(&error));
+            }
+            all(Outcome::Failed {
+                error,
+                retryable: e.is_transient(),
+            })
+        }
     }
-    let cx = crate::telemetry::adopt(&span, parent);
-    if let Some(trace_id) = crate::telemetry::trace_id(&cx) {
-        span.record("trace_id", trace_id);
-    }
-    (span, cx)
 }
 
 /// The request id of a batch of events: the stream sequences it covers, the delivery attempt,
@@ -249,8 +212,4 @@ fn batch_request_id(accepted: &[Received]) -> String {
         .map(|i| (i.stream_sequence, i.published.unix_timestamp_nanos()))
         .unwrap_or((0, 0));
     format!("events-{first_sequence}-{last}-{attempt}-{stored_ns}")
-}
-
-fn delivered(message: &jetstream::Message) -> i64 {
-    message.info().map(|i| i.delivered).unwrap_or(1)
 }

@@ -1,0 +1,104 @@
+//! `catalog.sync.dead`: a message the worker gave up on, with everything needed to replay it by
+//! hand (subject, body, headers) and why.
+//!
+//! ```json
+//! {"subject": "product.updated", "body": "{\"product_id\":\"..\"}", "headers": {},
+//!  "reason": "product id \"..\" is a path segment", "delivery_count": 1, "stream_sequence": 42}
+//! ```
+//!
+//! `body` holds a UTF-8 body as text; any other body is in `body_base64` instead.
+
+use std::collections::BTreeMap;
+
+use async_nats::jetstream;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use super::InvalidMessage;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub subject: String,
+    /// The original body, when it is UTF-8 text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The original body, base64, when it is not UTF-8 text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
+    pub headers: BTreeMap<String, Vec<String>>,
+    pub reason: String,
+    pub delivery_count: i64,
+    pub stream_sequence: u64,
+}
+
+impl DeadLetter {
+    /// The dead letter of a JetStream message.
+    pub fn of(message: &jetstream::Message, reason: &str) -> Self {
+        let (delivery_count, stream_sequence) = message
+            .info()
+            .map(|i| (i.delivered, i.stream_sequence))
+            .unwrap_or((0, 0));
+        let text = std::str::from_utf8(&message.payload).ok();
+        DeadLetter {
+            subject: message.subject.to_string(),
+            body: text.map(str::to_owned),
+            body_base64: text
+                .is_none()
+                .then(|| base64::engine::general_purpose::STANDARD.encode(&message.payload)),
+            headers: message
+                .headers
+                .iter()
+                .flat_map(|h| h.iter())
+                .map(|(name, values)| {
+                    (
+                        name.to_string(),
+                        values.iter().map(|v| v.as_str().to_owned()).collect(),
+                    )
+                })
+                .collect(),
+            reason: reason.to_owned(),
+            delivery_count,
+            stream_sequence,
+        }
+    }
+
+    /// The original body, decoded from whichever field holds it.
+    pub fn original_body(&self) -> Option<Vec<u8>> {
+        match (&self.body, &self.body_base64) {
+            (Some(text), _) => Some(text.clone().into_bytes()),
+            (None, Some(b64)) => base64::engine::general_purpose::STANDARD.decode(b64).ok(),
+            (None, None) => None,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a dead letter always encodes")
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, InvalidMessage> {
+        serde_json::from_slice(body).map_err(|e| InvalidMessage(format!("not a dead letter: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letters_round_trip_and_keep_the_body() {
+        let letter = DeadLetter {
+            subject: "product.updated".into(),
+            body: None,
+            body_base64: Some(base64::engine::general_purpose::STANDARD.encode([0xff, 0x00])),
+            headers: BTreeMap::from([("Nats-Msg-Id".into(), vec!["x".into()])]),
+            reason: "not a product event".into(),
+            delivery_count: 1,
+            stream_sequence: 9,
+        };
+        let decoded = DeadLetter::decode(&letter.encode()).unwrap();
+        assert_eq!(decoded, letter);
+        assert_eq!(decoded.original_body(), Some(vec![0xff, 0x00]));
+        let json: serde_json::Value = serde_json::from_slice(&letter.encode()).unwrap();
+        assert!(json.get("body").is_none(), "absent fields are left out");
+    }
+}

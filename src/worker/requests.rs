@@ -1,0 +1,162 @@
+//! The `catalog.sync.requested` consumer: one request at a time, run through the engine, its
+//! summary published, and only then acknowledged.
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, AckKind};
+use futures_util::StreamExt;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, info, warn};
+
+use super::Worker;
+use super::settle::{Outcome, Settle, decide, delivered};
+use super::spans::{consumer_span, mark_span};
+use crate::engine::{Progress, RunControl, RunOutcome, RunRequest};
+use crate::messages::{SyncProgress, SyncRequested, message_id};
+use crate::telemetry::{TraceContext, error_chain};
+
+/// Consumes sync requests until `shutdown` is cancelled.
+pub(super) async fn consume(
+    worker: &Worker,
+    js: &jetstream::Context,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let name = &worker.topology.requests_consumer;
+    let consumer = worker.consumer(js, name).await?;
+    let max_deliver = consumer.cached_info().config.max_deliver;
+    let ack_wait = consumer.cached_info().config.ack_wait;
+    let pull = || consumer.stream().max_messages_per_batch(1).messages();
+    info!(consumer = %name, "worker consuming sync requests");
+    let mut messages = pull().await?;
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            next = messages.next() => next,
+        };
+        match next {
+            Some(Ok(message)) => {
+                let (span, cx) = consumer_span(&message, name);
+                let delivered = delivered(&message);
+                let settle = handle(worker, js, &message, ack_wait, shutdown, &cx)
+                    .instrument(span.clone())
+                    .await;
+                let settle = decide(settle, delivered, max_deliver);
+                if let Settle::Nak(delay) = &settle {
+                    warn!(parent: &span, delivered, ?delay, "the request will be delivered again");
+                }
+                let settler = worker.settler(js);
+                settler
+                    .settle(&message, settle, &cx, true)
+                    .instrument(span)
+                    .await;
+            }
+            // A missed heartbeat or a reconnect: the pull stream carries on by itself.
+            Some(Err(e)) => warn!(error = %error_chain(&e), "sync request consumer hiccup"),
+            None => {
+                warn!("sync request stream ended; pulling again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                messages = pull().await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs one request and says how its work ended.
+async fn handle(
+    worker: &Worker,
+    js: &jetstream::Context,
+    message: &jetstream::Message,
+    ack_wait: Duration,
+    shutdown: &CancellationToken,
+    cx: &TraceContext,
+) -> Outcome {
+    if let Some(reason) = worker.oversized(message) {
+        return Outcome::Refused(reason);
+    }
+    let decoded = SyncRequested::decode(&message.payload, message_id(message.headers.as_ref()));
+    let mut request = match decoded {
+        Ok(decoded) => RunRequest::from_message(decoded),
+        Err(reason) => return Outcome::Refused(reason.0),
+    };
+    tracing::Span::current().record("request_id", request.request_id.as_str());
+    request.trace_id = crate::telemetry::trace_id(cx);
+
+    let (progress_tx, progress_rx) = watch::channel(Progress::default());
+    let publisher = tokio::spawn(publish_progress(
+        worker.client.clone(),
+        worker.topology.progress_subject.clone(),
+        progress_rx,
+        cx.clone(),
+    ));
+    let control = RunControl {
+        cancel: shutdown.child_token(),
+        progress: Some(progress_tx),
+    };
+    // Tell JetStream the request is still being worked on, well within `ack_wait`.
+    let run = worker.engine.run(&request, control);
+    tokio::pin!(run);
+    let mut keepalive = tokio::time::interval((ack_wait / 3).max(Duration::from_millis(200)));
+    keepalive.tick().await;
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut run => break outcome,
+            _ = keepalive.tick() => {
+                if let Err(e) = message.ack_with(AckKind::Progress).await {
+                    warn!(error = %error_chain(e.as_ref()), "could not extend the request's ack deadline");
+                }
+            }
+        }
+    };
+    publisher.abort();
+
+    match outcome {
+        Ok(RunOutcome::Finished(summary) | RunOutcome::AlreadyFinished(summary)) => {
+            worker.announce(js, &summary, cx).await
+        }
+        Ok(RunOutcome::Interrupted { run_id }) => {
+            info!(%run_id, "run interrupted by shutdown; handing the request back");
+            mark_span(Some("interrupted by shutdown; handed back"));
+            Outcome::Interrupted
+        }
+        Err(e) => {
+            let error = error_chain(&e);
+            warn!(%error, "sync request failed");
+            mark_span(Some(&error));
+            Outcome::Failed {
+                error,
+                retryable: e.is_transient(),
+            }
+        }
+    }
+}
+
+/// Publishes `catalog.sync.progress` (core NATS) at most twice a second while a run goes.
+async fn publish_progress(
+    client: async_nats::Client,
+    subject: String,
+    mut progress: watch::Receiver<Progress>,
+    cx: TraceContext,
+) {
+    let mut headers = HeaderMap::new();
+    crate::telemetry::inject(&cx, &mut headers);
+    let started = tokio::time::Instant::now();
+    while progress.changed().await.is_ok() {
+        let now = *progress.borrow_and_update();
+        let elapsed = started.elapsed().as_millis() as u64;
+        let message = SyncProgress {
+            run_id: now.run_id,
+            processed: now.processed,
+            total: now.total,
+            eta_ms: (now.processed > 0 && now.total > now.processed)
+                .then(|| elapsed * (now.total - now.processed) / now.processed),
+        };
+        let _ = client
+            .publish_with_headers(subject.clone(), headers.clone(), message.encode().into())
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
