@@ -8,7 +8,7 @@ use std::ffi::OsStr;
 use percent_encoding::percent_decode_str;
 use reqwest::Url;
 
-use crate::config::Secret;
+use crate::settings::Secret;
 
 /// What replaces the user info of a URL that is shown.
 const REDACTED: &str = "REDACTED";

@@ -12,8 +12,8 @@ use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::bus::Topology;
 use crate::metrics::metrics;
+use crate::settings::Topology;
 use crate::store::Store;
 
 /// Longest a readiness check may take.

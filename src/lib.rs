@@ -19,9 +19,9 @@
 //!   HTTP headers.
 //! - [`cli`] is the command line on top of all of it.
 
+pub mod app;
 pub mod bus;
 pub mod cli;
-pub mod config;
 pub mod credentials;
 pub mod domain;
 pub mod engine;
@@ -29,6 +29,7 @@ pub mod health;
 pub mod messages;
 pub mod metrics;
 pub mod scheduler;
+pub mod settings;
 pub mod store;
 pub mod telemetry;
 pub mod upstream;

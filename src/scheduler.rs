@@ -2,69 +2,13 @@
 //! `Nats-Msg-Id` is derived from its schedule slot, so any number of replicas produce exactly one
 //! request per slot (JetStream drops the duplicates within the stream's duplicate window).
 
-use std::str::FromStr;
-
 use chrono::{DateTime, SecondsFormat, Utc};
-use clap::Args;
-use croner::Cron;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::bus::Topology;
 use crate::messages::{SyncRequested, message_id_headers};
+use crate::settings::{ScheduleSettings, Topology};
 use crate::telemetry::error_chain;
-
-/// A parsed cron schedule and its text.
-#[derive(Clone, Debug)]
-pub struct Schedule {
-    cron: Cron,
-    text: String,
-}
-
-impl FromStr for Schedule {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let fields = s.split_whitespace().count();
-        if !(5..=6).contains(&fields) {
-            return Err(format!(
-                "expected 5 fields (minute hour day month weekday) or 6 (seconds first), got {fields}"
-            ));
-        }
-        let cron = Cron::from_str(s).map_err(|e| e.to_string())?;
-        Ok(Schedule {
-            cron,
-            text: s.trim().to_owned(),
-        })
-    }
-}
-
-impl Schedule {
-    /// The first slot strictly after `after`.
-    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron.find_next_occurrence(&after, false).ok()
-    }
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct ScheduleArgs {
-    /// Cron schedule in UTC: 5 fields (minute hour day month weekday), or 6 with seconds first.
-    #[arg(
-        long,
-        env = "SYNC_SCHEDULE",
-        value_name = "SYNC_SCHEDULE",
-        default_value = "*/30 * * * *"
-    )]
-    pub schedule: Schedule,
-
-    /// Stop after this many schedule slots.
-    #[arg(long, value_name = "N")]
-    pub max_runs: Option<u64>,
-
-    /// Begin with the first slot after this time (RFC 3339) instead of after now.
-    #[arg(long, value_name = "TIME")]
-    pub start_after: Option<DateTime<Utc>>,
-}
 
 /// The request id (and `Nats-Msg-Id`) of a slot: the same on every replica.
 pub fn slot_request_id(slot: DateTime<Utc>) -> String {
@@ -78,19 +22,19 @@ pub fn slot_request_id(slot: DateTime<Utc>) -> String {
 pub async fn run(
     client: async_nats::Client,
     topology: &Topology,
-    args: &ScheduleArgs,
+    settings: &ScheduleSettings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let js = async_nats::jetstream::new(client);
-    let mut cursor = args
+    let mut cursor = settings
         .start_after
         .unwrap_or_else(Utc::now)
         .max(Utc::now() - chrono::Duration::seconds(1));
     let mut slots = 0u64;
-    info!(schedule = %args.schedule.text, "scheduler started");
-    while args.max_runs.is_none_or(|max| slots < max) {
-        let Some(slot) = args.schedule.next_after(cursor) else {
-            warn!(schedule = %args.schedule.text, "the schedule has no further slot");
+    info!(schedule = %settings.schedule.text(), "scheduler started");
+    while settings.max_runs.is_none_or(|max| slots < max) {
+        let Some(slot) = settings.schedule.next_after(cursor) else {
+            warn!(schedule = %settings.schedule.text(), "the schedule has no further slot");
             break;
         };
         let wait = (slot - Utc::now()).to_std().unwrap_or_default();
@@ -100,7 +44,7 @@ pub async fn run(
         }
         let request_id = slot_request_id(slot);
         let request = SyncRequested {
-            reason: Some(format!("schedule {}", args.schedule.text)),
+            reason: Some(format!("schedule {}", settings.schedule.text())),
             requested_at: Some(slot),
             ..SyncRequested::full(request_id.as_str())
         };
@@ -132,6 +76,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::Schedule;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -1,6 +1,7 @@
 //! The command line: one subcommand per job, each with its own arguments module. Every flag
 //! also reads an environment variable; `--help` lists them.
 
+mod args;
 mod output;
 mod publish;
 mod request;
@@ -14,12 +15,8 @@ use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use anyhow::Context;
-
-use crate::config::{DatabaseArgs, SyncArgs, UpstreamArgs};
-use crate::engine::{Engine, EngineSettings};
 use crate::store::Store;
-use crate::upstream::Upstream;
+use args::DatabaseArgs;
 
 /// The rules a user relies on, shown by `catalog-sync --help` (the README has the details).
 const RULES: &str = "\
@@ -71,39 +68,6 @@ pub enum Command {
     Run(Box<worker::RunCommand>),
 }
 
-/// What it takes to run syncs: the database, the upstream and the sync settings.
-#[derive(Args, Debug)]
-pub struct EngineArgs {
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-    #[command(flatten)]
-    pub upstream: UpstreamArgs,
-    #[command(flatten)]
-    pub sync: SyncArgs,
-
-    /// Do not apply database migrations first.
-    #[arg(long, env = "SYNC_SKIP_MIGRATIONS", value_name = "SYNC_SKIP_MIGRATIONS", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
-    pub skip_migrations: bool,
-}
-
-impl EngineArgs {
-    /// Connects to the database, applies migrations unless told not to, and builds the engine.
-    pub async fn engine(&self) -> anyhow::Result<Engine> {
-        let store = Store::connect(&self.database)
-            .await
-            .context("connecting to DATABASE_URL")?;
-        if !self.skip_migrations {
-            store.migrate().await?;
-        }
-        let upstream = Upstream::new(&self.upstream)?;
-        Ok(Engine::new(
-            store,
-            upstream,
-            EngineSettings::from(&self.sync),
-        ))
-    }
-}
-
 #[derive(Args, Debug)]
 pub struct MigrateArgs {
     #[command(flatten)]
@@ -137,7 +101,7 @@ fn hide_credentials(command: clap::Command) -> clap::Command {
 pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Migrate(args) => {
-            let store = Store::connect(&args.database).await?;
+            let store = Store::connect(&args.database.settings()).await?;
             store.migrate().await?;
             info!("migrations applied");
             Ok(ExitCode::SUCCESS)

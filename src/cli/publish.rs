@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use crate::bus::{self, NatsArgs, Topology};
+use super::args::{NatsArgs, TopologyArgs};
+use crate::bus;
 use crate::messages::ProductUpdated;
 use crate::telemetry::TraceContext;
 
@@ -15,7 +16,7 @@ pub struct PublishUpdateCommand {
     #[command(flatten)]
     pub nats: NatsArgs,
     #[command(flatten)]
-    pub topology: Topology,
+    pub topology: TopologyArgs,
 
     /// Upstream ids of the changed products.
     #[arg(required = true, value_name = "ID", value_parser = super::sync::parse_product_id)]
@@ -55,7 +56,7 @@ pub async fn run(command: PublishUpdateCommand) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let client = bus::connect(&command.nats, "catalog-sync publish-update").await?;
+    let client = bus::connect(&command.nats.settings(), "catalog-sync publish-update").await?;
     let js = async_nats::jetstream::new(client);
     for id in &command.ids {
         let event = ProductUpdated {

@@ -10,8 +10,9 @@ use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use uuid::Uuid;
 
+use super::args::{NatsArgs, TopologyArgs};
 use super::output;
-use crate::bus::{self, NatsArgs, Topology};
+use crate::bus;
 use crate::messages::{Scope, SyncProgress, SyncRequested, decode_summary, message_id_headers};
 use crate::telemetry::TraceContext;
 
@@ -20,7 +21,7 @@ pub struct RequestCommand {
     #[command(flatten)]
     pub nats: NatsArgs,
     #[command(flatten)]
-    pub topology: Topology,
+    pub topology: TopologyArgs,
 
     /// Sync only these upstream product ids (comma-separated) instead of the whole catalog.
     #[arg(long, value_delimiter = ',', value_name = "IDS", value_parser = super::sync::parse_product_id)]
@@ -47,12 +48,12 @@ pub struct RequestCommand {
     pub json: bool,
 
     /// With --wait, how long to wait for the summary.
-    #[arg(long, default_value = "1h", value_parser = crate::config::parse_duration)]
+    #[arg(long, default_value = "1h", value_parser = super::args::parse::parse_duration)]
     pub timeout: Duration,
 }
 
 pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
-    let client = bus::connect(&command.nats, "catalog-sync request").await?;
+    let client = bus::connect(&command.nats.settings(), "catalog-sync request").await?;
     let request_id = command
         .request_id
         .clone()

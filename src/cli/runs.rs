@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use uuid::Uuid;
 
+use super::args::DatabaseArgs;
 use super::output;
-use crate::config::DatabaseArgs;
 use crate::store::Store;
 
 #[derive(Args, Debug)]
@@ -41,7 +41,7 @@ pub enum RunsAction {
 }
 
 pub async fn run(command: RunsCommand) -> anyhow::Result<ExitCode> {
-    let store = Store::connect(&command.database)
+    let store = Store::connect(&command.database.settings())
         .await
         .context("connecting to DATABASE_URL")?;
     match command.action {

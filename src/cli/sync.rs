@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::EngineArgs;
+use super::args::EngineArgs;
 use super::output;
 use crate::engine::{Progress, RunControl, RunOutcome, RunRequest, Target};
 
@@ -49,7 +49,7 @@ pub(super) fn parse_product_id(s: &str) -> Result<String, String> {
 }
 
 pub async fn run(command: SyncCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
-    let engine = command.engine.engine().await?;
+    let engine = crate::app::engine(&command.engine.settings()).await?;
     let target = if command.products.is_empty() {
         Target::Full
     } else {

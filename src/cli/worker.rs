@@ -1,22 +1,22 @@
-//! `catalog-sync setup`, `worker`, `scheduler` and `run` (worker and scheduler in one process).
+//! `catalog-sync setup`, `worker`, `scheduler` and `run` (worker and scheduler in one process):
+//! their flags, turned into settings and handed to [`crate::app`].
 
 use std::process::ExitCode;
 
-use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use super::EngineArgs;
-use crate::bus::{self, NatsArgs, Topology};
-use crate::scheduler::{self, ScheduleArgs};
-use crate::worker::Worker;
+use super::args::{EngineArgs, NatsArgs, TopologyArgs, parse};
+use crate::app;
+use crate::settings::{Schedule, ScheduleSettings, WorkerSettings};
 
 #[derive(Args, Debug)]
 pub struct SetupCommand {
     #[command(flatten)]
     pub nats: NatsArgs,
     #[command(flatten)]
-    pub topology: Topology,
+    pub topology: TopologyArgs,
 }
 
 #[derive(Args, Debug)]
@@ -26,10 +26,10 @@ pub struct WorkerCommand {
     #[command(flatten)]
     pub nats: NatsArgs,
     #[command(flatten)]
-    pub topology: Topology,
+    pub topology: TopologyArgs,
     /// After SIGINT/SIGTERM, the longest the worker takes to finish in-flight work before it
     /// exits anyway (unacknowledged messages are redelivered).
-    #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = crate::config::parse_duration)]
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse::parse_duration)]
     pub shutdown_timeout: std::time::Duration,
 
     /// Address of the operations endpoint: /metrics, /healthz, /readyz.
@@ -46,12 +46,55 @@ pub struct WorkerCommand {
     pub max_message_bytes: u64,
 }
 
+impl WorkerCommand {
+    pub fn settings(&self) -> WorkerSettings {
+        WorkerSettings {
+            engine: self.engine.settings(),
+            nats: self.nats.settings(),
+            topology: self.topology.settings(),
+            shutdown_timeout: self.shutdown_timeout,
+            metrics_listen: self.metrics_listen,
+            max_message_bytes: self.max_message_bytes as usize,
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ScheduleArgs {
+    /// Cron schedule in UTC: 5 fields (minute hour day month weekday), or 6 with seconds first.
+    #[arg(
+        long,
+        env = "SYNC_SCHEDULE",
+        value_name = "SYNC_SCHEDULE",
+        default_value = "*/30 * * * *"
+    )]
+    pub schedule: Schedule,
+
+    /// Stop after this many schedule slots.
+    #[arg(long, value_name = "N")]
+    pub max_runs: Option<u64>,
+
+    /// Begin with the first slot after this time (RFC 3339) instead of after now.
+    #[arg(long, value_name = "TIME")]
+    pub start_after: Option<DateTime<Utc>>,
+}
+
+impl ScheduleArgs {
+    pub fn settings(&self) -> ScheduleSettings {
+        ScheduleSettings {
+            schedule: self.schedule.clone(),
+            max_runs: self.max_runs,
+            start_after: self.start_after,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct SchedulerCommand {
     #[command(flatten)]
     pub nats: NatsArgs,
     #[command(flatten)]
-    pub topology: Topology,
+    pub topology: TopologyArgs,
     #[command(flatten)]
     pub schedule: ScheduleArgs,
 }
@@ -64,49 +107,13 @@ pub struct RunCommand {
     pub schedule: ScheduleArgs,
 }
 
-pub async fn scheduler(
-    command: SchedulerCommand,
-    shutdown: CancellationToken,
-) -> anyhow::Result<ExitCode> {
-    let client = bus::connect(&command.nats, "catalog-sync scheduler").await?;
-    bus::setup(
-        &async_nats::jetstream::new(client.clone()),
-        &command.topology,
-    )
-    .await?;
-    scheduler::run(
-        client.clone(),
-        &command.topology,
-        &command.schedule,
-        shutdown,
-    )
-    .await?;
-    let _ = client.flush().await;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Worker and scheduler in one process, for single-node installs.
-pub async fn run(command: RunCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
-    let client = bus::connect(&command.worker.nats, "catalog-sync scheduler").await?;
-    bus::setup(
-        &async_nats::jetstream::new(client.clone()),
-        &command.worker.topology,
-    )
-    .await?;
-    let topology = command.worker.topology.clone();
-    let schedule = command.schedule;
-    let scheduler_shutdown = shutdown.clone();
-    let scheduler = tokio::spawn(async move {
-        scheduler::run(client, &topology, &schedule, scheduler_shutdown).await
-    });
-    let worker = worker(command.worker, shutdown).await;
-    scheduler.abort();
-    worker
-}
-
 pub async fn setup(command: SetupCommand) -> anyhow::Result<ExitCode> {
-    let client = bus::connect(&command.nats, "catalog-sync setup").await?;
-    let report = bus::setup(&async_nats::jetstream::new(client), &command.topology).await?;
+    let (_, report) = app::connect_and_setup(
+        &command.nats.settings(),
+        &command.topology.settings(),
+        "catalog-sync setup",
+    )
+    .await?;
     for created in &report.created {
         println!("created {created}");
     }
@@ -123,40 +130,27 @@ pub async fn worker(
     command: WorkerCommand,
     shutdown: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
-    let engine = command.engine.engine().await?;
-    let client = bus::connect(&command.nats, "catalog-sync worker").await?;
-    // Create what is missing; settings changed on existing streams and consumers are logged.
-    bus::setup(
-        &async_nats::jetstream::new(client.clone()),
-        &command.topology,
+    app::worker(&command.settings(), None, shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn scheduler(
+    command: SchedulerCommand,
+    shutdown: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    app::scheduler(
+        &command.nats.settings(),
+        &command.topology.settings(),
+        &command.schedule.settings(),
+        shutdown,
     )
     .await?;
-    let listener = tokio::net::TcpListener::bind(command.metrics_listen)
-        .await
-        .with_context(|| format!("METRICS_LISTEN {}", command.metrics_listen))?;
-    let readiness = crate::health::Readiness {
-        client: client.clone(),
-        store: engine.store().clone(),
-        topology: command.topology.clone(),
-    };
-    let endpoint = tokio::spawn(crate::health::serve(listener, readiness, shutdown.clone()));
-    let worker = Worker {
-        engine,
-        client: client.clone(),
-        topology: command.topology,
-        max_message_bytes: command.max_message_bytes as usize,
-    };
-    let grace = command.shutdown_timeout;
-    let deadline = shutdown.clone();
-    tokio::select! {
-        result = worker.run(shutdown) => result?,
-        () = async move {
-            deadline.cancelled().await;
-            tokio::time::sleep(grace).await;
-        } => tracing::warn!(?grace, "in-flight work did not finish within SHUTDOWN_TIMEOUT; exiting"),
-    }
-    endpoint.abort();
-    // Outstanding publishes (acks, progress) reach the server before the process exits.
-    let _ = client.flush().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Worker and scheduler in one process, for single-node installs.
+pub async fn run(command: RunCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
+    let schedule = command.schedule.settings();
+    app::worker(&command.worker.settings(), Some(&schedule), shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }

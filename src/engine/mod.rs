@@ -15,55 +15,19 @@ mod run;
 mod targeted;
 mod writer;
 
-use std::time::Duration;
-
 use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::config::SyncArgs;
 use crate::domain::{RunMode, RunSummary};
 use crate::messages::{Scope, SyncRequested};
+pub use crate::settings::EngineSettings;
 use crate::store::{Store, StoreError};
 use crate::upstream::Upstream;
 
 pub use event::ProductEvent;
 pub use run::Progress;
-
-/// Tuning of a sync, from [`SyncArgs`].
-#[derive(Clone, Debug)]
-pub struct EngineSettings {
-    pub page_size: u32,
-    pub batch_size: usize,
-    pub concurrency: usize,
-    /// Batches written at once, each on its own connection.
-    pub write_concurrency: usize,
-    pub safe_max: u64,
-    pub archive_max_ratio: f64,
-    /// Retries of a batch write after a transient database failure.
-    pub write_retries: usize,
-    /// How often a running run writes its progress (its heartbeat) to its `sync_runs` row.
-    pub progress_interval: Duration,
-    /// A running run whose heartbeat is older than this belongs to a process that is gone.
-    pub stale_after: Duration,
-}
-
-impl From<&SyncArgs> for EngineSettings {
-    fn from(args: &SyncArgs) -> Self {
-        EngineSettings {
-            page_size: args.page_size,
-            batch_size: args.batch_size as usize,
-            concurrency: args.concurrency as usize,
-            write_concurrency: args.write_concurrency as usize,
-            safe_max: args.safe_max,
-            archive_max_ratio: args.archive_max_ratio,
-            write_retries: 4,
-            progress_interval: Duration::from_secs(2),
-            stale_after: args.run_stale_after,
-        }
-    }
-}
 
 impl EngineSettings {
     fn writer(&self) -> writer::WriterSettings {

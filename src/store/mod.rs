@@ -12,7 +12,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use crate::config::DatabaseArgs;
+use crate::settings::DatabaseSettings;
 
 pub use archive::{Candidates, SeenKind};
 pub use catalog::{BatchWrite, KnownCategories, PreparedProduct, WriteOptions};
@@ -109,10 +109,10 @@ impl From<sqlx::Error> for StoreError {
 
 impl Store {
     /// Opens the pool and checks that the database answers.
-    pub async fn connect(args: &DatabaseArgs) -> Result<Store, StoreError> {
-        args.validate().map_err(StoreError::Config)?;
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Store, StoreError> {
+        settings.validate().map_err(StoreError::Config)?;
         let pool = PgPoolOptions::new()
-            .max_connections(args.database_max_connections)
+            .max_connections(settings.max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(|_, _| {
                 Box::pin(async {
@@ -120,7 +120,7 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect(args.database_url.expose())
+            .connect(settings.url.expose())
             .await
             .map_err(StoreError::Unavailable)?;
         Ok(Store { pool })

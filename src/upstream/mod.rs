@@ -14,9 +14,9 @@ use reqwest::{StatusCode, Url};
 use tracing::{Instrument, debug, info_span, warn};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::config::{Secret, UpstreamArgs};
 use crate::domain::Product;
 use crate::metrics::metrics;
+use crate::settings::{Secret, UpstreamSettings};
 use crate::telemetry::error_chain;
 
 pub use error::UpstreamError;
@@ -85,12 +85,12 @@ impl Upstream {
     /// Builds the HTTP client; credentials go into default headers marked sensitive. User info
     /// in `SYNC_API_URL` becomes basic auth and is taken out of the URL, so it never appears
     /// in a request line, a span or an error.
-    pub fn new(args: &UpstreamArgs) -> Result<Self, UpstreamError> {
+    pub fn new(settings: &UpstreamSettings) -> Result<Self, UpstreamError> {
         let mut headers = HeaderMap::new();
-        let mut base = args.api_url.clone();
+        let mut base = settings.api_url.clone();
         let user_info = crate::credentials::take_user_info(&mut base);
         if let Some(info) = &user_info {
-            if args.api_token.is_some() {
+            if settings.api_token.is_some() {
                 return Err(UpstreamError::Config(
                     "SYNC_API_URL carries a user and password and SYNC_API_TOKEN is set: both would be the Authorization header; use one",
                 ));
@@ -111,13 +111,13 @@ impl Upstream {
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
-        if let Some(token) = &args.api_token {
+        if let Some(token) = &settings.api_token {
             let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose()))
                 .map_err(|_| UpstreamError::Config("SYNC_API_TOKEN is not a valid header value"))?;
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
-        if let (Some(name), Some(key)) = (&args.api_key_header, &args.api_key) {
+        if let (Some(name), Some(key)) = (&settings.api_key_header, &settings.api_key) {
             let mut value = HeaderValue::try_from(key.expose())
                 .map_err(|_| UpstreamError::Config("SYNC_API_KEY is not a valid header value"))?;
             value.set_sensitive(true);
@@ -126,22 +126,22 @@ impl Upstream {
         let http = reqwest::Client::builder()
             .user_agent(concat!("catalog-sync/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)
-            .connect_timeout(args.connect_timeout)
-            .timeout(args.request_timeout)
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
             .build()
             .map_err(|e| UpstreamError::Other(error_chain(&e)))?;
         let backoff = ExponentialBuilder::default()
-            .with_min_delay(args.retry_min_delay)
-            .with_max_delay(args.retry_max_delay)
-            .with_max_times(args.max_retries as usize)
+            .with_min_delay(settings.retry_min_delay)
+            .with_max_delay(settings.retry_max_delay)
+            .with_max_times(settings.max_retries as usize)
             .with_jitter();
         Ok(Upstream {
             http,
             base,
             redact_user_info: user_info.is_some(),
             backoff,
-            retry_max_delay: args.retry_max_delay,
-            request_timeout: args.request_timeout,
+            retry_max_delay: settings.retry_max_delay,
+            request_timeout: settings.request_timeout,
         })
     }
 

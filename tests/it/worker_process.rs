@@ -1,17 +1,16 @@
 //! The `catalog-sync` binary as an operator runs it: worker processes that are stopped with
 //! SIGTERM or killed with SIGKILL in the middle of a run, and the CLI publishers.
 
-mod support;
-
 use std::time::Duration;
 use tokio::process::Command;
 
+use crate::support::app::TestApp;
+use crate::support::process::{BIN, Env};
+use crate::support::*;
 use async_nats::jetstream;
 use catalog_sync::domain::{RunStatus, RunSummary};
 use catalog_sync_simulator::SimulatorConfig;
 use sqlx::PgPool;
-use support::process::{BIN, Env};
-use support::*;
 
 /// Every summary in the results stream, oldest first.
 async fn summaries(js: &jetstream::Context) -> Vec<RunSummary> {
@@ -76,8 +75,8 @@ async fn run_is_under_way(pool: &PgPool) -> bool {
 #[sqlx::test]
 async fn sigterm_during_a_run_exits_promptly_and_the_request_runs_again(pool: PgPool) {
     let sim = slow_catalog(8000).await;
-    let nats = NatsServer::spawn().await;
-    let env = Env::new(&pool, &sim, &nats);
+    let app = TestApp::new(&pool, &sim).await;
+    let env = app.env();
     env.setup().await;
     let mut first = env.worker();
     env.request_and_wait_for_the_run(&pool, "big-1").await;
@@ -98,7 +97,7 @@ async fn sigterm_during_a_run_exits_promptly_and_the_request_runs_again(pool: Pg
     assert_eq!(interrupted, "interrupted");
 
     let mut second = env.worker();
-    let js = jetstream::new(nats.client().await);
+    let js = app.js.clone();
     the_one_summary(&js, "big-1").await;
     assert_eq!(count(&pool, "select count(*) from products").await, 8000);
     second.kill().await.unwrap();
@@ -107,8 +106,8 @@ async fn sigterm_during_a_run_exits_promptly_and_the_request_runs_again(pool: Pg
 #[sqlx::test]
 async fn a_worker_killed_mid_sync_converges_after_restart(pool: PgPool) {
     let sim = simulator(50_000).await;
-    let nats = NatsServer::spawn().await;
-    let mut env = Env::new(&pool, &sim, &nats);
+    let app = TestApp::new(&pool, &sim).await;
+    let mut env = app.env();
     env.vars
         .retain(|(key, _)| *key != "SYNC_PAGE_SIZE" && *key != "SYNC_BATCH_SIZE");
     env.vars.push(("SYNC_PAGE_SIZE", "500".into()));
@@ -142,7 +141,7 @@ async fn a_worker_killed_mid_sync_converges_after_restart(pool: PgPool) {
     sim.delete(49_001);
     let list_before = sim.request_counts().list;
     let mut second = env.worker();
-    let js = jetstream::new(nats.client().await);
+    let js = app.js.clone();
     the_one_summary(&js, "big-2").await;
     let pages = sim.request_counts().list - list_before;
     // From one product before the checkpoint to the end, pages of 500 overlapping by one.
@@ -200,8 +199,8 @@ async fn a_worker_killed_mid_sync_converges_after_restart(pool: PgPool) {
 #[sqlx::test]
 async fn request_wait_prints_the_summary_and_publish_update_archives(pool: PgPool) {
     let sim = simulator(120).await;
-    let nats = NatsServer::spawn().await;
-    let env = Env::new(&pool, &sim, &nats);
+    let app = TestApp::new(&pool, &sim).await;
+    let env = app.env();
     env.setup().await;
     let mut worker = env.worker();
 
@@ -265,16 +264,16 @@ async fn two_schedulers_publish_one_request_per_slot() {
 #[sqlx::test]
 async fn a_nats_restart_mid_run_does_not_stop_the_run(pool: PgPool) {
     let sim = slow_catalog(8000).await;
-    let mut nats = NatsServer::spawn().await;
-    let env = Env::new(&pool, &sim, &nats);
+    let mut app = TestApp::new(&pool, &sim).await;
+    let env = app.env();
     env.setup().await;
     let mut worker = env.worker();
     env.request_and_wait_for_the_run(&pool, "through-restart")
         .await;
 
-    nats.restart(Duration::from_secs(1)).await;
+    app.nats.restart(Duration::from_secs(1)).await;
 
-    let js = jetstream::new(nats.client().await);
+    let js = app.js.clone();
     the_one_summary(&js, "through-restart").await;
     assert_eq!(count(&pool, "select count(*) from products").await, 8000);
     let idle = eventually(30, || async {
@@ -310,8 +309,8 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 #[sqlx::test]
 async fn metrics_match_the_summary_and_readyz_follows_nats(pool: PgPool) {
     let sim = simulator(150).await;
-    let mut nats = NatsServer::spawn().await;
-    let mut env = Env::new(&pool, &sim, &nats);
+    let app = TestApp::new(&pool, &sim).await;
+    let mut env = app.env();
     let port = free_port();
     env.vars.retain(|(key, _)| *key != "METRICS_LISTEN");
     env.vars
@@ -369,6 +368,7 @@ async fn metrics_match_the_summary_and_readyz_follows_nats(pool: PgPool) {
 
     let readyz = format!("{base}/readyz");
     assert_eq!(get(&readyz).await.map(|r| r.0), Some(200));
+    let mut nats = app.nats;
     let restart = tokio::spawn(async move {
         nats.restart(Duration::from_secs(4)).await;
         nats

@@ -13,15 +13,12 @@
 //! `scripts/converge --schedules N --seed S` runs long ones. Timing still varies from run to
 //! run (it is a concurrent system), so a seed reproduces the schedule, not every interleaving.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod compare;
 mod schedule;
 
 use std::time::{Duration, Instant};
 
-use support::init;
+use crate::support::init;
 
 /// Seed of the first schedule when `CONVERGE_SEED` is not set.
 const DEFAULT_SEED: u64 = 20_261_201;

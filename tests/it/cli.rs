@@ -1,15 +1,13 @@
 //! The `catalog-sync` binary: configuration errors, `sync --json`, `runs`.
 
-mod support;
-
 use std::process::Output;
 
+use crate::support::*;
 use catalog_sync::domain::{RunStatus, RunSummary};
 use sqlx::PgPool;
-use support::*;
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_catalog-sync");
+use crate::support::process::BIN;
 
 /// Runs the binary with a clean environment plus `env`. Async, so an in-process simulator keeps
 /// serving while the binary talks to it.

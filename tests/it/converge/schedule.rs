@@ -6,8 +6,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use async_nats::HeaderMap;
 use async_nats::jetstream;
+use catalog_sync::messages::message_id_headers;
 use catalog_sync_simulator::{CatalogChange, Fault, Simulator, SimulatorConfig};
 use fastrand::Rng;
 use serde_json::{Value, json};
@@ -171,7 +171,7 @@ pub async fn run(seed: u64, operations: usize) -> Report {
         // These hold at every moment, not only once the bus is quiet: ids never come back
         // upstream, events carry true versions, and handles never change.
         if let Some(broken) =
-            crate::compare::invariants(&run.db.pool, &run.sim, &run.handles, &mut run.versions)
+            super::compare::invariants(&run.db.pool, &run.sim, &run.handles, &mut run.versions)
                 .await
         {
             failure = Some(format!("after operation {step}: {broken}"));
@@ -265,7 +265,7 @@ impl Run {
             run.finished(&id, 120).await,
             "the initial full sync of seed {seed} finished"
         );
-        run.handles = crate::compare::handles(&run.db.pool).await;
+        run.handles = super::compare::handles(&run.db.pool).await;
         run
     }
 
@@ -325,10 +325,10 @@ impl Run {
     /// which the final full sync must make up for).
     async fn publish(&self, subject: &str, msg_id: Option<String>, body: Vec<u8>) -> bool {
         for _ in 0..40 {
-            let mut headers = HeaderMap::new();
-            if let Some(id) = &msg_id {
-                headers.insert("Nats-Msg-Id", id.as_str());
-            }
+            let headers = msg_id
+                .as_deref()
+                .map(message_id_headers)
+                .unwrap_or_default();
             let sent = self
                 .js
                 .publish_with_headers(subject.to_owned(), headers, body.clone().into())
@@ -595,7 +595,7 @@ impl Run {
         // Before anything heals it: nothing wrongly archived, no version from the future, no
         // handle changed.
         if let Some(broken) =
-            crate::compare::invariants(&self.db.pool, &self.sim, &self.handles, &mut self.versions)
+            super::compare::invariants(&self.db.pool, &self.sim, &self.handles, &mut self.versions)
                 .await
         {
             return Some(format!(
@@ -632,10 +632,10 @@ impl Run {
                 "{stuck} runs still marked running after the bus drained"
             ));
         }
-        if let Some(diff) = crate::compare::diff(&self.db.pool, &self.sim).await {
+        if let Some(diff) = super::compare::diff(&self.db.pool, &self.sim).await {
             return Some(format!("after the final full sync: {diff}"));
         }
-        crate::compare::invariants(&self.db.pool, &self.sim, &self.handles, &mut self.versions)
+        super::compare::invariants(&self.db.pool, &self.sim, &self.handles, &mut self.versions)
             .await
             .map(|broken| format!("after the final full sync: {broken}"))
     }

@@ -2,8 +2,7 @@
 //! wired to it and to the test's own database (`#[sqlx::test]` creates and drops one per test),
 //! and small database probes.
 
-#![allow(dead_code)]
-
+pub mod app;
 pub mod cluster;
 pub mod otlp;
 pub mod process;
@@ -11,9 +10,9 @@ pub mod process;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use catalog_sync::config::UpstreamArgs;
 use catalog_sync::domain::RunSummary;
-use catalog_sync::engine::{Engine, EngineSettings, RunControl, RunOutcome, RunRequest, Target};
+use catalog_sync::engine::{Engine, RunControl, RunOutcome, RunRequest, Target};
+use catalog_sync::settings::{EngineSettings, UpstreamSettings};
 use catalog_sync::store::Store;
 use catalog_sync::upstream::Upstream;
 use catalog_sync_simulator::{Simulator, SimulatorConfig};
@@ -48,8 +47,8 @@ pub async fn simulator_with(config: SimulatorConfig) -> Simulator {
 }
 
 /// Upstream settings for tests: short timeouts and delays so fault tests stay fast.
-pub fn upstream_args(sim: &Simulator) -> UpstreamArgs {
-    UpstreamArgs {
+pub fn upstream_settings(sim: &Simulator) -> UpstreamSettings {
+    UpstreamSettings {
         api_url: sim.url(),
         api_token: None,
         api_key: None,
@@ -78,10 +77,10 @@ pub fn settings() -> EngineSettings {
 }
 
 pub fn engine(pool: &PgPool, sim: &Simulator) -> Engine {
-    engine_with(pool, upstream_args(sim), settings())
+    engine_with(pool, upstream_settings(sim), settings())
 }
 
-pub fn engine_with(pool: &PgPool, upstream: UpstreamArgs, settings: EngineSettings) -> Engine {
+pub fn engine_with(pool: &PgPool, upstream: UpstreamSettings, settings: EngineSettings) -> Engine {
     let upstream = Upstream::new(&upstream).expect("upstream client");
     Engine::new(Store::from_pool(pool.clone()), upstream, settings)
 }

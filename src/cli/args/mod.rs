@@ -1,8 +1,9 @@
-//! Configuration: every setting is an environment variable and a matching flag. Values are
-//! validated while parsing, and each flag's value name is its variable, so an error reads
-//! `invalid value 'abc' for '--batch-size <SYNC_BATCH_SIZE>'` whichever way the value came in.
+//! The flags (and their environment variables) shared by several commands, each group turned
+//! into its part of the settings tree ([`crate::settings`]).
 
-use std::fmt;
+mod nats;
+pub mod parse;
+
 use std::time::Duration;
 
 use clap::Args;
@@ -10,36 +11,9 @@ use clap::builder::BoolishValueParser;
 use reqwest::Url;
 use reqwest::header::HeaderName;
 
-/// A value that must never reach a log line, a trace or a summary.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+use crate::settings::{DatabaseSettings, EngineSettings, EngineSetup, Secret, UpstreamSettings};
 
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.is_empty() {
-            return Err("must not be empty".into());
-        }
-        Ok(Secret(s.to_owned()))
-    }
-}
+pub use nats::{NatsArgs, TopologyArgs};
 
 /// PostgreSQL settings.
 #[derive(Args, Debug, Clone)]
@@ -74,7 +48,7 @@ pub struct UpstreamArgs {
         env = "SYNC_API_URL",
         value_name = "SYNC_API_URL",
         default_value = "https://dummyjson.com/products",
-        value_parser = HttpUrlParser
+        value_parser = parse::HttpUrlParser
     )]
     pub api_url: Url,
 
@@ -107,7 +81,7 @@ pub struct UpstreamArgs {
         env = "SYNC_CONNECT_TIMEOUT",
         value_name = "SYNC_CONNECT_TIMEOUT",
         default_value = "5s",
-        value_parser = parse_duration
+        value_parser = parse::parse_duration
     )]
     pub connect_timeout: Duration,
 
@@ -117,7 +91,7 @@ pub struct UpstreamArgs {
         env = "SYNC_REQUEST_TIMEOUT",
         value_name = "SYNC_REQUEST_TIMEOUT",
         default_value = "30s",
-        value_parser = parse_duration
+        value_parser = parse::parse_duration
     )]
     pub request_timeout: Duration,
 
@@ -138,7 +112,7 @@ pub struct UpstreamArgs {
         env = "SYNC_RETRY_MIN_DELAY",
         value_name = "SYNC_RETRY_MIN_DELAY",
         default_value = "500ms",
-        value_parser = parse_duration
+        value_parser = parse::parse_duration
     )]
     pub retry_min_delay: Duration,
 
@@ -148,7 +122,7 @@ pub struct UpstreamArgs {
         env = "SYNC_RETRY_MAX_DELAY",
         value_name = "SYNC_RETRY_MAX_DELAY",
         default_value = "30s",
-        value_parser = parse_duration
+        value_parser = parse::parse_duration
     )]
     pub retry_max_delay: Duration,
 }
@@ -212,7 +186,7 @@ pub struct SyncArgs {
         env = "SYNC_ARCHIVE_MAX_RATIO",
         value_name = "SYNC_ARCHIVE_MAX_RATIO",
         default_value_t = 0.2,
-        value_parser = parse_ratio
+        value_parser = parse::parse_ratio
     )]
     pub archive_max_ratio: f64,
 
@@ -223,7 +197,7 @@ pub struct SyncArgs {
         env = "SYNC_RUN_STALE_AFTER",
         value_name = "SYNC_RUN_STALE_AFTER",
         default_value = "2m",
-        value_parser = parse_stale_after
+        value_parser = parse::parse_stale_after
     )]
     pub run_stale_after: Duration,
 
@@ -237,119 +211,68 @@ pub struct SyncArgs {
 }
 
 impl DatabaseArgs {
-    /// Checks `DATABASE_URL` without ever echoing it: it usually holds a password.
-    pub fn validate(&self) -> Result<(), String> {
-        let url = Url::parse(self.database_url.expose())
-            .map_err(|e| format!("DATABASE_URL is not a URL ({e})"))?;
-        match url.scheme() {
-            "postgres" | "postgresql" => Ok(()),
-            other => Err(format!(
-                "DATABASE_URL must start with postgres:// or postgresql://, not {other}://"
-            )),
+    pub fn settings(&self) -> DatabaseSettings {
+        DatabaseSettings {
+            url: self.database_url.clone(),
+            max_connections: self.database_max_connections,
         }
     }
 }
 
-/// Parses an http(s) URL like [`parse_http_url`]; a refused value is quoted redacted in the
-/// error, since it may carry a password.
-#[derive(Clone, Copy, Debug)]
-pub struct HttpUrlParser;
-
-impl clap::builder::TypedValueParser for HttpUrlParser {
-    type Value = Url;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<Url, clap::Error> {
-        let text = value.to_string_lossy();
-        parse_http_url(&text).map_err(|reason| {
-            let name = arg.map(ToString::to_string).unwrap_or_default();
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!(
-                    "invalid value '{}' for '{name}': {reason}\n",
-                    crate::credentials::redact_text(&text)
-                ),
-            )
-            .with_cmd(cmd)
-        })
+impl UpstreamArgs {
+    pub fn settings(&self) -> UpstreamSettings {
+        UpstreamSettings {
+            api_url: self.api_url.clone(),
+            api_token: self.api_token.clone(),
+            api_key: self.api_key.clone(),
+            api_key_header: self.api_key_header.clone(),
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            max_retries: self.max_retries,
+            retry_min_delay: self.retry_min_delay,
+            retry_max_delay: self.retry_max_delay,
+        }
     }
 }
 
-/// An absolute http(s) URL with a host.
-pub fn parse_http_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "scheme must be http or https, not {}",
-            url.scheme()
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("the URL has no host".into());
-    }
-    Ok(url)
-}
-
-/// A duration like `500ms`, `5s` or `2m`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 5s, 2m)"))
-}
-
-/// At least ten seconds: heartbeats come every two, and a busy database may delay a few.
-fn parse_stale_after(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d < Duration::from_secs(10) {
-        return Err("must be at least 10s".into());
-    }
-    Ok(d)
-}
-
-fn parse_ratio(s: &str) -> Result<f64, String> {
-    let ratio: f64 = s.parse().map_err(|_| "not a number".to_owned())?;
-    if (0.0..=1.0).contains(&ratio) {
-        Ok(ratio)
-    } else {
-        Err("must be between 0 and 1".into())
+impl SyncArgs {
+    pub fn settings(&self) -> EngineSettings {
+        EngineSettings {
+            page_size: self.page_size,
+            batch_size: self.batch_size as usize,
+            concurrency: self.concurrency as usize,
+            write_concurrency: self.write_concurrency as usize,
+            safe_max: self.safe_max,
+            archive_max_ratio: self.archive_max_ratio,
+            write_retries: 4,
+            progress_interval: Duration::from_secs(2),
+            stale_after: self.run_stale_after,
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What it takes to run syncs: the database, the upstream and the sync settings.
+#[derive(Args, Debug)]
+pub struct EngineArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+    #[command(flatten)]
+    pub sync: SyncArgs,
 
-    #[test]
-    fn secrets_do_not_print() {
-        let secret = Secret::new("hunter2");
-        assert_eq!(format!("{secret:?}"), "Secret(***)");
-        assert!(!format!("{secret:?}").contains("hunter2"));
-    }
+    /// Do not apply database migrations first.
+    #[arg(long, env = "SYNC_SKIP_MIGRATIONS", value_name = "SYNC_SKIP_MIGRATIONS", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub skip_migrations: bool,
+}
 
-    #[test]
-    fn urls_must_be_http_with_a_host() {
-        assert!(parse_http_url("http://127.0.0.1:8090/products").is_ok());
-        assert!(parse_http_url("ftp://example.com/x").is_err());
-        assert!(parse_http_url("not a url").is_err());
-        let db = |url: &str| DatabaseArgs {
-            database_url: Secret::new(url),
-            database_max_connections: 1,
-        };
-        let refused = db("mysql://user:hunter2@x").validate().unwrap_err();
-        assert!(
-            refused.contains("DATABASE_URL") && !refused.contains("hunter2"),
-            "{refused}"
-        );
-        assert!(db("postgres://postgres@127.0.0.1/db").validate().is_ok());
-    }
-
-    #[test]
-    fn durations_and_ratios_are_checked() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert!(parse_duration("soon").is_err());
-        assert_eq!(parse_ratio("0.2"), Ok(0.2));
-        assert!(parse_ratio("1.5").is_err());
+impl EngineArgs {
+    pub fn settings(&self) -> EngineSetup {
+        EngineSetup {
+            database: self.database.settings(),
+            upstream: self.upstream.settings(),
+            engine: self.sync.settings(),
+            skip_migrations: self.skip_migrations,
+        }
     }
 }

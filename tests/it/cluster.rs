@@ -2,20 +2,18 @@
 //! configurations in `nats/cluster/`, `NATS_STREAM_REPLICAS`, and a node lost in the middle of a
 //! full sync and in the middle of a stream of product events.
 
-mod support;
-
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
-use async_nats::HeaderMap;
+use crate::support::cluster::NatsCluster;
+use crate::support::process::Env;
+use crate::support::*;
 use async_nats::jetstream::{self, message::StreamMessage};
 use catalog_sync::domain::{RunMode, RunStatus, RunSummary};
+use catalog_sync::messages::message_id_headers;
 use catalog_sync_simulator::{Simulator, SimulatorConfig};
 use sqlx::PgPool;
-use support::cluster::NatsCluster;
-use support::process::Env;
-use support::*;
 use tokio::time::Instant;
 
 fn nats_server_bin() -> String {
@@ -332,8 +330,7 @@ async fn publish_until_stored(
 ) {
     let deadline = Instant::now() + within;
     loop {
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", message_id);
+        let headers = message_id_headers(message_id);
         let attempt = async {
             js.publish_with_headers(subject.to_owned(), headers, body.clone().into())
                 .await
@@ -395,8 +392,8 @@ async fn losing_a_node_mid_sync_and_mid_event_stream_loses_nothing(pool: PgPool)
     })
     .await;
     let mut cluster = NatsCluster::start().await;
-    let env =
-        Env::with_nats_url(&pool, &sim, cluster.urls()).with(&[("NATS_STREAM_REPLICAS", "3")]);
+    let env = Env::with_nats_url(&pool, &sim.url(), cluster.urls())
+        .with(&[("NATS_STREAM_REPLICAS", "3")]);
     env.setup().await;
     let js = NatsCluster::jetstream(cluster.client().await);
     for stream in ["CATALOG", "CATALOG_RESULTS"] {

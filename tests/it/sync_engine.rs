@@ -1,14 +1,12 @@
 //! The sync engine against a real PostgreSQL and the simulated upstream.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use catalog_sync::domain::{ArchiveMethod, ErrorKind, RunStatus};
 use catalog_sync::engine::{Progress, RunControl, RunOutcome, RunRequest, Target};
 use catalog_sync_simulator::{CatalogChange, Fault, ListingQuirks, Simulator, SimulatorConfig};
 use sqlx::PgPool;
-use support::*;
 
 #[sqlx::test]
 async fn first_sync_creates_every_product_and_category(pool: PgPool) {
@@ -304,7 +302,7 @@ async fn server_errors_are_retried_then_recorded(pool: PgPool) {
 async fn a_request_that_hangs_times_out_and_is_retried(pool: PgPool) {
     let sim = simulator(100).await;
     sim.fail_next(1, Fault::Hang(Duration::from_secs(30)));
-    let mut upstream = upstream_args(&sim);
+    let mut upstream = upstream_settings(&sim);
     upstream.request_timeout = Duration::from_millis(500);
     let started = Instant::now();
 
@@ -476,7 +474,7 @@ async fn a_catalog_larger_than_safe_max_is_capped_and_not_archived(pool: PgPool)
     let sim = simulator(120).await;
     let mut capped = settings();
     capped.safe_max = 80;
-    let engine = engine_with(&pool, upstream_args(&sim), capped);
+    let engine = engine_with(&pool, upstream_settings(&sim), capped);
 
     let summary = full_sync(&engine).await;
 
@@ -594,7 +592,7 @@ async fn concurrent_batches_sharing_a_title_still_get_distinct_handles(pool: PgP
     let mut small = settings();
     small.batch_size = 10;
     small.write_concurrency = 2;
-    let summary = full_sync(&engine_with(&pool, upstream_args(&sim), small)).await;
+    let summary = full_sync(&engine_with(&pool, upstream_settings(&sim), small)).await;
 
     assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
     assert_eq!(summary.counts.created, 200);

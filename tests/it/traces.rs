@@ -2,20 +2,19 @@
 //! gRPC) to a receiver started by the test, and W3C trace context travels in NATS headers from
 //! the publisher through the worker to the summary.
 
-mod support;
-
 use std::collections::HashMap;
 use std::process::Stdio;
 
-use async_nats::jetstream;
+use crate::support::app::TestApp;
+use crate::support::otlp::{OtlpReceiver, ReceivedSpan};
+use crate::support::process::{Env, terminate};
+use crate::support::*;
 use catalog_sync::domain::{RunStatus, RunSummary};
+use catalog_sync::messages::ProductUpdated;
 use catalog_sync_simulator::Fault;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use sqlx::PgPool;
-use support::otlp::{OtlpReceiver, ReceivedSpan};
-use support::process::{Env, terminate};
-use support::*;
 use tokio::io::AsyncReadExt as _;
 
 /// Spans leave the processes within a tenth of a second instead of the SDK's five.
@@ -135,9 +134,9 @@ async fn sync_logged(env: &Env) -> (i32, RunSummary, String) {
 #[sqlx::test]
 async fn one_trace_runs_from_the_cli_request_through_the_worker_to_the_summary(pool: PgPool) {
     let sim = simulator(300).await;
-    let nats = NatsServer::spawn().await;
+    let app = TestApp::new(&pool, &sim).await;
     let otlp = OtlpReceiver::start().await;
-    let env = Env::new(&pool, &sim, &nats).with(&[FAST_EXPORT, SPANS_ON]);
+    let env = app.env().with(&[FAST_EXPORT, SPANS_ON]);
     env.setup().await;
 
     // The worker exports over HTTP/protobuf, the CLI over gRPC under its own service name.
@@ -174,7 +173,7 @@ async fn one_trace_runs_from_the_cli_request_through_the_worker_to_the_summary(p
         .expect("the summary names its trace");
 
     // The summary message carries the same trace on to whoever consumes it.
-    let js = jetstream::new(nats.client().await);
+    let js = app.js.clone();
     let completed = js
         .get_stream("CATALOG_RESULTS")
         .await
@@ -293,9 +292,9 @@ async fn one_trace_runs_from_the_cli_request_through_the_worker_to_the_summary(p
 #[sqlx::test]
 async fn a_product_updated_with_a_traceparent_is_handled_in_that_trace(pool: PgPool) {
     let sim = simulator(20).await;
-    let nats = NatsServer::spawn().await;
+    let app = TestApp::new(&pool, &sim).await;
     let otlp = OtlpReceiver::start().await;
-    let env = Env::new(&pool, &sim, &nats).with(&[
+    let env = app.env().with(&[
         FAST_EXPORT,
         SPANS_ON,
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint),
@@ -308,7 +307,7 @@ async fn a_product_updated_with_a_traceparent_is_handled_in_that_trace(pool: PgP
     let parent_id = "00f067aa0ba902b7";
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("traceparent", format!("00-{trace_id}-{parent_id}-01"));
-    let js = jetstream::new(nats.client().await);
+    let js = app.js.clone();
     let event = serde_json::json!({"product_id": "7", "updated_at": chrono::Utc::now()});
     js.publish_with_headers(
         "product.updated",
@@ -359,6 +358,49 @@ async fn a_product_updated_with_a_traceparent_is_handled_in_that_trace(pool: PgP
     assert_eq!(product.attr("product_id"), Some("7"));
     assert!(trace.descends(trace.the("GET"), product));
     assert!(trace.descends(trace.the("publish catalog.sync.completed"), batch));
+}
+
+#[sqlx::test]
+async fn a_batch_of_events_from_two_traces_links_the_second(pool: PgPool) {
+    let sim = simulator(20).await;
+    let app = TestApp::new(&pool, &sim).await;
+    let otlp = OtlpReceiver::start().await;
+    let env = app.env().with(&[
+        FAST_EXPORT,
+        SPANS_ON,
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint),
+    ]);
+    // Both events wait in the stream, so the worker takes them as one batch.
+    let traces: Vec<String> = (0..2)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
+    for (id, trace_id) in ["3", "4"].into_iter().zip(&traces) {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"));
+        let event = ProductUpdated {
+            updated_at: Some(chrono::Utc::now()),
+            ..ProductUpdated::changed(id)
+        };
+        app.publish_with("product.updated", headers, &event.encode())
+            .await;
+    }
+    let mut worker = env.worker();
+    assert!(
+        eventually(30, || app.updates_consumer_idle()).await,
+        "both events settled"
+    );
+    assert!(terminate(&mut worker).await.success());
+
+    let spans = with_summary_published(&otlp).await;
+    let first = Trace::of(&spans, &traces[0]);
+    let batch = first.the("process product.updated batch");
+    assert_eq!(batch.attr("messaging.batch.message_count"), Some("2"));
+    let second = Trace::of(&spans, &traces[1]).the("process product.updated");
+    assert_eq!(
+        batch.links,
+        vec![(second.trace_id.clone(), second.span_id.clone())],
+        "the batch is in the first event's trace and links to the other event's span"
+    );
 }
 
 #[sqlx::test]

@@ -1,97 +1,21 @@
 //! The event-driven worker against its own nats-server, a real PostgreSQL and the simulator.
 
-mod support;
-
 use std::time::Duration;
 
-use async_nats::HeaderMap;
+use crate::support::app::TestApp;
+use crate::support::*;
 use async_nats::jetstream;
-use catalog_sync::bus::{self, Topology};
+use catalog_sync::bus;
 use catalog_sync::domain::{RunStatus, RunSummary};
-use catalog_sync::worker::Worker;
+use catalog_sync::messages::message_id_headers;
+use catalog_sync::settings::Topology;
 use futures_util::StreamExt;
 use sqlx::PgPool;
-use support::*;
-use tokio_util::sync::CancellationToken;
-
-struct Harness {
-    nats: NatsServer,
-    client: async_nats::Client,
-    js: jetstream::Context,
-    shutdown: CancellationToken,
-    worker: tokio::task::JoinHandle<()>,
-}
-
-impl Harness {
-    async fn start(pool: &PgPool, sim: &catalog_sync_simulator::Simulator) -> Harness {
-        let nats = NatsServer::spawn().await;
-        let client = nats.client().await;
-        let js = jetstream::new(client.clone());
-        bus::setup(&js, &Topology::default()).await.expect("setup");
-        let worker = Worker {
-            engine: engine(pool, sim),
-            client: client.clone(),
-            topology: Topology::default(),
-            max_message_bytes: 4096,
-        };
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        let worker = tokio::spawn(async move {
-            worker.run(stop).await.expect("worker runs");
-        });
-        Harness {
-            nats,
-            client,
-            js,
-            shutdown,
-            worker,
-        }
-    }
-
-    async fn publish(&self, subject: &str, msg_id: Option<&str>, body: &[u8]) -> bool {
-        let mut headers = HeaderMap::new();
-        if let Some(id) = msg_id {
-            headers.insert("Nats-Msg-Id", id);
-        }
-        self.publish_with(subject, headers, body).await
-    }
-
-    async fn publish_with(&self, subject: &str, headers: HeaderMap, body: &[u8]) -> bool {
-        let ack = self
-            .js
-            .publish_with_headers(subject.to_owned(), headers, body.to_vec().into())
-            .await
-            .expect("publish")
-            .await
-            .expect("pub ack");
-        ack.duplicate
-    }
-
-    /// Every message stored on `subject` in the results stream, oldest first.
-    async fn results(&self, subject: &str) -> Vec<serde_json::Value> {
-        stored(&self.js, "CATALOG_RESULTS", subject).await
-    }
-
-    async fn requests_consumer_idle(&self) -> bool {
-        let stream = self.js.get_stream("CATALOG").await.unwrap();
-        let info = stream.consumer_info("catalog-sync-requests").await.unwrap();
-        info.num_pending == 0 && info.num_ack_pending == 0
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(10), self.worker)
-            .await
-            .expect("worker stops within 10 s")
-            .unwrap();
-        drop(self.nats);
-    }
-}
 
 #[sqlx::test]
 async fn a_published_request_produces_one_summary_matching_the_database(pool: PgPool) {
     let sim = simulator(300).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
     let mut completed = h.client.subscribe("catalog.sync.completed").await.unwrap();
 
     h.publish("catalog.sync.requested", Some("req-1"), b"{}")
@@ -126,7 +50,7 @@ async fn a_published_request_produces_one_summary_matching_the_database(pool: Pg
 #[sqlx::test]
 async fn the_same_request_published_twice_runs_once(pool: PgPool) {
     let sim = simulator(100).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
 
     assert!(
         !h.publish("catalog.sync.requested", Some("nightly-1"), b"{}")
@@ -167,7 +91,7 @@ async fn the_same_request_published_twice_runs_once(pool: PgPool) {
 #[sqlx::test]
 async fn malformed_requests_are_dead_lettered_and_the_worker_goes_on(pool: PgPool) {
     let sim = simulator(50).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
     let oversized = format!(r#"{{"reason":"{}"}}"#, "x".repeat(5000));
     let bad: [(&str, &[u8]); 5] = [
         ("not JSON", b"sync please"),
@@ -292,16 +216,10 @@ fn event(id: u64, version: u32, seconds: i64) -> Vec<u8> {
     .unwrap()
 }
 
-async fn updates_consumer_idle(h: &Harness) -> bool {
-    let stream = h.js.get_stream("CATALOG").await.unwrap();
-    let info = stream.consumer_info("catalog-sync-updates").await.unwrap();
-    info.num_pending == 0 && info.num_ack_pending == 0
-}
-
 #[sqlx::test]
 async fn a_burst_of_events_ends_in_the_newest_state_without_upstream_calls(pool: PgPool) {
     let sim = simulator(10).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
 
     // 1,000 events for 100 products, each product's ten versions published newest-first
     // for even ids and oldest-first for odd ones.
@@ -330,7 +248,7 @@ async fn a_burst_of_events_ends_in_the_newest_state_without_upstream_calls(pool:
     }
 
     assert!(
-        eventually(60, || updates_consumer_idle(&h)).await,
+        eventually(60, || h.updates_consumer_idle()).await,
         "every event acknowledged"
     );
     assert_eq!(count(&pool, "select count(*) from products").await, 100);
@@ -360,7 +278,7 @@ async fn a_burst_of_events_ends_in_the_newest_state_without_upstream_calls(pool:
 #[sqlx::test]
 async fn an_older_event_never_overwrites_newer_data(pool: PgPool) {
     let sim = simulator(10).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
 
     h.publish("product.updated", None, &event(5, 2, 200)).await;
     assert!(
@@ -377,7 +295,7 @@ async fn an_older_event_never_overwrites_newer_data(pool: PgPool) {
     h.publish("product.updated", None, &event(5, 1, 100)).await;
     let stale_delete = br#"{"product_id":5,"deleted":true,"updated_at":"2023-11-14T22:13:20Z"}"#;
     h.publish("product.updated", None, stale_delete).await;
-    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
 
     let (title, archived): (String, bool) = sqlx::query_as(
         "select title, archived_at is not null from products where external_id = '5'",
@@ -392,7 +310,7 @@ async fn an_older_event_never_overwrites_newer_data(pool: PgPool) {
 #[sqlx::test]
 async fn events_without_a_product_are_fetched_and_gone_products_archived(pool: PgPool) {
     let sim = simulator(20).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
     sim.delete(4);
 
     h.publish("product.updated", None, br#"{"product_id":3}"#)
@@ -400,7 +318,7 @@ async fn events_without_a_product_are_fetched_and_gone_products_archived(pool: P
     h.publish("product.updated", None, br#"{"product_id":"4"}"#)
         .await;
     h.publish("product.updated", None, &event(9, 1, 10)).await;
-    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
     // A deletion without a version is confirmed with the upstream first: product 3 is live
     // there and stays; product 9 is gone and is archived.
     sim.delete(9);
@@ -416,7 +334,7 @@ async fn events_without_a_product_are_fetched_and_gone_products_archived(pool: P
         br#"{"product_id":3,"deleted":true}"#,
     )
     .await;
-    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
     assert_eq!(
         count(
             &pool,
@@ -452,7 +370,7 @@ async fn events_without_a_product_are_fetched_and_gone_products_archived(pool: P
 #[sqlx::test]
 async fn an_upstream_outage_during_a_product_event_is_retried_until_it_recovers(pool: PgPool) {
     let sim = simulator(20).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
     // Two deliveries' worth of attempts fail (1 + SYNC_MAX_RETRIES each), then it recovers.
     sim.fail_next(8, catalog_sync_simulator::Fault::Status(503));
 
@@ -471,7 +389,7 @@ async fn an_upstream_outage_during_a_product_event_is_retried_until_it_recovers(
         .await,
         "the event is applied once the upstream is back"
     );
-    assert!(eventually(10, || updates_consumer_idle(&h)).await);
+    assert!(eventually(10, || h.updates_consumer_idle()).await);
     assert!(
         h.results("catalog.sync.dead").await.is_empty(),
         "nothing was given up"
@@ -483,7 +401,7 @@ async fn an_upstream_outage_during_a_product_event_is_retried_until_it_recovers(
 #[sqlx::test]
 async fn malformed_product_events_are_dead_lettered_and_valid_ones_still_applied(pool: PgPool) {
     let sim = simulator(10).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
     let oversized = format!(r#"{{"product_id":1,"note":"{}"}}"#, "x".repeat(5000));
     let wrong_id = serde_json::json!({
         "product_id": 2,
@@ -502,7 +420,7 @@ async fn malformed_product_events_are_dead_lettered_and_valid_ones_still_applied
     }
     h.publish("product.updated", None, &event(4, 1, 1)).await;
 
-    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
     let dead = h.results("catalog.sync.dead").await;
     assert_eq!(dead.len(), 5, "{dead:#?}");
     assert!(
@@ -552,11 +470,10 @@ async fn without_an_exporter_a_publishers_trace_context_passes_through(pool: PgP
     // No OpenTelemetry layer is installed in this process: the worker records no spans of its
     // own, yet the publisher's trace reaches the summary, its headers and the dead letters.
     let sim = simulator(20).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let traced = |id: &str| {
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", id);
+        let mut headers = message_id_headers(id);
         headers.insert("traceparent", traceparent);
         headers
     };
@@ -637,19 +554,19 @@ async fn event_batches_after_the_stream_is_created_again_are_not_mistaken_for_ol
 ) {
     let sim = simulator(10).await;
     // A first stream: its first event is sequence 1, batch id events-1-1-1-...
-    let first = Harness::start(&pool, &sim).await;
+    let first = TestApp::start(&pool, &sim).await;
     first
         .publish("product.updated", None, &event(1, 1, 1))
         .await;
-    assert!(eventually(30, || updates_consumer_idle(&first)).await);
+    assert!(eventually(30, || first.updates_consumer_idle()).await);
     first.stop().await;
     // A stream created again (a new server, as `scripts/demo` run twice does): sequences
     // start over at 1, in the same database.
-    let second = Harness::start(&pool, &sim).await;
+    let second = TestApp::start(&pool, &sim).await;
     second
         .publish("product.updated", None, &event(2, 1, 1))
         .await;
-    assert!(eventually(30, || updates_consumer_idle(&second)).await);
+    assert!(eventually(30, || second.updates_consumer_idle()).await);
     assert!(
         stored_product(&pool, "2").await.is_some(),
         "the new stream's first event is applied, not dropped as already ran"
@@ -667,9 +584,9 @@ async fn event_batches_after_the_stream_is_created_again_are_not_mistaken_for_ol
 #[sqlx::test]
 async fn a_partial_or_invalid_carried_product_is_dead_lettered_and_wipes_nothing(pool: PgPool) {
     let sim = simulator(10).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
     h.publish("product.updated", None, &event(14, 1, 1)).await;
-    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
     let before = stored_product(&pool, "14")
         .await
         .expect("product 14 applied");
@@ -686,7 +603,7 @@ async fn a_partial_or_invalid_carried_product_is_dead_lettered_and_wipes_nothing
         .await;
     h.publish("product.updated", None, &wrong_type).await;
     h.publish("product.updated", None, &event(17, 1, 1)).await;
-    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
 
     assert_eq!(
         stored_product(&pool, "14").await.unwrap(),
@@ -710,7 +627,7 @@ async fn a_partial_or_invalid_carried_product_is_dead_lettered_and_wipes_nothing
 #[sqlx::test]
 async fn event_versions_decide_and_unversioned_state_is_fetched(pool: PgPool) {
     let sim = simulator(10).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
     let upstream = sim.product(5).unwrap();
 
     // Carried state without any version is not trusted: the worker fetches the product.
@@ -723,7 +640,7 @@ async fn event_versions_decide_and_unversioned_state_is_fetched(pool: PgPool) {
         &serde_json::to_vec(&versionless).unwrap(),
     )
     .await;
-    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
     let (title, _, _, _, version) = stored_product(&pool, "5").await.unwrap();
     assert_eq!(title, upstream["title"].as_str().unwrap());
     assert!(version.is_some(), "the upstream's version is kept");
@@ -741,7 +658,7 @@ async fn event_versions_decide_and_unversioned_state_is_fetched(pool: PgPool) {
         ),
     )
     .await;
-    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
     h.publish(
         "product.updated",
         None,
@@ -760,7 +677,7 @@ async fn event_versions_decide_and_unversioned_state_is_fetched(pool: PgPool) {
         br#"{"product_id":6,"deleted":true}"#,
     )
     .await;
-    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
     let (title, _, _, archived, version) = stored_product(&pool, "6").await.unwrap();
     assert_eq!(title, "Lamp v2", "the envelope's older version loses");
     assert!(!archived);
@@ -775,7 +692,7 @@ async fn event_versions_decide_and_unversioned_state_is_fetched(pool: PgPool) {
 #[sqlx::test]
 async fn product_ids_that_are_paths_are_dead_lettered_without_any_request(pool: PgPool) {
     let sim = simulator(10).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
     for id in ["..", ".", "a/b", "../../admin", "7?limit=0"] {
         let body = serde_json::json!({ "product_id": id }).to_string();
         h.publish("product.updated", None, body.as_bytes()).await;
@@ -786,7 +703,7 @@ async fn product_ids_that_are_paths_are_dead_lettered_without_any_request(pool: 
         br#"{"mode":"products","product_ids":[".."]}"#,
     )
     .await;
-    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
     assert!(eventually(30, || h.requests_consumer_idle()).await);
     let dead = h.results("catalog.sync.dead").await;
     assert_eq!(dead.len(), 6, "{dead:#?}");
@@ -801,7 +718,7 @@ async fn product_ids_that_are_paths_are_dead_lettered_without_any_request(pool: 
 #[sqlx::test]
 async fn an_exact_big_price_in_an_event_is_stored_digit_for_digit(pool: PgPool) {
     let sim = simulator(10).await;
-    let h = Harness::start(&pool, &sim).await;
+    let h = TestApp::start(&pool, &sim).await;
     let price = "123456789012345678901234567890.123456789";
     let body = String::from_utf8(carried(
         8,
@@ -818,7 +735,7 @@ async fn an_exact_big_price_in_an_event_is_stored_digit_for_digit(pool: PgPool) 
         .replace("\"price\":0.0", "\"price\":\" 12.50 \"");
     let text = String::from_utf8_lossy(text_price).replace("PRODUCT", &product);
     h.publish("product.updated", None, text.as_bytes()).await;
-    assert!(eventually(30, || updates_consumer_idle(&h)).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
     assert_eq!(stored_product(&pool, "8").await.unwrap().1, price);
     assert_eq!(stored_product(&pool, "9").await.unwrap().1, "12.50");
     h.stop().await;

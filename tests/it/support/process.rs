@@ -5,7 +5,7 @@ use std::process::Stdio;
 use sqlx::PgPool;
 use tokio::process::{Child, Command};
 
-use super::{NatsServer, database_url};
+use super::database_url;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_catalog-sync");
 
@@ -15,20 +15,13 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn new(pool: &PgPool, sim: &catalog_sync_simulator::Simulator, nats: &NatsServer) -> Env {
-        Env::with_nats_url(pool, sim, nats.url())
-    }
-
-    /// The same environment for NATS at `nats_url` (several servers, comma-separated).
-    pub fn with_nats_url(
-        pool: &PgPool,
-        sim: &catalog_sync_simulator::Simulator,
-        nats_url: String,
-    ) -> Env {
+    /// The environment of a `catalog-sync` process against this database, upstream and NATS
+    /// (`nats_url`: several servers, comma-separated).
+    pub fn with_nats_url(pool: &PgPool, sim_url: &reqwest::Url, nats_url: String) -> Env {
         Env {
             vars: vec![
                 ("DATABASE_URL", database_url(pool)),
-                ("SYNC_API_URL", sim.url().to_string()),
+                ("SYNC_API_URL", sim_url.to_string()),
                 ("NATS_URL", nats_url),
                 ("SYNC_PAGE_SIZE", "50".into()),
                 ("SYNC_BATCH_SIZE", "200".into()),

@@ -1,0 +1,105 @@
+//! The wiring: builds the engine, the worker, the scheduler and the operations endpoint from the
+//! settings tree and runs them. The binary's commands and the integration tests both start the
+//! service through these functions, so the tests cover the production wiring.
+
+use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::bus::{self, SetupReport};
+use crate::engine::Engine;
+use crate::settings::{EngineSetup, NatsSettings, ScheduleSettings, Topology, WorkerSettings};
+use crate::store::Store;
+use crate::upstream::Upstream;
+use crate::worker::Worker;
+
+/// Connects to the database, applies the migrations unless told not to, and builds the engine.
+pub async fn engine(setup: &EngineSetup) -> anyhow::Result<Engine> {
+    let store = Store::connect(&setup.database)
+        .await
+        .context("connecting to DATABASE_URL")?;
+    if !setup.skip_migrations {
+        store.migrate().await?;
+    }
+    let upstream = Upstream::new(&setup.upstream)?;
+    Ok(Engine::new(store, upstream, setup.engine.clone()))
+}
+
+/// Connects to NATS as `name` and creates the streams and consumers that are missing (settings
+/// changed on existing ones are logged and reported).
+pub async fn connect_and_setup(
+    nats: &NatsSettings,
+    topology: &Topology,
+    name: &str,
+) -> anyhow::Result<(async_nats::Client, SetupReport)> {
+    let client = bus::connect(nats, name).await?;
+    let report = bus::setup(&async_nats::jetstream::new(client.clone()), topology).await?;
+    Ok((client, report))
+}
+
+/// The worker: consumes sync requests and product events and serves `/metrics`, `/healthz` and
+/// `/readyz`, until `shutdown`; then it finishes in-flight work within the shutdown timeout.
+/// With `schedule`, the scheduler runs in the same process.
+pub async fn worker(
+    settings: &WorkerSettings,
+    schedule: Option<&ScheduleSettings>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let engine = engine(&settings.engine).await?;
+    let (client, _) =
+        connect_and_setup(&settings.nats, &settings.topology, "catalog-sync worker").await?;
+    let listener = tokio::net::TcpListener::bind(settings.metrics_listen)
+        .await
+        .with_context(|| format!("METRICS_LISTEN {}", settings.metrics_listen))?;
+    let readiness = crate::health::Readiness {
+        client: client.clone(),
+        store: engine.store().clone(),
+        topology: settings.topology.clone(),
+    };
+    let endpoint = tokio::spawn(crate::health::serve(listener, readiness, shutdown.clone()));
+    let scheduler = schedule.cloned().map(|schedule| {
+        let (client, topology, shutdown) =
+            (client.clone(), settings.topology.clone(), shutdown.clone());
+        tokio::spawn(
+            async move { crate::scheduler::run(client, &topology, &schedule, shutdown).await },
+        )
+    });
+    let worker = Worker {
+        engine,
+        client: client.clone(),
+        topology: settings.topology.clone(),
+        max_message_bytes: settings.max_message_bytes,
+    };
+    let grace = settings.shutdown_timeout;
+    let deadline = shutdown.clone();
+    let result = tokio::select! {
+        result = worker.run(shutdown) => result,
+        () = async move {
+            deadline.cancelled().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            warn!(?grace, "in-flight work did not finish within SHUTDOWN_TIMEOUT; exiting");
+            Ok(())
+        }
+    };
+    endpoint.abort();
+    if let Some(scheduler) = scheduler {
+        scheduler.abort();
+    }
+    // Outstanding publishes (acks, progress) reach the server before the process exits.
+    let _ = client.flush().await;
+    result
+}
+
+/// The scheduler alone: one sync request per slot until `shutdown` or its last slot.
+pub async fn scheduler(
+    nats: &NatsSettings,
+    topology: &Topology,
+    schedule: &ScheduleSettings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (client, _) = connect_and_setup(nats, topology, "catalog-sync scheduler").await?;
+    crate::scheduler::run(client.clone(), topology, schedule, shutdown).await?;
+    let _ = client.flush().await;
+    Ok(())
+}

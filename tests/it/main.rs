@@ -1,0 +1,21 @@
+//! The integration tests, one binary: each module runs the service against its own nats-server
+//! (started on a free port with a temporary store), its own PostgreSQL database (created and
+//! dropped by `#[sqlx::test]`) and the simulated upstream. Nothing else is simulated.
+//!
+//! - [`sync_engine`]: the engine against the simulator and the database (full, targeted and
+//!   incremental runs, faults, the integrity rules).
+//! - [`worker`]: the worker wired by [`crate::support::app::TestApp`] exactly as the binary
+//!   wires it, driven through JetStream.
+//! - [`worker_process`] and [`cli`]: the `catalog-sync` binary as a child process.
+//! - [`traces`]: span export to an OTLP receiver the tests start.
+//! - [`cluster`]: a three-node JetStream cluster losing a node.
+//! - [`converge`]: the convergence checker (random schedules of changes and faults).
+
+mod cli;
+mod cluster;
+mod converge;
+mod support;
+mod sync_engine;
+mod traces;
+mod worker;
+mod worker_process;
