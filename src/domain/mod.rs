@@ -14,7 +14,7 @@ pub use handle::{slugify, suffixed_handle};
 pub use hash::ContentHash;
 pub use id::{IdError, MAX_ID_CHARS, ProductId, check_product_id};
 pub use price::{MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, Price, PriceError};
-pub use product::{Product, ProductError, category_name};
+pub use product::{PreparedProduct, Product, ProductError, category_name};
 pub use summary::{
     ArchiveMethod, ArchiveReport, BatchCounts, Counts, ErrorKind, MAX_SUMMARY_ERRORS, ResumedFrom,
     RunError, RunMode, RunStatus, RunSummary,

@@ -1,7 +1,7 @@
 //! The product as the catalog stores it, independent of any wire format.
 
 use super::attributes::Attributes;
-use super::handle::slugify;
+use super::handle::{slugify, suffixed_handle};
 use super::hash::{ContentHash, Hasher};
 use super::id::{IdError, check_product_id};
 use super::price::{Price, PriceError};
@@ -147,6 +147,31 @@ pub fn category_name(slug: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A product ready to write: its hash and both handles it may get are computed once, off the
+/// database.
+#[derive(Clone, Debug)]
+pub struct PreparedProduct {
+    pub product: Product,
+    pub hash: ContentHash,
+    /// The slug of the title, which the product gets unless another product holds it.
+    pub handle: String,
+    /// The handle it gets when the slug is taken.
+    pub handle_suffixed: String,
+}
+
+impl From<Product> for PreparedProduct {
+    fn from(product: Product) -> Self {
+        let handle = product.base_handle();
+        let handle_suffixed = suffixed_handle(&handle, &product.external_id);
+        PreparedProduct {
+            hash: product.content_hash(),
+            handle,
+            handle_suffixed,
+            product,
+        }
+    }
 }
 
 #[cfg(test)]

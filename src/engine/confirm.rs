@@ -14,10 +14,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use futures_util::StreamExt;
-use futures_util::stream;
-use tokio_util::task::AbortOnDropHandle;
-use tracing::{Instrument as _, info, warn};
+use tracing::{info, warn};
 
 use super::Engine;
 use super::listing::{Continuity, Plan};
@@ -55,7 +52,7 @@ pub(super) async fn archive_missing(
         id_listing_pages: 0,
     };
     let result: Result<(), StoreError> = async {
-        report.candidates = engine.store.count_candidates(&candidates).await?;
+        report.candidates = engine.store().count_candidates(&candidates).await?;
         if report.candidates == 0 {
             return Ok(());
         }
@@ -66,7 +63,7 @@ pub(super) async fn archive_missing(
             candidates.after_id_listing = true;
             if consistent {
                 report.method = ArchiveMethod::IdListing;
-                report.confirmed = engine.store.count_candidates(&candidates).await?;
+                report.confirmed = engine.store().count_candidates(&candidates).await?;
                 false
             } else {
                 report.method = ArchiveMethod::IdListingThenItemChecks;
@@ -79,13 +76,13 @@ pub(super) async fn archive_missing(
         if by_items {
             report.item_checks = item_checks(engine, state, writer, &candidates).await?;
             writer.finish(state).await;
-            report.confirmed = engine.store.count_gone(state.run_id).await?;
+            report.confirmed = engine.store().count_gone(state.run_id).await?;
         }
         if state.cancelled() || report.confirmed == 0 {
             return Ok(());
         }
-        let live = engine.store.live_products().await?;
-        let ratio = engine.settings.archive_max_ratio;
+        let live = engine.store().live_products().await?;
+        let ratio = engine.settings().archive_max_ratio;
         if !state.force_archive && report.confirmed as f64 > ratio * live as f64 {
             state.error(
                 ErrorKind::ArchiveGuard,
@@ -101,9 +98,9 @@ pub(super) async fn archive_missing(
         state.counts.archived = if state.dry_run {
             report.confirmed
         } else if by_items {
-            engine.store.archive_gone(state.run_id).await?
+            engine.store().archive_gone(state.run_id).await?
         } else {
-            engine.store.archive_candidates(&candidates).await?
+            engine.store().archive_candidates(&candidates).await?
         };
         info!(
             run_id = %state.run_id,
@@ -135,7 +132,7 @@ async fn id_listing(
     page_size: u64,
 ) -> Result<(bool, u64), StoreError> {
     let limit = page_size as u32;
-    let first = match engine.upstream.page_ids(0, limit).await {
+    let first = match engine.upstream().page_ids(0, limit).await {
         Ok(page) => page,
         Err(e) => {
             warn!(error = %error_chain(&e), "id-only listing failed; checking candidates by id");
@@ -151,50 +148,46 @@ async fn id_listing(
     // last one was full. Requests are counted as they are sent, aborted or not.
     let sent = Arc::new(AtomicU64::new(1));
     let past_end = plan.pages - 1;
-    let upstream = engine.upstream.clone();
-    let mut pages = stream::iter(1..past_end)
-        .map(|i| {
-            let upstream = upstream.clone();
-            let sent = Arc::clone(&sent);
-            let skip = plan.skip(i);
-            AbortOnDropHandle::new(tokio::spawn(
+    if !end {
+        let (upstream, task_plan, counter) =
+            (engine.upstream().clone(), plan.clone(), Arc::clone(&sent));
+        let mut pages =
+            super::fetch::in_order(1..past_end, engine.settings().concurrency, move |i| {
+                let (upstream, sent, skip) =
+                    (upstream.clone(), Arc::clone(&counter), task_plan.skip(i));
                 async move {
                     sent.fetch_add(1, Ordering::Relaxed);
                     (i, upstream.page_ids(skip, limit).await)
                 }
-                .in_current_span(),
-            ))
-        })
-        .buffered(engine.settings.concurrency);
-    while !end {
-        let next = tokio::select! {
-            biased;
-            () = state.control.cancel.cancelled() => return Ok((false, sent.load(Ordering::Relaxed))),
-            next = pages.next() => next,
-        };
-        let Some(joined) = next else { break };
-        match joined {
-            Ok((i, Ok(page))) => {
-                let (ended, moved) =
-                    record_ids(engine, state, &mut continuity, &plan, i, &page).await?;
-                end = ended;
-                consistent &= !moved;
-            }
-            Ok((_, Err(e))) => {
-                warn!(error = %error_chain(&e), "a page of the id-only listing failed; checking the rest by id");
-                consistent = false;
-                break;
-            }
-            Err(_) => {
-                consistent = false;
-                break;
+            });
+        let cancel = state.control.cancel.clone();
+        while !end {
+            match pages.next(&cancel).await {
+                None => break,
+                Some(Ok((i, Ok(page)))) => {
+                    let (ended, moved) =
+                        record_ids(engine, state, &mut continuity, &plan, i, &page).await?;
+                    end = ended;
+                    consistent &= !moved;
+                }
+                Some(Ok((_, Err(e)))) => {
+                    warn!(error = %error_chain(&e), "a page of the id-only listing failed; checking the rest by id");
+                    consistent = false;
+                    break;
+                }
+                Some(Err(_)) => {
+                    consistent = false;
+                    break;
+                }
             }
         }
     }
-    drop(pages);
-    if !end && consistent && !state.cancelled() {
+    if state.cancelled() {
+        return Ok((false, sent.load(Ordering::Relaxed)));
+    }
+    if !end && consistent {
         sent.fetch_add(1, Ordering::Relaxed);
-        match engine.upstream.page_ids(plan.skip(past_end), limit).await {
+        match engine.upstream().page_ids(plan.skip(past_end), limit).await {
             Ok(page) => {
                 let (_, moved) =
                     record_ids(engine, state, &mut continuity, &plan, past_end, &page).await?;
@@ -228,7 +221,7 @@ async fn record_ids(
     }
     let kept: Vec<&str> = refs[verdict.keep].iter().flatten().copied().collect();
     engine
-        .store
+        .store()
         .record_ids(state.run_id, SeenKind::IdListed, &kept)
         .await?;
     Ok((verdict.end, moved))

@@ -8,18 +8,17 @@
 //! The committed prefix is kept as the run's checkpoint, so a later attempt of the same request
 //! resumes there instead of starting over.
 
-use futures_util::StreamExt;
-use futures_util::stream;
-use tokio_util::task::AbortOnDropHandle;
-use tracing::{Instrument as _, info, warn};
+use tracing::{info, warn};
 
 use super::Engine;
 use super::checkpoint::Tracker;
+use super::fetch;
 use super::listing::{Continuity, Plan};
 use super::run::RunState;
 use super::writer::BatchWriter;
 use crate::domain::ErrorKind;
-use crate::store::{ListingCheckpoint, PreparedProduct, WriteOptions};
+use crate::domain::PreparedProduct;
+use crate::store::{ListingCheckpoint, WriteOptions};
 use crate::telemetry::error_chain;
 use crate::upstream::{InvalidProduct, Page, UpstreamError};
 
@@ -27,10 +26,8 @@ use crate::upstream::{InvalidProduct, Page, UpstreamError};
 const MAX_MOVED_ERRORS: u64 = 5;
 
 pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<ListingCheckpoint>) {
-    let settings = &engine.settings;
-    let mut writer = BatchWriter::new(
-        engine.store.clone(),
-        settings.writer(),
+    let settings = engine.settings();
+    let mut writer = engine.writer(
         WriteOptions {
             seen_by: Some(state.run_id),
             respect_source_order: true,
@@ -52,7 +49,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
         None => (0, None),
     };
 
-    let first = match engine.upstream.page(start, settings.page_size).await {
+    let first = match engine.upstream().page(start, settings.page_size).await {
         Ok(page) => prepare(page),
         Err(e) => {
             state.fatal(
@@ -116,31 +113,24 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
     let plan = listing.plan.clone();
     let past_end = (!plan.capped).then(|| plan.pages - 1);
     if !end {
-        let upstream = engine.upstream.clone();
-        let mut pages = stream::iter(1..past_end.unwrap_or(plan.pages))
-            .map(|i| {
+        let (upstream, task_plan) = (engine.upstream().clone(), plan.clone());
+        let mut pages = fetch::in_order(
+            1..past_end.unwrap_or(plan.pages),
+            settings.concurrency,
+            move |i| {
                 let upstream = upstream.clone();
-                let (skip, limit) = (plan.skip(i), plan.limit(i));
-                // Decoding and hashing happen here, off the writer's path; the task stays in the
-                // run's span, so its page spans are the run's children.
-                let task = tokio::spawn(
-                    async move { (i, upstream.page(skip, limit as u32).await.map(prepare)) }
-                        .in_current_span(),
-                );
-                AbortOnDropHandle::new(task)
-            })
-            .buffered(settings.concurrency);
+                let (skip, limit) = (task_plan.skip(i), task_plan.limit(i));
+                // Decoding and hashing happen in the task, off the writer's path.
+                async move { (i, upstream.page(skip, limit as u32).await.map(prepare)) }
+            },
+        );
+        let cancel = state.control.cancel.clone();
         while !end {
-            let next = tokio::select! {
-                biased;
-                () = state.control.cancel.cancelled() => break,
-                next = pages.next() => next,
-            };
-            let Some(joined) = next else { break };
-            match joined {
-                Ok((i, Ok(page))) => end = listing.take(state, &mut writer, i, page).await,
-                Ok((i, Err(e))) => listing.lose(state, i, &e),
-                Err(e) => {
+            match pages.next(&cancel).await {
+                None => break,
+                Some(Ok((i, Ok(page)))) => end = listing.take(state, &mut writer, i, page).await,
+                Some(Ok((i, Err(e)))) => listing.lose(state, i, &e),
+                Some(Err(e)) => {
                     state.fatal(ErrorKind::Upstream, format!("page fetch task failed: {e}"));
                     break;
                 }
@@ -149,7 +139,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
     }
     if let Some(i) = past_end.filter(|_| !end && !state.cancelled()) {
         match engine
-            .upstream
+            .upstream()
             .page(plan.skip(i), plan.limit(i) as u32)
             .await
         {
@@ -166,7 +156,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
         info!(run_id = %state.run_id, "run interrupted; nothing is archived");
         return;
     }
-    match engine.store.seen_twice(state.run_id).await {
+    match engine.store().seen_twice(state.run_id).await {
         Ok(0) => {}
         Ok(repeated) => listing.moved(
             state,

@@ -9,23 +9,18 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use tracing::info;
 
 use super::run::RunState;
 use super::targeted::fetch_and_write;
-use super::writer::BatchWriter;
 use super::{Engine, ProductEvent};
-use crate::domain::ErrorKind;
-use crate::store::{PreparedProduct, WriteOptions};
-use crate::telemetry::error_chain;
+use crate::domain::PreparedProduct;
+use crate::store::WriteOptions;
 
 pub(super) async fn run(engine: &Engine, state: &mut RunState, events: &[ProductEvent]) {
     let plans = plan(events);
     state.total = plans.len() as u64;
     let writer = |strict_restore| {
-        BatchWriter::new(
-            engine.store.clone(),
-            engine.settings.writer(),
+        engine.writer(
             WriteOptions {
                 seen_by: None,
                 respect_source_order: true,
@@ -71,26 +66,11 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, events: &[Product
         return;
     }
     let to_archive: Vec<(String, Option<DateTime<Utc>>)> = to_archive.into_iter().collect();
-    match engine
-        .store
+    let archived = engine
+        .store()
         .archive_events(&to_archive, state.dry_run)
-        .await
-    {
-        Ok(archived) => {
-            state.counts.archived += archived;
-            info!(run_id = %state.run_id, asked = to_archive.len(), archived, "products archived from events");
-        }
-        Err(e) => state.error(
-            ErrorKind::Store,
-            None,
-            None,
-            format!(
-                "archiving {} products failed: {}",
-                to_archive.len(),
-                error_chain(&e)
-            ),
-        ),
-    }
+        .await;
+    state.archived(archived, to_archive.len(), "products from events");
 }
 
 /// What to do for one product of the batch.

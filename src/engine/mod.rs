@@ -7,6 +7,7 @@
 mod checkpoint;
 mod confirm;
 mod event;
+mod fetch;
 mod full;
 mod incremental;
 mod lifecycle;
@@ -23,7 +24,7 @@ use uuid::Uuid;
 use crate::domain::{RunMode, RunSummary};
 use crate::messages::{Scope, SyncRequested};
 pub use crate::settings::EngineSettings;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WriteOptions};
 use crate::upstream::Upstream;
 
 pub use event::ProductEvent;
@@ -157,6 +158,19 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
+    fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// A batch writer with this engine's batch size, write concurrency and retries.
+    fn writer(&self, options: WriteOptions, dry_run: bool) -> writer::BatchWriter {
+        writer::BatchWriter::new(self.store.clone(), self.settings.writer(), options, dry_run)
     }
 
     /// Runs one sync request to its end (or until cancelled) and records it.

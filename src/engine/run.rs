@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 use uuid::Uuid;
 
 use tokio::sync::watch;
@@ -14,7 +14,9 @@ use crate::domain::{
     ArchiveReport, BatchCounts, Counts, ErrorKind, MAX_SUMMARY_ERRORS, ResumedFrom, RunError,
     RunMode, RunStatus, RunSummary,
 };
-use crate::store::{Checkpoint, ListingCheckpoint, MAX_STORED_ERRORS, RunProgress, Store};
+use crate::store::{
+    Checkpoint, ListingCheckpoint, MAX_STORED_ERRORS, RunProgress, Store, StoreError,
+};
 use crate::telemetry::error_chain;
 
 /// How far a run is.
@@ -154,6 +156,23 @@ impl RunState {
     }
 
     /// Notes a failure that makes the whole run fail.
+    /// Counts what archiving `asked` products (described by `what`) archived, or records
+    /// why it failed.
+    pub fn archived(&mut self, result: Result<u64, StoreError>, asked: usize, what: &str) {
+        match result {
+            Ok(archived) => {
+                self.counts.archived += archived;
+                info!(run_id = %self.run_id, asked, archived, "{what} archived");
+            }
+            Err(e) => self.error(
+                ErrorKind::Store,
+                None,
+                None,
+                format!("archiving {asked} {what} failed: {}", error_chain(&e)),
+            ),
+        }
+    }
+
     pub fn fatal(&mut self, kind: ErrorKind, message: String) {
         self.fatal = Some(message.clone());
         self.error(kind, None, None, message);

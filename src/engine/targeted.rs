@@ -3,17 +3,15 @@
 
 use std::collections::HashSet;
 
-use futures_util::StreamExt;
-use futures_util::stream;
-use tokio_util::task::AbortOnDropHandle;
-use tracing::{Instrument as _, info};
-
 use super::Engine;
 use super::run::RunState;
 use super::writer::BatchWriter;
 use crate::domain::ErrorKind;
-use crate::store::{PreparedProduct, WriteOptions};
+use crate::domain::PreparedProduct;
+use crate::domain::Product;
+use crate::store::WriteOptions;
 use crate::telemetry::error_chain;
+use crate::upstream::{InvalidProduct, UpstreamError};
 
 pub(super) async fn run(engine: &Engine, state: &mut RunState, ids: &[String]) {
     let mut unique = HashSet::with_capacity(ids.len());
@@ -23,10 +21,8 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, ids: &[String]) {
         .cloned()
         .collect();
     state.total = ids.len() as u64;
-    let mut writer = BatchWriter::new(
-        engine.store.clone(),
-        engine.settings.writer(),
-        // The upstream's answer never replaces a product stored with a newer version.
+    // The upstream's answer never replaces a product stored with a newer version.
+    let mut writer = engine.writer(
         WriteOptions {
             seen_by: None,
             respect_source_order: true,
@@ -39,22 +35,8 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, ids: &[String]) {
     if state.cancelled() || gone.is_empty() {
         return;
     }
-    match engine.store.archive_ids(&gone, state.dry_run).await {
-        Ok(archived) => {
-            state.counts.archived += archived;
-            info!(run_id = %state.run_id, not_found = gone.len(), archived, "products gone upstream archived");
-        }
-        Err(e) => state.error(
-            ErrorKind::Store,
-            None,
-            None,
-            format!(
-                "archiving {} products gone upstream failed: {}",
-                gone.len(),
-                error_chain(&e)
-            ),
-        ),
-    }
+    let archived = engine.store().archive_ids(&gone, state.dry_run).await;
+    state.archived(archived, gone.len(), "products gone upstream");
 }
 
 /// Fetches each id (`SYNC_CONCURRENCY` at a time) and hands the products to `writer`. Returns
@@ -67,28 +49,18 @@ pub(super) async fn fetch_and_write(
     ids: Vec<String>,
 ) -> Vec<String> {
     let mut gone = Vec::new();
-    let upstream = engine.upstream.clone();
-    let mut fetches = stream::iter(ids)
-        .map(|id| {
-            let upstream = upstream.clone();
-            AbortOnDropHandle::new(tokio::spawn(
-                async move {
-                    let result = upstream.product(&id).await;
-                    (id, result)
-                }
-                .in_current_span(),
-            ))
-        })
-        .buffered(engine.settings.concurrency);
-    loop {
-        let next = tokio::select! {
-            biased;
-            () = state.control.cancel.cancelled() => break,
-            next = fetches.next() => next,
-        };
-        let Some(joined) = next else { break };
-        let (id, result) = match joined {
-            Ok(fetched) => fetched,
+    let upstream = engine.upstream().clone();
+    let mut fetches = super::fetch::in_order(ids, engine.settings().concurrency, move |id| {
+        let upstream = upstream.clone();
+        async move {
+            let result = upstream.product(&id).await;
+            (id, result)
+        }
+    });
+    let cancel = state.control.cancel.clone();
+    while let Some(joined) = fetches.next(&cancel).await {
+        match joined {
+            Ok((id, result)) => take(state, writer, &mut gone, id, result).await,
             Err(e) => {
                 state.fatal(
                     ErrorKind::Upstream,
@@ -96,26 +68,36 @@ pub(super) async fn fetch_and_write(
                 );
                 break;
             }
-        };
-        match result {
-            Ok(Some(Ok(product))) => {
-                state.counts.fetched += 1;
-                writer.push(PreparedProduct::from(product), state).await;
-            }
-            Ok(Some(Err(invalid))) => {
-                state.counts.fetched += 1;
-                state.counts.failed += 1;
-                state.error(ErrorKind::InvalidProduct, Some(id), None, invalid.message);
-            }
-            Ok(None) => gone.push(id),
-            Err(e) => {
-                state.counts.failed += 1;
-                if e.is_retryable() {
-                    state.retry_later.push(id.clone());
-                }
-                state.error(ErrorKind::Upstream, Some(id), None, error_chain(&e));
-            }
         }
     }
     gone
+}
+
+/// One product's answer: written, recorded as invalid or failed, or noted as gone.
+async fn take(
+    state: &mut RunState,
+    writer: &mut BatchWriter,
+    gone: &mut Vec<String>,
+    id: String,
+    result: Result<Option<Result<Product, InvalidProduct>>, UpstreamError>,
+) {
+    match result {
+        Ok(Some(Ok(product))) => {
+            state.counts.fetched += 1;
+            writer.push(PreparedProduct::from(product), state).await;
+        }
+        Ok(Some(Err(invalid))) => {
+            state.counts.fetched += 1;
+            state.counts.failed += 1;
+            state.error(ErrorKind::InvalidProduct, Some(id), None, invalid.message);
+        }
+        Ok(None) => gone.push(id),
+        Err(e) => {
+            state.counts.failed += 1;
+            if e.is_retryable() {
+                state.retry_later.push(id.clone());
+            }
+            state.error(ErrorKind::Upstream, Some(id), None, error_chain(&e));
+        }
+    }
 }

@@ -10,7 +10,8 @@ use tracing::{Instrument, info_span, warn};
 
 use super::run::RunState;
 use crate::domain::ErrorKind;
-use crate::store::{BatchWrite, KnownCategories, PreparedProduct, Store, StoreError, WriteOptions};
+use crate::domain::PreparedProduct;
+use crate::store::{BatchWrite, KnownCategories, Store, StoreError, WriteOptions};
 use crate::telemetry::{error_chain, record_status};
 
 /// Most category ids a writer remembers; past that it starts over, so a catalog with a

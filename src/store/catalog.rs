@@ -10,32 +10,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{Store, StoreError};
-use crate::domain::{ContentHash, Product, category_name, suffixed_handle};
-
-/// A product ready to write: its hash and both handles it may get are computed once, off the
-/// database.
-#[derive(Clone, Debug)]
-pub struct PreparedProduct {
-    pub product: Product,
-    pub hash: ContentHash,
-    /// The slug of the title, which the product gets unless another product holds it.
-    pub handle: String,
-    /// The handle it gets when the slug is taken.
-    pub handle_suffixed: String,
-}
-
-impl From<Product> for PreparedProduct {
-    fn from(product: Product) -> Self {
-        let handle = product.base_handle();
-        let handle_suffixed = suffixed_handle(&handle, &product.external_id);
-        PreparedProduct {
-            hash: product.content_hash(),
-            handle,
-            handle_suffixed,
-            product,
-        }
-    }
-}
+use crate::domain::{PreparedProduct, category_name};
 
 /// Category slugs known to exist, with their ids; `None` marks a slug a dry run counted as
 /// would-be-created.

@@ -15,7 +15,7 @@ use sqlx::postgres::PgPoolOptions;
 use crate::settings::DatabaseSettings;
 
 pub use archive::{Candidates, SeenKind};
-pub use catalog::{BatchWrite, KnownCategories, PreparedProduct, WriteOptions};
+pub use catalog::{BatchWrite, KnownCategories, WriteOptions};
 pub use history::RunRecord;
 pub use runs::{
     Checkpoint, ListingCheckpoint, MAX_STORED_ERRORS, NewRun, PreviousAttempt, RunProgress,
