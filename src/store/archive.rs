@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::sql;
 use super::{Store, StoreError};
 
 /// What a `sync_run_seen` row records.
@@ -22,104 +23,6 @@ pub enum SeenKind {
     /// An id the item endpoint answered 404 for.
     Gone = 2,
 }
-
-const COUNT_LIVE: &str = "select count(*) from products where archived_at is null";
-
-/// Live products that none of the attempts `$1` listed, that the id-only listing of run `$2`
-/// (when set) did not list either, and that nothing changed since run `$3` started. (A macro,
-/// so `concat!` can build the statements around it.)
-macro_rules! candidates {
-    () => {
-        r#"
-from products p
-where p.archived_at is null
-    and p.last_synced_at < (select started_at from sync_runs where id = $3)
-    and not exists (
-        select 1 from sync_run_seen s
-        where s.run_id = any($1) and s.kind = 0 and s.external_id = p.external_id
-    )
-    and ($2::uuid is null or not exists (
-        select 1 from sync_run_seen s
-        where s.run_id = $2 and s.kind = 1 and s.external_id = p.external_id
-    ))
-"#
-    };
-}
-
-const COUNT_CANDIDATES: &str = concat!("select count(*) ", candidates!());
-
-const CANDIDATE_IDS: &str = concat!(
-    "select p.external_id ",
-    candidates!(),
-    " and ($4::text is null or p.external_id > $4) order by p.external_id limit $5"
-);
-
-const ARCHIVE_CANDIDATES: &str = concat!(
-    "update products set archived_at = now(), last_synced_at = now(), updated_at = now() \
-     where id in (select p.id ",
-    candidates!(),
-    ")"
-);
-
-/// Live products the item endpoint answered 404 for during run `$1`, unchanged since it started.
-macro_rules! gone {
-    () => {
-        r#"
-from products p
-where p.archived_at is null
-    and p.last_synced_at < (select started_at from sync_runs where id = $1)
-    and exists (
-        select 1 from sync_run_seen s
-        where s.run_id = $1 and s.kind = 2 and s.external_id = p.external_id
-    )
-"#
-    };
-}
-
-const COUNT_GONE: &str = concat!("select count(*) ", gone!());
-
-const ARCHIVE_GONE: &str = concat!(
-    "update products set archived_at = now(), last_synced_at = now(), updated_at = now() \
-     where id in (select p.id ",
-    gone!(),
-    ")"
-);
-
-const RECORD_IDS: &str = r#"
-insert into sync_run_seen (run_id, external_id, kind)
-select $1, external_id, $3 from unnest($2::text[]) as t(external_id)
-"#;
-
-/// Ids the run's listing served more than once.
-const SEEN_TWICE: &str = r#"
-select count(*) - count(distinct external_id) from sync_run_seen where run_id = $1 and kind = 0
-"#;
-
-const ARCHIVE_IDS: &str = r#"
-update products set archived_at = now(), last_synced_at = now(), updated_at = now()
-where external_id = any($1) and archived_at is null
-"#;
-
-const COUNT_ARCHIVABLE_IDS: &str =
-    "select count(*) from products where external_id = any($1) and archived_at is null";
-
-/// Archives products named by events, unless the stored product changed after the event.
-const ARCHIVE_EVENTS: &str = r#"
-update products p set archived_at = now(), last_synced_at = now(), updated_at = now(),
-    source_updated_at = coalesce(u.at, p.source_updated_at)
-from unnest($1::text[], $2::timestamptz[]) as u(external_id, at)
-where p.external_id = u.external_id and p.archived_at is null
-    and (u.at is null or p.source_updated_at is null or u.at >= p.source_updated_at)
-"#;
-
-const COUNT_ARCHIVABLE_EVENTS: &str = r#"
-select count(*) from products p
-join unnest($1::text[], $2::timestamptz[]) as u(external_id, at) on p.external_id = u.external_id
-where p.archived_at is null
-    and (u.at is null or p.source_updated_at is null or u.at >= p.source_updated_at)
-"#;
-
-const FORGET_SEEN: &str = "delete from sync_run_seen where run_id = any($1)";
 
 /// Where the candidates of a full sync's archive step stand.
 #[derive(Clone, Copy, Debug)]
@@ -147,14 +50,16 @@ impl Candidates<'_> {
 impl Store {
     /// Live products, the base of the archive ratio guard.
     pub async fn live_products(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(COUNT_LIVE).fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar(sql::COUNT_LIVE)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n as u64)
     }
 
     /// How many live products the listing did not serve (candidates for archiving).
     pub async fn count_candidates(&self, c: &Candidates<'_>) -> Result<u64, StoreError> {
         let n: i64 = c
-            .bind(sqlx::query(COUNT_CANDIDATES))
+            .bind(sqlx::query(sql::COUNT_CANDIDATES))
             .fetch_one(&self.pool)
             .await
             .and_then(|row| sqlx::Row::try_get(&row, 0))?;
@@ -169,7 +74,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
         let rows = c
-            .bind(sqlx::query(CANDIDATE_IDS))
+            .bind(sqlx::query(sql::CANDIDATE_IDS))
             .bind(after)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
@@ -182,7 +87,7 @@ impl Store {
     /// Archives every candidate: the listing and a consistent id-only listing both left them out.
     pub async fn archive_candidates(&self, c: &Candidates<'_>) -> Result<u64, StoreError> {
         let done = c
-            .bind(sqlx::query(ARCHIVE_CANDIDATES))
+            .bind(sqlx::query(sql::ARCHIVE_CANDIDATES))
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
@@ -198,7 +103,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        sqlx::query(RECORD_IDS)
+        sqlx::query(sql::RECORD_IDS)
             .bind(run_id)
             .bind(ids)
             .bind(kind as i16)
@@ -209,7 +114,7 @@ impl Store {
 
     /// Live products the item endpoint answered 404 for during `run_id`.
     pub async fn count_gone(&self, run_id: Uuid) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(COUNT_GONE)
+        let n: i64 = sqlx::query_scalar(sql::COUNT_GONE)
             .bind(run_id)
             .fetch_one(&self.pool)
             .await?;
@@ -218,7 +123,7 @@ impl Store {
 
     /// Archives the products the item endpoint answered 404 for during `run_id`.
     pub async fn archive_gone(&self, run_id: Uuid) -> Result<u64, StoreError> {
-        let done = sqlx::query(ARCHIVE_GONE)
+        let done = sqlx::query(sql::ARCHIVE_GONE)
             .bind(run_id)
             .execute(&self.pool)
             .await?;
@@ -227,7 +132,7 @@ impl Store {
 
     /// How many ids run `run_id`'s listing served more than once.
     pub async fn seen_twice(&self, run_id: Uuid) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(SEEN_TWICE)
+        let n: i64 = sqlx::query_scalar(sql::SEEN_TWICE)
             .bind(run_id)
             .fetch_one(&self.pool)
             .await?;
@@ -240,13 +145,13 @@ impl Store {
             return Ok(0);
         }
         if dry_run {
-            let n: i64 = sqlx::query_scalar(COUNT_ARCHIVABLE_IDS)
+            let n: i64 = sqlx::query_scalar(sql::COUNT_ARCHIVABLE_IDS)
                 .bind(ids)
                 .fetch_one(&self.pool)
                 .await?;
             return Ok(n as u64);
         }
-        let done = sqlx::query(ARCHIVE_IDS)
+        let done = sqlx::query(sql::ARCHIVE_IDS)
             .bind(ids)
             .execute(&self.pool)
             .await?;
@@ -267,14 +172,14 @@ impl Store {
         let ids: Vec<&str> = events.iter().map(|(id, _)| id.as_str()).collect();
         let times: Vec<Option<DateTime<Utc>>> = events.iter().map(|(_, at)| *at).collect();
         if dry_run {
-            let n: i64 = sqlx::query_scalar(COUNT_ARCHIVABLE_EVENTS)
+            let n: i64 = sqlx::query_scalar(sql::COUNT_ARCHIVABLE_EVENTS)
                 .bind(&ids)
                 .bind(&times)
                 .fetch_one(&self.pool)
                 .await?;
             return Ok(n as u64);
         }
-        let done = sqlx::query(ARCHIVE_EVENTS)
+        let done = sqlx::query(sql::ARCHIVE_EVENTS)
             .bind(&ids)
             .bind(&times)
             .execute(&self.pool)
@@ -284,7 +189,7 @@ impl Store {
 
     /// Drops the scratch lists of these attempts.
     pub async fn forget_seen(&self, run_ids: &[Uuid]) -> Result<(), StoreError> {
-        sqlx::query(FORGET_SEEN)
+        sqlx::query(sql::FORGET_SEEN)
             .bind(run_ids)
             .execute(&self.pool)
             .await?;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
+use super::sql;
 use super::{Store, StoreError};
 use crate::domain::{PreparedProduct, category_name};
 
@@ -41,119 +42,6 @@ pub struct WriteOptions {
     /// which may be a late copy; the upstream's own answers restore at any version).
     pub strict_restore: bool,
 }
-
-/// Records the ids as seen by the run (when `$1` is set) and returns the products that need
-/// writing: new, changed, or archived. For new ones it also says whether their plain handle is
-/// held by another product (a stored product keeps the handle it has).
-const CLASSIFY_PRODUCTS: &str = r#"
-with input as (
-    select *
-    from unnest($2::text[], $3::bytea[], $4::text[]) with ordinality as t(external_id, content_hash, handle, ord)
-),
-seen as (
-    insert into sync_run_seen (run_id, external_id)
-    select $1::uuid, external_id from input where $1::uuid is not null
-)
-select
-    (i.ord - 1)::int4 as position,
-    p.id is null as is_new,
-    p.id is null and exists (
-        select 1 from products h where h.handle = i.handle and h.external_id <> i.external_id
-    ) as handle_taken
-from input i
-left join products p on p.external_id = i.external_id
-where p.id is null or p.content_hash is distinct from i.content_hash or p.archived_at is not null
-"#;
-
-/// New products. Tags and images travel as text joined with U+001F, which product text never
-/// contains (see `Product::validate`).
-const INSERT_PRODUCTS: &str = r#"
-insert into products (
-    external_id, handle, title, description, category_id, brand, sku, price, stock, tags, images,
-    thumbnail, attributes, content_hash, source_updated_at
-)
-select
-    external_id, handle, title, description, category_id, brand, sku, price::numeric, stock,
-    string_to_array(tags, E'\x1f'), string_to_array(images, E'\x1f'), thumbnail,
-    attributes::jsonb, content_hash, source_updated_at
-from unnest(
-    $1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[],
-    $8::text[], $9::int8[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[],
-    $15::timestamptz[]
-) as t(
-    external_id, handle, title, description, category_id, brand, sku, price, stock, tags, images,
-    thumbnail, attributes, content_hash, source_updated_at
-)
-"#;
-
-/// Changed or archived products. The hash is checked again, so a row another writer already
-/// brought to the same content is not rewritten. The handle is never touched: it was assigned
-/// when the product was created, and storefront URLs must outlive a rename. With `$16` set, an
-/// older `source_updated_at` never overwrites a newer one; with `$17` set as well, an archived
-/// product comes back only with a strictly newer version (a late copy of the event that came
-/// before its deletion must not restore it).
-const UPDATE_PRODUCTS: &str = r#"
-update products as p set
-    title = u.title,
-    description = u.description,
-    category_id = u.category_id,
-    brand = u.brand,
-    sku = u.sku,
-    price = u.price::numeric,
-    stock = u.stock,
-    tags = string_to_array(u.tags, E'\x1f'),
-    images = string_to_array(u.images, E'\x1f'),
-    thumbnail = u.thumbnail,
-    attributes = u.attributes::jsonb,
-    content_hash = u.content_hash,
-    source_updated_at = u.source_updated_at,
-    last_synced_at = now(),
-    archived_at = null,
-    updated_at = now()
-from unnest(
-    $1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[],
-    $8::text[], $9::int8[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[],
-    $15::timestamptz[]
-) as u(
-    external_id, handle, title, description, category_id, brand, sku, price, stock, tags, images,
-    thumbnail, attributes, content_hash, source_updated_at
-)
-where p.external_id = u.external_id
-    and (p.content_hash is distinct from u.content_hash or p.archived_at is not null)
-    and not ($16::bool
-        and p.source_updated_at is not null
-        and u.source_updated_at is not null
-        and u.source_updated_at < p.source_updated_at)
-    and not ($17::bool
-        and p.archived_at is not null
-        and p.source_updated_at is not null
-        and (u.source_updated_at is null or u.source_updated_at <= p.source_updated_at))
-"#;
-
-/// Creates missing categories and returns the ids of all asked for. A category another
-/// transaction committed meanwhile is absent from this statement's snapshot; the caller looks
-/// those up again.
-const ENSURE_CATEGORIES: &str = r#"
-with wanted as (
-    select * from unnest($1::text[], $2::text[]) as t(slug, name)
-),
-created as (
-    insert into categories (slug, name)
-    select slug, name from wanted
-    on conflict (slug) do nothing
-    returning id, slug
-)
-select slug, id, true as created from created
-union all
-select c.slug, c.id, false from categories c join wanted w on w.slug = c.slug
-"#;
-
-const CATEGORY_IDS: &str = "select slug, id, false from categories where slug = any($1)";
-
-const PREVIEW_CATEGORIES: &str = r#"
-select s.slug from unnest($1::text[]) as s(slug)
-where not exists (select 1 from categories c where c.slug = s.slug)
-"#;
 
 /// A product that needs writing.
 struct Pending {
@@ -230,14 +118,14 @@ impl Store {
         }
         if !inserts.is_empty() {
             write.created = inserts
-                .bind(sqlx::query(INSERT_PRODUCTS))
+                .bind(sqlx::query(sql::INSERT_PRODUCTS))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
         }
         if !updates.is_empty() {
             write.updated = updates
-                .bind(sqlx::query(UPDATE_PRODUCTS))
+                .bind(sqlx::query(sql::UPDATE_PRODUCTS))
                 .bind(options.respect_source_order)
                 .bind(options.strict_restore)
                 .execute(&mut *tx)
@@ -266,7 +154,7 @@ impl Store {
             .into_iter()
             .filter(|slug| !known.contains_key(*slug))
             .collect();
-        let new_slugs: Vec<String> = sqlx::query_scalar(PREVIEW_CATEGORIES)
+        let new_slugs: Vec<String> = sqlx::query_scalar(sql::PREVIEW_CATEGORIES)
             .bind(&slugs)
             .fetch_all(&mut *tx)
             .await?;
@@ -294,7 +182,7 @@ async fn classify(
         .collect();
     let hashes: Vec<&[u8]> = batch.iter().map(|p| p.hash.as_bytes()).collect();
     let handles: Vec<&str> = batch.iter().map(|p| p.handle.as_str()).collect();
-    let rows: Vec<(i32, bool, bool)> = sqlx::query_as(CLASSIFY_PRODUCTS)
+    let rows: Vec<(i32, bool, bool)> = sqlx::query_as(sql::CLASSIFY_PRODUCTS)
         .bind(seen_by)
         .bind(&ids)
         .bind(&hashes)
@@ -318,7 +206,7 @@ async fn ensure_categories(
     slugs: &[&str],
 ) -> Result<(u64, Vec<(String, i64)>), StoreError> {
     let names: Vec<String> = slugs.iter().map(|s| category_name(s)).collect();
-    let mut rows: Vec<(String, i64, bool)> = sqlx::query_as(ENSURE_CATEGORIES)
+    let mut rows: Vec<(String, i64, bool)> = sqlx::query_as(sql::ENSURE_CATEGORIES)
         .bind(slugs)
         .bind(&names)
         .fetch_all(&mut **tx)
@@ -330,7 +218,7 @@ async fn ensure_categories(
             .copied()
             .filter(|s| !found.contains(s))
             .collect();
-        let more: Vec<(String, i64, bool)> = sqlx::query_as(CATEGORY_IDS)
+        let more: Vec<(String, i64, bool)> = sqlx::query_as(sql::CATEGORY_IDS)
             .bind(&unseen)
             .fetch_all(&mut **tx)
             .await?;

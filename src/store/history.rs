@@ -5,6 +5,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::runs::MAX_STORED_ERRORS;
+use super::sql;
 use super::{Store, StoreError};
 use crate::domain::{ErrorKind, RunError, RunSummary};
 
@@ -35,26 +36,10 @@ pub struct RunRecord {
     pub summary: Option<Json<RunSummary>>,
 }
 
-const LIST_RUNS: &str = r#"
-select id, request_id, mode, status, dry_run, reason, started_at, finished_at, fetched, created,
-    updated, unchanged, archived, failed, categories_created, error, trace_id, attempt, resumed_from, summary
-from sync_runs order by started_at desc limit $1
-"#;
-
-const GET_RUN: &str = r#"
-select id, request_id, mode, status, dry_run, reason, started_at, finished_at, fetched, created,
-    updated, unchanged, archived, failed, categories_created, error, trace_id, attempt, resumed_from, summary
-from sync_runs where id = $1
-"#;
-
-const GET_RUN_ERRORS: &str = r#"
-select product_id, batch, kind, message from sync_errors where run_id = $1 order by id limit $2
-"#;
-
 impl Store {
     /// The newest runs first.
     pub async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
-        Ok(sqlx::query_as(LIST_RUNS)
+        Ok(sqlx::query_as(sql::LIST_RUNS)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?)
@@ -65,7 +50,7 @@ impl Store {
         &self,
         run_id: Uuid,
     ) -> Result<Option<(RunRecord, Vec<RunError>)>, StoreError> {
-        let Some(record) = sqlx::query_as::<_, RunRecord>(GET_RUN)
+        let Some(record) = sqlx::query_as::<_, RunRecord>(sql::GET_RUN)
             .bind(run_id)
             .fetch_optional(&self.pool)
             .await?
@@ -73,7 +58,7 @@ impl Store {
             return Ok(None);
         };
         let rows: Vec<(Option<String>, Option<i64>, String, String)> =
-            sqlx::query_as(GET_RUN_ERRORS)
+            sqlx::query_as(sql::GET_RUN_ERRORS)
                 .bind(run_id)
                 .bind(MAX_STORED_ERRORS as i64)
                 .fetch_all(&self.pool)

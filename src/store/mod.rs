@@ -6,6 +6,7 @@ mod catalog;
 mod history;
 mod nodelay;
 mod runs;
+mod sql;
 
 use std::time::Duration;
 

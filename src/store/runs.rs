@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::sql;
 use super::{Store, StoreError};
 use crate::domain::{BatchCounts, Counts, RunError, RunMode, RunSummary};
 
@@ -86,74 +87,6 @@ pub struct RunProgress {
     pub checkpoint: Checkpoint,
 }
 
-const LOCK_REQUEST_RUNS: &str = r#"
-select id, status, mode, dry_run, attempt, checkpoint, summary from sync_runs
-where request_id = $1 order by started_at desc, attempt desc for update
-"#;
-
-const ABANDON_REQUEST_RUNS: &str = r#"
-update sync_runs set status = 'abandoned', finished_at = now(), updated_at = now(),
-    error = coalesce(error, 'its request was delivered again while it ran: the process running it stopped')
-where request_id = $1 and status = 'running'
-"#;
-
-const INSERT_RUN: &str = r#"
-insert into sync_runs (id, request_id, mode, status, dry_run, reason, trace_id, started_at,
-    heartbeat_at, attempt, resumed_from)
-values ($1, $2, $3, 'running', $4, $5, $6, now(), now(), $7, $8)
-on conflict (request_id) where status not in ('abandoned', 'interrupted') do nothing
-"#;
-
-const HEARTBEAT: &str = r#"
-update sync_runs set heartbeat_at = now(), updated_at = now(), checkpoint = $2,
-    fetched = $3, created = $4, updated = $5, unchanged = $6, archived = $7, failed = $8,
-    categories_created = $9, batches_total = $10, batches_succeeded = $11, batches_failed = $12
-where id = $1 and status = 'running'
-"#;
-
-const SWEEP_STALE: &str = r#"
-update sync_runs set status = 'abandoned', finished_at = now(), updated_at = now(),
-    error = coalesce(error, 'no heartbeat since ' || heartbeat_at::text || ': the process running it stopped')
-where status = 'running' and heartbeat_at < now() - make_interval(secs => $1)
-"#;
-
-/// Seen-id lists of attempts that ended long ago and were never resumed.
-const FORGET_OLD_SEEN: &str = r#"
-delete from sync_run_seen where run_id in (
-    select id from sync_runs
-    where status in ('abandoned', 'interrupted') and finished_at < now() - interval '1 day'
-)
-"#;
-
-const INSERT_ERRORS: &str = r#"
-insert into sync_errors (run_id, product_id, batch, kind, message)
-select $1, * from unnest($2::text[], $3::int8[], $4::text[], $5::text[])
-"#;
-
-const FINISH_RUN: &str = r#"
-update sync_runs set
-    status = $2, finished_at = $3, fetched = $4, created = $5, updated = $6, unchanged = $7,
-    archived = $8, failed = $9, categories_created = $10, batches_total = $11,
-    batches_succeeded = $12, batches_failed = $13, error = $14, summary = $15, checkpoint = null,
-    heartbeat_at = now(), updated_at = now()
-where id = $1 and status = 'running'
-"#;
-
-const INTERRUPT_RUN: &str = r#"
-update sync_runs set status = 'interrupted', finished_at = now(), updated_at = now(),
-    checkpoint = $2, fetched = $3, created = $4, updated = $5, unchanged = $6, archived = $7,
-    failed = $8, categories_created = $9, batches_total = $10, batches_succeeded = $11,
-    batches_failed = $12
-where id = $1 and status = 'running'
-"#;
-
-const FULL_SYNC_SUCCEEDED_SINCE: &str = r#"
-select exists (
-    select 1 from sync_runs
-    where mode = 'full' and status = 'succeeded' and not dry_run and started_at > $1 and id <> $2
-)
-"#;
-
 type RequestRun = (
     Uuid,
     String,
@@ -174,7 +107,7 @@ impl Store {
         // then sees its row like any other.
         for _ in 0..3 {
             let mut tx = self.pool.begin().await?;
-            let rows: Vec<RequestRun> = sqlx::query_as(LOCK_REQUEST_RUNS)
+            let rows: Vec<RequestRun> = sqlx::query_as(sql::LOCK_REQUEST_RUNS)
                 .bind(run.request_id)
                 .fetch_all(&mut *tx)
                 .await?;
@@ -182,7 +115,7 @@ impl Store {
             if let Some((_, _, _, _, _, _, Some(Json(summary)))) = finished {
                 return Ok(RunStart::Finished(Box::new(summary.clone())));
             }
-            sqlx::query(ABANDON_REQUEST_RUNS)
+            sqlx::query(sql::ABANDON_REQUEST_RUNS)
                 .bind(run.request_id)
                 .execute(&mut *tx)
                 .await?;
@@ -197,7 +130,7 @@ impl Store {
             let attempt = rows
                 .first()
                 .map_or(1, |(_, _, _, _, attempt, ..)| attempt + 1);
-            let inserted = sqlx::query(INSERT_RUN)
+            let inserted = sqlx::query(sql::INSERT_RUN)
                 .bind(run.run_id)
                 .bind(run.request_id)
                 .bind(run.mode.as_str())
@@ -231,7 +164,7 @@ impl Store {
         run_id: Uuid,
         progress: &RunProgress,
     ) -> Result<bool, StoreError> {
-        let done = bind_progress(sqlx::query(HEARTBEAT).bind(run_id), progress)
+        let done = bind_progress(sqlx::query(sql::HEARTBEAT).bind(run_id), progress)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
@@ -240,12 +173,14 @@ impl Store {
     /// Marks runs whose heartbeat is older than `stale_after` abandoned, and forgets the
     /// seen-id lists of attempts that ended more than a day ago. Returns how many runs it marked.
     pub async fn sweep_stale_runs(&self, stale_after: Duration) -> Result<u64, StoreError> {
-        let marked = sqlx::query(SWEEP_STALE)
+        let marked = sqlx::query(sql::SWEEP_STALE)
             .bind(stale_after.as_secs_f64())
             .execute(&self.pool)
             .await?
             .rows_affected();
-        sqlx::query(FORGET_OLD_SEEN).execute(&self.pool).await?;
+        sqlx::query(sql::FORGET_OLD_SEEN)
+            .execute(&self.pool)
+            .await?;
         Ok(marked)
     }
 
@@ -259,7 +194,7 @@ impl Store {
         let batches: Vec<Option<i64>> = errors.iter().map(|e| e.batch.map(|b| b as i64)).collect();
         let kinds: Vec<&str> = errors.iter().map(|e| e.kind.as_str()).collect();
         let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
-        sqlx::query(INSERT_ERRORS)
+        sqlx::query(sql::INSERT_ERRORS)
             .bind(run_id)
             .bind(&product_ids)
             .bind(&batches)
@@ -277,7 +212,7 @@ impl Store {
         summary: &RunSummary,
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let query = sqlx::query(FINISH_RUN)
+        let query = sqlx::query(sql::FINISH_RUN)
             .bind(summary.run_id)
             .bind(summary.status.as_str())
             .bind(summary.finished_at);
@@ -296,7 +231,7 @@ impl Store {
         run_id: Uuid,
         progress: &RunProgress,
     ) -> Result<(), StoreError> {
-        bind_progress(sqlx::query(INTERRUPT_RUN).bind(run_id), progress)
+        bind_progress(sqlx::query(sql::INTERRUPT_RUN).bind(run_id), progress)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -308,7 +243,7 @@ impl Store {
         at: DateTime<Utc>,
         except: Uuid,
     ) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar(FULL_SYNC_SUCCEEDED_SINCE)
+        Ok(sqlx::query_scalar(sql::FULL_SYNC_SUCCEEDED_SINCE)
             .bind(at)
             .bind(except)
             .fetch_one(&self.pool)

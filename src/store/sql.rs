@@ -1,0 +1,115 @@
+//! Every SQL statement of the store, each in its own file under `sql/` (readable and checkable
+//! with SQL tools), included here at build time.
+
+/// Records the ids as seen by the run (when `$1` is set) and returns the products that need
+/// writing: new, changed, or archived. For new ones it also says whether their plain handle is
+/// held by another product (a stored product keeps the handle it has).
+pub const CLASSIFY_PRODUCTS: &str = include_str!("sql/classify_products.sql");
+
+/// New products. Tags and images travel as text joined with U+001F, which product text never
+/// contains (see `Product::validate`).
+pub const INSERT_PRODUCTS: &str = include_str!("sql/insert_products.sql");
+
+/// Changed or archived products. The hash is checked again, so a row another writer already
+/// brought to the same content is not rewritten. The handle is never touched: it was assigned
+/// when the product was created, and storefront URLs must outlive a rename. With `$16` set, an
+/// older `source_updated_at` never overwrites a newer one; with `$17` set as well, an archived
+/// product comes back only with a strictly newer version (a late copy of the event that came
+/// before its deletion must not restore it).
+pub const UPDATE_PRODUCTS: &str = include_str!("sql/update_products.sql");
+
+/// Creates missing categories and returns the ids of all asked for. A category another
+/// transaction committed meanwhile is absent from this statement's snapshot; the caller looks
+/// those up again.
+pub const ENSURE_CATEGORIES: &str = include_str!("sql/ensure_categories.sql");
+
+pub const CATEGORY_IDS: &str = include_str!("sql/category_ids.sql");
+
+pub const PREVIEW_CATEGORIES: &str = include_str!("sql/preview_categories.sql");
+
+pub const LOCK_REQUEST_RUNS: &str = include_str!("sql/lock_request_runs.sql");
+
+pub const ABANDON_REQUEST_RUNS: &str = include_str!("sql/abandon_request_runs.sql");
+
+pub const INSERT_RUN: &str = include_str!("sql/insert_run.sql");
+
+pub const HEARTBEAT: &str = include_str!("sql/heartbeat.sql");
+
+pub const SWEEP_STALE: &str = include_str!("sql/sweep_stale.sql");
+
+/// Seen-id lists of attempts that ended long ago and were never resumed.
+pub const FORGET_OLD_SEEN: &str = include_str!("sql/forget_old_seen.sql");
+
+pub const INSERT_ERRORS: &str = include_str!("sql/insert_errors.sql");
+
+pub const FINISH_RUN: &str = include_str!("sql/finish_run.sql");
+
+pub const INTERRUPT_RUN: &str = include_str!("sql/interrupt_run.sql");
+
+pub const FULL_SYNC_SUCCEEDED_SINCE: &str = include_str!("sql/full_sync_succeeded_since.sql");
+
+pub const COUNT_LIVE: &str = include_str!("sql/count_live.sql");
+
+pub const RECORD_IDS: &str = include_str!("sql/record_ids.sql");
+
+/// Ids the run's listing served more than once.
+pub const SEEN_TWICE: &str = include_str!("sql/seen_twice.sql");
+
+pub const ARCHIVE_IDS: &str = include_str!("sql/archive_ids.sql");
+
+pub const COUNT_ARCHIVABLE_IDS: &str = include_str!("sql/count_archivable_ids.sql");
+
+/// Archives products named by events, unless the stored product changed after the event.
+pub const ARCHIVE_EVENTS: &str = include_str!("sql/archive_events.sql");
+
+pub const COUNT_ARCHIVABLE_EVENTS: &str = include_str!("sql/count_archivable_events.sql");
+
+pub const FORGET_SEEN: &str = include_str!("sql/forget_seen.sql");
+
+pub const LIST_RUNS: &str = include_str!("sql/list_runs.sql");
+
+pub const GET_RUN: &str = include_str!("sql/get_run.sql");
+
+pub const GET_RUN_ERRORS: &str = include_str!("sql/get_run_errors.sql");
+
+// The archive step's statements share their `from ... where` part, kept once in a file of its
+// own and built around with `concat!`.
+
+/// Live products that none of the attempts `$1` listed, that the id-only listing of run `$2`
+/// (when set) did not list either, and that nothing changed since run `$3` started.
+macro_rules! candidates {
+    () => {
+        include_str!("sql/candidates_from.sql")
+    };
+}
+
+/// Live products the item endpoint answered 404 for during run `$1`, unchanged since it started.
+macro_rules! gone {
+    () => {
+        include_str!("sql/gone_from.sql")
+    };
+}
+
+pub const COUNT_CANDIDATES: &str = concat!("select count(*) ", candidates!());
+
+pub const CANDIDATE_IDS: &str = concat!(
+    "select p.external_id ",
+    candidates!(),
+    " and ($4::text is null or p.external_id > $4) order by p.external_id limit $5"
+);
+
+pub const ARCHIVE_CANDIDATES: &str = concat!(
+    "update products set archived_at = now(), last_synced_at = now(), updated_at = now() \
+     where id in (select p.id ",
+    candidates!(),
+    ")"
+);
+
+pub const COUNT_GONE: &str = concat!("select count(*) ", gone!());
+
+pub const ARCHIVE_GONE: &str = concat!(
+    "update products set archived_at = now(), last_synced_at = now(), updated_at = now() \
+     where id in (select p.id ",
+    gone!(),
+    ")"
+);

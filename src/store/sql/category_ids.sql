@@ -1,0 +1,1 @@
+select slug, id, false from categories where slug = any($1)

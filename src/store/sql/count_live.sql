@@ -1,0 +1,1 @@
+select count(*) from products where archived_at is null
