@@ -10,10 +10,12 @@
 //! - [`traces`]: span export to an OTLP receiver the tests start.
 //! - [`cluster`]: a three-node JetStream cluster losing a node.
 //! - [`converge`]: the convergence checker (random schedules of changes and faults).
+//! - [`deploy`]: the deployment files against the binaries (what no linter can check).
 
 mod cli;
 mod cluster;
 mod converge;
+mod deploy;
 mod support;
 mod sync_engine;
 mod traces;

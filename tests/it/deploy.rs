@@ -16,7 +16,8 @@ use reqwest::Url;
 use serde::Deserialize as _;
 use serde_norway::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_catalog-sync");
+use crate::support::process::BIN;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Variables read from the environment directly rather than through a command's flags: the log
@@ -136,31 +137,22 @@ fn default_of(help: &str, name: &str) -> String {
     default.expect("--help shows a default").to_owned()
 }
 
-/// The simulator's binary, next to catalog-sync's. It is another package of the workspace, so
-/// Cargo builds it for this test only in a workspace-wide run: otherwise the test builds it.
-fn simulator_bin() -> PathBuf {
-    let dir = Path::new(BIN).parent().unwrap();
-    let name = format!("catalog-sync-simulator{}", std::env::consts::EXE_SUFFIX);
-    let bin = dir.join(name);
-    if !bin.is_file() {
-        let mut build = Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
-        build.current_dir(ROOT).args(["build", "--locked"]);
-        build.args(["-p", "catalog-sync-simulator"]);
-        build.args(["--bin", "catalog-sync-simulator"]);
-        if let Some(profile) = dir.file_name().filter(|name| *name != "debug") {
-            build.arg("--profile").arg(profile);
-        }
-        let built = build.status().is_ok_and(|status| status.success());
-        assert!(built && bin.is_file(), "{build:?} built no {bin:?}");
+/// `catalog-sync-simulator --help`, rendered from its arguments (a dev-dependency of the tests).
+fn simulator_help() -> String {
+    #[derive(clap::Parser)]
+    struct Simulator {
+        #[command(flatten)]
+        args: catalog_sync_simulator::SimulatorArgs,
     }
-    bin
+    let mut command = <Simulator as clap::CommandFactory>::command();
+    command.render_long_help().to_string()
 }
 
 /// Every variable `command` reads: `catalog-sync <subcommand>`, or `catalog-sync-simulator`.
 fn reads(command: &str) -> BTreeSet<String> {
     match command.strip_prefix("catalog-sync ") {
         Some(subcommand) => accepted(&catalog_sync_help(subcommand), DIRECT_ENV),
-        None => accepted(&help(&simulator_bin(), &[]), SIMULATOR_DIRECT_ENV),
+        None => accepted(&simulator_help(), SIMULATOR_DIRECT_ENV),
     }
 }
 
@@ -347,8 +339,7 @@ fn compose_services_reach_each_other() {
 
     // The simulator listens on every interface of its container, on the port the worker calls.
     let sim_listen = env_of("simulator").get("SIM_LISTEN").cloned();
-    let sim_help = || help(&simulator_bin(), &[]);
-    let sim_listen = sim_listen.unwrap_or_else(|| default_of(&sim_help(), "SIM_LISTEN"));
+    let sim_listen = sim_listen.unwrap_or_else(|| default_of(&simulator_help(), "SIM_LISTEN"));
     let everywhere = sim_listen.starts_with("0.0.0.0:") || sim_listen.starts_with("[::]:");
     assert!(
         everywhere,
