@@ -113,8 +113,7 @@ impl Engine {
             cancel: control.cancel.child_token(),
             progress: control.progress,
         };
-        let mut state = RunState::new(run_id, request, mode, Utc::now(), control);
-        state.trace_id = trace_id;
+        let mut state = RunState::new(run_id, request, mode, Utc::now(), control, trace_id);
         let heartbeat = tokio::spawn(
             heartbeat(
                 self.store.clone(),

@@ -134,8 +134,8 @@ pub enum RunOutcome {
 pub struct EngineError(#[from] pub StoreError);
 
 impl EngineError {
-    pub fn is_transient(&self) -> bool {
-        self.0.is_transient()
+    pub fn is_retryable(&self) -> bool {
+        self.0.is_retryable()
     }
 }
 

@@ -69,6 +69,7 @@ impl RunState {
         mode: RunMode,
         started_at: DateTime<Utc>,
         control: RunControl,
+        trace_id: Option<String>,
     ) -> Self {
         RunState {
             run_id,
@@ -83,7 +84,7 @@ impl RunState {
             unsaved_errors: Vec::new(),
             errors_seen: 0,
             fatal: None,
-            trace_id: request.trace_id.clone(),
+            trace_id,
             control,
             total: 0,
             retry_later: Vec::new(),

@@ -281,7 +281,7 @@ async fn write_with_retries(
             store.write_batch(batch, options, known).await
         };
         match result {
-            Err(e) if e.is_transient() => match delays.next() {
+            Err(e) if e.is_retryable() => match delays.next() {
                 Some(delay) => {
                     warn!(
                         error = %error_chain(&e),

@@ -55,7 +55,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub fn is_transient(&self) -> bool {
+    pub fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_) | StoreError::Conflict(_))
     }
 }
@@ -160,7 +160,7 @@ mod tests {
         assert!(is_refused_value_code("54000"), "index row too large");
         assert!(!is_refused_value_code("23505"));
         assert!(!is_refused_value_code("42P01"));
-        assert!(StoreError::Unavailable(sqlx::Error::PoolTimedOut).is_transient());
-        assert!(!StoreError::Query(sqlx::Error::RowNotFound).is_transient());
+        assert!(StoreError::Unavailable(sqlx::Error::PoolTimedOut).is_retryable());
+        assert!(!StoreError::Query(sqlx::Error::RowNotFound).is_retryable());
     }
 }

@@ -50,11 +50,6 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Whether spans are exported.
-    pub fn exporting(&self) -> bool {
-        self.tracer.is_some()
-    }
-
     /// Exports the spans still buffered and stops the exporter. The SDK blocks while it
     /// flushes, so this runs on the blocking pool rather than stalling the runtime's threads.
     pub async fn shutdown(self) {

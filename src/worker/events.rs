@@ -189,7 +189,7 @@ async fn run_batch(
             }
             all(Outcome::Failed {
                 error,
-                retryable: e.is_transient(),
+                retryable: e.is_retryable(),
             })
         }
     }

@@ -128,7 +128,7 @@ async fn handle(
             mark_span(Some(&error));
             Outcome::Failed {
                 error,
-                retryable: e.is_transient(),
+                retryable: e.is_retryable(),
             }
         }
     }
