@@ -1,23 +1,21 @@
 //! catalog-sync keeps a commerce catalog in PostgreSQL in sync with an upstream product API.
 //!
-//! The data path reads top-down:
+//! The data path reads top-down: a message arrives, the engine runs it against the upstream
+//! and the store, its summary is published, and the message is settled.
 //!
-//! - [`config`] turns environment variables and flags into validated settings; [`credentials`]
-//!   takes user info out of configured URLs and redacts them wherever they are shown.
-//! - [`upstream`] talks to the DummyJSON-compatible product API: paging, `select`, single products,
-//!   timeouts and bounded retries.
-//! - [`domain`] holds the pure types: products, categories, handles, content hashes, run summaries.
-//! - [`engine`] runs a full or targeted sync: pages in flight, batches, archiving, run records.
-//! - [`store`] is the PostgreSQL adapter: migrations, batched upserts, run records.
-//! - [`bus`] is the NATS JetStream adapter: connections, stream and consumer set-up, traced
-//!   publishes.
+//! - [`cli`] turns flags and environment variables into the [`settings`] tree, and [`app`]
+//!   builds and runs the service from it (the tests start the same wiring).
 //! - [`messages`] holds every message body: typed, encoded, decoded and validated in one place.
-//! - [`worker`] consumes sync requests from JetStream and publishes run summaries.
-//! - [`scheduler`] publishes sync requests on a cron schedule, one per slot across replicas.
-//! - [`metrics`] and [`health`] serve Prometheus metrics, `/healthz` and `/readyz`.
-//! - [`telemetry`] sets up logs and OTLP span export, and carries W3C trace context in NATS and
-//!   HTTP headers.
-//! - [`cli`] is the command line on top of all of it.
+//! - [`worker`] consumes sync requests and product events; one decision settles each message
+//!   (ack, deliver again later, hand back, dead-letter). [`scheduler`] requests syncs on a cron
+//!   schedule, one per slot across replicas.
+//! - [`engine`] runs full, targeted and incremental syncs: requests in, summaries out.
+//! - [`upstream`] (the product API), [`store`] (PostgreSQL) and [`bus`] (NATS JetStream) are the
+//!   adapters; each owns its errors and says whether one is worth retrying.
+//! - [`domain`] holds the pure types: products, prices, ids, handles, content hashes, summaries.
+//! - [`telemetry`], [`metrics`] and [`health`]: logs, OTLP spans and trace context, Prometheus
+//!   metrics, `/healthz` and `/readyz`. [`credentials`] takes user info out of configured URLs
+//!   and redacts it wherever it is shown.
 
 pub mod app;
 pub mod bus;
