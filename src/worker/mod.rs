@@ -1,12 +1,12 @@
 //! The event-driven worker. Two durable pull consumers:
 //!
-//! - `catalog.sync.requested` ([`requests`]): runs each request through the engine, publishes
+//! - `catalog.sync.requested` (`requests.rs`): runs each request through the engine, publishes
 //!   the `catalog.sync.completed` summary and only then acknowledges. One request at a time
 //!   across all replicas (`max_ack_pending = 1`).
-//! - `product.updated` ([`events`]): fetches events in batches, applies each batch as one
+//! - `product.updated` (`events.rs`): fetches events in batches, applies each batch as one
 //!   `incremental` run, publishes its summary, then settles each event.
 //!
-//! Both settle their messages through one decision ([`settle`]): acknowledge, deliver again
+//! Both settle their messages through one decision (`settle.rs`): acknowledge, deliver again
 //! later, hand back, or dead-letter.
 
 mod events;
