@@ -86,8 +86,7 @@ pub async fn worker(
     if let Some(scheduler) = scheduler {
         scheduler.abort();
     }
-    // Outstanding publishes (acks, progress) reach the server before the process exits.
-    let _ = client.flush().await;
+    bus::flush(&client).await;
     result
 }
 
@@ -100,6 +99,6 @@ pub async fn scheduler(
 ) -> anyhow::Result<()> {
     let (client, _) = connect_and_setup(nats, topology, "catalog-sync scheduler").await?;
     crate::scheduler::run(client.clone(), topology, schedule, shutdown).await?;
-    let _ = client.flush().await;
+    bus::flush(&client).await;
     Ok(())
 }

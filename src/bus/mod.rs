@@ -22,6 +22,23 @@ pub enum BusError {
     JetStream(String),
 }
 
+/// How long [`flush`] waits for the server before the process exits anyway.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sends what is still buffered (acks, progress) before the process exits. Bounded: with the
+/// server gone, the client would wait for a reconnection that never comes.
+pub async fn flush(client: &async_nats::Client) {
+    match tokio::time::timeout(FLUSH_TIMEOUT, client.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %crate::telemetry::error_chain(&e), "could not flush the NATS connection")
+        }
+        Err(_) => {
+            tracing::warn!(timeout = ?FLUSH_TIMEOUT, "NATS did not take the last messages in time; exiting")
+        }
+    }
+}
+
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 

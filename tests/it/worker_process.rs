@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::process::Command;
 
 use crate::support::app::TestApp;
-use crate::support::process::{BIN, Env};
+use crate::support::process::{BIN, Env, terminate};
 use crate::support::*;
 use async_nats::jetstream;
 use catalog_sync::domain::{RunStatus, RunSummary};
@@ -473,5 +473,29 @@ async fn credentials_in_nats_url_authenticate_and_never_reach_the_logs() {
     assert!(
         stderr.contains("NATS_URL") && !stderr.contains(token),
         "{stderr}"
+    );
+}
+
+#[sqlx::test]
+async fn a_worker_whose_nats_server_died_still_stops_on_sigterm(pool: PgPool) {
+    let sim = simulator(20).await;
+    let app = TestApp::new(&pool, &sim).await;
+    let mut worker = app.env().worker();
+    let pulling = || async {
+        let stream = app.js.get_stream("CATALOG").await.unwrap();
+        let info = stream.consumer_info("catalog-sync-requests").await.unwrap();
+        info.num_waiting > 0
+    };
+    assert!(eventually(30, pulling).await, "the worker pulls requests");
+    // The server goes away for good; the client would wait for it forever.
+    drop(app.nats);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = std::time::Instant::now();
+    let status = terminate(&mut worker).await;
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stopped in {:?}",
+        started.elapsed()
     );
 }
