@@ -28,6 +28,7 @@ pub mod messages;
 pub mod metrics;
 pub mod scheduler;
 pub mod settings;
+pub mod source;
 pub mod store;
 pub mod telemetry;
 pub mod upstream;

@@ -1,0 +1,362 @@
+//! From the text of a source file to a checked [`Source`]: the preset applied, unknown keys
+//! refused, every value checked, secrets looked up in the environment.
+
+use std::time::Duration;
+
+use reqwest::Url;
+use reqwest::header::HeaderName;
+
+use super::file::{self, File};
+use super::{
+    Auth, Changes, DUMMYJSON, Fields, Item, List, Paging, Pointer, RateLimit, Source, SourceError,
+    TimeFormat, Total,
+};
+use crate::settings::Secret;
+
+/// Presets a file may start from, by name.
+const PRESETS: [(&str, &str); 1] = [("dummyjson", DUMMYJSON)];
+
+const STYLES: &str = "offset, page, cursor, link_header, next_url";
+
+pub(super) fn source(
+    origin: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Source, SourceError> {
+    let fail = |key: &str, problem: String| SourceError {
+        file: origin.to_owned(),
+        key: key.to_owned(),
+        problem,
+    };
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| fail("", e.to_string()))?;
+    if let Some(preset) = table.get("preset") {
+        let name = preset.as_str().unwrap_or_default();
+        let Some((_, base)) = PRESETS.iter().find(|(n, _)| *n == name) else {
+            let known: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+            return Err(fail(
+                "preset",
+                format!("unknown preset {name:?}; known: {}", known.join(", ")),
+            ));
+        };
+        let mut merged: toml::Table = toml::from_str(base).expect("a preset is valid TOML");
+        merge(&mut merged, std::mem::take(&mut table));
+        table = merged;
+    }
+    let file: File = serde_path_to_error::deserialize(table)
+        .map_err(|e| fail(&e.path().to_string(), e.inner().to_string()))?;
+    Checker { fail: &fail, env }.source(origin, file)
+}
+
+/// `over`'s keys replace `base`'s, tables merged key by key.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => merge(inner, value),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+struct Checker<'a> {
+    fail: &'a dyn Fn(&str, String) -> SourceError,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Checker<'_> {
+    fn source(&self, origin: &str, file: File) -> Result<Source, SourceError> {
+        let list = file.list.ok_or_else(|| self.missing("list"))?;
+        let item = file.item.ok_or_else(|| self.missing("item"))?;
+        let fields = file.fields.ok_or_else(|| self.missing("fields"))?;
+        Ok(Source {
+            origin: origin.to_owned(),
+            list: self.list(list)?,
+            item: self.item(item)?,
+            changes: file.changes.map(|c| self.changes(c)).transpose()?,
+            fields: self.fields(fields)?,
+            auth: match file.auth {
+                Some(auth) => self.auth(auth)?,
+                None => Auth::None,
+            },
+            rate_limit: file.rate_limit.map(|r| self.rate_limit(r)).transpose()?,
+        })
+    }
+
+    fn missing(&self, key: &str) -> SourceError {
+        (self.fail)(key, "missing".into())
+    }
+
+    fn required<T>(&self, key: &str, value: Option<T>) -> Result<T, SourceError> {
+        value.ok_or_else(|| self.missing(key))
+    }
+
+    fn pointer(&self, key: &str, text: &str) -> Result<Pointer, SourceError> {
+        Pointer::parse(text).map_err(|e| (self.fail)(key, e))
+    }
+
+    /// A pointer to one value: no `*`.
+    fn single(&self, key: &str, text: &str) -> Result<Pointer, SourceError> {
+        let pointer = self.pointer(key, text)?;
+        if pointer.maps_over_arrays() {
+            return Err((self.fail)(
+                key,
+                format!("{pointer} selects several values; this field takes one"),
+            ));
+        }
+        Ok(pointer)
+    }
+
+    fn url(&self, key: &str, text: &str) -> Result<Url, SourceError> {
+        let url = Url::parse(text).map_err(|e| (self.fail)(key, format!("not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err((self.fail)(
+                key,
+                "must be an http(s) URL with a host".into(),
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err((self.fail)(
+                key,
+                "carries credentials; put them in the environment and name the variables in [auth]"
+                    .into(),
+            ));
+        }
+        Ok(url)
+    }
+
+    fn duration(&self, key: &str, text: &str) -> Result<Duration, SourceError> {
+        humantime::parse_duration(text)
+            .map_err(|e| (self.fail)(key, format!("{e} (examples: 500ms, 10s, 5m)")))
+    }
+
+    fn list(&self, list: file::List) -> Result<List, SourceError> {
+        let url = self.url("list.url", &self.required("list.url", list.url)?)?;
+        let records = self.single("list.records", list.records.as_deref().unwrap_or(""))?;
+        let page_size = list.page_size.unwrap_or(100);
+        if !(1..=10_000).contains(&page_size) {
+            return Err((self.fail)(
+                "list.page_size",
+                "must be between 1 and 10000".into(),
+            ));
+        }
+        let paging = self.paging(self.required("list.paging", list.paging)?)?;
+        Ok(List {
+            url,
+            records,
+            page_size,
+            query: list.query.into_iter().collect(),
+            paging,
+        })
+    }
+
+    fn paging(&self, p: file::Paging) -> Result<Paging, SourceError> {
+        let style = self.required("list.paging.style", p.style)?;
+        // Keys that belong to other styles are mistakes, not defaults.
+        let allowed: &[&str] = match style.as_str() {
+            "offset" => &["limit_param", "offset_param", "total"],
+            "page" => &["limit_param", "page_param", "first_page", "total"],
+            "cursor" => &["limit_param", "cursor", "cursor_param"],
+            "link_header" => &["limit_param"],
+            "next_url" => &["limit_param", "next_url"],
+            other => {
+                return Err((self.fail)(
+                    "list.paging.style",
+                    format!("unknown style {other:?}; expected one of {STYLES}"),
+                ));
+            }
+        };
+        let set = [
+            ("offset_param", p.offset_param.is_some()),
+            ("page_param", p.page_param.is_some()),
+            ("first_page", p.first_page.is_some()),
+            ("total", p.total.is_some()),
+            ("cursor", p.cursor.is_some()),
+            ("cursor_param", p.cursor_param.is_some()),
+            ("next_url", p.next_url.is_some()),
+        ];
+        if let Some((key, _)) = set.iter().find(|(k, on)| *on && !allowed.contains(k)) {
+            return Err((self.fail)(
+                &format!("list.paging.{key}"),
+                format!("does not apply to style {style:?}"),
+            ));
+        }
+        let limit_param = p.limit_param.unwrap_or_else(|| "limit".into());
+        let total = p.total.map(|t| self.total(&t)).transpose()?;
+        Ok(match style.as_str() {
+            "offset" => Paging::Offset {
+                limit_param,
+                offset_param: p.offset_param.unwrap_or_else(|| "offset".into()),
+                total,
+            },
+            "page" => Paging::Page {
+                limit_param,
+                page_param: p.page_param.unwrap_or_else(|| "page".into()),
+                first_page: p.first_page.unwrap_or(1),
+                total,
+            },
+            "cursor" => Paging::Cursor {
+                limit_param,
+                cursor: self.single(
+                    "list.paging.cursor",
+                    &self.required("list.paging.cursor", p.cursor)?,
+                )?,
+                cursor_param: p.cursor_param.unwrap_or_else(|| "cursor".into()),
+            },
+            "link_header" => Paging::LinkHeader { limit_param },
+            _ => Paging::NextUrl {
+                limit_param,
+                next_url: self.single(
+                    "list.paging.next_url",
+                    &self.required("list.paging.next_url", p.next_url)?,
+                )?,
+            },
+        })
+    }
+
+    fn total(&self, text: &str) -> Result<Total, SourceError> {
+        const KEY: &str = "list.paging.total";
+        match text.strip_prefix("header:") {
+            Some(name) => HeaderName::try_from(name.trim())
+                .map(Total::Header)
+                .map_err(|e| (self.fail)(KEY, format!("{name:?} is not a header name: {e}"))),
+            None => self.single(KEY, text).map(Total::Body),
+        }
+    }
+
+    fn item(&self, item: file::Item) -> Result<Item, SourceError> {
+        let url = self.required("item.url", item.url)?;
+        if !url.contains("{id}") {
+            return Err((self.fail)(
+                "item.url",
+                "must contain {id}, where the product id goes".into(),
+            ));
+        }
+        self.url("item.url", &url.replace("{id}", "id"))?;
+        Ok(Item {
+            url,
+            record: self.single("item.record", item.record.as_deref().unwrap_or(""))?,
+        })
+    }
+
+    fn changes(&self, c: file::Changes) -> Result<Changes, SourceError> {
+        let format = match c.format.as_deref().unwrap_or("rfc3339") {
+            "rfc3339" => TimeFormat::Rfc3339,
+            "unix" => TimeFormat::Unix,
+            other => {
+                return Err((self.fail)(
+                    "changes.format",
+                    format!("unknown format {other:?}; expected rfc3339 or unix"),
+                ));
+            }
+        };
+        Ok(Changes {
+            param: self.required("changes.param", c.param)?,
+            format,
+            overlap: self.duration("changes.overlap", c.overlap.as_deref().unwrap_or("5m"))?,
+        })
+    }
+
+    fn fields(&self, f: file::Fields) -> Result<Fields, SourceError> {
+        let one = |key: &str, value: Option<String>| {
+            value
+                .map(|text| self.single(&format!("fields.{key}"), &text))
+                .transpose()
+        };
+        let many = |key: &str, value: Option<String>| {
+            value
+                .map(|text| self.pointer(&format!("fields.{key}"), &text))
+                .transpose()
+        };
+        let required = |key: &str, value: Option<String>| {
+            one(key, value)?.ok_or_else(|| self.missing(&format!("fields.{key}")))
+        };
+        Ok(Fields {
+            external_id: required("external_id", f.external_id)?,
+            title: required("title", f.title)?,
+            price: required("price", f.price)?,
+            description: one("description", f.description)?,
+            stock: one("stock", f.stock)?,
+            category: one("category", f.category)?,
+            category_name: one("category_name", f.category_name)?,
+            brand: one("brand", f.brand)?,
+            sku: one("sku", f.sku)?,
+            images: many("images", f.images)?,
+            thumbnail: one("thumbnail", f.thumbnail)?,
+            tags: many("tags", f.tags)?,
+            updated_at: one("updated_at", f.updated_at)?,
+        })
+    }
+
+    /// The value of the variable that `key` names.
+    fn secret(&self, key: &str, variable: Option<String>) -> Result<String, SourceError> {
+        let name = self.required(key, variable)?;
+        (self.env)(&name)
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| (self.fail)(key, format!("the variable {name} is not set")))
+    }
+
+    fn auth(&self, a: file::Auth) -> Result<Auth, SourceError> {
+        for (key, written) in [
+            ("token", a.token.is_some()),
+            ("value", a.value.is_some()),
+            ("user", a.user.is_some()),
+            ("password", a.password.is_some()),
+        ] {
+            if written {
+                return Err((self.fail)(
+                    &format!("auth.{key}"),
+                    format!(
+                        "secrets are never written in the file: set auth.{key}_env to the name of the variable that holds it"
+                    ),
+                ));
+            }
+        }
+        Ok(match a.kind.as_deref().unwrap_or("none") {
+            "none" => Auth::None,
+            "bearer" => Auth::Bearer {
+                token: Secret::new(self.secret("auth.token_env", a.token_env)?),
+            },
+            "header" => {
+                let name = self.required("auth.header", a.header)?;
+                Auth::Header {
+                    name: HeaderName::try_from(name.as_str()).map_err(|e| {
+                        (self.fail)("auth.header", format!("{name:?} is not a header name: {e}"))
+                    })?,
+                    value: Secret::new(self.secret("auth.value_env", a.value_env)?),
+                }
+            }
+            "basic" => Auth::Basic {
+                user: self.secret("auth.user_env", a.user_env)?,
+                password: Secret::new(self.secret("auth.password_env", a.password_env)?),
+            },
+            other => {
+                return Err((self.fail)(
+                    "auth.type",
+                    format!("unknown type {other:?}; expected none, bearer, header or basic"),
+                ));
+            }
+        })
+    }
+
+    fn rate_limit(&self, r: file::RateLimit) -> Result<RateLimit, SourceError> {
+        let requests = self.required("rate_limit.requests", r.requests)?;
+        if requests == 0 {
+            return Err((self.fail)(
+                "rate_limit.requests",
+                "must be at least 1".into(),
+            ));
+        }
+        let per = self.duration("rate_limit.per", &self.required("rate_limit.per", r.per)?)?;
+        if per.is_zero() {
+            return Err((self.fail)(
+                "rate_limit.per",
+                "must be longer than 0".into(),
+            ));
+        }
+        Ok(RateLimit { requests, per })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! Upstream sources: what a source file (TOML, the keys fixed in the README's "Connect your
+//! upstream") says about an upstream product API, checked at start-up. Every problem names the
+//! file, the key and what is wrong; secrets are never written in the file, only the names of the
+//! variables that hold them.
+//!
+//! This module reads and checks the files; the upstream client does not follow them yet (the
+//! built-in DummyJSON behaviour is what runs).
+
+mod check;
+mod file;
+mod pointer;
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::Url;
+use reqwest::header::HeaderName;
+
+use crate::settings::Secret;
+pub use pointer::Pointer;
+
+/// The built-in DummyJSON source, also the `dummyjson` preset.
+pub const DUMMYJSON: &str = include_str!("../../sources/dummyjson.toml");
+
+/// A checked source.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Where it came from: a file's path, or `dummyjson` for the built-in source.
+    pub origin: String,
+    pub list: List,
+    pub item: Item,
+    pub changes: Option<Changes>,
+    pub fields: Fields,
+    pub auth: Auth,
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// The catalog listing.
+#[derive(Clone, Debug)]
+pub struct List {
+    pub url: Url,
+    /// The page's array of records.
+    pub records: Pointer,
+    pub page_size: u32,
+    /// Fixed query parameters of every listing request.
+    pub query: Vec<(String, String)>,
+    pub paging: Paging,
+}
+
+/// How the listing pages.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Paging {
+    /// `limit_param` and `offset_param` (the index of the first record); pages fetched
+    /// concurrently once the total is known.
+    Offset {
+        limit_param: String,
+        offset_param: String,
+        total: Option<Total>,
+    },
+    /// `page_param` counting from `first_page`; concurrent like offsets.
+    Page {
+        limit_param: String,
+        page_param: String,
+        first_page: u64,
+        total: Option<Total>,
+    },
+    /// The next page's cursor is in the body; absent, null or "" ends the listing.
+    Cursor {
+        limit_param: String,
+        cursor: Pointer,
+        cursor_param: String,
+    },
+    /// `Link: <…>; rel="next"` (RFC 8288).
+    LinkHeader { limit_param: String },
+    /// The next page's URL is in the body.
+    NextUrl {
+        limit_param: String,
+        next_url: Pointer,
+    },
+}
+
+/// Where the listing's total is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Total {
+    Body(Pointer),
+    Header(HeaderName),
+}
+
+/// One product by id.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// The URL with `{id}` where the product id goes (as one escaped path segment).
+    pub url: String,
+    pub record: Pointer,
+}
+
+/// Listing only what changed since a time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Changes {
+    pub param: String,
+    pub format: TimeFormat,
+    /// Subtracted from the last succeeded full run's start.
+    pub overlap: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeFormat {
+    Rfc3339,
+    Unix,
+}
+
+/// Where each product field is in a record.
+#[derive(Clone, Debug)]
+pub struct Fields {
+    pub external_id: Pointer,
+    pub title: Pointer,
+    pub description: Option<Pointer>,
+    pub price: Pointer,
+    pub stock: Option<Pointer>,
+    pub category: Option<Pointer>,
+    pub category_name: Option<Pointer>,
+    pub brand: Option<Pointer>,
+    pub sku: Option<Pointer>,
+    pub images: Option<Pointer>,
+    pub thumbnail: Option<Pointer>,
+    pub tags: Option<Pointer>,
+    pub updated_at: Option<Pointer>,
+}
+
+/// How requests authenticate; the secrets come from the environment.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    None,
+    Bearer { token: Secret },
+    Header { name: HeaderName, value: Secret },
+    Basic { user: String, password: Secret },
+}
+
+/// The most requests per interval, over any interval of that length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per: Duration,
+}
+
+/// A source file that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct SourceError {
+    pub file: String,
+    /// The key at fault (`list.paging.style`), or empty for the file as a whole.
+    pub key: String,
+    pub problem: String,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file, self.problem)
+        } else {
+            write!(f, "{}: {}: {}", self.file, self.key, self.problem)
+        }
+    }
+}
+
+impl Source {
+    /// Reads and checks the source file at `path`, taking secrets from the process environment.
+    pub fn load(path: &Path) -> Result<Source, SourceError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SourceError {
+            file: path.display().to_string(),
+            key: String::new(),
+            problem: format!("cannot read it: {e}"),
+        })?;
+        Source::parse(&path.display().to_string(), &text, |name| {
+            std::env::var(name).ok()
+        })
+    }
+
+    /// Checks the text of a source file named `origin`; `env` looks up the variables that hold
+    /// its secrets.
+    pub fn parse(
+        origin: &str,
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Source, SourceError> {
+        check::source(origin, text, &env)
+    }
+
+    /// The built-in DummyJSON source, listing at `api_url`.
+    pub fn dummyjson(api_url: &Url) -> Source {
+        let mut source =
+            Source::parse("dummyjson", DUMMYJSON, |_| None).expect("the built-in source is valid");
+        source.item.url = format!("{}/{{id}}", api_url.as_str().trim_end_matches('/'));
+        source.list.url = api_url.clone();
+        source
+    }
+}
