@@ -263,6 +263,16 @@ impl Simulator {
         self.shared.triggers().push(n, change);
     }
 
+    /// Applies now the changes still queued by [`Simulator::on_list_request`] (a listing that
+    /// ended before their request came leaves them queued). Returns how many there were.
+    pub fn apply_queued_changes(&self) -> usize {
+        let mut triggers = self.shared.triggers();
+        let queued = triggers.take_all();
+        let mut catalog = self.shared.catalog_mut();
+        queued.iter().for_each(|change| catalog.apply(change));
+        queued.len()
+    }
+
     /// Deletes a product: it leaves the listings and its id answers 404. No-op if not live.
     pub fn delete(&self, id: u64) {
         self.shared.catalog_mut().delete(id);

@@ -55,6 +55,14 @@ impl ListTriggers {
         self.pending.push((at, change));
     }
 
+    /// Takes every queued change, due or not, in queue order.
+    pub(crate) fn take_all(&mut self) -> Vec<CatalogChange> {
+        std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|(_, change)| change)
+            .collect()
+    }
+
     /// Counts one listing request and takes the changes due at it, in queue order.
     pub(crate) fn next_request(&mut self) -> Vec<CatalogChange> {
         self.seen += 1;
@@ -141,6 +149,20 @@ mod tests {
         assert!(triggers.next_request().is_empty());
         triggers.push(0, CatalogChange::Add(2));
         assert_eq!(triggers.next_request(), [CatalogChange::Add(2)]);
+    }
+
+    #[test]
+    fn queued_changes_can_be_taken_before_their_request() {
+        let mut triggers = ListTriggers::default();
+        triggers.push(6, CatalogChange::Add(3));
+        triggers.push(1, CatalogChange::Delete(vec![2]));
+        assert_eq!(
+            triggers.take_all(),
+            [CatalogChange::Add(3), CatalogChange::Delete(vec![2])]
+        );
+        for _ in 0..8 {
+            assert!(triggers.next_request().is_empty());
+        }
     }
 
     #[test]

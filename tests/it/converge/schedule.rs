@@ -589,6 +589,15 @@ impl Run {
         {
             self.start_worker();
         }
+        // A change queued for a listing request that never came (its full sync ended early or
+        // was skipped) happens now: the upstream is quiet from here on.
+        let queued = self.sim.apply_queued_changes();
+        if queued > 0 {
+            self.note(
+                "queued change applied",
+                format!("{queued} queued listing changes applied before the drain"),
+            );
+        }
         if !self.drained().await {
             return Some(self.with_worker_log("the bus did not drain within 180 s".into()));
         }
