@@ -85,6 +85,15 @@ async fn with_summary_published(otlp: &OtlpReceiver) -> Vec<ReceivedSpan> {
     .await
 }
 
+/// The app's environment, exporting spans quickly over HTTP to `otlp`.
+fn exporting(app: &TestApp, otlp: &OtlpReceiver) -> Env {
+    app.env().with(&[
+        FAST_EXPORT,
+        SPANS_ON,
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint),
+    ])
+}
+
 /// The trace id in a `traceparent` header value.
 fn trace_of(traceparent: &str) -> &str {
     traceparent.split('-').nth(1).unwrap_or_default()
@@ -294,11 +303,7 @@ async fn a_product_updated_with_a_traceparent_is_handled_in_that_trace(pool: PgP
     let sim = simulator(20).await;
     let app = TestApp::new(&pool, &sim).await;
     let otlp = OtlpReceiver::start().await;
-    let env = app.env().with(&[
-        FAST_EXPORT,
-        SPANS_ON,
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint),
-    ]);
+    let env = exporting(&app, &otlp);
     env.setup().await;
     let mut worker = env.worker();
 
@@ -365,11 +370,7 @@ async fn a_batch_of_events_from_two_traces_links_the_second(pool: PgPool) {
     let sim = simulator(20).await;
     let app = TestApp::new(&pool, &sim).await;
     let otlp = OtlpReceiver::start().await;
-    let env = app.env().with(&[
-        FAST_EXPORT,
-        SPANS_ON,
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint),
-    ]);
+    let env = exporting(&app, &otlp);
     // Both events wait in the stream, so the worker takes them as one batch.
     let traces: Vec<String> = (0..2)
         .map(|_| uuid::Uuid::new_v4().simple().to_string())
