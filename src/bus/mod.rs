@@ -22,6 +22,15 @@ pub enum BusError {
     JetStream(String),
 }
 
+impl BusError {
+    /// Whether the same call may succeed later: a JetStream API call can time out on a busy
+    /// server, or race another replica creating the same stream; a bad definition or refused
+    /// credentials will not change.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, BusError::JetStream(_))
+    }
+}
+
 /// How long [`flush`] waits for the server before the process exits anyway.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 

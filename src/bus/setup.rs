@@ -7,7 +7,9 @@ use async_nats::jetstream::consumer::FromConsumer;
 use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::context::{ConsumerInfoErrorKind, GetStreamErrorKind};
 use async_nats::jetstream::{self, stream};
-use tracing::info;
+use backon::{ExponentialBuilder, Retryable};
+use std::time::Duration;
+use tracing::{info, warn};
 
 use super::{BusError, Topology};
 
@@ -25,9 +27,28 @@ pub struct SetupReport {
     pub changed: Vec<String>,
 }
 
+/// Attempts of [`setup`] before a JetStream error is final.
+const SETUP_ATTEMPTS: usize = 5;
+
 /// Makes sure both streams and both consumers exist with the settings the service relies on.
-/// Idempotent: a second call changes nothing.
+/// Idempotent: a second call changes nothing. Replicas starting together race to create the same
+/// streams, and a busy server can time out an API call: a JetStream error is retried a few times
+/// with backoff (each attempt reads the current state again), a bad definition is not.
 pub async fn setup(js: &jetstream::Context, topology: &Topology) -> Result<SetupReport, BusError> {
+    (|| setup_once(js, topology))
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(200))
+                .with_max_delay(Duration::from_secs(2))
+                .with_max_times(SETUP_ATTEMPTS - 1)
+                .with_jitter(),
+        )
+        .when(BusError::is_retryable)
+        .notify(|error, delay| warn!(%error, ?delay, "JetStream set-up failed; trying again"))
+        .await
+}
+
+async fn setup_once(js: &jetstream::Context, topology: &Topology) -> Result<SetupReport, BusError> {
     let mut report = SetupReport::default();
     let catalog = stream_definition(
         STREAM_CATALOG,

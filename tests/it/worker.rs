@@ -190,6 +190,39 @@ async fn setup_is_idempotent_and_restores_what_the_worker_relies_on() {
     assert_eq!(info.config.max_ack_pending, 1);
 }
 
+#[tokio::test]
+async fn replicas_setting_up_at_once_all_succeed_with_one_set_of_streams() {
+    init();
+    let nats = NatsServer::spawn().await;
+    let topology = Topology::default();
+    let mut replicas = Vec::new();
+    for _ in 0..6 {
+        let js = jetstream::new(nats.client().await);
+        let topology = topology.clone();
+        replicas.push(tokio::spawn(
+            async move { bus::setup(&js, &topology).await },
+        ));
+    }
+    let mut created = 0;
+    for replica in replicas {
+        let report = replica
+            .await
+            .unwrap()
+            .expect("every replica's set-up succeeds");
+        created += report.created.len();
+    }
+    assert!((4..=24).contains(&created), "{created} creations reported");
+
+    let js = jetstream::new(nats.client().await);
+    let names: Vec<String> = js.stream_names().map(|n| n.unwrap()).collect().await;
+    assert_eq!(names.len(), 2, "{names:?}");
+    let stream = js.get_stream("CATALOG").await.unwrap();
+    let consumers: Vec<String> = stream.consumer_names().map(|n| n.unwrap()).collect().await;
+    assert_eq!(consumers.len(), 2, "{consumers:?}");
+    let requests = stream.consumer_info("catalog-sync-requests").await.unwrap();
+    assert_eq!(requests.config.max_ack_pending, 1);
+}
+
 /// A whole product as the upstream serves it (what an event may carry), titled `title`.
 fn whole_product(id: u64, title: &str, price: f64, at: &str) -> serde_json::Value {
     serde_json::json!({

@@ -254,7 +254,14 @@ async fn two_schedulers_publish_one_request_per_slot() {
 
     let (a, b) = tokio::join!(scheduler(), scheduler());
 
-    assert!(a.unwrap().status.success() && b.unwrap().status.success());
+    for output in [a.unwrap(), b.unwrap()] {
+        assert!(
+            output.status.success(),
+            "a scheduler failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     let js = jetstream::new(nats.client().await);
     let mut stream = js.get_stream("CATALOG").await.unwrap();
     let stored = stream.info().await.unwrap().state.messages;
