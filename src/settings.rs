@@ -88,6 +88,9 @@ impl DatabaseSettings {
 /// The upstream product API and how to talk to it.
 #[derive(Clone, Debug)]
 pub struct UpstreamSettings {
+    /// A source file's upstream (`SYNC_SOURCE`); without one, the built-in DummyJSON source
+    /// at `api_url`.
+    pub source: Option<crate::source::Source>,
     /// The products endpoint; user info in it is sent as basic auth and never shown.
     pub api_url: Url,
     pub api_token: Option<Secret>,
@@ -106,6 +109,7 @@ impl UpstreamSettings {
     /// The defaults the command line has, for the API at `api_url`.
     pub fn new(api_url: Url) -> Self {
         UpstreamSettings {
+            source: None,
             api_url,
             api_token: None,
             api_key: None,

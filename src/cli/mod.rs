@@ -6,6 +6,7 @@ mod output;
 mod publish;
 mod request;
 mod runs;
+mod source;
 mod sync;
 mod worker;
 
@@ -66,6 +67,8 @@ pub enum Command {
     Scheduler(Box<worker::SchedulerCommand>),
     /// Worker and scheduler in one process, for single-node installs.
     Run(Box<worker::RunCommand>),
+    /// Check an upstream source file against the real API.
+    Source(Box<source::SourceCommand>),
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +117,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::PublishUpdate(command) => publish::run(*command).await,
         Command::Scheduler(command) => worker::scheduler(*command, shutdown).await,
         Command::Run(command) => worker::run(*command, shutdown).await,
+        Command::Source(command) => source::run(*command).await,
     }
 }
 

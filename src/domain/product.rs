@@ -16,6 +16,9 @@ pub struct Product {
     pub description: String,
     /// Category slug, e.g. `home-decoration`.
     pub category: Option<String>,
+    /// The category's display name when the upstream gives one; otherwise a new category is
+    /// named from its slug. Not part of the content hash: it names the category, not the product.
+    pub category_name: Option<String>,
     pub brand: Option<String>,
     pub sku: Option<String>,
     pub price: Option<Price>,
@@ -184,6 +187,7 @@ pub(crate) mod tests {
             title: "Essence Mascara Lash Princess".into(),
             description: "Volumizing mascara".into(),
             category: Some("beauty".into()),
+            category_name: None,
             brand: Some("Essence".into()),
             sku: Some("BEA-ESS-ESS-001".into()),
             price: Some(Price::parse("9.99").unwrap()),

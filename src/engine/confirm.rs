@@ -57,7 +57,10 @@ pub(super) async fn archive_missing(
             return Ok(());
         }
         let id_listing_cost = Plan::id_listing_requests(page_size, total);
-        let by_items = if !listing_moved && id_listing_cost < report.candidates {
+        let by_items = if !listing_moved
+            && engine.upstream().can_list_ids()
+            && id_listing_cost < report.candidates
+        {
             let (consistent, pages) = id_listing(engine, state, page_size).await?;
             report.id_listing_pages = pages;
             candidates.after_id_listing = true;

@@ -20,7 +20,7 @@ use crate::domain::ErrorKind;
 use crate::domain::PreparedProduct;
 use crate::store::{ListingCheckpoint, WriteOptions};
 use crate::telemetry::error_chain;
-use crate::upstream::{InvalidProduct, Page, UpstreamError};
+use crate::upstream::{Access, InvalidProduct, Page, PageAt, UpstreamError};
 
 /// Most `listing_moved` errors one run records; further signs are only counted.
 const MAX_MOVED_ERRORS: u64 = 5;
@@ -35,7 +35,10 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
         },
         state.dry_run,
     );
-    let resume = resume.filter(|r| r.skip > 0);
+    // Only an offset listing can be entered in the middle; other styles start over (their
+    // writes of unchanged products are skipped by the content hash).
+    let access = engine.upstream().access();
+    let resume = resume.filter(|r| r.skip > 0 && access == Access::Offsets);
     let mut seen_runs = resume
         .as_ref()
         .map(|r| r.seen_runs.clone())
@@ -59,11 +62,27 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
             return;
         }
     };
-    let plan = Plan::new(
+    let total = match first.total.filter(|_| access != Access::Sequential) {
+        Some(total) => total,
+        None => {
+            let read = super::sequential::read(engine, state, &mut writer, first, None).await;
+            writer.finish(state).await;
+            let mut moved = read.moved;
+            let archivable = read.complete && !read.capped;
+            let paging = (u64::from(settings.page_size), read.products);
+            archive_step(engine, state, &mut writer, archivable, &mut moved, paging).await;
+            return;
+        }
+    };
+    let plan = if access == Access::Offsets {
+        Plan::new
+    } else {
+        Plan::without_overlap
+    }(
         start,
         u64::from(settings.page_size),
         first.products.len() as u64,
-        first.total,
+        total,
         settings.safe_max,
     );
     if plan.capped {
@@ -73,7 +92,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
             None,
             format!(
                 "the upstream lists {} products, more than SYNC_SAFE_MAX={}; only the first {} were synced and nothing was archived",
-                first.total, settings.safe_max, plan.planned
+                total, settings.safe_max, plan.planned
             ),
         );
     }
@@ -86,7 +105,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
     }
     state.total = plan.planned.saturating_sub(start);
     info!(
-        total = first.total,
+        total,
         planned = plan.planned,
         start,
         pages = plan.pages,
@@ -94,11 +113,11 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
     );
 
     let mut listing = Listing {
-        continuity: Continuity::new(first.total, expected_first),
+        continuity: Continuity::new(total, expected_first),
         tracker: Tracker::new(resume.as_ref().map(|r| (r.skip, r.last_id.clone()))),
-        total: first.total,
+        total,
         complete: true,
-        moved: 0,
+        moved: Moved::default(),
         plan,
     };
     // Changes since the earlier attempt beyond its checkpoint are read like any others; one
@@ -152,35 +171,81 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
     writer.finish(state).await;
     listing.settle(state, &writer);
 
+    let archivable = listing.complete && !listing.plan.capped;
+    let (page_size, total) = (listing.plan.page_size, listing.total);
+    archive_step(
+        engine,
+        state,
+        &mut writer,
+        archivable,
+        &mut listing.moved,
+        (page_size, total),
+    )
+    .await;
+}
+
+/// The end of a full sync once every page is written: the listing's last checks (ids served
+/// twice), then the archive step when every page arrived. `(page_size, total)` is how the
+/// listing paged and how many products it said it had.
+async fn archive_step(
+    engine: &Engine,
+    state: &mut RunState,
+    writer: &mut BatchWriter,
+    listing_complete: bool,
+    moved: &mut Moved,
+    (page_size, total): (u64, u64),
+) {
     if state.cancelled() {
         info!(run_id = %state.run_id, "run interrupted; nothing is archived");
         return;
     }
     match engine.store().seen_twice(state.run_id).await {
         Ok(0) => {}
-        Ok(repeated) => listing.moved(
+        Ok(repeated) => moved.note(
             state,
             format!("the listing served {repeated} products more than once"),
         ),
         Err(e) => warn!(error = %error_chain(&e), "could not check the listing for repeated ids"),
     }
-    listing.report_moved(state);
-    let archivable = listing.complete
-        && !listing.plan.capped
-        && state.fatal_message().is_none()
-        && state.batches.failed == 0;
+    moved.report(state);
+    let archivable =
+        listing_complete && state.fatal_message().is_none() && state.batches.failed == 0;
     if archivable {
-        super::confirm::archive_missing(
-            engine,
-            state,
-            &mut writer,
-            listing.plan.page_size,
-            listing.total,
-            listing.moved > 0,
-        )
-        .await;
+        super::confirm::archive_missing(engine, state, writer, page_size, total, moved.count > 0)
+            .await;
     } else {
         info!(run_id = %state.run_id, "not every product arrived; nothing is archived");
+    }
+}
+
+/// Signs that the listing moved while it was read.
+#[derive(Debug, Default)]
+pub(super) struct Moved {
+    pub count: u64,
+}
+
+impl Moved {
+    /// Notes a sign that the listing moved; the first few are the run's `listing_moved` errors.
+    pub fn note(&mut self, state: &mut RunState, reason: String) {
+        self.count += 1;
+        if self.count <= MAX_MOVED_ERRORS {
+            state.error(ErrorKind::ListingMoved, None, None, reason);
+        }
+    }
+
+    /// Records how many signs of movement went unrecorded, if any.
+    fn report(&self, state: &mut RunState) {
+        if self.count > MAX_MOVED_ERRORS {
+            state.error(
+                ErrorKind::ListingMoved,
+                None,
+                None,
+                format!(
+                    "{} more signs that the listing moved",
+                    self.count - MAX_MOVED_ERRORS
+                ),
+            );
+        }
     }
 }
 
@@ -195,7 +260,7 @@ struct Listing {
     /// Every page arrived.
     complete: bool,
     /// Signs that the listing moved.
-    moved: u64,
+    moved: Moved,
 }
 
 impl Listing {
@@ -210,31 +275,23 @@ impl Listing {
     ) -> bool {
         let verdict = {
             let ids: Vec<Option<&str>> = page.products.iter().map(item_id).collect();
-            self.continuity.check(&self.plan, i, page.total, &ids)
+            self.continuity
+                .check(&self.plan, i, page.total.unwrap_or(self.total), &ids)
         };
         for reason in verdict.moved {
-            self.moved(state, reason);
+            self.moved.note(state, reason);
         }
         let keep = verdict.keep;
         let last_id = keep
             .end
             .checked_sub(1)
             .and_then(|last| item_id(&page.products[last]).map(str::to_owned));
-        for item in page.products.into_iter().skip(keep.start).take(keep.len()) {
-            state.counts.fetched += 1;
-            match item {
-                Ok(product) => writer.push(product, state).await,
-                Err(invalid) => {
-                    state.counts.failed += 1;
-                    state.error(
-                        ErrorKind::InvalidProduct,
-                        invalid.product_id,
-                        None,
-                        invalid.message,
-                    );
-                }
-            }
-        }
+        take_products(
+            state,
+            writer,
+            page.products.into_iter().skip(keep.start).take(keep.len()),
+        )
+        .await;
         self.tracker.page_taken(
             writer.mark(state),
             self.plan.skip(i) + keep.end as u64,
@@ -253,7 +310,11 @@ impl Listing {
         let (skip, limit) = (self.plan.skip(i), self.plan.limit(i));
         // The products only this page would have served: its first is the last of the page
         // before, its last the first of the page after.
-        let neighbours = u64::from(i > 0) + u64::from(i + 1 < self.plan.pages);
+        let neighbours = if self.plan.overlaps {
+            u64::from(i > 0) + u64::from(i + 1 < self.plan.pages)
+        } else {
+            0
+        };
         state.counts.failed += self.plan.expected(i).saturating_sub(neighbours);
         state.error(
             ErrorKind::Upstream,
@@ -261,29 +322,6 @@ impl Listing {
             None,
             format!("page skip={skip} limit={limit} failed: {}", error_chain(e)),
         );
-    }
-
-    /// Notes a sign that the listing moved.
-    fn moved(&mut self, state: &mut RunState, reason: String) {
-        self.moved += 1;
-        if self.moved <= MAX_MOVED_ERRORS {
-            state.error(ErrorKind::ListingMoved, None, None, reason);
-        }
-    }
-
-    /// Records how many signs of movement went unrecorded, if any.
-    fn report_moved(&self, state: &mut RunState) {
-        if self.moved > MAX_MOVED_ERRORS {
-            state.error(
-                ErrorKind::ListingMoved,
-                None,
-                None,
-                format!(
-                    "{} more signs that the listing moved",
-                    self.moved - MAX_MOVED_ERRORS
-                ),
-            );
-        }
     }
 
     /// Moves the checkpoint up to the pages whose batches are all committed.
@@ -303,6 +341,29 @@ impl Listing {
     }
 }
 
+/// Hands listed products to the writer; a record that is not a valid product fails alone.
+pub(super) async fn take_products(
+    state: &mut RunState,
+    writer: &mut BatchWriter,
+    items: impl IntoIterator<Item = Result<PreparedProduct, InvalidProduct>>,
+) {
+    for item in items {
+        state.counts.fetched += 1;
+        match item {
+            Ok(product) => writer.push(product, state).await,
+            Err(invalid) => {
+                state.counts.failed += 1;
+                state.error(
+                    ErrorKind::InvalidProduct,
+                    invalid.product_id,
+                    None,
+                    invalid.message,
+                );
+            }
+        }
+    }
+}
+
 /// The id of a listing element, valid product or not.
 fn item_id(item: &Result<PreparedProduct, InvalidProduct>) -> Option<&str> {
     match item {
@@ -312,14 +373,16 @@ fn item_id(item: &Result<PreparedProduct, InvalidProduct>) -> Option<&str> {
 }
 
 /// A page whose products are hashed and have their handles computed.
-struct PreparedPage {
-    total: u64,
-    products: Vec<Result<PreparedProduct, InvalidProduct>>,
+pub(super) struct PreparedPage {
+    pub total: Option<u64>,
+    pub products: Vec<Result<PreparedProduct, InvalidProduct>>,
+    pub next: Option<PageAt>,
 }
 
-fn prepare(page: Page) -> PreparedPage {
+pub(super) fn prepare(page: Page) -> PreparedPage {
     PreparedPage {
         total: page.total,
+        next: page.next,
         products: page
             .products
             .into_iter()

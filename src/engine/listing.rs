@@ -26,12 +26,31 @@ pub(super) struct Plan {
     pub pages: u64,
     /// The listing has more than `SYNC_SAFE_MAX` products; the plan stops there.
     pub capped: bool,
+    /// Each page starts at the last product of the page before (offsets); pages by number
+    /// cannot overlap.
+    pub overlaps: bool,
 }
 
 impl Plan {
     /// Plans the pages after a first page asked for `asked` products at `start` and got
     /// `served` of a listing whose `total` it reported.
     pub fn new(start: u64, asked: u64, served: u64, total: u64, safe_max: u64) -> Plan {
+        Plan::build(start, asked, served, total, safe_max, true)
+    }
+
+    /// The same for a listing by page numbers, whose pages cannot overlap.
+    pub fn without_overlap(start: u64, asked: u64, served: u64, total: u64, safe_max: u64) -> Plan {
+        Plan::build(start, asked, served, total, safe_max, false)
+    }
+
+    fn build(
+        start: u64,
+        asked: u64,
+        served: u64,
+        total: u64,
+        safe_max: u64,
+        overlap: bool,
+    ) -> Plan {
         let planned = total.min(safe_max);
         let capped = total > safe_max;
         let remaining = planned.saturating_sub(start);
@@ -41,7 +60,8 @@ impl Plan {
         } else {
             asked.max(1)
         };
-        let stride = if page_size >= 2 { page_size - 1 } else { 1 };
+        let overlaps = overlap && page_size >= 2;
+        let stride = if overlaps { page_size - 1 } else { page_size };
         let last = if start + page_size >= planned {
             0
         } else {
@@ -54,6 +74,7 @@ impl Plan {
             planned,
             pages: last + 1 + u64::from(!capped),
             capped,
+            overlaps,
         }
     }
 
@@ -182,7 +203,11 @@ impl Continuity {
         if fresh == 0 || served < plan.page_size as usize {
             verdict.end = true;
         }
-        self.last_id = ids[..served].last().and_then(|id| id.map(str::to_owned));
+        self.last_id = if plan.overlaps {
+            ids[..served].last().and_then(|id| id.map(str::to_owned))
+        } else {
+            None
+        };
         verdict.keep = first..served;
         verdict
     }
@@ -345,6 +370,23 @@ mod tests {
                 .moved
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn pages_by_number_do_not_overlap_and_still_end_and_notice_shrinking() {
+        for n in [0u64, 1, 9, 10, 11, 100, 101] {
+            let catalog = ids(1..n + 1);
+            let plan = Plan::without_overlap(0, 10, 10.min(n), n, 1_000_000);
+            assert_eq!(plan.stride, 10);
+            let (taken, moved, requests) = read(&plan, n, stable(&catalog));
+            assert_eq!(taken, catalog, "n={n}");
+            assert!(!moved, "n={n}");
+            assert!(requests <= n / 10 + 2, "n={n}: {requests} requests");
+        }
+        let catalog = ids(1..50);
+        let plan = Plan::without_overlap(0, 10, 10, 60, 1_000_000);
+        let (_, moved, _) = read(&plan, 60, stable(&catalog));
+        assert!(moved, "49 products where the total says 60");
     }
 
     #[test]

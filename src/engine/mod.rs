@@ -13,6 +13,7 @@ mod incremental;
 mod lifecycle;
 mod listing;
 mod run;
+mod sequential;
 mod targeted;
 mod writer;
 

@@ -333,6 +333,7 @@ mod tests {
             title: title.into(),
             description: String::new(),
             category: None,
+            category_name: None,
             brand: None,
             sku: None,
             price: None,

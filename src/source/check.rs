@@ -71,6 +71,7 @@ impl Checker<'_> {
         let fields = file.fields.ok_or_else(|| self.missing("fields"))?;
         Ok(Source {
             origin: origin.to_owned(),
+            builtin: false,
             list: self.list(list)?,
             item: self.item(item)?,
             changes: file.changes.map(|c| self.changes(c)).transpose()?,
@@ -146,6 +147,7 @@ impl Checker<'_> {
             records,
             page_size,
             query: list.query.into_iter().collect(),
+            id_query: list.id_query.into_iter().collect(),
             paging,
         })
     }

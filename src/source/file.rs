@@ -27,6 +27,8 @@ pub struct List {
     pub page_size: Option<u32>,
     #[serde(default)]
     pub query: BTreeMap<String, String>,
+    #[serde(default)]
+    pub id_query: BTreeMap<String, String>,
     pub paging: Option<Paging>,
 }
 

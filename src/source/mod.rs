@@ -3,8 +3,7 @@
 //! file, the key and what is wrong; secrets are never written in the file, only the names of the
 //! variables that hold them.
 //!
-//! This module reads and checks the files; the upstream client does not follow them yet (the
-//! built-in DummyJSON behaviour is what runs).
+//! The upstream client ([`crate::upstream`]) follows the checked [`Source`].
 
 mod check;
 mod file;
@@ -28,6 +27,9 @@ pub const DUMMYJSON: &str = include_str!("../../sources/dummyjson.toml");
 pub struct Source {
     /// Where it came from: a file's path, or `dummyjson` for the built-in source.
     pub origin: String,
+    /// The built-in DummyJSON source (no file): its pages are decoded by the DummyJSON wire
+    /// types, which keep exactly the fields the service has always kept.
+    pub builtin: bool,
     pub list: List,
     pub item: Item,
     pub changes: Option<Changes>,
@@ -45,6 +47,10 @@ pub struct List {
     pub page_size: u32,
     /// Fixed query parameters of every listing request.
     pub query: Vec<(String, String)>,
+    /// Query parameters that make the listing serve ids only (replacing `query`'s parameters of
+    /// the same name); empty when the upstream cannot, and then products missing from a
+    /// listing are confirmed gone one by one.
+    pub id_query: Vec<(String, String)>,
     pub paging: Paging,
 }
 
@@ -128,6 +134,30 @@ pub struct Fields {
     pub updated_at: Option<Pointer>,
 }
 
+impl Fields {
+    /// Every pointer the mapping uses.
+    pub fn all(&self) -> impl Iterator<Item = &Pointer> {
+        [&self.external_id, &self.title, &self.price]
+            .into_iter()
+            .chain(
+                [
+                    &self.description,
+                    &self.stock,
+                    &self.category,
+                    &self.category_name,
+                    &self.brand,
+                    &self.sku,
+                    &self.images,
+                    &self.thumbnail,
+                    &self.tags,
+                    &self.updated_at,
+                ]
+                .into_iter()
+                .flatten(),
+            )
+    }
+}
+
 /// How requests authenticate; the secrets come from the environment.
 #[derive(Clone, Debug)]
 pub enum Auth {
@@ -192,6 +222,7 @@ impl Source {
             Source::parse("dummyjson", DUMMYJSON, |_| None).expect("the built-in source is valid");
         source.item.url = format!("{}/{{id}}", api_url.as_str().trim_end_matches('/'));
         source.list.url = api_url.clone();
+        source.builtin = true;
         source
     }
 }

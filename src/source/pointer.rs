@@ -51,6 +51,54 @@ impl Pointer {
         })
     }
 
+    /// The value the pointer selects inside raw JSON, kept raw (so a number's digits are read
+    /// exactly, never through `f64`); `Ok(None)` when a key is missing. Only objects and arrays
+    /// on the way are parsed, one level at a time. A pointer with `*` selects nothing here.
+    pub fn select_raw<'a>(
+        &self,
+        raw: &'a serde_json::value::RawValue,
+    ) -> Result<Option<&'a serde_json::value::RawValue>, serde_json::Error> {
+        use serde_json::value::RawValue;
+        let mut current = raw;
+        for segment in &self.segments {
+            let Segment::Key(key) = segment else {
+                return Ok(None);
+            };
+            let text = current.get().trim_start();
+            let next = if text.starts_with('{') {
+                let object: std::collections::HashMap<String, &'a RawValue> =
+                    serde_json::from_str(current.get())?;
+                object.get(key).copied()
+            } else if text.starts_with('[') {
+                let items: Vec<&'a RawValue> = serde_json::from_str(current.get())?;
+                key.parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get(i).copied())
+            } else {
+                None
+            };
+            match next {
+                Some(value) => current = value,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(current))
+    }
+
+    /// The first top-level key the pointer goes through, if it has one (`/meta/updatedAt` →
+    /// `meta`).
+    pub fn top_key(&self) -> Option<&str> {
+        match self.segments.first() {
+            Some(Segment::Key(key)) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// Whether the pointer names one top-level key and nothing below it (`/title`).
+    pub fn is_top_level(&self) -> bool {
+        self.segments.len() == 1 && self.top_key().is_some()
+    }
+
     /// Whether the pointer has a `*` segment, so it may select several values.
     pub fn maps_over_arrays(&self) -> bool {
         self.segments.contains(&Segment::Each)
@@ -153,6 +201,30 @@ mod tests {
         let p = |s| Pointer::parse(s).unwrap();
         assert_eq!(p("/a").first(&doc), None);
         assert_eq!(p("/b/*").first(&doc), Some(&json!(2)));
+    }
+
+    #[test]
+    fn raw_selection_keeps_numbers_exact() {
+        let raw: Box<serde_json::value::RawValue> = serde_json::from_str(
+            r#"{"variants":[{"price":123456789012345678901234567890.123456789}],"a~b":{"c/d":"x"}}"#,
+        )
+        .unwrap();
+        let at = |p: &str| {
+            Pointer::parse(p)
+                .unwrap()
+                .select_raw(&raw)
+                .unwrap()
+                .map(|v| v.get().to_owned())
+        };
+        assert_eq!(
+            at("/variants/0/price").as_deref(),
+            Some("123456789012345678901234567890.123456789")
+        );
+        assert_eq!(at("/a~0b/c~1d").as_deref(), Some("\"x\""));
+        assert_eq!(at("/variants/1/price"), None);
+        assert_eq!(at("/missing"), None);
+        assert_eq!(at("/variants/*/price"), None);
+        assert!(at("").unwrap().starts_with('{'));
     }
 
     #[test]

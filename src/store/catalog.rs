@@ -84,7 +84,19 @@ impl Store {
             .filter(|slug| !category_ids.contains_key(slug))
             .collect();
         if !missing.is_empty() {
-            let (created, resolved) = ensure_categories(&mut tx, &missing).await?;
+            // A new category takes the display name the upstream gives, else one from its slug.
+            let names: Vec<String> = missing
+                .iter()
+                .map(|slug| {
+                    pending
+                        .iter()
+                        .map(|p| &batch[p.position].product)
+                        .find(|p| p.category.as_deref() == Some(*slug))
+                        .and_then(|p| p.category_name.clone())
+                        .unwrap_or_else(|| category_name(slug))
+                })
+                .collect();
+            let (created, resolved) = ensure_categories(&mut tx, &missing, &names).await?;
             write.categories_created = created;
             for (slug, id) in resolved {
                 if let Some(slug) = missing.iter().find(|m| **m == slug) {
@@ -204,11 +216,11 @@ async fn classify(
 async fn ensure_categories(
     tx: &mut Transaction<'static, Postgres>,
     slugs: &[&str],
+    names: &[String],
 ) -> Result<(u64, Vec<(String, i64)>), StoreError> {
-    let names: Vec<String> = slugs.iter().map(|s| category_name(s)).collect();
     let mut rows: Vec<(String, i64, bool)> = sqlx::query_as(sql::ENSURE_CATEGORIES)
         .bind(slugs)
-        .bind(&names)
+        .bind(names)
         .fetch_all(&mut **tx)
         .await?;
     if rows.len() < slugs.len() {

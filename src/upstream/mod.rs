@@ -1,40 +1,43 @@
-//! The upstream product API adapter: DummyJSON-style paging with `select`, single products,
-//! timeouts on every request and bounded retries with exponential backoff, jitter and
-//! `Retry-After`.
+//! The upstream product API adapter. It follows a [`Source`]: the built-in DummyJSON one
+//! (`SYNC_API_URL`) or a source file's listing, paging style, field mapping and auth. Every
+//! request has a timeout, stays under the source's rate limit, and is retried a bounded
+//! number of times with exponential backoff, jitter and `Retry-After`.
 
 mod error;
+mod http;
+mod listing;
+mod mapping;
 mod wire;
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::sync::Arc;
 
-use backon::{ExponentialBuilder, Retryable};
+use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use reqwest::{StatusCode, Url};
-use tracing::{Instrument, debug, info_span, warn};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use serde_json::value::RawValue;
+use tracing::{Instrument, info_span};
 
 use crate::domain::Product;
-use crate::metrics::metrics;
 use crate::settings::{Secret, UpstreamSettings};
-use crate::telemetry::error_chain;
+use crate::source::Source;
 
 pub use error::UpstreamError;
+pub use listing::{Access, PageAt};
 pub use wire::{EVENT_PRODUCT_FIELDS, InvalidProduct, event_product_from_json, product_from_json};
 
-/// The product fields the service maps; `select` asks the upstream for only these.
-pub const SELECTED_FIELDS: &str = "id,title,description,category,price,discountPercentage,rating,\
-stock,tags,brand,sku,weight,dimensions,warrantyInformation,shippingInformation,\
-availabilityStatus,returnPolicy,minimumOrderQuantity,meta,images,thumbnail";
-
 /// The span of one listing page (`ids_only`: of the id-only pass).
-fn page_span(ids_only: bool, skip: u64, limit: u32) -> tracing::Span {
+fn page_span(ids_only: bool, at: &PageAt) -> tracing::Span {
+    let (skip, limit) = match at {
+        PageAt::Offset { skip, limit } => (Some(*skip), Some(*limit)),
+        _ => (None, None),
+    };
+    let page = (!matches!(at, PageAt::Offset { .. })).then(|| at.describe());
     macro_rules! span {
         ($name:literal) => {
             info_span!(
                 $name,
                 skip,
                 limit,
+                page,
                 attempts = tracing::field::Empty,
                 otel.status_code = tracing::field::Empty,
                 otel.status_description = tracing::field::Empty,
@@ -48,19 +51,18 @@ fn page_span(ids_only: bool, skip: u64, limit: u32) -> tracing::Span {
     }
 }
 
-/// Largest response body accepted, so one page can never take unbounded memory.
-const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
-
 /// One page of the upstream listing, decoded product by product.
 #[derive(Debug)]
 pub struct Page {
-    /// The upstream's `total`: how many products the listing has.
-    pub total: u64,
-    /// Each element of `products`: a product, or why it is not one.
+    /// How many products the listing says it has, when it says.
+    pub total: Option<u64>,
+    /// Each record: a product, or why it is not one.
     pub products: Vec<Result<Product, InvalidProduct>>,
+    /// Where the next page is, for listings that say (or offsets without a total).
+    pub next: Option<PageAt>,
 }
 
-/// One page of the listing's ids only (`select=id`): what confirming archive candidates needs.
+/// One page of the listing's ids only: what confirming archive candidates needs.
 #[derive(Debug)]
 pub struct IdPage {
     pub total: u64,
@@ -71,21 +73,24 @@ pub struct IdPage {
 /// Client for the upstream product API.
 #[derive(Clone, Debug)]
 pub struct Upstream {
-    http: reqwest::Client,
-    /// The products endpoint, without user info.
-    base: Url,
-    /// The configured URL carried user info: shown URLs say so, redacted.
-    redact_user_info: bool,
-    backoff: ExponentialBuilder,
-    retry_max_delay: Duration,
-    request_timeout: Duration,
+    http: http::Http,
+    source: Arc<Source>,
 }
 
 impl Upstream {
-    /// Builds the HTTP client; credentials go into default headers marked sensitive. User info
-    /// in `SYNC_API_URL` becomes basic auth and is taken out of the URL, so it never appears
-    /// in a request line, a span or an error.
+    /// Builds the client for the source file in `settings`, or for the built-in DummyJSON
+    /// source at `SYNC_API_URL`. Credentials go into default headers marked sensitive. User
+    /// info in `SYNC_API_URL` becomes basic auth and is taken out of the URL, so it never
+    /// appears in a request line, a span or an error.
     pub fn new(settings: &UpstreamSettings) -> Result<Self, UpstreamError> {
+        if let Some(source) = &settings.source {
+            let headers = http::auth_headers(&source.auth)?;
+            let http = http::Http::new(settings, headers, source.rate_limit.as_ref(), false)?;
+            return Ok(Upstream {
+                http,
+                source: Arc::new(source.clone()),
+            });
+        }
         let mut headers = HeaderMap::new();
         let mut base = settings.api_url.clone();
         let user_info = crate::credentials::take_user_info(&mut base);
@@ -95,21 +100,16 @@ impl Upstream {
                     "SYNC_API_URL carries a user and password and SYNC_API_TOKEN is set: both would be the Authorization header; use one",
                 ));
             }
-            use base64::Engine as _;
-            let pair = format!(
-                "{}:{}",
-                info.user,
-                info.password
-                    .as_ref()
-                    .map(Secret::expose)
-                    .unwrap_or_default()
-            );
-            let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-            let mut value = HeaderValue::try_from(format!("Basic {encoded}")).map_err(|_| {
+            headers = http::auth_headers(&crate::source::Auth::Basic {
+                user: info.user.clone(),
+                password: info
+                    .password
+                    .clone()
+                    .unwrap_or_else(|| Secret::new(String::new())),
+            })
+            .map_err(|_| {
                 UpstreamError::Config("SYNC_API_URL's user info is not a valid header value")
             })?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
         }
         if let Some(token) = &settings.api_token {
             let mut value = HeaderValue::try_from(format!("Bearer {}", token.expose()))
@@ -123,73 +123,127 @@ impl Upstream {
             value.set_sensitive(true);
             headers.insert(name.clone(), value);
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("catalog-sync/", env!("CARGO_PKG_VERSION")))
-            .default_headers(headers)
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .build()
-            .map_err(|e| UpstreamError::Other(error_chain(&e)))?;
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(settings.retry_min_delay)
-            .with_max_delay(settings.retry_max_delay)
-            .with_max_times(settings.max_retries as usize)
-            .with_jitter();
+        let http = http::Http::new(settings, headers, None, user_info.is_some())?;
         Ok(Upstream {
             http,
-            base,
-            redact_user_info: user_info.is_some(),
-            backoff,
-            retry_max_delay: settings.retry_max_delay,
-            request_timeout: settings.request_timeout,
+            source: Arc::new(Source::dummyjson(&base)),
         })
     }
 
-    /// `url` as spans show it: with `REDACTED:REDACTED@` when the configured URL carried user
-    /// info (it is sent as a header instead).
-    fn shown(&self, url: &Url) -> String {
-        if !self.redact_user_info {
-            return url.to_string();
-        }
-        let mut shown = url.clone();
-        let _ = shown.set_username("REDACTED");
-        let _ = shown.set_password(Some("REDACTED"));
-        shown.to_string()
+    /// The source this client follows.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// How the listing can be read.
+    pub fn access(&self) -> Access {
+        listing::access(&self.source)
+    }
+
+    /// Whether the listing can serve ids only at offsets (what the id-only confirmation pass
+    /// needs).
+    pub fn can_list_ids(&self) -> bool {
+        self.access() == Access::Offsets && !self.source.list.id_query.is_empty()
     }
 
     /// Fetches `limit` products starting at `skip`, retrying transient failures.
     pub async fn page(&self, skip: u64, limit: u32) -> Result<Page, UpstreamError> {
-        let url = self.listing_url(skip, limit, SELECTED_FIELDS);
-        let span = page_span(false, skip, limit);
-        let url = &url;
-        self.with_retries(|resends| async move {
-            let bytes = self.get(url, resends).await?;
-            wire::decode_page(&bytes)
-        })
-        .instrument(span)
-        .await
+        self.page_at(&PageAt::Offset { skip, limit }, None).await
     }
 
-    /// Fetches the ids of `limit` products starting at `skip` (`select=id`).
+    /// Fetches the listing page `at`; with `since` (`(parameter, value)`), only products
+    /// changed since then.
+    pub async fn page_at(
+        &self,
+        at: &PageAt,
+        since: Option<(&str, &str)>,
+    ) -> Result<Page, UpstreamError> {
+        let url = listing::url(&self.source, at, false, since)?;
+        let span = page_span(false, at);
+        let url = &url;
+        self.http
+            .with_retries(|resends| async move {
+                let answer = self.http.get(url, resends).await?;
+                if self.source.builtin {
+                    let page = wire::decode_page(&answer.body)?;
+                    return Ok(page);
+                }
+                let raw = listing::decode(&self.source, at, url, &answer.headers, &answer.body)?;
+                Ok(Page {
+                    total: raw.total,
+                    products: raw
+                        .records
+                        .into_iter()
+                        .map(|record| mapping::product(&self.source.fields, record))
+                        .collect(),
+                    next: raw.next,
+                })
+            })
+            .instrument(span)
+            .await
+    }
+
+    /// Fetches the ids of `limit` products starting at `skip`, with the source's id-only query.
     pub async fn page_ids(&self, skip: u64, limit: u32) -> Result<IdPage, UpstreamError> {
-        let url = self.listing_url(skip, limit, "id");
-        let span = page_span(true, skip, limit);
-        let url = &url;
-        self.with_retries(|resends| async move {
-            let bytes = self.get(url, resends).await?;
-            wire::decode_id_page(&bytes)
-        })
-        .instrument(span)
-        .await
+        let at = PageAt::Offset { skip, limit };
+        let url = listing::url(&self.source, &at, true, None)?;
+        let span = page_span(true, &at);
+        let (url, at) = (&url, &at);
+        self.http
+            .with_retries(|resends| async move {
+                let answer = self.http.get(url, resends).await?;
+                if self.source.builtin {
+                    return wire::decode_id_page(&answer.body);
+                }
+                let raw = listing::decode(&self.source, at, url, &answer.headers, &answer.body)?;
+                let Some(total) = raw.total else {
+                    return Err(UpstreamError::Shape(
+                        "the id-only listing says no total".into(),
+                    ));
+                };
+                Ok(IdPage {
+                    total,
+                    ids: raw.records.into_iter().map(|r| self.record_id(r)).collect(),
+                })
+            })
+            .instrument(span)
+            .await
     }
 
-    fn listing_url(&self, skip: u64, limit: u32, select: &str) -> Url {
-        let mut url = self.base.clone();
-        url.query_pairs_mut()
-            .append_pair("limit", &limit.to_string())
-            .append_pair("skip", &skip.to_string())
-            .append_pair("select", select);
-        url
+    fn record_id(&self, record: &RawValue) -> Option<String> {
+        let value: serde_json::Value = serde_json::from_str(record.get()).ok()?;
+        match self.source.fields.external_id.first(&value)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The item URL of product `id`: the id percent-encoded into the path segment where the
+    /// source's `{id}` stands.
+    fn item_url(&self, id: &str) -> Result<Url, UpstreamError> {
+        use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+        /// What may not stand raw in one path segment (RFC 3986 `pchar` keeps the rest).
+        const SEGMENT: &AsciiSet = &CONTROLS
+            .add(b' ')
+            .add(b'"')
+            .add(b'#')
+            .add(b'%')
+            .add(b'/')
+            .add(b'<')
+            .add(b'>')
+            .add(b'?')
+            .add(b'[')
+            .add(b'\\')
+            .add(b']')
+            .add(b'^')
+            .add(b'`')
+            .add(b'{')
+            .add(b'|')
+            .add(b'}');
+        let encoded = utf8_percent_encode(id, SEGMENT).to_string();
+        Url::parse(&self.source.item.url.replace("{id}", &encoded))
+            .map_err(|_| UpstreamError::Config("the item URL with the product id is not a URL"))
     }
 
     /// Fetches one product by id; `Ok(None)` when the upstream answers 404.
@@ -197,11 +251,7 @@ impl Upstream {
         &self,
         id: &str,
     ) -> Result<Option<Result<Product, InvalidProduct>>, UpstreamError> {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|_| UpstreamError::Config("SYNC_API_URL cannot take a path segment"))?
-            .pop_if_empty()
-            .push(id);
+        let url = self.item_url(id)?;
         let span = info_span!(
             "upstream.product",
             product_id = id,
@@ -210,119 +260,35 @@ impl Upstream {
             otel.status_description = tracing::field::Empty,
         );
         let url = &url;
-        self.with_retries(|resends| async move {
-            match self.get(url, resends).await {
-                Ok(bytes) => Ok(Some(wire::decode_product(&bytes)?)),
-                Err(UpstreamError::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
-                    Ok(None)
+        self.http
+            .with_retries(|resends| async move {
+                match self.http.get(url, resends).await {
+                    Ok(answer) if self.source.builtin => {
+                        Ok(Some(wire::decode_product(&answer.body)?))
+                    }
+                    Ok(answer) => Ok(Some(self.decode_item(&answer.body)?)),
+                    Err(e) if http::is_not_found(&e) => Ok(None),
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(e),
-            }
-        })
-        .instrument(span)
-        .await
-    }
-
-    /// Runs `attempt` under the retry policy, inside the caller's span: each retry is a warning
-    /// there (an event on the exported span) and the outcome becomes the span's status.
-    /// `attempt` is told how many times the request was sent before.
-    async fn with_retries<T, F, Fut>(&self, mut attempt: F) -> Result<T, UpstreamError>
-    where
-        F: FnMut(u32) -> Fut,
-        Fut: Future<Output = Result<T, UpstreamError>>,
-    {
-        let max_delay = self.retry_max_delay;
-        let sent = AtomicU32::new(0);
-        let result = (|| attempt(sent.fetch_add(1, Ordering::Relaxed)))
-            .retry(self.backoff)
-            .sleep(tokio::time::sleep)
-            .when(UpstreamError::is_retryable)
-            // A server's Retry-After replaces the computed delay, capped; once the retry budget is
-            // spent `delay` is None and must stay None, or this would retry forever.
-            .adjust(move |e, delay| {
-                delay.map(|d| e.retry_after().map_or(d, |wait| wait.min(max_delay)))
             })
-            .notify(|e, delay| {
-                metrics().upstream_retry();
-                warn!(
-                    error = %e,
-                    error.type = e.error_type(),
-                    attempt = sent.load(Ordering::Relaxed),
-                    retry_in_ms = delay.as_millis() as u64,
-                    "upstream request failed, retrying"
-                );
-            })
-            .await;
-        let span = tracing::Span::current();
-        span.record("attempts", sent.load(Ordering::Relaxed));
-        crate::telemetry::record_result(&span, &result);
-        result
-    }
-
-    /// One GET, as an HTTP client span carrying the trace context to the upstream: status
-    /// checked, body read whole but bounded.
-    async fn get(&self, url: &Url, resends: u32) -> Result<Vec<u8>, UpstreamError> {
-        let span = info_span!(
-            "GET",
-            otel.kind = "client",
-            http.request.method = "GET",
-            url.full = self.shown(url),
-            server.address = url.host_str().unwrap_or_default(),
-            server.port = url.port_or_known_default().unwrap_or_default(),
-            http.request.resend_count = (resends > 0).then_some(resends),
-            http.response.status_code = tracing::field::Empty,
-            error.type = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-        );
-        let result = self.get_once(url, &span).instrument(span.clone()).await;
-        if let Err(e) = &result {
-            span.record("error.type", e.error_type());
-            span.record("otel.status_code", "error");
-        }
-        result
-    }
-
-    async fn get_once(&self, url: &Url, span: &tracing::Span) -> Result<Vec<u8>, UpstreamError> {
-        let mut request = self.http.get(url.clone());
-        for (name, value) in crate::telemetry::trace_headers(&span.context()) {
-            request = request.header(name, value);
-        }
-        let mut response = request.send().await.map_err(|e| {
-            metrics().upstream_request(None);
-            UpstreamError::from_reqwest(e, self.request_timeout)
-        })?;
-        let status = response.status();
-        span.record("http.response.status_code", status.as_u16());
-        metrics().upstream_request(Some(status.as_u16()));
-        debug!(status = status.as_u16(), "upstream answered");
-        if !status.is_success() {
-            let retry_after = error::retry_after(response.headers());
-            let message = response
-                .bytes()
-                .await
-                .ok()
-                .and_then(|body| wire::error_message(&body));
-            return Err(UpstreamError::Status {
-                status,
-                retry_after,
-                message,
-            });
-        }
-        let expected = response.content_length().unwrap_or(0) as usize;
-        if expected > MAX_BODY_BYTES {
-            return Err(UpstreamError::TooLarge(MAX_BODY_BYTES));
-        }
-        let mut body = Vec::with_capacity(expected);
-        while let Some(chunk) = response
-            .chunk()
+            .instrument(span)
             .await
-            .map_err(|e| UpstreamError::from_reqwest(e, self.request_timeout))?
-        {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(UpstreamError::TooLarge(MAX_BODY_BYTES));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+    }
+
+    fn decode_item(&self, body: &[u8]) -> Result<Result<Product, InvalidProduct>, UpstreamError> {
+        let root: &RawValue = serde_json::from_slice(body).map_err(wire::json_error)?;
+        let record = self
+            .source
+            .item
+            .record
+            .select_raw(root)
+            .map_err(|e| UpstreamError::Shape(e.to_string()))?
+            .ok_or_else(|| {
+                UpstreamError::Shape(format!(
+                    "the answer has no product at {:?}",
+                    self.source.item.record.to_string()
+                ))
+            })?;
+        Ok(mapping::product(&self.source.fields, record))
     }
 }

@@ -100,6 +100,7 @@ impl WireProduct<'_> {
             title: self.title.unwrap_or_default(),
             description: self.description.unwrap_or_default(),
             category: self.category.filter(|c| !c.is_empty()),
+            category_name: None,
             brand: self.brand.filter(|b| !b.is_empty()),
             sku: self.sku.filter(|s| !s.is_empty()),
             price,
@@ -116,7 +117,7 @@ impl WireProduct<'_> {
 
 /// A price from a JSON number literal or a numeric string (surrounding spaces allowed in a
 /// string), exactly; on error, the text that was refused and why.
-fn exact_price(raw: &str) -> Result<Price, (String, PriceError)> {
+pub(crate) fn exact_price(raw: &str) -> Result<Price, (String, PriceError)> {
     let text = if raw.starts_with('"') {
         let text: String =
             serde_json::from_str(raw).map_err(|_| (raw.to_owned(), PriceError::NotANumber))?;
@@ -194,7 +195,7 @@ fn id_of(raw: &str) -> Option<String> {
     serde_json::from_str::<WireId>(raw).ok().map(|w| w.id.0)
 }
 
-fn json_error(e: serde_json::Error) -> UpstreamError {
+pub(crate) fn json_error(e: serde_json::Error) -> UpstreamError {
     match e.classify() {
         serde_json::error::Category::Data => UpstreamError::Shape(e.to_string()),
         serde_json::error::Category::Eof => UpstreamError::BodyCut(e.to_string()),
@@ -205,12 +206,13 @@ fn json_error(e: serde_json::Error) -> UpstreamError {
 pub(crate) fn decode_page(body: &[u8]) -> Result<super::Page, UpstreamError> {
     let page: WirePage = serde_json::from_slice(body).map_err(json_error)?;
     Ok(super::Page {
-        total: page.total,
+        total: Some(page.total),
         products: page
             .products
             .into_iter()
             .map(|raw| product_from_json(raw.get()))
             .collect(),
+        next: None,
     })
 }
 
@@ -346,7 +348,7 @@ mod tests {
     fn a_bad_element_fails_alone_and_keeps_its_id() {
         let body = br#"{"products":[{"id":1,"title":"A"},{"id":2,"title":"B","price":"cheap"},{"id":3}],"total":3}"#;
         let page = decode_page(body).unwrap();
-        assert_eq!(page.total, 3);
+        assert_eq!(page.total, Some(3));
         assert!(page.products[0].is_ok());
         let bad = page.products[1].as_ref().unwrap_err();
         assert_eq!(bad.product_id.as_deref(), Some("2"));

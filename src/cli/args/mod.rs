@@ -41,6 +41,18 @@ pub struct DatabaseArgs {
 /// Where the upstream product API is and how to talk to it.
 #[derive(Args, Debug, Clone)]
 pub struct UpstreamArgs {
+    /// Upstream source file (TOML): the listing, its paging style, the field mapping, auth and
+    /// rate limit of any REST product API (see `sources/`). Without one, the built-in DummyJSON
+    /// source at SYNC_API_URL. With one, SYNC_API_URL, SYNC_API_TOKEN and SYNC_API_KEY are not
+    /// used and the file's list.page_size replaces SYNC_PAGE_SIZE.
+    #[arg(
+        long,
+        env = "SYNC_SOURCE",
+        value_name = "SYNC_SOURCE",
+        value_parser = parse::parse_source
+    )]
+    pub source: Option<crate::source::Source>,
+
     /// Products endpoint of the DummyJSON-compatible upstream API. User info in it
     /// (`https://user:password@host/...`) is sent as HTTP basic auth and never shown.
     #[arg(
@@ -222,6 +234,7 @@ impl DatabaseArgs {
 impl UpstreamArgs {
     pub fn settings(&self) -> UpstreamSettings {
         UpstreamSettings {
+            source: self.source.clone(),
             api_url: self.api_url.clone(),
             api_token: self.api_token.clone(),
             api_key: self.api_key.clone(),
@@ -271,7 +284,14 @@ impl EngineArgs {
         EngineSetup {
             database: self.database.settings(),
             upstream: self.upstream.settings(),
-            engine: self.sync.settings(),
+            engine: EngineSettings {
+                page_size: self
+                    .upstream
+                    .source
+                    .as_ref()
+                    .map_or(self.sync.page_size, |s| s.list.page_size),
+                ..self.sync.settings()
+            },
             skip_migrations: self.skip_migrations,
         }
     }

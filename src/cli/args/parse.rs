@@ -50,6 +50,12 @@ pub fn parse_http_url(s: &str) -> Result<Url, String> {
 }
 
 /// A duration like `500ms`, `5s` or `2m`.
+/// A source file, read and checked now, so a bad one stops the command at start-up with the
+/// file, the key and the problem named.
+pub fn parse_source(s: &str) -> Result<crate::source::Source, String> {
+    crate::source::Source::load(std::path::Path::new(s)).map_err(|e| e.to_string())
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 5s, 2m)"))
 }

@@ -258,3 +258,34 @@ fn a_missing_file_is_named() {
     assert_eq!(e.file, "/nonexistent/shop.toml");
     assert!(e.problem.contains("cannot read it"), "{e}");
 }
+
+#[test]
+fn the_ready_source_files_are_valid() {
+    let any = |_: &str| Some("from-the-environment".to_owned());
+    for (name, text) in [
+        (
+            "dummyjson.toml",
+            include_str!("../../../sources/dummyjson.toml"),
+        ),
+        (
+            "woocommerce.toml",
+            include_str!("../../../sources/woocommerce.toml"),
+        ),
+        (
+            "shopify.toml",
+            include_str!("../../../sources/shopify.toml"),
+        ),
+    ] {
+        let source = Source::parse(name, text, any).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            source.changes.is_some() || name == "dummyjson.toml",
+            "{name}"
+        );
+    }
+    let woo = Source::parse("w", include_str!("../../../sources/woocommerce.toml"), any).unwrap();
+    assert!(matches!(woo.list.paging, Paging::Page { .. }));
+    assert!(matches!(woo.auth, Auth::Basic { .. }));
+    let shopify = Source::parse("s", include_str!("../../../sources/shopify.toml"), any).unwrap();
+    assert!(matches!(shopify.list.paging, Paging::LinkHeader { .. }));
+    assert_eq!(shopify.rate_limit.unwrap().requests, 2);
+}

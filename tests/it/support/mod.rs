@@ -49,6 +49,7 @@ pub async fn simulator_with(config: SimulatorConfig) -> Simulator {
 /// Upstream settings for tests: short timeouts and delays so fault tests stay fast.
 pub fn upstream_settings(sim: &Simulator) -> UpstreamSettings {
     UpstreamSettings {
+        source: None,
         api_url: sim.url(),
         api_token: None,
         api_key: None,
