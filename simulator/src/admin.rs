@@ -70,6 +70,7 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Response {
         "single": counters.single.load(Ordering::Relaxed),
         "admin": counters.admin.load(Ordering::Relaxed),
         "list_ids_only": counters.list_ids_only.load(Ordering::Relaxed),
+        "rate_limited": counters.rate_limited.load(Ordering::Relaxed),
     });
     json(StatusCode::OK, &value)
 }

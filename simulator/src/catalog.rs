@@ -7,17 +7,22 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
+use serde_json::value::RawValue;
 
 use super::overrides::{Overrides, Slot};
 use super::parts::{
     DAY_MS, Dimensions, Draw, Images, Meta, Reviews, Tags, Text, cents, code3, slug,
 };
+use super::products::Products;
 use super::words::{
     ADJECTIVES, CATEGORIES, CLOSINGS, Category, OPENINGS, RETURN_POLICIES, SHIPPING, WARRANTIES,
 };
 
 /// 2025-01-01T00:00:00Z in milliseconds since the Unix epoch: products are created after it.
-const BASE_MS: u64 = 1_735_689_600_000;
+pub(crate) const BASE_MS: u64 = 1_735_689_600_000;
+/// No unchanged generated product was updated at or after this time (see [`synthetic_times`]),
+/// so a "changed since" filter from then on only has the changed products to look at.
+pub(crate) const GENERATED_LATEST_MS: u64 = BASE_MS + 150 * DAY_MS;
 const IMAGE_BASE: &str = "https://cdn.dummyjson.com/product-images";
 
 /// The product fields in serialization order; a field's index is its bit in a [`FieldSet`].
@@ -81,6 +86,8 @@ pub(crate) struct FieldSet<'a> {
     /// The `select` value, kept so extra (overridden) fields can be selected by name too;
     /// `None` selects everything.
     select: Option<&'a str>,
+    /// Serve numeric prices as JSON strings of the same text (`"12.5"`, not `12.5`).
+    string_prices: bool,
 }
 
 /// Every generated field's bit.
@@ -91,6 +98,7 @@ impl<'a> FieldSet<'a> {
     pub(crate) const ALL: FieldSet<'static> = FieldSet {
         bits: ALL_BITS,
         select: None,
+        string_prices: false,
     };
 
     /// Parses a `select` value: comma-separated names; names the generator does not know select
@@ -105,7 +113,26 @@ impl<'a> FieldSet<'a> {
         FieldSet {
             bits,
             select: Some(select),
+            string_prices: false,
         }
+    }
+
+    /// The same fields, with numeric prices served as strings when `on`.
+    pub(crate) fn with_string_prices(self, on: bool) -> FieldSet<'a> {
+        FieldSet {
+            string_prices: on,
+            ..self
+        }
+    }
+
+    /// Whether numeric prices are served as strings.
+    pub(crate) fn string_prices(self) -> bool {
+        self.string_prices
+    }
+
+    /// Whether a field called `name` is selected, whether the generator knows it or not.
+    pub(crate) fn selects(self, name: &str) -> bool {
+        name == "id" || self.has_extra(name)
     }
 
     fn has(self, field: Field) -> bool {
@@ -135,6 +162,8 @@ pub(crate) struct ProductSpec {
     pub id: u64,
     /// Bumped by every change; 0 for an untouched product.
     pub version: u32,
+    /// When the latest change happened (wall-clock milliseconds), `None` if never changed.
+    pub stamp: Option<u64>,
     /// Fields set (or omitted) by the tests, replacing the generated ones; shared with the
     /// state so a page of changed products copies no JSON.
     pub overrides: Option<Arc<Overrides>>,
@@ -185,6 +214,33 @@ impl ProductView<'_> {
         }
     }
 
+    /// The price as a JSON string of the exact text its number would have (an overridden
+    /// number too; an overridden non-number is served as it is).
+    fn price_text<M, F>(&self, map: &mut M, value: F) -> Result<(), M::Error>
+    where
+        M: SerializeMap,
+        F: FnOnce() -> f64,
+    {
+        if !self.fields.has(Field::Price) {
+            return Ok(());
+        }
+        let slot = match &self.spec.overrides {
+            Some(overrides) => overrides.slot("price"),
+            None => Slot::Generated,
+        };
+        match slot {
+            Slot::Raw(raw) => match number_text(raw) {
+                Some(text) => map.serialize_entry("price", text),
+                None => map.serialize_entry("price", raw),
+            },
+            Slot::Omitted => Ok(()),
+            Slot::Generated => {
+                let text = serde_json::to_string(&value()).map_err(serde::ser::Error::custom)?;
+                map.serialize_entry("price", &text)
+            }
+        }
+    }
+
     /// Like [`ProductView::entry`] for a field that is always generated.
     fn put<M, V, F>(&self, map: &mut M, field: Field, value: F) -> Result<(), M::Error>
     where
@@ -206,8 +262,7 @@ impl Serialize for ProductView<'_> {
         let brand = (d.hash(4) & 1 == 0).then(|| d.pick(5, cat.brands));
         let series = char::from(b'A' + (d.hash(6) % 26) as u8);
         let stock = d.versioned(20, 0, 150, version);
-        let created = BASE_MS + d.hash(30) % (120 * DAY_MS);
-        let updated = created + d.hash(31) % (30 * DAY_MS) + u64::from(version) * 1000;
+        let (created, updated) = synthetic_times(d, version, self.spec.stamp);
 
         let mut map = serializer.serialize_map(None)?;
         // `id` is always selected; the ones with a title of their own skip building it.
@@ -235,10 +290,13 @@ impl Serialize for ProductView<'_> {
             })
         })?;
         self.put(&mut map, Field::Category, || cat.slug)?;
-        self.put(&mut map, Field::Price, || {
-            let (lo, hi) = cat.price_cents;
-            cents(d.versioned(80, lo, hi, version))
-        })?;
+        let (lo, hi) = cat.price_cents;
+        let price = || cents(d.versioned(80, lo, hi, version));
+        if self.fields.string_prices() {
+            self.price_text(&mut map, price)?;
+        } else {
+            self.put(&mut map, Field::Price, price)?;
+        }
         self.put(&mut map, Field::DiscountPercentage, || {
             cents(d.range(11, 50, 2000))
         })?;
@@ -306,9 +364,25 @@ impl Serialize for ProductView<'_> {
     }
 }
 
+/// The text of `raw` if it is a JSON number.
+pub(crate) fn number_text(raw: &RawValue) -> Option<&str> {
+    let text = raw.get();
+    text.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+        .then_some(text)
+}
+
+/// When a generated product was created and last updated, in milliseconds since the epoch.
+/// Each version moves the update on by a second, and a change stamped by the wall clock
+/// (`stamp`) moves it to at least that time: a "changed since" filter sees every change.
+pub(crate) fn synthetic_times(d: Draw, version: u32, stamp: Option<u64>) -> (u64, u64) {
+    let created = BASE_MS + d.hash(30) % (120 * DAY_MS);
+    let updated = created + d.hash(31) % (30 * DAY_MS) + u64::from(version) * 1000;
+    (created, updated.max(stamp.unwrap_or(0)))
+}
+
 /// Serializes a listing page, `{"products":[...],"total":T,"skip":S,"limit":n}`, into one buffer.
 pub(crate) fn write_page(
-    seed: u64,
+    products: &Products,
     specs: &[ProductSpec],
     fields: FieldSet<'_>,
     total: u64,
@@ -322,7 +396,7 @@ pub(crate) fn write_page(
         if i > 0 {
             body.push(b',');
         }
-        serde_json::to_writer(&mut body, &ProductView { seed, spec, fields })?;
+        products.write(&mut body, spec, fields)?;
     }
     let tail = format!(
         "],\"total\":{total},\"skip\":{skip},\"limit\":{}}}",

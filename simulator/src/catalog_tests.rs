@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::super::overrides::{Overrides, parse_raw};
 use super::super::parts::{Timestamp, splitmix64};
+use super::super::products::Products;
 use super::super::words::CATEGORIES;
 use super::*;
 
@@ -15,6 +16,7 @@ fn spec(id: u64) -> ProductSpec {
     ProductSpec {
         id,
         version: 0,
+        stamp: None,
         overrides: None,
     }
 }
@@ -293,7 +295,14 @@ fn timestamps_match_chrono() {
 #[test]
 fn pages_carry_total_skip_and_the_returned_count() {
     let specs: Vec<ProductSpec> = (11..=15).map(spec).collect();
-    let body = write_page(1, &specs, FieldSet::parse("title"), 194, 10).expect("page");
+    let body = write_page(
+        &Products::generated(1),
+        &specs,
+        FieldSet::parse("title"),
+        194,
+        10,
+    )
+    .expect("page");
     let page: Value = serde_json::from_slice(&body).expect("valid JSON");
     assert_eq!(page["total"], 194);
     assert_eq!(page["skip"], 10);
@@ -302,7 +311,7 @@ fn pages_carry_total_skip_and_the_returned_count() {
     assert_eq!(products.len(), 5);
     assert_eq!(products[0]["id"], 11);
     assert_eq!(products[0]["title"], json(1, &spec(11))["title"]);
-    let empty = write_page(1, &[], FieldSet::ALL, 0, 0).expect("page");
+    let empty = write_page(&Products::generated(1), &[], FieldSet::ALL, 0, 0).expect("page");
     assert_eq!(
         std::str::from_utf8(&empty).expect("utf-8"),
         r#"{"products":[],"total":0,"skip":0,"limit":0}"#

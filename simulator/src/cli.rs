@@ -3,18 +3,24 @@
 use std::future::Future;
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::builder::BoolishValueParser;
 use tracing::info;
 
+use super::limits::parse_quota;
 use super::{Simulator, SimulatorConfig};
 
 /// Serve a DummyJSON-compatible product API over a synthetic catalog.
+///
+/// The same catalog is also served as WooCommerce REST v3 (/wc/v3/products), Shopify Admin
+/// REST (/admin/api/2024-07/products.json), a cursor style (/cursor/products) and a next-URL
+/// style (/next/products); every listing takes a "changed since" filter.
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct SimulatorArgs {
-    /// Number of products in the catalog (ids 1..=N).
+    /// Number of products in the catalog (ids 1..=N); ignored with --products-file.
     #[arg(long, env = "SIM_PRODUCTS", default_value_t = 194)]
     pub products: u64,
 
@@ -37,6 +43,26 @@ pub struct SimulatorArgs {
     /// Apply DummyJSON's rate limit: 100 requests per 10 seconds, then 429 with Retry-After.
     #[arg(long, env = "SIM_RATE_LIMIT", value_parser = BoolishValueParser::new())]
     pub rate_limit: bool,
+
+    /// A sliding-window rate limit over all product routes: at most N requests in any
+    /// interval of DURATION (e.g. 20/2s, 100/10s, 5/500ms), then 429 with Retry-After.
+    #[arg(
+        long,
+        env = "SIM_RATE_LIMIT_QUOTA",
+        value_name = "N/DURATION",
+        value_parser = parse_quota
+    )]
+    pub rate_limit_quota: Option<(u32, Duration)>,
+
+    /// Serve `price` as a string of the number's exact text ("12.5") on the DummyJSON-shaped
+    /// routes.
+    #[arg(long, env = "SIM_STRING_PRICES", value_parser = BoolishValueParser::new())]
+    pub string_prices: bool,
+
+    /// Serve the products of this DummyJSON dump ({"products":[...]} or [...]) instead of
+    /// generated ones; the simulator fails to start if it cannot read it.
+    #[arg(long, env = "SIM_PRODUCTS_FILE", value_name = "FILE")]
+    pub products_file: Option<PathBuf>,
 
     /// Largest page served, like an API that caps `limit` (unset: no cap).
     #[arg(long, env = "SIM_MAX_LIMIT", value_parser = clap::value_parser!(u64).range(1..))]
@@ -70,6 +96,9 @@ impl SimulatorArgs {
             rate_limit: self.rate_limit,
             max_limit: self.max_limit,
             basic_auth: self.basic_auth.clone(),
+            rate_limit_quota: self.rate_limit_quota,
+            string_prices: self.string_prices,
+            products_file: self.products_file.clone(),
         }
     }
 }
@@ -103,7 +132,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let simulator = Simulator::start(args.config(), args.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+        .with_context(|| format!("cannot serve on {}", args.listen))?;
     let url = simulator.url();
     info!(
         %url,
@@ -113,6 +142,9 @@ pub async fn run(
         error_rate = args.error_rate,
         truncate_rate = args.truncate_rate,
         rate_limit = args.rate_limit,
+        rate_limit_quota = ?args.rate_limit_quota,
+        string_prices = args.string_prices,
+        products_file = ?args.products_file,
         // Whether credentials are demanded, never what they are.
         basic_auth = args.basic_auth.is_some(),
         "simulator serving"
@@ -188,6 +220,24 @@ mod tests {
         let args = parse(&[]).expect("no flags needed");
         assert_eq!(args.config(), SimulatorConfig::default());
         assert_eq!(args.listen, SocketAddr::from(([127, 0, 0, 1], 8090)));
+    }
+
+    #[test]
+    fn new_flags_map_to_the_config() {
+        let args = parse(&[
+            "--rate-limit-quota",
+            "20/2s",
+            "--string-prices",
+            "--products-file",
+            "dump.json",
+        ])
+        .expect("valid flags");
+        let config = args.config();
+        assert_eq!(config.rate_limit_quota, Some((20, Duration::from_secs(2))));
+        assert!(config.string_prices);
+        assert_eq!(config.products_file, Some(PathBuf::from("dump.json")));
+        assert!(!config.rate_limit, "the quota leaves DummyJSON's limit off");
+        assert!(parse(&["--rate-limit-quota", "20"]).is_err());
     }
 
     #[test]

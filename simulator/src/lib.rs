@@ -1,28 +1,49 @@
 //! A DummyJSON-compatible product API (`/products`, `/products/{id}`) over a synthetic catalog,
 //! used by the integration tests (in-process), the benchmark and the demo (as the
 //! `catalog-sync-simulator` binary). Owns the server's lifecycle, its knobs (latency, error and
-//! truncation rates, rate limit, basic auth), scripted faults, and the handle the tests use to
-//! change the catalog and to make it lie (field overrides, listing quirks, changes fired by
-//! listing requests).
+//! truncation rates, rate limits, basic auth, string prices), scripted faults, and the handle
+//! the tests use to change the catalog and to make it lie (field overrides, listing quirks,
+//! changes fired by listing requests).
+//!
+//! The same catalog is served in other APIs' shapes too, for testing a client configured for
+//! any of them: WooCommerce REST v3 (`/wc/v3/products`, page numbers), Shopify Admin REST
+//! (`/admin/api/2024-07/products.json`, `Link` headers), a cursor style (`/cursor/products`)
+//! and a next-URL style (`/next/products`). Every listing takes a "changed since" filter.
 //!
 //! Products are generated from (seed, id, version), so memory does not grow with the catalog;
-//! only changes (mutations, field overrides, deletions, scripted changes) are stored.
+//! only changes (mutations, field overrides, deletions, scripted changes) are stored. A
+//! products file (a DummyJSON dump) can replace the generated catalog.
+//!
+//! Modules: `server` (the shared state, the misbehaviour pipeline, the DummyJSON routes),
+//! `styles` (cursor and next-URL routes, cursors), `storefronts` (WooCommerce and Shopify
+//! routes) and `shapes` (their product JSON); `products` (generated or file products, version
+//! times, filtered and keyset pages), `catalog` and `parts` (generated products), `dump` (the
+//! products file), `state` (live ids and changes), `overrides`, `listing`, `faults`, `limits`,
+//! `auth`, `clock`, `admin` (the `/__sim` API) and `cli`.
 
 mod admin;
 mod auth;
 mod catalog;
 mod cli;
+mod clock;
+mod dump;
 mod faults;
+mod limits;
 mod listing;
 mod overrides;
 mod parts;
+mod products;
 mod server;
+mod shapes;
 mod state;
+mod storefronts;
+mod styles;
 #[cfg(test)]
 mod tests;
 mod words;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -36,11 +57,13 @@ pub use listing::{CatalogChange, ListingQuirks};
 
 use auth::BasicAuth;
 use catalog::FieldSet;
+use dump::Dump;
 use faults::{Faults, RateLimiter};
+use limits::SlidingWindow;
 use listing::ListTriggers;
 use overrides::parse_raw;
+use products::Products;
 use server::{Counters, Shared};
-use state::CatalogState;
 
 /// How long [`Simulator::shutdown`] waits for in-flight requests before aborting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -48,7 +71,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// The simulator's settings, fixed at start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimulatorConfig {
-    /// Number of products; ids are `1..=products`.
+    /// Number of products; ids are `1..=products`. Ignored with a `products_file`.
     pub products: u64,
     /// Seed of the generated catalog: the same seed gives the same products.
     pub seed: u64,
@@ -60,12 +83,25 @@ pub struct SimulatorConfig {
     pub truncate_rate: f64,
     /// Apply DummyJSON's rate limit: 100 requests per 10 seconds (one window for all clients).
     pub rate_limit: bool,
+    /// `(n, window)`: at most `n` product requests (any route, any shape) in any interval of
+    /// `window` — a sliding window over all clients; excess requests get 429 with
+    /// `Retry-After` in whole seconds. Applies on top of `rate_limit`. `None`: no such limit.
+    pub rate_limit_quota: Option<(u32, Duration)>,
     /// Largest page served: a larger `limit` (or `limit=0`) gets this many products, as from
     /// an API that caps its page size. `None` serves whatever is asked.
     pub max_limit: Option<u64>,
     /// `(user, password)` that product requests must present as HTTP Basic credentials, or
     /// get 401; admin requests never need them. `None` asks for nothing.
     pub basic_auth: Option<(String, String)>,
+    /// Serve `price` as a JSON string of the number's exact text (`"12.5"` for `12.5`) on the
+    /// DummyJSON-shaped routes (`/products`, `/cursor/products`, `/next/products`); the
+    /// WooCommerce and Shopify shapes always do.
+    pub string_prices: bool,
+    /// A DummyJSON dump (`{"products":[...]}` or a bare array of products) that becomes the
+    /// catalog instead of generated products: ids from the file, products served as stored.
+    /// Changes, deletions and overrides work on it as on generated products; added products
+    /// are generated. A file that cannot be read fails [`Simulator::start`], naming the file.
+    pub products_file: Option<PathBuf>,
 }
 
 impl Default for SimulatorConfig {
@@ -79,6 +115,9 @@ impl Default for SimulatorConfig {
             rate_limit: false,
             max_limit: None,
             basic_auth: None,
+            rate_limit_quota: None,
+            string_prices: false,
+            products_file: None,
         }
     }
 }
@@ -88,15 +127,20 @@ impl Default for SimulatorConfig {
 pub struct RequestCounts {
     /// Every request, whatever the route and the answer.
     pub total: u64,
-    /// `GET /products`.
+    /// Listing requests: `GET /products` and the other shapes' listings (`/wc/v3/products`,
+    /// `/admin/api/2024-07/products.json`, `/cursor/products`, `/next/products`).
     pub list: u64,
-    /// `GET /products/{id}`.
+    /// Single-product requests: `GET /products/{id}`, `/wc/v3/products/{id}` and
+    /// `/admin/api/2024-07/products/{id}.json`.
     pub single: u64,
     /// `/__sim/...`.
     pub admin: u64,
     /// Listing requests whose `select` names no field but `id` (`select=id`): the id-only
     /// pass of a sync, counted in `list` too.
     pub list_ids_only: u64,
+    /// Product requests answered 429 Too Many Requests, whatever the cause (a rate limit, the
+    /// quota, or a scripted fault).
+    pub rate_limited: u64,
 }
 
 /// A running simulator. Clones share the same server and state.
@@ -132,8 +176,27 @@ impl Simulator {
         addr: SocketAddr,
         rate_limit: Option<RateLimiter>,
     ) -> std::io::Result<Simulator> {
+        let products = match &config.products_file {
+            Some(path) => {
+                let dump = Dump::load(path).map_err(|e| {
+                    let text = format!("products file {}: {e}", path.display());
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, text)
+                })?;
+                Products::from_dump(config.seed, dump)
+            }
+            None => Products::generated(config.seed),
+        };
+        // Bound first: the next-page links carry the address.
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            seed: config.seed,
+            base: format!("http://{addr}"),
+            catalog: RwLock::new(products.initial_state(config.products)),
+            products,
+            string_prices: config.string_prices,
+            quota: config
+                .rate_limit_quota
+                .map(|(limit, window)| SlidingWindow::new(limit, window)),
             latency: config.latency,
             error_rate: config.error_rate,
             truncate_rate: config.truncate_rate,
@@ -143,17 +206,16 @@ impl Simulator {
                 .basic_auth
                 .as_ref()
                 .map(|(user, password)| BasicAuth::new(user, password)),
-            catalog: RwLock::new(CatalogState::new(config.products)),
             faults: Mutex::new(Faults::default()),
             listing: Mutex::new(ListingQuirks::default()),
             triggers: Mutex::new(ListTriggers::default()),
             counters: Counters::default(),
         });
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
         let url = reqwest::Url::parse(&format!("http://{addr}/products"))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let app = server::product_routes()
+            .merge(styles::routes())
+            .merge(storefronts::routes())
             .merge(admin::admin_routes())
             .fallback(server::not_found)
             .with_state(Arc::clone(&shared));
@@ -195,6 +257,7 @@ impl Simulator {
             single: counters.single.load(Ordering::Relaxed),
             admin: counters.admin.load(Ordering::Relaxed),
             list_ids_only: counters.list_ids_only.load(Ordering::Relaxed),
+            rate_limited: counters.rate_limited.load(Ordering::Relaxed),
         }
     }
 
@@ -220,6 +283,10 @@ impl Simulator {
     }
 
     /// Bumps a live product's version: new price, stock and `meta.updatedAt`. No-op if not live.
+    ///
+    /// The new `meta.updatedAt` (the version time every "changed since" filter compares) is
+    /// at least the wall-clock time of the call and later than the product's previous one, so
+    /// listing with `updated_since` = a time taken before the change finds the product.
     pub fn mutate(&self, id: u64) {
         self.shared.catalog_mut().mutate(id);
     }

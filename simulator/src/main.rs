@@ -1,4 +1,5 @@
-//! `catalog-sync-simulator`: serves the simulated upstream until SIGINT or SIGTERM. Prints
+//! `catalog-sync-simulator`: serves the simulated upstream (DummyJSON, WooCommerce, Shopify,
+//! cursor and next-URL shapes of one catalog) until SIGINT or SIGTERM. Prints
 //! `listening on <url>` on stdout once it accepts requests; logs go to stderr (`RUST_LOG`).
 
 use std::process::ExitCode;
@@ -7,7 +8,7 @@ use catalog_sync_simulator::SimulatorArgs;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// Serve a DummyJSON-compatible product API over a synthetic catalog.
+/// Serve a product API over a synthetic (or file) catalog in several APIs' shapes.
 #[derive(Parser, Debug)]
 #[command(name = "catalog-sync-simulator", version, about)]
 struct Cli {

@@ -115,6 +115,57 @@ impl<'de> Deserialize<'de> for FieldsBody {
     }
 }
 
+/// A JSON object as ordered `(name, raw value)` pairs: the exact text of every value, in the
+/// order written (a products file's products, and the DummyJSON product the other shapes are
+/// mapped from). Unlike [`FieldsBody`], a `null` is kept as a value.
+#[derive(Debug, Default)]
+pub(crate) struct RawObject(pub Vec<(Box<str>, Box<RawValue>)>);
+
+impl RawObject {
+    /// The raw value of `name`, if present.
+    pub(crate) fn get(&self, name: &str) -> Option<&RawValue> {
+        self.0
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, raw)| &**raw)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawObject, D::Error> {
+        struct Entries;
+
+        impl<'de> Visitor<'de> for Entries {
+            type Value = RawObject;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawObject, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((name, raw)) = map.next_entry::<String, Box<RawValue>>()? {
+                    entries.push((name.into_boxed_str(), raw));
+                }
+                Ok(RawObject(entries))
+            }
+        }
+
+        deserializer.deserialize_map(Entries)
+    }
+}
+
+impl serde::Serialize for RawObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, raw) in &self.0 {
+            map.serialize_entry(&**name, &**raw)?;
+        }
+        map.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

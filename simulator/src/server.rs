@@ -1,7 +1,8 @@
 //! The HTTP side of the product routes: the shared state behind every handler, the request
 //! counters, and the pipeline a product request goes through (changes due at a listing
-//! request, latency, authentication, scripted faults, rate limit, failing pages, random errors,
-//! random truncation), then the listing quirks.
+//! request, latency, authentication, scripted faults, rate limits, failing pages, random errors,
+//! random truncation), then the listing quirks. Serves the DummyJSON routes; the other API
+//! shapes are in `styles` and `storefronts`.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,9 +19,12 @@ use axum::routing::get;
 use futures_util::{StreamExt as _, stream};
 
 use super::auth::{BasicAuth, challenge};
-use super::catalog::{FieldSet, ProductView, names, write_page};
+use super::catalog::{FieldSet, names, write_page};
+use super::clock::parse_since;
 use super::faults::{Fault, Faults, RateLimiter, retry_after_secs};
+use super::limits::SlidingWindow;
 use super::listing::{ListTriggers, ListingQuirks};
+use super::products::Products;
 use super::state::CatalogState;
 
 /// How long a truncated answer waits between its first half and breaking the connection.
@@ -35,6 +39,8 @@ pub(crate) struct Counters {
     pub admin: AtomicU64,
     /// Listing requests that selected `id` only, a subset of `list`.
     pub list_ids_only: AtomicU64,
+    /// Product requests answered 429, whatever the reason.
+    pub rate_limited: AtomicU64,
 }
 
 /// The kinds of request the counters tell apart.
@@ -49,12 +55,18 @@ pub(crate) enum Kind {
 /// Everything the handlers share; the simulator handle holds it too.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub seed: u64,
+    /// `http://{addr}`, for the absolute URLs of the next-page links.
+    pub base: String,
+    pub products: Products,
+    /// Serve numeric prices as strings on the DummyJSON-shaped routes.
+    pub string_prices: bool,
     pub latency: Duration,
     pub error_rate: f64,
     pub truncate_rate: f64,
     pub max_limit: Option<u64>,
     pub rate_limit: Option<RateLimiter>,
+    /// The configurable limit, a sliding window.
+    pub quota: Option<SlidingWindow>,
     /// The credentials product requests must carry, if any.
     pub basic_auth: Option<BasicAuth>,
     pub catalog: RwLock<CatalogState>,
@@ -111,17 +123,33 @@ impl Shared {
     /// The JSON of a live product with the given fields, `None` if it is not live.
     pub(crate) fn product_json(&self, id: u64, fields: FieldSet<'_>) -> Option<Vec<u8>> {
         let spec = self.catalog().spec(id)?;
-        let view = ProductView {
-            seed: self.seed,
-            spec: &spec,
-            fields,
-        };
-        serde_json::to_vec(&view).ok()
+        self.products.json(&spec, fields).ok()
+    }
+
+    /// The fields a DummyJSON-shaped answer serves for these query parameters.
+    pub(crate) fn fields<'a>(&self, params: &'a [(String, String)]) -> FieldSet<'a> {
+        fields(params).with_string_prices(self.string_prices)
     }
 
     /// Runs the misbehaviour pipeline for a product request. `Err` is the answer to send
     /// instead of the product(s); `Ok(truncate)` says whether to cut the real answer short.
-    async fn gate(
+    /// `listing_skip` is the offset of a listing request, for the pages that always fail.
+    pub(crate) async fn gate(
+        &self,
+        kind: Kind,
+        headers: &HeaderMap,
+        listing_skip: Option<u64>,
+    ) -> Result<bool, Response> {
+        let result = self.misbehave(kind, headers, listing_skip).await;
+        if let Err(response) = &result
+            && response.status() == StatusCode::TOO_MANY_REQUESTS
+        {
+            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    async fn misbehave(
         &self,
         kind: Kind,
         headers: &HeaderMap,
@@ -157,6 +185,11 @@ impl Shared {
         }
         if let Some(limiter) = &self.rate_limit
             && let Err(wait) = limiter.check()
+        {
+            return Err(too_many(wait.max(Duration::from_secs(1))));
+        }
+        if let Some(quota) = &self.quota
+            && let Err(wait) = quota.check()
         {
             return Err(too_many(wait.max(Duration::from_secs(1))));
         }
@@ -237,9 +270,11 @@ pub(crate) async fn not_found(State(shared): State<Arc<Shared>>) -> Response {
     message(StatusCode::NOT_FOUND, "Not found")
 }
 
-type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
+/// A route's query parameters, in order; a malformed query string reads as none.
+pub(crate) type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// The value of query parameter `name` (the last one if repeated).
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .rev()
@@ -248,7 +283,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// A numeric query parameter; `Err` is the message of a 400 answer.
-fn number(params: &[(String, String)], name: &str, default: u64) -> Result<u64, String> {
+pub(crate) fn number(params: &[(String, String)], name: &str, default: u64) -> Result<u64, String> {
     match param(params, name) {
         None => Ok(default),
         Some(text) => text.trim().parse().map_err(|_| {
@@ -270,6 +305,27 @@ fn selects_ids_only(params: &[(String, String)]) -> bool {
     })
 }
 
+/// A "changed since" parameter in milliseconds since the epoch; `Err` is the message of a
+/// 400 answer.
+pub(crate) fn since(params: &[(String, String)], name: &str) -> Result<Option<u64>, String> {
+    match param(params, name) {
+        None => Ok(None),
+        Some(text) => parse_since(text).map(Some).ok_or_else(|| {
+            format!(
+                "Invalid '{name}' parameter: '{text}' is not RFC 3339, ISO 8601 or Unix seconds"
+            )
+        }),
+    }
+}
+
+/// `limit` after the page-size cap: a larger one, or 0 (everything), gets `max_limit`.
+pub(crate) fn capped(max_limit: Option<u64>, limit: u64) -> u64 {
+    match max_limit {
+        Some(max) if limit == 0 || limit > max => max,
+        _ => limit,
+    }
+}
+
 async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, params: Params) -> Response {
     let params = params.map(|Query(p)| p).unwrap_or_default();
     if selects_ids_only(&params) {
@@ -284,20 +340,31 @@ async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, params: Par
         Ok(truncate) => truncate,
         Err(response) => return response,
     };
-    let (skip, limit) = match (skip, number(&params, "limit", 30)) {
-        (Ok(skip), Ok(limit)) => (skip, limit),
-        (Err(text), _) | (_, Err(text)) => return message(StatusCode::BAD_REQUEST, &text),
+    let (skip, limit, since) = match (
+        skip,
+        number(&params, "limit", 30),
+        since(&params, "updated_since"),
+    ) {
+        (Ok(skip), Ok(limit), Ok(since)) => (skip, limit, since),
+        (Err(text), _, _) | (_, Err(text), _) | (_, _, Err(text)) => {
+            return message(StatusCode::BAD_REQUEST, &text);
+        }
     };
-    let limit = match shared.max_limit {
-        Some(max) if limit == 0 || limit > max => max,
-        _ => limit,
-    };
+    let limit = capped(shared.max_limit, limit);
     let quirks = shared.listing().clone();
-    let (live, specs) = shared
-        .catalog()
-        .page(quirks.served_skip(skip, limit), limit);
+    let (live, specs) = {
+        let catalog = shared.catalog();
+        let served = quirks.served_skip(skip, limit);
+        shared.products.offset_page(&catalog, since, served, limit)
+    };
     let total = quirks.total.unwrap_or(live);
-    match write_page(shared.seed, &specs, fields(&params), total, skip) {
+    match write_page(
+        &shared.products,
+        &specs,
+        shared.fields(&params),
+        total,
+        skip,
+    ) {
         Ok(body) => json_response(StatusCode::OK, body, truncate),
         Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
@@ -317,7 +384,7 @@ async fn single(
     let product = id
         .parse::<u64>()
         .ok()
-        .and_then(|n| shared.product_json(n, fields(&params)));
+        .and_then(|n| shared.product_json(n, shared.fields(&params)));
     match product {
         Some(body) => json_response(StatusCode::OK, body, truncate),
         None => {

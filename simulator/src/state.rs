@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 
 use super::CatalogChange;
 use super::catalog::ProductSpec;
+use super::clock::now_ms;
 use super::overrides::{Overrides, raw_string};
 
 /// Live ids are `1..=last_id` minus `deleted`.
@@ -17,9 +18,18 @@ pub(crate) struct CatalogState {
     last_id: u64,
     /// Deleted ids, sorted ascending.
     deleted: Vec<u64>,
-    versions: HashMap<u64, u32>,
+    /// Changed products: their version and the wall-clock time of their latest change.
+    versions: HashMap<u64, Version>,
     /// Behind an `Arc` so a listing page shares them instead of copying their JSON.
     overrides: HashMap<u64, Arc<Overrides>>,
+}
+
+/// A changed product's version and when it last changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Version {
+    number: u32,
+    /// Wall-clock milliseconds since the Unix epoch, strictly increasing per product.
+    stamp: u64,
 }
 
 impl CatalogState {
@@ -27,6 +37,23 @@ impl CatalogState {
     pub(crate) fn new(products: u64) -> CatalogState {
         CatalogState {
             last_id: products,
+            ..CatalogState::default()
+        }
+    }
+
+    /// A catalog of exactly these ids (a products file's): the gaps below the highest count
+    /// as deleted, so the paging math stays the same.
+    pub(crate) fn with_ids(ids: &[u64]) -> CatalogState {
+        let last_id = ids.iter().copied().max().unwrap_or(0);
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        let mut present = sorted.iter().peekable();
+        let deleted = (1..=last_id)
+            .filter(|id| present.next_if_eq(&id).is_none())
+            .collect();
+        CatalogState {
+            last_id,
+            deleted,
             ..CatalogState::default()
         }
     }
@@ -52,13 +79,16 @@ impl CatalogState {
 
     /// The spec of a live product, `None` if absent or deleted.
     pub(crate) fn spec(&self, id: u64) -> Option<ProductSpec> {
-        self.is_live(id).then(|| self.spec_unchecked(id))
+        self.is_live(id).then(|| self.live_spec(id))
     }
 
-    fn spec_unchecked(&self, id: u64) -> ProductSpec {
+    /// The spec of an id known to be live.
+    pub(crate) fn live_spec(&self, id: u64) -> ProductSpec {
+        let version = self.versions.get(&id);
         ProductSpec {
             id,
-            version: self.versions.get(&id).copied().unwrap_or(0),
+            version: version.map_or(0, |v| v.number),
+            stamp: version.map(|v| v.stamp),
             overrides: self.overrides.get(&id).cloned(),
         }
     }
@@ -68,8 +98,15 @@ impl CatalogState {
         if !self.is_live(id) {
             return false;
         }
-        let version = self.versions.entry(id).or_insert(0);
-        *version = version.saturating_add(1);
+        // Wall-clock time, so a client can ask for "changed since I last looked"; strictly
+        // after the previous change even when two land within the same millisecond.
+        let now = now_ms();
+        let version = self.versions.entry(id).or_insert(Version {
+            number: 0,
+            stamp: 0,
+        });
+        version.number = version.number.saturating_add(1);
+        version.stamp = now.max(version.stamp + 1);
         true
     }
 
@@ -146,6 +183,21 @@ impl CatalogState {
         Some((position + 1 + low as u64, low))
     }
 
+    /// The live ids above `after`, ascending.
+    pub(crate) fn ids_after(&self, after: u64) -> impl Iterator<Item = u64> + '_ {
+        let from = self.deleted.partition_point(|&d| d <= after);
+        let mut deleted = self.deleted[from..].iter().peekable();
+        (after.saturating_add(1)..=self.last_id).filter(move |id| deleted.next_if_eq(&id).is_none())
+    }
+
+    /// The ids of the live products changed since the start, ascending: the only ones whose
+    /// version time can be later than the catalog's unchanged products.
+    pub(crate) fn changed_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.versions.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// A listing page: the live count and up to `limit` specs from live position `skip`
     /// (`limit == 0`: all remaining).
     pub(crate) fn page(&self, skip: u64, limit: u64) -> (u64, Vec<ProductSpec>) {
@@ -164,7 +216,7 @@ impl CatalogState {
         let mut id = first;
         while (specs.len() as u64) < count && id <= self.last_id {
             if deleted.next_if_eq(&&id).is_none() {
-                specs.push(self.spec_unchecked(id));
+                specs.push(self.live_spec(id));
             }
             id += 1;
         }
@@ -304,6 +356,29 @@ mod tests {
         assert_eq!(state.last_id(), 8);
         assert_eq!(state.live_count(), 6);
         assert!(!state.is_live(2) && state.is_live(8) && !state.is_live(9));
+    }
+
+    #[test]
+    fn keyset_ids_and_file_catalogs_skip_the_gaps() {
+        let mut state = CatalogState::with_ids(&[9, 2, 5]);
+        assert_eq!((state.live_count(), state.last_id()), (3, 9));
+        assert_eq!(state.ids_after(0).collect::<Vec<_>>(), [2, 5, 9]);
+        assert_eq!(state.ids_after(2).collect::<Vec<_>>(), [5, 9]);
+        assert_eq!(state.ids_after(3).collect::<Vec<_>>(), [5, 9]);
+        state.delete(5);
+        state.add(1);
+        assert_eq!(state.ids_after(2).collect::<Vec<_>>(), [9, 10]);
+        assert_eq!(state.ids_after(10).count(), 0);
+        state.mutate(10);
+        state.mutate(2);
+        assert_eq!(state.changed_ids(), [2, 10]);
+        let (first, second) = (state.live_spec(2).stamp, state.live_spec(10).stamp);
+        assert!(first.is_some() && second.is_some());
+        state.mutate(2);
+        assert!(
+            state.live_spec(2).stamp > first,
+            "each change is stamped later"
+        );
     }
 
     #[test]

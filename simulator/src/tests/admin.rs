@@ -143,6 +143,9 @@ async fn shutdown_stops_serving_and_run_reports_bind_errors() {
         rate_limit: false,
         max_limit: None,
         basic_auth: None,
+        rate_limit_quota: None,
+        string_prices: false,
+        products_file: None,
         listen: taken.addr(),
     };
     assert!(

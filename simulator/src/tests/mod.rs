@@ -1,12 +1,17 @@
 //! End-to-end tests of the simulator over HTTP: a server on 127.0.0.1:0 and a reqwest client.
 //! This file has the helpers and the product routes; `faults`, `admin`, `overrides`,
-//! `listing` and `auth` the rest.
+//! `listing` and `auth` the rest; `styles` and `shapes` the other APIs, `since` the
+//! "changed since" filters, `knobs` string prices, products files and the rate-limit quota.
 
 mod admin;
 mod auth;
 mod faults;
+mod knobs;
 mod listing;
 mod overrides;
+mod shapes;
+mod since;
+mod styles;
 
 use std::net::SocketAddr;
 
@@ -50,6 +55,38 @@ async fn get_text(sim: &Simulator, suffix: &str) -> (StatusCode, String) {
         .expect("request sent");
     let status = response.status();
     (status, response.text().await.expect("text body"))
+}
+
+/// GET `http://{addr}{path}` (or `path` itself if it is absolute): status, headers, body text.
+async fn fetch(sim: &Simulator, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let url = if path.starts_with("http") {
+        path.to_owned()
+    } else {
+        format!("http://{}{path}", sim.addr())
+    };
+    let response = client().get(url).send().await.expect("request sent");
+    let (status, headers) = (response.status(), response.headers().clone());
+    (status, headers, response.text().await.expect("text body"))
+}
+
+/// Like [`fetch`], with the body as JSON.
+async fn fetch_json(
+    sim: &Simulator,
+    path: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let (status, headers, text) = fetch(sim, path).await;
+    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+    (status, headers, value)
+}
+
+/// The `id`s of a JSON array of products.
+fn array_ids(products: &Value) -> Vec<u64> {
+    products
+        .as_array()
+        .expect("array of products")
+        .iter()
+        .map(|p| p["id"].as_u64().expect("id"))
+        .collect()
 }
 
 fn ids(page: &Value) -> Vec<u64> {
