@@ -1,24 +1,34 @@
-//! The scheduler: publishes `catalog.sync.requested` on a cron schedule. Each request's
-//! `Nats-Msg-Id` is derived from its schedule slot, so any number of replicas produce exactly one
-//! request per slot (JetStream drops the duplicates within the stream's duplicate window).
+//! The scheduler: publishes `catalog.sync.requested` on a cron schedule (full syncs) and, when
+//! configured, `changes` requests on a second schedule of their own (e.g. every 5 minutes next
+//! to a nightly full sync). Each request's `Nats-Msg-Id` is derived from its schedule and slot,
+//! so any number of replicas produce exactly one request per slot (JetStream drops the
+//! duplicates within the stream's duplicate window).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::messages::{SyncRequested, message_id_headers};
-use crate::settings::{ScheduleSettings, Topology};
+use crate::settings::{Schedule, ScheduleSettings, Topology};
 use crate::telemetry::error_chain;
 
-/// The request id (and `Nats-Msg-Id`) of a slot: the same on every replica.
-pub fn slot_request_id(slot: DateTime<Utc>) -> String {
-    format!(
-        "scheduled-{}",
-        slot.to_rfc3339_opts(SecondsFormat::Secs, true)
-    )
+/// What a schedule requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requests {
+    Full,
+    Changes,
 }
 
-/// Publishes one request per slot until `shutdown` or `max_runs` slots.
+/// The request id (and `Nats-Msg-Id`) of a slot: the same on every replica.
+pub fn slot_request_id(requests: Requests, slot: DateTime<Utc>) -> String {
+    let at = slot.to_rfc3339_opts(SecondsFormat::Secs, true);
+    match requests {
+        Requests::Full => format!("scheduled-{at}"),
+        Requests::Changes => format!("scheduled-changes-{at}"),
+    }
+}
+
+/// Publishes one request per slot of each schedule until `shutdown` or `max_runs` slots.
 pub async fn run(
     client: async_nats::Client,
     topology: &Topology,
@@ -26,15 +36,49 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let js = async_nats::jetstream::new(client);
+    let full = publish_slots(
+        &js,
+        topology,
+        settings,
+        &settings.schedule,
+        Requests::Full,
+        &shutdown,
+    );
+    match &settings.changes_schedule {
+        Some(changes) => {
+            let changes = publish_slots(
+                &js,
+                topology,
+                settings,
+                changes,
+                Requests::Changes,
+                &shutdown,
+            );
+            tokio::join!(full, changes);
+        }
+        None => full.await,
+    }
+    info!("scheduler stopped");
+    Ok(())
+}
+
+async fn publish_slots(
+    js: &async_nats::jetstream::Context,
+    topology: &Topology,
+    settings: &ScheduleSettings,
+    schedule: &Schedule,
+    requests: Requests,
+    shutdown: &CancellationToken,
+) {
     let mut cursor = settings
         .start_after
         .unwrap_or_else(Utc::now)
         .max(Utc::now() - chrono::Duration::seconds(1));
     let mut slots = 0u64;
-    info!(schedule = %settings.schedule.text(), "scheduler started");
+    info!(schedule = %schedule.text(), ?requests, "scheduler started");
     while settings.max_runs.is_none_or(|max| slots < max) {
-        let Some(slot) = settings.schedule.next_after(cursor) else {
-            warn!(schedule = %settings.schedule.text(), "the schedule has no further slot");
+        let Some(slot) = schedule.next_after(cursor) else {
+            warn!(schedule = %schedule.text(), "the schedule has no further slot");
             break;
         };
         let wait = (slot - Utc::now()).to_std().unwrap_or_default();
@@ -42,15 +86,19 @@ pub async fn run(
             () = shutdown.cancelled() => break,
             () = tokio::time::sleep(wait) => {}
         }
-        let request_id = slot_request_id(slot);
+        let request_id = slot_request_id(requests, slot);
+        let base = match requests {
+            Requests::Full => SyncRequested::full(request_id.as_str()),
+            Requests::Changes => SyncRequested::changes(request_id.as_str()),
+        };
         let request = SyncRequested {
-            reason: Some(format!("schedule {}", settings.schedule.text())),
+            reason: Some(format!("schedule {}", schedule.text())),
             requested_at: Some(slot),
-            ..SyncRequested::full(request_id.as_str())
+            ..base
         };
         // Each slot's request starts its own trace.
         let published = crate::bus::publish(
-            &js,
+            js,
             &topology.requested_subject,
             message_id_headers(&request_id),
             request.encode(),
@@ -69,8 +117,6 @@ pub async fn run(
         cursor = slot;
         slots += 1;
     }
-    info!("scheduler stopped");
-    Ok(())
 }
 
 #[cfg(test)]
@@ -106,8 +152,12 @@ mod tests {
     #[test]
     fn a_slot_names_its_request() {
         assert_eq!(
-            slot_request_id(at("2026-11-22T10:30:00Z")),
+            slot_request_id(Requests::Full, at("2026-11-22T10:30:00Z")),
             "scheduled-2026-11-22T10:30:00Z"
+        );
+        assert_eq!(
+            slot_request_id(Requests::Changes, at("2026-11-22T10:30:00Z")),
+            "scheduled-changes-2026-11-22T10:30:00Z"
         );
     }
 }

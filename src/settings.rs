@@ -247,7 +247,10 @@ impl Schedule {
 /// When the scheduler requests full syncs.
 #[derive(Clone, Debug)]
 pub struct ScheduleSettings {
+    /// When full syncs are requested.
     pub schedule: Schedule,
+    /// When `changes` syncs are requested, if at all.
+    pub changes_schedule: Option<Schedule>,
     /// Stop after this many slots.
     pub max_runs: Option<u64>,
     /// Begin with the first slot after this time instead of after now.

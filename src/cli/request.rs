@@ -27,6 +27,11 @@ pub struct RequestCommand {
     #[arg(long, value_delimiter = ',', value_name = "IDS", value_parser = super::sync::parse_product_id)]
     pub products: Vec<String>,
 
+    /// Ask for a `changes` sync: the products the source lists as changed since the last
+    /// succeeded full sync (the worker's source needs a [changes] block). Never archives.
+    #[arg(long, conflicts_with = "products")]
+    pub changes: bool,
+
     /// Ask for a dry run: read and compare, write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -60,7 +65,9 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| Uuid::new_v4().to_string());
     let request = SyncRequested {
         request_id: Some(request_id.clone()),
-        scope: if command.products.is_empty() {
+        scope: if command.changes {
+            Scope::Changes
+        } else if command.products.is_empty() {
             Scope::Full
         } else {
             Scope::Products(command.products.clone())

@@ -21,6 +21,11 @@ pub struct SyncCommand {
     #[arg(long, value_delimiter = ',', value_name = "IDS", value_parser = parse_product_id)]
     pub products: Vec<String>,
 
+    /// Sync only the products the source lists as changed since the last succeeded full sync
+    /// (the source file needs a [changes] block). Never archives.
+    #[arg(long, conflicts_with = "products")]
+    pub changes: bool,
+
     /// Print exactly the run summary as JSON on stdout, nothing else.
     #[arg(long)]
     pub json: bool,
@@ -50,7 +55,9 @@ pub(super) fn parse_product_id(s: &str) -> Result<String, String> {
 
 pub async fn run(command: SyncCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     let engine = crate::app::engine(&command.engine.settings()).await?;
-    let target = if command.products.is_empty() {
+    let target = if command.changes {
+        Target::Changes
+    } else if command.products.is_empty() {
         Target::Full
     } else {
         Target::Products(command.products.clone())

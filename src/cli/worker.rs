@@ -70,7 +70,17 @@ pub struct ScheduleArgs {
     )]
     pub schedule: Schedule,
 
-    /// Stop after this many schedule slots.
+    /// Cron schedule in UTC of `changes` syncs (products the source lists as changed since the
+    /// last succeeded full sync), next to the full syncs of SYNC_SCHEDULE; e.g. "*/5 * * * *".
+    /// The source needs a [changes] block.
+    #[arg(
+        long,
+        env = "SYNC_CHANGES_SCHEDULE",
+        value_name = "SYNC_CHANGES_SCHEDULE"
+    )]
+    pub changes_schedule: Option<Schedule>,
+
+    /// Stop after this many schedule slots (of each schedule).
     #[arg(long, value_name = "N")]
     pub max_runs: Option<u64>,
 
@@ -83,6 +93,7 @@ impl ScheduleArgs {
     pub fn settings(&self) -> ScheduleSettings {
         ScheduleSettings {
             schedule: self.schedule.clone(),
+            changes_schedule: self.changes_schedule.clone(),
             max_runs: self.max_runs,
             start_after: self.start_after,
         }

@@ -17,6 +17,8 @@ pub enum RunMode {
     Products,
     /// A batch of `product.updated` events.
     Incremental,
+    /// Products the source lists as changed since the last succeeded full run; never archives.
+    Changes,
 }
 
 impl RunMode {
@@ -25,13 +27,19 @@ impl RunMode {
             RunMode::Full => "full",
             RunMode::Products => "products",
             RunMode::Incremental => "incremental",
+            RunMode::Changes => "changes",
         }
     }
 
     pub fn parse(s: &str) -> Option<RunMode> {
-        [RunMode::Full, RunMode::Products, RunMode::Incremental]
-            .into_iter()
-            .find(|m| m.as_str() == s)
+        [
+            RunMode::Full,
+            RunMode::Products,
+            RunMode::Incremental,
+            RunMode::Changes,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
     }
 }
 
@@ -102,6 +110,9 @@ pub enum ErrorKind {
     /// products than its total, a changed total): some products may not have been listed, so
     /// only products the upstream confirmed gone were archived.
     ListingMoved,
+    /// A `changes` run could not list changes: the source has no `[changes]` block, or no
+    /// full sync has succeeded yet to count changes from.
+    ChangesUnavailable,
 }
 
 impl ErrorKind {
@@ -114,6 +125,7 @@ impl ErrorKind {
             ErrorKind::ArchiveGuard => "archive_guard",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::ListingMoved => "listing_moved",
+            ErrorKind::ChangesUnavailable => "changes_unavailable",
         }
     }
 
@@ -126,6 +138,7 @@ impl ErrorKind {
             ErrorKind::ArchiveGuard,
             ErrorKind::Cancelled,
             ErrorKind::ListingMoved,
+            ErrorKind::ChangesUnavailable,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::run::RunState;
 use super::{Engine, EngineError, RunControl, RunOutcome, RunRequest, Target};
-use super::{full, incremental, targeted};
+use super::{changes, full, incremental, targeted};
 use crate::domain::{ResumedFrom, RunMode, RunStatus};
 use crate::store::{ListingCheckpoint, NewRun, PreviousAttempt, RunProgress, RunStart, Store};
 use crate::telemetry::error_chain;
@@ -145,6 +145,7 @@ impl Engine {
                 Target::Full => full::run(self, &mut state, resume).await,
                 Target::Products(ids) => targeted::run(self, &mut state, ids).await,
                 Target::Events(events) => incremental::run(self, &mut state, events).await,
+                Target::Changes => changes::run(self, &mut state).await,
             }
         }
         heartbeat.abort();

@@ -4,6 +4,7 @@
 //! Memory is bounded by configuration, never by catalog size: at most `SYNC_CONCURRENCY` pages
 //! are in flight or waiting, plus one batch being written.
 
+mod changes;
 mod checkpoint;
 mod confirm;
 mod event;
@@ -51,6 +52,8 @@ pub enum Target {
     Products(Vec<String>),
     /// A batch of `product.updated` events.
     Events(Vec<ProductEvent>),
+    /// What the source lists as changed since the last succeeded full run; never archives.
+    Changes,
 }
 
 /// One request to sync.
@@ -88,6 +91,7 @@ impl RunRequest {
         let target = match message.scope {
             Scope::Full => Target::Full,
             Scope::Products(ids) => Target::Products(ids),
+            Scope::Changes => Target::Changes,
         };
         let mut request = RunRequest::new(target);
         if let Some(id) = message.request_id {
@@ -104,6 +108,7 @@ impl RunRequest {
             Target::Full => RunMode::Full,
             Target::Products(_) => RunMode::Products,
             Target::Events(_) => RunMode::Incremental,
+            Target::Changes => RunMode::Changes,
         }
     }
 }

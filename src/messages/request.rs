@@ -5,8 +5,9 @@
 //!  "dry_run": false, "reason": "price fix", "requested_at": "2026-12-01T02:00:00Z"}
 //! ```
 //!
-//! Every field is optional: `{}` is a full sync. `mode` is implied by `product_ids`; the request
-//! id defaults to the message's `Nats-Msg-Id`, then to a new UUID.
+//! Every field is optional: `{}` is a full sync. `mode` is implied by `product_ids`; `"changes"`
+//! asks for the products the source lists as changed since the last succeeded full sync. The
+//! request id defaults to the message's `Nats-Msg-Id`, then to a new UUID.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,8 @@ pub enum Scope {
     Full,
     /// These upstream product ids only.
     Products(Vec<String>),
+    /// What the source lists as changed since the last succeeded full sync; never archives.
+    Changes,
 }
 
 /// A decoded, valid sync request.
@@ -67,10 +70,19 @@ impl SyncRequested {
         }
     }
 
+    /// A changes sync with the given request id.
+    pub fn changes(request_id: impl Into<String>) -> Self {
+        SyncRequested {
+            scope: Scope::Changes,
+            ..SyncRequested::full(request_id)
+        }
+    }
+
     /// The body to publish.
     pub fn encode(&self) -> Vec<u8> {
         let (mode, product_ids) = match &self.scope {
             Scope::Full => (None, None),
+            Scope::Changes => (Some("changes".to_owned()), None),
             Scope::Products(ids) => (
                 Some("products".to_owned()),
                 Some(ids.iter().cloned().map(ProductId).collect()),
@@ -102,9 +114,13 @@ impl SyncRequested {
             (Some("full"), false) => return Err(invalid("mode \"full\" takes no product_ids")),
             (None | Some("products"), false) => Scope::Products(ids),
             (Some("products"), true) => return Err(invalid("mode \"products\" needs product_ids")),
+            (Some("changes"), true) => Scope::Changes,
+            (Some("changes"), false) => {
+                return Err(invalid("mode \"changes\" takes no product_ids"));
+            }
             (Some(other), _) => {
                 return Err(InvalidMessage(format!(
-                    "unknown mode {other:?}: expected \"full\" or \"products\""
+                    "unknown mode {other:?}: expected \"full\", \"products\" or \"changes\""
                 )));
             }
         };
@@ -173,6 +189,7 @@ mod tests {
     fn what_is_encoded_decodes_to_the_same_request() {
         let requests = [
             SyncRequested::full("r-1"),
+            SyncRequested::changes("every-5-minutes-10:05"),
             SyncRequested {
                 request_id: Some("r-2".into()),
                 scope: Scope::Products(vec!["7".into(), "sku-9".into()]),
@@ -195,6 +212,10 @@ mod tests {
             (br#"{"mode":"products"}"#, "needs product_ids"),
             (
                 br#"{"mode":"full","product_ids":[1]}"#,
+                "takes no product_ids",
+            ),
+            (
+                br#"{"mode":"changes","product_ids":[1]}"#,
                 "takes no product_ids",
             ),
             (br#"{"dry_run":"yes"}"#, "invalid type"),

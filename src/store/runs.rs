@@ -238,6 +238,27 @@ impl Store {
     }
 
     /// Whether a full sync that started after `at` has succeeded (other than run `except`).
+    /// When the last succeeded full run started, if one did.
+    pub async fn last_full_sync_start(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(sqlx::query_scalar(sql::LAST_FULL_SYNC_START)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Records the lower bound the `changes` run `run_id` listed from.
+    pub async fn set_changes_since(
+        &self,
+        run_id: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::SET_CHANGES_SINCE)
+            .bind(run_id)
+            .bind(since)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn full_sync_succeeded_since(
         &self,
         at: DateTime<Utc>,

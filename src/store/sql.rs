@@ -113,3 +113,9 @@ pub const ARCHIVE_GONE: &str = concat!(
     gone!(),
     ")"
 );
+
+/// When the last succeeded full run (not a dry run) started: what a `changes` run lists from.
+pub const LAST_FULL_SYNC_START: &str = include_str!("sql/last_full_sync_start.sql");
+
+/// Records the lower bound a `changes` run listed from.
+pub const SET_CHANGES_SINCE: &str = include_str!("sql/set_changes_since.sql");

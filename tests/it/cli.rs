@@ -289,3 +289,98 @@ async fn an_interrupted_sync_run_again_with_its_request_id_resumes(pool: PgPool)
     .unwrap();
     assert_eq!(statuses, ["interrupted", "succeeded"]);
 }
+
+#[tokio::test]
+async fn a_bad_source_file_stops_the_command_naming_the_file_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "unknown-style.toml",
+            "[list]\nurl = \"https://shop.example/p\"\n[list.paging]\nstyle = \"scroll\"\n[item]\nurl = \"https://shop.example/p/{id}\"\n[fields]\nexternal_id = \"/id\"\ntitle = \"/t\"\nprice = \"/p\"\n",
+            "list.paging.style",
+        ),
+        (
+            "bad-pointer.toml",
+            "[list]\nurl = \"https://shop.example/p\"\n[list.paging]\nstyle = \"page\"\n[item]\nurl = \"https://shop.example/p/{id}\"\n[fields]\nexternal_id = \"id\"\ntitle = \"/t\"\nprice = \"/p\"\n",
+            "fields.external_id",
+        ),
+        (
+            "no-url.toml",
+            "[list]\n[list.paging]\nstyle = \"page\"\n[item]\nurl = \"https://shop.example/p/{id}\"\n[fields]\nexternal_id = \"/id\"\ntitle = \"/t\"\nprice = \"/p\"\n",
+            "list.url",
+        ),
+        (
+            "secret.toml",
+            "preset = \"dummyjson\"\n[auth]\ntype = \"bearer\"\ntoken = \"sk-live-123\"\n",
+            "auth.token",
+        ),
+    ];
+    for (name, text, key) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let output = catalog_sync(
+            &["sync", "--source", path.to_str().unwrap()],
+            &[("DATABASE_URL", "postgres://127.0.0.1:1/none")],
+        )
+        .await;
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(key), "{name}: {err}");
+        assert!(
+            !err.contains("sk-live-123"),
+            "the secret is never echoed: {err}"
+        );
+    }
+}
+
+#[sqlx::test]
+async fn source_check_and_sync_read_a_woocommerce_source(pool: PgPool) {
+    let sim = simulator(250).await;
+    let origin = sim.url().origin().ascii_serialization();
+    let text = include_str!("../../sources/woocommerce.toml")
+        .replace("https://shop.example/wp-json", &origin)
+        .replace("requests = 10", "requests = 1000");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("woo.toml");
+    std::fs::write(&file, text).unwrap();
+    let file = file.to_str().unwrap();
+    let env = [
+        ("WC_CONSUMER_KEY", "ck_test"),
+        ("WC_CONSUMER_SECRET", "cs_test"),
+    ];
+
+    let check = catalog_sync(&["source", "check", file, "--show", "3"], &env).await;
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{out}\n{}", stderr(&check));
+    assert!(out.contains("page (per_page=100, page=1…)"), "{out}");
+    assert!(
+        out.contains("first page 100 records, 100 valid products; total 250"),
+        "{out}"
+    );
+    let first = sim.product(1).unwrap();
+    assert!(out.contains(first["title"].as_str().unwrap()), "{out}");
+    assert!(
+        out.contains("the same product"),
+        "the item endpoint agrees: {out}"
+    );
+    assert!(!out.contains("cs_test"), "{out}");
+
+    let database_url = database_url(&pool);
+    let mut sync_env = env.to_vec();
+    sync_env.push(("DATABASE_URL", &database_url));
+    let sync = catalog_sync(&["sync", "--source", file, "--json"], &sync_env).await;
+    assert!(sync.status.success(), "{}", stderr(&sync));
+    let summary: RunSummary = serde_json::from_slice(&sync.stdout).unwrap();
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    assert_eq!(summary.counts.created, 250);
+    let name: String = sqlx::query_scalar(
+        "select c.name from products p join categories c on c.id = p.category_id where p.external_id = '1'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        name,
+        catalog_sync::domain::category_name(first["category"].as_str().unwrap())
+    );
+}

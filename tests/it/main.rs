@@ -4,6 +4,7 @@
 //!
 //! - [`sync_engine`]: the engine against the simulator and the database (full, targeted and
 //!   incremental runs, faults, the integrity rules).
+//! - [`sources`]: upstream source files against the simulator serving each paging style.
 //! - [`worker`]: the worker wired by [`crate::support::app::TestApp`] exactly as the binary
 //!   wires it, driven through JetStream.
 //! - [`worker_process`] and [`cli`]: the `catalog-sync` binary as a child process.
@@ -16,6 +17,7 @@ mod cli;
 mod cluster;
 mod converge;
 mod deploy;
+mod sources;
 mod support;
 mod sync_engine;
 mod traces;

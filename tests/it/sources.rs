@@ -1,0 +1,371 @@
+//! Upstream source files against the simulator serving each paging style and shape: the
+//! shipped WooCommerce and Shopify files, cursor and next-URL listings, a source-described
+//! DummyJSON with string prices, basic auth, and a client-side rate limit.
+
+use std::time::Duration;
+
+use crate::support::*;
+use catalog_sync::domain::RunStatus;
+use catalog_sync::settings::UpstreamSettings;
+use catalog_sync::source::Source;
+use catalog_sync_simulator::{Simulator, SimulatorConfig};
+use sqlx::PgPool;
+
+const WOOCOMMERCE: &str = include_str!("../../sources/woocommerce.toml");
+const SHOPIFY: &str = include_str!("../../sources/shopify.toml");
+
+/// `text` with the example shop's address replaced by the simulator's, checked with `env`.
+fn source_at(sim: &Simulator, text: &str, env: &[(&str, &str)]) -> Source {
+    let base = sim.url();
+    let origin = base.origin().ascii_serialization();
+    let text = text
+        .replace("https://shop.example/wp-json", &origin)
+        .replace("https://your-shop.myshopify.com", &origin);
+    Source::parse("test.toml", &text, |name| {
+        env.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn upstream_for(sim: &Simulator, source: Source) -> UpstreamSettings {
+    UpstreamSettings {
+        source: Some(source),
+        ..upstream_settings(sim)
+    }
+}
+
+/// The source file of a DummyJSON-shaped listing at `path` paged by `paging`, records at
+/// `records`.
+fn generic(sim: &Simulator, path: &str, records: &str, paging: &str) -> Source {
+    let origin = sim.url().origin().ascii_serialization();
+    let text = format!(
+        r#"
+[list]
+url = "{origin}{path}"
+records = "{records}"
+page_size = 100
+[list.paging]
+{paging}
+
+[item]
+url = "{origin}/products/{{id}}"
+
+[fields]
+external_id = "/id"
+title = "/title"
+description = "/description"
+price = "/price"
+stock = "/stock"
+category = "/category"
+brand = "/brand"
+sku = "/sku"
+images = "/images/*"
+thumbnail = "/thumbnail"
+tags = "/tags/*"
+updated_at = "/meta/updatedAt"
+"#
+    );
+    Source::parse("generic.toml", &text, |_| None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Full sync with `source`, an unchanged re-run that writes no row, then deletions upstream
+/// archived after confirmation.
+async fn sync_rerun_and_archive(pool: &PgPool, sim: &Simulator, source: Source, products: i64) {
+    let page_size = source.list.page_size;
+    let engine = engine_with(
+        pool,
+        upstream_for(sim, source),
+        catalog_sync::settings::EngineSettings {
+            page_size,
+            batch_size: 500,
+            ..settings()
+        },
+    );
+    let first = full_sync(&engine).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");
+    assert_eq!(first.counts.created as i64, products, "{first:?}");
+    assert_eq!(
+        count(
+            pool,
+            "select count(*) from products where archived_at is null"
+        )
+        .await,
+        products
+    );
+
+    let before = row_versions(pool).await;
+    let again = full_sync(&engine).await;
+    assert_eq!(again.status, RunStatus::Succeeded, "{again:?}");
+    assert_eq!(again.counts.unchanged as i64, products, "{again:?}");
+    assert_eq!(
+        row_versions(pool).await,
+        before,
+        "an unchanged re-run writes no row"
+    );
+
+    for id in [3, 1500, 4999] {
+        sim.delete(id);
+    }
+    let after = full_sync(&engine).await;
+    assert_eq!(after.status, RunStatus::Succeeded, "{after:?}");
+    assert_eq!(after.counts.archived, 3, "{after:?}");
+    let archived: Vec<String> = sqlx::query_scalar(
+        "select external_id from products where archived_at is not null order by external_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(archived, ["1500", "3", "4999"]);
+}
+
+#[sqlx::test]
+async fn woocommerce_page_style_syncs_reruns_and_archives(pool: PgPool) {
+    let sim = simulator(5000).await;
+    let source = source_at(
+        &sim,
+        WOOCOMMERCE,
+        &[("WC_CONSUMER_KEY", "ck"), ("WC_CONSUMER_SECRET", "cs")],
+    );
+    // The file's gentle 10 per second would make this test slow; the limit has its own test.
+    let mut source = source;
+    source.rate_limit = None;
+    sync_rerun_and_archive(&pool, &sim, source, 5000).await;
+    // Prices are WooCommerce's strings, stored digit for digit.
+    let upstream = sim.product(42).unwrap();
+    let price: String =
+        sqlx::query_scalar("select price::text from products where external_id = '42'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(price, upstream["price"].to_string());
+}
+
+#[sqlx::test]
+async fn shopify_link_header_style_syncs_reruns_and_archives(pool: PgPool) {
+    let sim = simulator(5000).await;
+    let source = source_at(&sim, SHOPIFY, &[("SHOPIFY_ACCESS_TOKEN", "shpat_test")]);
+    let mut source = source;
+    source.rate_limit = None;
+    sync_rerun_and_archive(&pool, &sim, source, 5000).await;
+    let tags: String = sqlx::query_scalar(
+        "select array_to_string(tags, ',') from products where external_id = '42'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let upstream: Vec<String> = sim.product(42).unwrap()["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tags, upstream.join(","), "Shopify's one tag string, split");
+}
+
+#[sqlx::test]
+async fn cursor_style_syncs_reruns_and_archives(pool: PgPool) {
+    let sim = simulator(5000).await;
+    let source = generic(
+        &sim,
+        "/cursor/products",
+        "/data",
+        "style = \"cursor\"\ncursor = \"/next_cursor\"",
+    );
+    sync_rerun_and_archive(&pool, &sim, source, 5000).await;
+}
+
+#[sqlx::test]
+async fn next_url_style_syncs_reruns_and_archives(pool: PgPool) {
+    let sim = simulator(5000).await;
+    let source = generic(
+        &sim,
+        "/next/products",
+        "/items",
+        "style = \"next_url\"\nnext_url = \"/links/next\"",
+    );
+    sync_rerun_and_archive(&pool, &sim, source, 5000).await;
+}
+
+#[sqlx::test]
+async fn offset_style_from_a_file_with_string_prices_syncs_reruns_and_archives(pool: PgPool) {
+    let sim = simulator_with(SimulatorConfig {
+        products: 5000,
+        string_prices: true,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let source = generic(
+        &sim,
+        "/products",
+        "/products",
+        "style = \"offset\"\noffset_param = \"skip\"\ntotal = \"/total\"",
+    );
+    sync_rerun_and_archive(&pool, &sim, source, 5000).await;
+    let upstream = sim.product(7).unwrap();
+    let price: String =
+        sqlx::query_scalar("select price::text from products where external_id = '7'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    // Served as "29231.1" (a string), stored as the same digits.
+    assert_eq!(price, upstream["price"].to_string());
+}
+
+#[sqlx::test]
+async fn a_declared_rate_limit_meets_no_429(pool: PgPool) {
+    let per = Duration::from_secs(2);
+    let sim = simulator_with(SimulatorConfig {
+        products: 600,
+        rate_limit_quota: Some((20, per)),
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let mut source = generic(
+        &sim,
+        "/products",
+        "/products",
+        "style = \"offset\"\noffset_param = \"skip\"\ntotal = \"/total\"",
+    );
+    source.list.page_size = 20;
+    source.rate_limit = Some(catalog_sync::source::RateLimit { requests: 20, per });
+    let engine = engine_with(
+        &pool,
+        upstream_for(&sim, source),
+        catalog_sync::settings::EngineSettings {
+            page_size: 20,
+            concurrency: 8,
+            ..settings()
+        },
+    );
+    let started = std::time::Instant::now();
+    let summary = full_sync(&engine).await;
+    let took = started.elapsed();
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.counts.created, 600);
+    let counts = sim.request_counts();
+    assert_eq!(counts.rate_limited, 0, "no request was refused: {counts:?}");
+    // About 33 pages at 10 per second: the limit, not much slower than it allows.
+    let floor = per.mul_f64((counts.total as f64 - 1.0) / 20.0);
+    assert!(took >= floor.mul_f64(0.9), "{took:?} vs floor {floor:?}");
+    assert!(
+        took <= floor.mul_f64(1.2) + Duration::from_secs(1),
+        "{took:?} vs floor {floor:?}"
+    );
+}
+
+/// A DummyJSON-shaped offset source with the simulator's changed-since filter.
+fn with_changes(sim: &Simulator) -> Source {
+    let mut source = generic(
+        sim,
+        "/products",
+        "/products",
+        "style = \"offset\"\noffset_param = \"skip\"\ntotal = \"/total\"",
+    );
+    source.changes = Some(catalog_sync::source::Changes {
+        param: "updated_since".into(),
+        format: catalog_sync::source::TimeFormat::Rfc3339,
+        overlap: Duration::from_secs(60),
+    });
+    source
+}
+
+#[sqlx::test]
+async fn a_changes_run_fetches_only_what_changed_and_archives_nothing(pool: PgPool) {
+    let sim = simulator(5000).await;
+    let engine = engine_with(
+        &pool,
+        upstream_for(&sim, with_changes(&sim)),
+        catalog_sync::settings::EngineSettings {
+            page_size: 100,
+            batch_size: 500,
+            ..settings()
+        },
+    );
+    let full = full_sync(&engine).await;
+    assert_eq!(full.status, RunStatus::Succeeded, "{full:?}");
+    let listed_by_full = sim.request_counts().list;
+
+    let changed: Vec<u64> = (1..=50).map(|i| i * 97).collect();
+    for id in &changed {
+        sim.mutate(*id);
+    }
+    sim.delete(4321);
+    let before = row_versions(&pool).await;
+
+    let summary = run(
+        &engine,
+        catalog_sync::engine::RunRequest::new(catalog_sync::engine::Target::Changes),
+    )
+    .await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.mode.as_str(), "changes");
+    assert_eq!(summary.counts.fetched, 50, "{summary:?}");
+    assert_eq!(summary.counts.updated, 50, "{summary:?}");
+    assert_eq!(summary.counts.archived, 0, "a changes run never archives");
+    let requests = sim.request_counts().list - listed_by_full;
+    assert_eq!(requests, 1, "50 changed products fit one page of 100");
+    // Exactly the changed rows were written.
+    let after = row_versions(&pool).await;
+    let rewritten: Vec<&str> = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b.1 != a.1)
+        .map(|(b, _)| b.0.as_str())
+        .collect();
+    let mut expected: Vec<String> = changed.iter().map(u64::to_string).collect();
+    expected.sort();
+    assert_eq!(rewritten, expected);
+    // The run records the lower bound it listed from.
+    let since: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("select changes_since from sync_runs where id = $1")
+            .bind(summary.run_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let full_started: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("select started_at from sync_runs where id = $1")
+            .bind(full.run_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(since.unwrap(), full_started - chrono::Duration::seconds(60));
+}
+
+#[sqlx::test]
+async fn a_changes_run_without_a_changes_block_or_a_full_sync_fails_clearly(pool: PgPool) {
+    let sim = simulator(100).await;
+    let changes = || catalog_sync::engine::RunRequest::new(catalog_sync::engine::Target::Changes);
+    let without_block = engine_with(
+        &pool,
+        upstream_for(
+            &sim,
+            generic(
+                &sim,
+                "/cursor/products",
+                "/data",
+                "style = \"cursor\"\ncursor = \"/next_cursor\"",
+            ),
+        ),
+        settings(),
+    );
+    let summary = run(&without_block, changes()).await;
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert_eq!(summary.errors[0].kind.as_str(), "changes_unavailable");
+    assert!(
+        summary.errors[0].message.contains("[changes]"),
+        "{summary:?}"
+    );
+
+    let before_any_full = engine_with(&pool, upstream_for(&sim, with_changes(&sim)), settings());
+    let summary = run(&before_any_full, changes()).await;
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert!(
+        summary.errors[0]
+            .message
+            .contains("no full sync has succeeded"),
+        "{summary:?}"
+    );
+    assert_eq!(sim.request_counts().list, 0, "nothing was listed");
+}
