@@ -268,6 +268,54 @@ async fn two_schedulers_publish_one_request_per_slot() {
     assert_eq!(stored, 5, "5 slots, 2 schedulers, 5 requests");
 }
 
+#[tokio::test]
+async fn a_changes_schedule_publishes_changes_requests_beside_full_ones() {
+    init();
+    let nats = NatsServer::spawn().await;
+    let start_after = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let output = Command::new(BIN)
+        .args([
+            "scheduler",
+            "--schedule",
+            "*/2 * * * * *",
+            "--changes-schedule",
+            "* * * * * *",
+            "--max-runs",
+            "3",
+            "--start-after",
+            &start_after,
+        ])
+        .env_clear()
+        .env("NATS_URL", nats.url())
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let js = jetstream::new(nats.client().await);
+    let stream = js.get_stream("CATALOG").await.unwrap();
+    let mut modes = Vec::new();
+    for sequence in 1..=6 {
+        let message = stream.get_raw_message(sequence).await.unwrap();
+        let request =
+            catalog_sync::messages::SyncRequested::decode(&message.payload, None).unwrap();
+        let id = request.request_id.unwrap();
+        let changes = request.scope == catalog_sync::messages::Scope::Changes;
+        assert_eq!(changes, id.starts_with("scheduled-changes-"), "{id}");
+        modes.push(changes);
+    }
+    assert_eq!(
+        modes.iter().filter(|c| **c).count(),
+        3,
+        "three slots of each schedule: {modes:?}"
+    );
+}
+
 #[sqlx::test]
 async fn a_nats_restart_mid_run_does_not_stop_the_run(pool: PgPool) {
     let sim = slow_catalog(8000).await;
