@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::Product;
 use crate::messages::{InvalidMessage, ProductUpdated};
-use crate::upstream::event_product_from_json;
+use crate::upstream::{InvalidProduct, event_product_from_json};
 
 /// One `product.updated` event.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,10 +30,20 @@ impl ProductEvent {
     /// the product's own update time; carried state without any version is not trusted and is
     /// dropped, so the product is fetched instead.
     pub fn from_message(message: ProductUpdated, sequence: u64) -> Result<Self, InvalidMessage> {
+        ProductEvent::decode(message, sequence, event_product_from_json)
+    }
+
+    /// The same, with the carried product read by `read_product` (the source's mapping, see
+    /// [`crate::engine::Engine::event_product`]).
+    pub fn decode(
+        message: ProductUpdated,
+        sequence: u64,
+        read_product: impl Fn(&str) -> Result<Product, InvalidProduct>,
+    ) -> Result<Self, InvalidMessage> {
         let carried = match &message.product {
             None => None,
             Some(raw) => {
-                let product = event_product_from_json(raw.get()).map_err(|e| {
+                let product = read_product(raw.get()).map_err(|e| {
                     InvalidMessage(format!("the event's product is not valid: {}", e.message))
                 })?;
                 if product.external_id != message.product_id {

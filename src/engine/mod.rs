@@ -166,6 +166,15 @@ impl Engine {
         &self.store
     }
 
+    /// Reads a product an event carries, as the upstream serves it: the built-in source's
+    /// DummyJSON product (which must be whole), or a record mapped by the source file's fields.
+    pub fn event_product(
+        &self,
+        raw: &str,
+    ) -> Result<crate::domain::Product, crate::upstream::InvalidProduct> {
+        self.upstream.event_product(raw)
+    }
+
     fn upstream(&self) -> &Upstream {
         &self.upstream
     }

@@ -246,6 +246,20 @@ impl Upstream {
             .map_err(|_| UpstreamError::Config("the item URL with the product id is not a URL"))
     }
 
+    /// Reads a product an event carries: with the built-in source a whole DummyJSON product,
+    /// with a source file one record mapped by its fields (its required fields present and
+    /// every value valid, like a listed product).
+    pub fn event_product(&self, raw: &str) -> Result<Product, InvalidProduct> {
+        if self.source.builtin {
+            return event_product_from_json(raw);
+        }
+        let record: &RawValue = serde_json::from_str(raw).map_err(|e| InvalidProduct {
+            product_id: None,
+            message: format!("not a JSON record: {e}"),
+        })?;
+        mapping::product(&self.source.fields, record)
+    }
+
     /// Fetches one product by id; `Ok(None)` when the upstream answers 404.
     pub async fn product(
         &self,
@@ -290,5 +304,75 @@ impl Upstream {
                 ))
             })?;
         Ok(mapping::product(&self.source.fields, record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// reqwest builds a rustls configuration even for plain HTTP: install the one provider.
+    fn init() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+
+    #[test]
+    fn event_products_are_read_with_the_sources_mapping() {
+        init();
+        let text = r#"
+[list]
+url = "https://shop.example/wc/v3/products"
+[list.paging]
+style = "page"
+[item]
+url = "https://shop.example/wc/v3/products/{id}"
+[fields]
+external_id = "/id"
+title = "/name"
+price = "/price"
+updated_at = "/date_modified_gmt"
+"#;
+        let mut settings = UpstreamSettings::new(Url::parse("https://shop.example/").unwrap());
+        settings.source = Some(Source::parse("woo.toml", text, |_| None).unwrap());
+        let upstream = Upstream::new(&settings).unwrap();
+        let product = upstream
+            .event_product(r#"{"id":12,"name":"Lamp","price":"24.990","date_modified_gmt":"2026-12-01T10:00:00"}"#)
+            .unwrap();
+        assert_eq!(product.price.unwrap().as_str(), "24.990");
+        assert!(product.source_updated_at.is_some());
+        let partial = upstream
+            .event_product(r#"{"id":12,"name":"Lamp"}"#)
+            .unwrap_err();
+        assert!(partial.message.contains("no price"), "{}", partial.message);
+
+        let builtin = Upstream::new(&UpstreamSettings::new(
+            Url::parse("https://dummyjson.com/products").unwrap(),
+        ))
+        .unwrap();
+        let partial = builtin
+            .event_product(r#"{"id":14,"title":"x"}"#)
+            .unwrap_err();
+        assert!(
+            partial.message.contains("incomplete"),
+            "{}",
+            partial.message
+        );
+    }
+
+    #[test]
+    fn item_urls_take_the_id_as_one_escaped_segment() {
+        init();
+        let upstream = Upstream::new(&UpstreamSettings::new(
+            Url::parse("https://dummyjson.com/products").unwrap(),
+        ))
+        .unwrap();
+        assert_eq!(
+            upstream.item_url("sku:9@b~x").unwrap().as_str(),
+            "https://dummyjson.com/products/sku:9@b~x"
+        );
+        assert_eq!(
+            upstream.item_url("a/b?c").unwrap().as_str(),
+            "https://dummyjson.com/products/a%2Fb%3Fc"
+        );
     }
 }

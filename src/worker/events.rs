@@ -90,7 +90,9 @@ async fn apply(
         let decoded = match worker.oversized(&message) {
             Some(reason) => Err(reason),
             None => ProductUpdated::decode(&message.payload)
-                .and_then(|m| ProductEvent::from_message(m, sequence))
+                .and_then(|m| {
+                    ProductEvent::decode(m, sequence, |raw| worker.engine.event_product(raw))
+                })
                 .map_err(|e| e.0),
         };
         match decoded {
