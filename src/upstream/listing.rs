@@ -203,9 +203,14 @@ pub fn decode<'a>(
     };
     let served = records.len() as u64;
     let next = match (&list.paging, at) {
-        // Without a total, offsets and page numbers go on while pages come full.
+        // Offsets and page numbers go on while the total says more follow, or, without a
+        // total, while pages come full.
         (Paging::Offset { .. } | Paging::Page { .. }, PageAt::Offset { skip, limit }) => {
-            (total.is_none() && served > 0 && served >= u64::from(*limit)).then(|| PageAt::Offset {
+            let more = match total {
+                Some(total) => skip + served < total,
+                None => served >= u64::from(*limit),
+            };
+            (served > 0 && more).then(|| PageAt::Offset {
                 skip: skip + u64::from(*limit),
                 limit: *limit,
             })
