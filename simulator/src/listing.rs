@@ -14,6 +14,10 @@ pub struct ListingQuirks {
     /// (a repeated page; the products at `skip..skip+limit` are never listed). The answer
     /// still echoes the requested `skip`, as the upstreams with this bug do.
     pub repeat_page_at: Option<u64>,
+    /// Keyset listings (cursor, next URL, Shopify's `page_info`): the page that would go on
+    /// past this id points back to the first page instead (a cursor cycle, as upstreams with
+    /// a broken cursor serve).
+    pub keyset_cycle_after: Option<u64>,
 }
 
 impl ListingQuirks {

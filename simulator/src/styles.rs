@@ -76,8 +76,13 @@ pub(crate) fn keyset_specs(
             .products
             .keyset_page(&catalog, cursor.since, cursor.after, limit)
     };
+    let cycle_after = shared.listing().keyset_cycle_after;
     let next = specs.last().filter(|_| more).map(|last| Cursor {
-        after: last.id,
+        after: if cycle_after.is_some_and(|at| last.id > at) {
+            0
+        } else {
+            last.id
+        },
         since: cursor.since,
     });
     (specs, next)

@@ -8,7 +8,7 @@ use crate::support::*;
 use catalog_sync::domain::RunStatus;
 use catalog_sync::settings::UpstreamSettings;
 use catalog_sync::source::Source;
-use catalog_sync_simulator::{Simulator, SimulatorConfig};
+use catalog_sync_simulator::{ListingQuirks, Simulator, SimulatorConfig};
 use sqlx::PgPool;
 
 const WOOCOMMERCE: &str = include_str!("../../sources/woocommerce.toml");
@@ -368,4 +368,85 @@ async fn a_changes_run_without_a_changes_block_or_a_full_sync_fails_clearly(pool
         "{summary:?}"
     );
     assert_eq!(sim.request_counts().list, 0, "nothing was listed");
+}
+
+#[sqlx::test]
+async fn a_cursor_that_cycles_stops_the_listing_and_archives_nothing(pool: PgPool) {
+    let sim = simulator(1000).await;
+    let source = generic(
+        &sim,
+        "/cursor/products",
+        "/data",
+        "style = \"cursor\"\ncursor = \"/next_cursor\"",
+    );
+    let engine = engine_with(&pool, upstream_for(&sim, source), settings());
+    assert_eq!(full_sync(&engine).await.status, RunStatus::Succeeded);
+    sim.delete(999);
+    // Past product 600 the cursor points back to the first page.
+    sim.set_listing_quirks(ListingQuirks {
+        keyset_cycle_after: Some(600),
+        ..ListingQuirks::default()
+    });
+
+    let summary = full_sync(&engine).await;
+
+    assert_eq!(summary.status, RunStatus::Partial, "{summary:?}");
+    assert!(
+        summary
+            .errors
+            .iter()
+            .any(|e| e.kind.as_str() == "listing_moved" && e.message.contains("a cycle")),
+        "{:?}",
+        summary.errors
+    );
+    assert_eq!(
+        summary.counts.archived, 0,
+        "an incomplete listing archives nothing"
+    );
+    assert!(
+        sim.request_counts().list < 40,
+        "the cycle is noticed at once, not followed: {:?}",
+        sim.request_counts()
+    );
+}
+
+#[sqlx::test]
+async fn source_credentials_reach_the_upstream_and_wrong_ones_fail_the_run(pool: PgPool) {
+    let sim = simulator_with(SimulatorConfig {
+        products: 300,
+        basic_auth: Some(("ck_live".into(), "cs:secret".into())),
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let woo = |key: &str, secret: &str| {
+        let mut source = source_at(
+            &sim,
+            WOOCOMMERCE,
+            &[("WC_CONSUMER_KEY", key), ("WC_CONSUMER_SECRET", secret)],
+        );
+        source.rate_limit = None;
+        source
+    };
+    let right = engine_with(
+        &pool,
+        upstream_for(&sim, woo("ck_live", "cs:secret")),
+        settings(),
+    );
+    let summary = full_sync(&right).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.counts.created, 300);
+
+    let wrong = engine_with(
+        &pool,
+        upstream_for(&sim, woo("ck_live", "guess")),
+        settings(),
+    );
+    let summary = full_sync(&wrong).await;
+    assert_eq!(summary.status, RunStatus::Failed, "{summary:?}");
+    let message = &summary.errors[0].message;
+    assert!(message.contains("401"), "{message}");
+    assert!(
+        !message.contains("guess") && !message.contains("cs:secret"),
+        "{message}"
+    );
 }

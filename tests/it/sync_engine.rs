@@ -806,7 +806,7 @@ async fn a_repeated_page_or_a_lying_total_archives_nothing_live(pool: PgPool) {
     // The page at skip 98 serves the page before it again: 50 products are never listed.
     sim.set_listing_quirks(ListingQuirks {
         repeat_page_at: Some(98),
-        total: None,
+        ..ListingQuirks::default()
     });
     let repeated = full_sync(&engine).await;
     assert!(moved(&repeated), "{:?}", repeated.errors);
@@ -825,8 +825,8 @@ async fn a_repeated_page_or_a_lying_total_archives_nothing_live(pool: PgPool) {
 
     // A total that under-reports: the products past it are never listed.
     sim.set_listing_quirks(ListingQuirks {
-        repeat_page_at: None,
         total: Some(200),
+        ..ListingQuirks::default()
     });
     let short = full_sync(&engine).await;
     assert!(moved(&short), "{:?}", short.errors);
@@ -839,7 +839,7 @@ async fn a_total_that_lies_high_costs_only_the_pages_there_are(pool: PgPool) {
     let sim = simulator(300).await;
     sim.set_listing_quirks(ListingQuirks {
         total: Some(1_000_000_000),
-        repeat_page_at: None,
+        ..ListingQuirks::default()
     });
 
     let summary = full_sync(&engine(&pool, &sim)).await;
