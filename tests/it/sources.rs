@@ -450,3 +450,38 @@ async fn source_credentials_reach_the_upstream_and_wrong_ones_fail_the_run(pool:
         "{message}"
     );
 }
+
+#[sqlx::test]
+async fn the_dummyjson_source_file_syncs_and_confirms_many_deletions_with_one_id_listing(
+    pool: PgPool,
+) {
+    let sim = simulator(2000).await;
+    let text = include_str!("../../sources/dummyjson.toml").replace(
+        "https://dummyjson.com/products",
+        sim.url().as_str().trim_end_matches('/'),
+    );
+    let source = Source::parse("dummyjson.toml", &text, |_| None).unwrap();
+    assert!(
+        !source.builtin,
+        "read as any other file, through the pointer mapping"
+    );
+    let engine = engine_with(&pool, upstream_for(&sim, source), settings());
+    let first = full_sync(&engine).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");
+    assert_eq!(first.counts.created, 2000);
+
+    for id in 1..=150 {
+        sim.delete(id * 13);
+    }
+    let ids_before = sim.request_counts().list_ids_only;
+    let summary = full_sync(&engine).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    assert_eq!(summary.counts.archived, 150);
+    let archive = summary.archive.expect("the archive step ran");
+    assert_eq!(
+        archive.method,
+        catalog_sync::domain::ArchiveMethod::IdListing,
+        "{archive:?}"
+    );
+    assert!(sim.request_counts().list_ids_only > ids_before);
+}
