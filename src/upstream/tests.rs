@@ -1,0 +1,118 @@
+use super::*;
+
+/// reqwest builds a rustls configuration even for plain HTTP: install the one provider.
+fn init() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[test]
+fn event_products_are_read_with_the_sources_mapping() {
+    init();
+    let text = r#"
+[list]
+url = "https://shop.example/wc/v3/products"
+[list.paging]
+style = "page"
+[item]
+url = "https://shop.example/wc/v3/products/{id}"
+[fields]
+external_id = "/id"
+title = "/name"
+price = "/price"
+updated_at = "/date_modified_gmt"
+"#;
+    let mut settings = UpstreamSettings::new(Url::parse("https://shop.example/").unwrap());
+    settings.source = Some(Source::parse("woo.toml", text, |_| None).unwrap());
+    let upstream = Upstream::new(&settings).unwrap();
+    let product = upstream
+        .event_product(
+            r#"{"id":12,"name":"Lamp","price":"24.990","date_modified_gmt":"2026-12-01T10:00:00"}"#,
+        )
+        .unwrap();
+    assert_eq!(product.price.unwrap().as_str(), "24.990");
+    assert!(product.source_updated_at.is_some());
+    let partial = upstream
+        .event_product(r#"{"id":12,"name":"Lamp"}"#)
+        .unwrap_err();
+    assert!(partial.message.contains("no price"), "{}", partial.message);
+
+    let builtin = Upstream::new(&UpstreamSettings::new(
+        Url::parse("https://dummyjson.com/products").unwrap(),
+    ))
+    .unwrap();
+    let partial = builtin
+        .event_product(r#"{"id":14,"title":"x"}"#)
+        .unwrap_err();
+    assert!(
+        partial.message.contains("incomplete"),
+        "{}",
+        partial.message
+    );
+}
+
+#[test]
+fn item_urls_take_the_id_as_one_escaped_segment() {
+    init();
+    let upstream = Upstream::new(&UpstreamSettings::new(
+        Url::parse("https://dummyjson.com/products").unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(
+        upstream.item_url("sku:9@b~x").unwrap().as_str(),
+        "https://dummyjson.com/products/sku:9@b~x"
+    );
+    assert_eq!(
+        upstream.item_url("a/b?c").unwrap().as_str(),
+        "https://dummyjson.com/products/a%2Fb%3Fc"
+    );
+}
+
+mod readme_example {
+    //! The README's walk-through ("From a sample response to a working file") is real: its
+    //! source file reads its sample page as it says.
+
+    use super::*;
+
+    /// The text of the first fenced block of `kind` after `heading` in the README.
+    fn block(kind: &str, heading: &str) -> String {
+        let readme = include_str!("../../README.md");
+        let after = &readme[readme.find(heading).expect("the heading is in the README")..];
+        let start = after.find(&format!("```{kind}\n")).expect("the block") + kind.len() + 4;
+        let end = start + after[start..].find("```").expect("the block ends");
+        after[start..end].to_owned()
+    }
+
+    #[test]
+    fn the_walk_through_source_reads_its_sample_page() {
+        const HEADING: &str = "### From a sample response to a working file";
+        let text = block("toml", HEADING);
+        let source = Source::parse("shop.toml", &text, |name| {
+            (name == "SHOP_API_TOKEN").then(|| "t0ken".to_owned())
+        })
+        .unwrap();
+        let body = block("json", HEADING);
+        let url = Url::parse("https://shop.example/api/v2/items?per_page=100&page=1").unwrap();
+        let at = PageAt::first(100);
+        let page = listing::decode(&source, &at, &url, &HeaderMap::new(), body.as_bytes()).unwrap();
+        assert_eq!(page.total, Some(1873));
+        assert_eq!(
+            page.next,
+            Some(PageAt::Offset {
+                skip: 100,
+                limit: 100
+            }),
+            "the README's `next page skip=100 limit=100`; here the page held 1 of 100 asked, but the total says more"
+        );
+        let product = mapping::product(&source.fields, page.records[0]).unwrap();
+        assert_eq!(product.external_id, "LMP-12");
+        assert_eq!(product.price.unwrap().as_str(), "24.990");
+        assert_eq!(product.stock, Some(12));
+        assert_eq!(product.category.as_deref(), Some("lighting"));
+        assert_eq!(product.category_name.as_deref(), Some("Lighting"));
+        assert_eq!(product.images, ["https://cdn.example/lmp-12.jpg"]);
+        assert_eq!(
+            product.source_updated_at.unwrap().to_rfc3339(),
+            "2025-12-01T12:00:00+00:00"
+        );
+    }
+}
