@@ -27,17 +27,19 @@ How the catalog stays equal to the upstream:
               it was read is reported as listing_moved. SYNC_ARCHIVE_MAX_RATIO applies to the
               confirmed set. Nothing is deleted; an archived product that comes back is restored.
   Handles     Assigned once, from the title of a new product; a renamed product keeps its handle.
-  Versions    A product's version is its upstream update time (meta.updatedAt); an event's is
-              its updated_at, else its product's. Nothing older ever replaces something newer.
-              An event's product without a version is fetched instead; a deletion without one
-              is confirmed with the upstream first.
+  Versions    A product's version is its upstream update time (meta.updatedAt, or a source
+              file's fields.updated_at); an event's is its updated_at, else its product's.
+              Nothing older ever replaces something newer. An event's product without a
+              version is fetched instead; a deletion without one is confirmed with the
+              upstream first.
   Prices      Exact decimal text, never floating point. Negative or non-numeric prices, negative
               stock and NUL characters make a product invalid; it fails alone.
   Runs        Each attempt is a sync_runs row. A run whose process died is marked abandoned
               (when its request comes back, or after SYNC_RUN_STALE_AFTER without a heartbeat),
               and the next attempt of a full sync resumes from its last committed checkpoint.
   Credentials User info in SYNC_API_URL, NATS_URL and DATABASE_URL is used, and only ever shown
-              as REDACTED:REDACTED@.";
+              as REDACTED:REDACTED@. A source file names the variables that hold its secrets,
+              and its requests never follow a redirect to another host.";
 
 /// Keeps a commerce catalog in PostgreSQL in sync with an upstream product API.
 #[derive(Parser, Debug)]
