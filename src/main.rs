@@ -23,19 +23,19 @@ async fn run() -> ExitCode {
     // async-nats, sqlx and reqwest share rustls; exactly one crypto provider must be installed
     // before any TLS configuration is built.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let telemetry = match telemetry::init() {
+    let telemetry = match telemetry::init(cli.logging()) {
         Ok(telemetry) => telemetry,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::from(78);
+            eprintln!("error: {}", cli::describe(&e));
+            return ExitCode::from(cli::exit::CONFIG);
         }
     };
     let shutdown = cli::cancel_on_signals();
     let code = match cli::run(cli, shutdown).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("error: {}", cli::describe(&e));
+            ExitCode::from(cli::exit_code(&e))
         }
     };
     telemetry.shutdown().await;

@@ -14,8 +14,10 @@ pub use setup::{SetupReport, setup};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
-    #[error("could not connect to NATS: {0}")]
-    Connect(String),
+    #[error(
+        "could not connect to NATS at {servers}: {reason}; is nats-server running there (NATS_URL)?"
+    )]
+    Connect { servers: String, reason: String },
     #[error("{0}")]
     Config(String),
     #[error("JetStream: {0}")]
@@ -28,6 +30,11 @@ impl BusError {
     /// credentials will not change.
     pub fn is_retryable(&self) -> bool {
         matches!(self, BusError::JetStream(_))
+    }
+
+    /// A mistake in the configuration (exit code 2), not a failure of NATS.
+    pub fn is_config(&self) -> bool {
+        matches!(self, BusError::Config(_))
     }
 }
 
@@ -101,10 +108,15 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
             .add_client_certificate(cert.clone(), key.clone())
             .require_tls(true);
     }
-    options
-        .connect(urls)
-        .await
-        .map_err(|e| BusError::Connect(crate::telemetry::error_chain(&e)))
+    options.connect(urls).await.map_err(|e| BusError::Connect {
+        servers: settings
+            .urls
+            .iter()
+            .map(|url| crate::credentials::redact_text(url))
+            .collect::<Vec<_>>()
+            .join(", "),
+        reason: crate::telemetry::error_chain(&e),
+    })
 }
 
 /// The server addresses of `NATS_URL`, with any user info taken out (so the client never logs

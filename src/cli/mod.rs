@@ -8,6 +8,7 @@ mod request;
 mod runs;
 mod source;
 mod sync;
+mod wait;
 mod worker;
 
 use std::process::ExitCode;
@@ -47,6 +48,29 @@ How the catalog stays equal to the upstream:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// More log lines on stderr: -v for progress notes (info), -vv for details (debug).
+    /// Commands run from a terminal log only warnings by default; services log info.
+    /// RUST_LOG, when set, decides instead.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+impl Cli {
+    /// How this command logs: services (worker, run, scheduler) always at info; a command
+    /// typed at a terminal quietly, so its progress bar and output are not interleaved with
+    /// log lines.
+    pub fn logging(&self) -> crate::telemetry::Logging {
+        use std::io::IsTerminal as _;
+        let service = matches!(
+            self.command,
+            Command::Worker(_) | Command::Run(_) | Command::Scheduler(_)
+        );
+        crate::telemetry::Logging {
+            quiet: !service && std::io::stderr().is_terminal(),
+            verbose: self.verbose,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,6 +126,57 @@ fn hide_credentials(command: clap::Command) -> clap::Command {
         .mut_subcommands(hide_credentials)
 }
 
+/// Exit codes shared by every command (the README's table).
+pub mod exit {
+    use std::process::ExitCode;
+
+    /// The run failed, or the command could not do its work (a service unreachable).
+    pub const FAILED: u8 = 1;
+    /// The command line or the configuration is wrong (also clap's own code).
+    pub const CONFIG: u8 = 2;
+    /// The run finished partial: some pages, products or batches failed.
+    pub const PARTIAL: u8 = 3;
+    /// Interrupted by SIGINT or SIGTERM.
+    pub const INTERRUPTED: u8 = 130;
+
+    pub fn code(code: u8) -> ExitCode {
+        ExitCode::from(code)
+    }
+}
+
+/// The exit code of a command that ended with `e`: configuration mistakes are 2, anything else 1.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    let config = e.chain().any(|cause| {
+        cause
+            .downcast_ref::<crate::store::StoreError>()
+            .is_some_and(crate::store::StoreError::is_config)
+            || cause
+                .downcast_ref::<crate::bus::BusError>()
+                .is_some_and(crate::bus::BusError::is_config)
+            || cause
+                .downcast_ref::<crate::upstream::UpstreamError>()
+                .is_some_and(crate::upstream::UpstreamError::is_config)
+            || cause.is::<crate::source::SourceError>()
+    });
+    if config { exit::CONFIG } else { exit::FAILED }
+}
+
+/// `e` said once: each cause in turn, left out when the text so far already says it.
+pub fn describe(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let message = cause.to_string();
+        if text.contains(&message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&message);
+    }
+    text
+}
+
 /// Runs the parsed command until it ends or `shutdown` is cancelled.
 pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -115,7 +190,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Runs(command) => runs::run(command).await,
         Command::Setup(command) => worker::setup(*command).await,
         Command::Worker(command) => worker::worker(*command, shutdown).await,
-        Command::Request(command) => request::run(*command).await,
+        Command::Request(command) => request::run(*command, shutdown).await,
         Command::PublishUpdate(command) => publish::run(*command).await,
         Command::Scheduler(command) => worker::scheduler(*command, shutdown).await,
         Command::Run(command) => worker::run(*command, shutdown).await,

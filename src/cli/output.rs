@@ -6,13 +6,41 @@ use std::process::ExitCode;
 use crate::domain::{ArchiveMethod, RunError, RunStatus, RunSummary};
 use crate::store::RunRecord;
 
-/// 0 succeeded or skipped, 1 failed, 3 partial (2 is clap's, for usage and configuration errors).
+/// 0 succeeded or skipped, 1 failed, 3 partial (2 is for usage and configuration errors).
 pub fn exit_code(status: RunStatus) -> ExitCode {
     match status {
         RunStatus::Succeeded | RunStatus::Skipped => ExitCode::SUCCESS,
-        RunStatus::Failed => ExitCode::from(1),
-        RunStatus::Partial => ExitCode::from(3),
+        RunStatus::Failed => ExitCode::from(super::exit::FAILED),
+        RunStatus::Partial => ExitCode::from(super::exit::PARTIAL),
     }
+}
+
+/// The progress bar of a run: products done of all, the rate in whole products per second
+/// and the time left.
+pub fn progress_style() -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} products ({rate}, eta {eta})",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .with_key(
+        "rate",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{}/s", thousands(state.per_sec() as u64));
+        },
+    )
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub fn summary_table(s: &RunSummary) -> String {
@@ -25,11 +53,7 @@ pub fn summary_table(s: &RunSummary) -> String {
         "status     {} ({} sync{})",
         s.status.as_str(),
         s.mode.as_str(),
-        if s.dry_run {
-            ", dry run: nothing written"
-        } else {
-            ""
-        }
+        if s.dry_run { ", dry run" } else { "" }
     );
     let _ = writeln!(
         out,
@@ -91,11 +115,19 @@ pub fn summary_table(s: &RunSummary) -> String {
         row(values.iter().map(|v| v.to_string()).collect())
     );
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "batches    {} written, {} failed",
-        s.batches.succeeded, s.batches.failed
-    );
+    if s.dry_run {
+        let _ = writeln!(
+            out,
+            "batches    {} compared, {} failed (dry run: nothing written)",
+            s.batches.succeeded, s.batches.failed
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "batches    {} written, {} failed",
+            s.batches.succeeded, s.batches.failed
+        );
+    }
     if let Some(a) = s.archive.as_ref().filter(|a| a.candidates > 0) {
         let how = match a.method {
             ArchiveMethod::None => String::new(),
@@ -236,6 +268,14 @@ mod tests {
             table.contains("[invalid_product] product 7: product 7 has no title"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn rates_read_as_whole_numbers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1645), "1,645");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use clap::Args;
 use futures_util::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::args::{NatsArgs, TopologyArgs};
-use super::output;
+use super::{exit, output, wait};
 use crate::bus;
+use crate::domain::RunSummary;
 use crate::messages::{Scope, SyncProgress, SyncRequested, decode_summary, message_id_headers};
 use crate::telemetry::TraceContext;
 
@@ -57,8 +59,9 @@ pub struct RequestCommand {
     pub timeout: Duration,
 }
 
-pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: RequestCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     let client = bus::connect(&command.nats.settings(), "catalog-sync request").await?;
+    let topology = command.topology.settings();
     let request_id = command
         .request_id
         .clone()
@@ -77,19 +80,14 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
         requested_at: Some(chrono::Utc::now()),
     };
     // Subscribe before publishing, so a fast run's summary cannot be missed.
-    let mut summaries = client
-        .subscribe(command.topology.completed_subject.clone())
-        .await?;
-    let mut progress = client
-        .subscribe(command.topology.progress_subject.clone())
-        .await?;
-    let headers = message_id_headers(&request_id);
+    let mut summaries = client.subscribe(topology.completed_subject.clone()).await?;
+    let mut progress = client.subscribe(topology.progress_subject.clone()).await?;
     let js = async_nats::jetstream::new(client.clone());
     // The request starts the trace that the worker's run and its summary join.
     let ack = bus::publish(
         &js,
-        &command.topology.requested_subject,
-        headers,
+        &topology.requested_subject,
+        message_id_headers(&request_id),
         request.encode(),
         &TraceContext::new(),
     )
@@ -106,24 +104,51 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    if ack.duplicate {
+        // The stream kept the first request with this id: that one runs, not this body.
+        let earlier = wait::earlier_request(&js, &topology, ack.sequence).await;
+        if let Some((earlier, _)) = &earlier
+            && (earlier.scope != request.scope || earlier.dry_run != request.dry_run)
+        {
+            eprintln!(
+                "warning: request {request_id} was already published with a different body ({}); that request is the one that runs",
+                wait::describe_scope(earlier)
+            );
+        }
+        let since = earlier.map(|(_, at)| at);
+        if let Some(summary) = wait::recorded_summary(&js, &topology, &request_id, since).await {
+            return Ok(report(&command, &request, &summary, true));
+        }
+        eprintln!("request {request_id} was already published; waiting for its run");
+    }
+
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} products (eta {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
+        bar.set_style(output::progress_style());
         bar
     });
     let deadline = tokio::time::sleep(command.timeout);
     tokio::pin!(deadline);
-    let mut run_id: Option<Uuid> = None;
+    // Whether a worker takes requests is checked soon, then now and then.
+    let mut worker_check = tokio::time::interval_at(
+        tokio::time::Instant::now() + wait::FIRST_WORKER_CHECK,
+        wait::WORKER_CHECK_EVERY,
+    );
+    let mut warned_no_worker = false;
     let summary = loop {
         tokio::select! {
+            () = shutdown.cancelled() => {
+                if let Some(bar) = &bar {
+                    bar.abandon();
+                }
+                eprintln!(
+                    "stopped waiting; request {request_id} stays queued and runs when a worker takes it (catalog-sync request --wait --request-id {request_id} follows it again)"
+                );
+                return Ok(exit::code(exit::INTERRUPTED));
+            }
             () = &mut deadline => {
-                eprintln!("no summary for request {request_id} within {:?}", command.timeout);
-                return Ok(ExitCode::from(1));
+                eprintln!("no summary for request {request_id} within {:?}; it stays queued", command.timeout);
+                return Ok(exit::code(exit::FAILED));
             }
             Some(message) = summaries.next() => {
                 if let Ok(summary) = decode_summary(&message.payload)
@@ -133,12 +158,23 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
                 }
             }
             Some(message) = progress.next() => {
-                if let (Some(bar), Ok(p)) = (&bar, SyncProgress::decode(&message.payload)) {
-                    // Progress carries run ids, not request ids: follow the first run that reports.
-                    let followed = *run_id.get_or_insert(p.run_id);
-                    if followed == p.run_id {
-                        bar.set_length(p.total);
-                        bar.set_position(p.processed);
+                if let (Some(bar), Ok(p)) = (&bar, SyncProgress::decode(&message.payload))
+                    && p.request_id.as_deref() == Some(request_id.as_str())
+                {
+                    bar.set_length(p.total);
+                    bar.set_position(p.processed);
+                }
+            }
+            _ = worker_check.tick(), if !warned_no_worker => {
+                if !wait::a_worker_is_pulling(&js, &topology).await {
+                    warned_no_worker = true;
+                    let warning = format!(
+                        "warning: no worker is pulling consumer {} of stream {}: request {request_id} waits until one starts (catalog-sync worker)",
+                        topology.requests_consumer, topology.stream
+                    );
+                    match &bar {
+                        Some(bar) => bar.println(warning),
+                        None => eprintln!("{warning}"),
                     }
                 }
             }
@@ -147,28 +183,45 @@ pub async fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let earlier_run = summary.started_at < request.requested_at.unwrap_or_default();
+    Ok(report(&command, &request, &summary, earlier_run))
+}
+
+/// Prints the summary and returns the exit code of its status. `earlier` says the summary is
+/// of a run before this request (its id was reused): the request did not run again.
+fn report(
+    command: &RequestCommand,
+    request: &SyncRequested,
+    summary: &RunSummary,
+    earlier: bool,
+) -> ExitCode {
+    if earlier {
+        let differs = wait::mode_of(&request.scope) != summary.mode.as_str()
+            || request.dry_run != summary.dry_run;
+        eprintln!(
+            "request {} already ran (started {}){}; its recorded summary follows",
+            summary.request_id,
+            summary
+                .started_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            if differs {
+                format!(
+                    ", as a {} run{}: this request's body was not run",
+                    summary.mode.as_str(),
+                    if summary.dry_run { " (dry run)" } else { "" }
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     if command.json {
-        println!("{}", serde_json::to_string(&summary)?);
-    } else {
-        print!("{}", output::summary_table(&summary));
-    }
-    Ok(match summary.status {
-        crate::domain::RunStatus::Succeeded => ExitCode::SUCCESS,
-        other => output::exit_code(other).max_failure(),
-    })
-}
-
-/// `--wait` exits non-zero unless the run succeeded.
-trait MaxFailure {
-    fn max_failure(self) -> ExitCode;
-}
-
-impl MaxFailure for ExitCode {
-    fn max_failure(self) -> ExitCode {
-        if self == ExitCode::SUCCESS {
-            ExitCode::from(1)
-        } else {
-            self
+        match serde_json::to_string(summary) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("error: {e}"),
         }
+    } else {
+        print!("{}", output::summary_table(summary));
     }
+    output::exit_code(summary.status)
 }

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -102,12 +102,7 @@ pub async fn run(command: SyncCommand, shutdown: CancellationToken) -> anyhow::R
 /// A progress bar on stderr, fed by the engine's progress channel.
 async fn show_progress(mut progress: watch::Receiver<Progress>) {
     let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} products ({per_sec}, eta {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    bar.set_style(output::progress_style());
     struct ClearOnDrop(ProgressBar);
     impl Drop for ClearOnDrop {
         fn drop(&mut self) {

@@ -1,7 +1,7 @@
 //! `catalog.sync.progress` (core NATS, not stored): how far a run is, at most twice a second.
 //!
 //! ```json
-//! {"run_id": "…", "processed": 4200, "total": 10000, "eta_ms": 5600}
+//! {"run_id": "…", "request_id": "nightly-7", "processed": 4200, "total": 10000, "eta_ms": 5600}
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -9,9 +9,12 @@ use uuid::Uuid;
 
 use super::InvalidMessage;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncProgress {
     pub run_id: Uuid,
+    /// The request the run answers, so a waiting publisher follows its own run only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// Products handled so far.
     pub processed: u64,
     /// Products the run expects, when known (0 otherwise).
@@ -39,6 +42,7 @@ mod tests {
     fn progress_round_trips() {
         let p = SyncProgress {
             run_id: Uuid::new_v4(),
+            request_id: Some("nightly-7".into()),
             processed: 3,
             total: 9,
             eta_ms: Some(40),

@@ -10,8 +10,8 @@ mod sql;
 
 use std::time::Duration;
 
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection as _, PgConnection, PgPool};
 
 use crate::settings::DatabaseSettings;
 
@@ -26,28 +26,63 @@ pub use runs::{
 /// How long to wait for a free pooled connection before calling the database unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the first connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the first connection to `database` on `place` (host:port) failed, and what to do.
+fn explain_connect(e: &sqlx::Error, place: &str, database: &str) -> StoreError {
+    let code = match e {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    };
+    let text = match (code.as_deref(), e) {
+        (Some("3D000"), _) => format!(
+            "database \"{database}\" does not exist on PostgreSQL at {place}: create it (createdb {database}) or fix DATABASE_URL"
+        ),
+        (Some("28P01" | "28000"), _) => format!(
+            "PostgreSQL at {place} refused the login: {}; check the user and password in DATABASE_URL",
+            plain(e)
+        ),
+        (_, sqlx::Error::Io(io)) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!(
+                "cannot connect to PostgreSQL at {place}: connection refused; is PostgreSQL running there?"
+            )
+        }
+        _ => format!("cannot connect to PostgreSQL at {place}: {}", plain(e)),
+    };
+    StoreError::Connect(text)
+}
+
 /// Handle to the catalog database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: PgPool,
 }
 
+/// The errors carry the sqlx error for the code that inspects it; their text is the
+/// database's own message once (not sqlx's wrapping of it, nor PostgreSQL's source line).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be reached or dropped the connection; retrying later can help.
-    #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    #[error("database unavailable: {}", plain(.0))]
+    Unavailable(sqlx::Error),
+    /// The first connection failed: what went wrong, where, and what to do.
+    #[error("{0}")]
+    Connect(String),
     /// A concurrent write inserted the same product or took the handle this batch wanted;
     /// writing the batch again resolves it.
     #[error("a concurrent write took a product id or handle")]
-    Conflict(#[source] sqlx::Error),
+    Conflict(sqlx::Error),
     /// The database refused a value (a NUL character, a number out of range, a value over an
     /// index's size limit): that product fails alone, the rest of its batch can be written.
-    #[error("the database refused a value: {0}")]
-    Refused(#[source] sqlx::Error),
+    #[error("the database refused a value: {}", plain(.0))]
+    Refused(sqlx::Error),
     /// The statement itself failed; retrying will fail the same way.
-    #[error("database error: {0}")]
-    Query(#[source] sqlx::Error),
+    #[error("database error: {}", plain(.0))]
+    Query(sqlx::Error),
+    /// The catalog's tables are not there: the migrations were never applied.
+    #[error("the database has no catalog-sync tables yet: run `catalog-sync migrate` first")]
+    NotMigrated,
     #[error("{0}")]
     Config(String),
     #[error("could not apply migrations: {0}")]
@@ -56,7 +91,23 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_) | StoreError::Conflict(_))
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::Connect(_) | StoreError::Conflict(_)
+        )
+    }
+
+    /// A mistake in the configuration (exit code 2), not a failure of the database.
+    pub fn is_config(&self) -> bool {
+        matches!(self, StoreError::Config(_))
+    }
+}
+
+/// An sqlx error's text without repeats: a database error is its message alone.
+fn plain(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        other => other.to_string(),
     }
 }
 
@@ -88,7 +139,9 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Protocol(_) => StoreError::Unavailable(e),
             sqlx::Error::Database(db) => {
-                if db.is_unique_violation()
+                if db.code().as_deref() == Some("42P01") {
+                    StoreError::NotMigrated
+                } else if db.is_unique_violation()
                     && matches!(
                         db.constraint(),
                         Some("products_handle_key" | "products_external_id_key")
@@ -109,9 +162,29 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl Store {
-    /// Opens the pool and checks that the database answers.
+    /// Opens the pool and checks that the database answers. One connection is opened first,
+    /// alone: its error is precise and comes at once (a pool retries until its timeout and
+    /// then says only that it timed out), and is told with the server's address.
     pub async fn connect(settings: &DatabaseSettings) -> Result<Store, StoreError> {
         settings.validate().map_err(StoreError::Config)?;
+        let options: PgConnectOptions = settings
+            .url
+            .expose()
+            .parse()
+            .map_err(|e| StoreError::Config(format!("DATABASE_URL: {e}")))?;
+        let place = format!("{}:{}", options.get_host(), options.get_port());
+        let database = options.get_database().unwrap_or("postgres").to_owned();
+        match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+            Err(_) => {
+                return Err(StoreError::Connect(format!(
+                    "PostgreSQL at {place} did not answer within {CONNECT_TIMEOUT:?}: is the address in DATABASE_URL right?"
+                )));
+            }
+            Ok(Err(e)) => return Err(explain_connect(&e, &place, &database)),
+            Ok(Ok(connection)) => {
+                let _ = connection.close().await;
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -121,7 +194,7 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect(settings.url.expose())
+            .connect_with(options)
             .await
             .map_err(StoreError::Unavailable)?;
         Ok(Store { pool })

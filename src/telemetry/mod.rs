@@ -63,15 +63,43 @@ impl Telemetry {
     }
 }
 
+/// Filter of `-vv` when `RUST_LOG` is unset: our details, the transport stacks still quiet.
+const DEBUG_FILTER: &str =
+    "debug,sqlx=info,hyper=info,h2=info,tower=info,reqwest=info,rustls=info,opentelemetry=info";
+
+/// How a command wants its logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Logging {
+    /// Log lines below WARN are left out (a command typed at a terminal).
+    pub quiet: bool,
+    /// `-v` count: 1 brings info lines back, 2 adds debug.
+    pub verbose: u8,
+}
+
+impl Logging {
+    /// The filter of spans and events, and the lowest level printed, given `RUST_LOG`.
+    fn levels(self, rust_log: Option<&str>) -> (String, tracing::level_filters::LevelFilter) {
+        use tracing::level_filters::LevelFilter;
+        match rust_log.filter(|spec| !spec.is_empty()) {
+            Some(spec) => (spec.to_owned(), LevelFilter::TRACE),
+            None if self.verbose >= 2 => (DEBUG_FILTER.to_owned(), LevelFilter::TRACE),
+            None if self.verbose == 0 && self.quiet => {
+                // Spans stay at info (they are still exported); only the printing is quiet.
+                (DEFAULT_FILTER.to_owned(), LevelFilter::WARN)
+            }
+            None => (DEFAULT_FILTER.to_owned(), LevelFilter::TRACE),
+        }
+    }
+}
+
 /// Installs the global subscriber: the log layer and, when configured, the OTLP span exporter.
 /// Fails with the name of the variable on an unknown `LOG_FORMAT`, a bad `RUST_LOG` or a bad
 /// `OTEL_*` setting.
-pub fn init() -> anyhow::Result<Telemetry> {
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.is_empty() => EnvFilter::try_new(&spec)
-            .map_err(|e| anyhow::anyhow!("RUST_LOG: invalid filter {spec:?}: {e}"))?,
-        _ => EnvFilter::new(DEFAULT_FILTER),
-    };
+pub fn init(logging: Logging) -> anyhow::Result<Telemetry> {
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let (spec, printed) = logging.levels(rust_log.as_deref());
+    let filter = EnvFilter::try_new(&spec)
+        .map_err(|e| anyhow::anyhow!("RUST_LOG: invalid filter {spec:?}: {e}"))?;
     let span_events = if std::env::var_os("LOG_SPAN_CLOSE").is_some() {
         FmtSpan::CLOSE
     } else {
@@ -84,8 +112,11 @@ pub fn init() -> anyhow::Result<Telemetry> {
     let logs = match std::env::var("LOG_FORMAT").unwrap_or_default().as_str() {
         // Text logs leave out the OpenTelemetry attributes (dotted names such as
         // `messaging.system`): they are for the trace backend, not for a person reading logs.
-        "" | "text" => logs.fmt_fields(fields::ReadableFields).boxed(),
-        "json" => logs.json().flatten_event(true).boxed(),
+        "" | "text" => logs
+            .fmt_fields(fields::ReadableFields)
+            .with_filter(printed)
+            .boxed(),
+        "json" => logs.json().flatten_event(true).with_filter(printed).boxed(),
         other => anyhow::bail!("LOG_FORMAT: expected text or json, got {other:?}"),
     };
     let tracer = otel::provider_from_env()?;
@@ -145,6 +176,38 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing::level_filters::LevelFilter;
+
+    #[test]
+    fn a_command_at_a_terminal_prints_warnings_only_unless_asked() {
+        let quiet = Logging {
+            quiet: true,
+            verbose: 0,
+        };
+        assert_eq!(quiet.levels(None).1, LevelFilter::WARN);
+        assert_eq!(quiet.levels(None).0, DEFAULT_FILTER, "spans are still made");
+        let verbose = Logging {
+            quiet: true,
+            verbose: 1,
+        };
+        assert_eq!(verbose.levels(None).1, LevelFilter::TRACE);
+        assert_eq!(
+            Logging {
+                quiet: true,
+                verbose: 2
+            }
+            .levels(None)
+            .0,
+            DEBUG_FILTER
+        );
+        assert_eq!(
+            quiet.levels(Some("catalog_sync=debug")),
+            ("catalog_sync=debug".to_owned(), LevelFilter::TRACE),
+            "RUST_LOG decides"
+        );
+        let service = Logging::default();
+        assert_eq!(service.levels(None).1, LevelFilter::TRACE);
+    }
 
     #[derive(Debug, thiserror::Error)]
     #[error("outer")]

@@ -79,7 +79,15 @@ impl UpstreamError {
         }
     }
 
+    /// A mistake in the configuration (exit code 2), not a failure of the upstream.
+    pub fn is_config(&self) -> bool {
+        matches!(self, UpstreamError::Config(_))
+    }
+
+    /// The client's error, without the request's URL: errors name the page or product they
+    /// are about, and a URL with every `select` field in it says nothing more.
     pub(crate) fn from_reqwest(e: reqwest::Error, timeout: Duration) -> Self {
+        let e = e.without_url();
         if e.is_timeout() {
             UpstreamError::Timeout(timeout)
         } else if e.is_connect() || e.is_request() {

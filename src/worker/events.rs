@@ -211,7 +211,12 @@ fn batch_request_id(accepted: &[Received]) -> String {
     let last = infos.iter().map(|i| i.stream_sequence).max().unwrap_or(0);
     let attempt = infos.iter().map(|i| i.delivered).max().unwrap_or(1);
     let (first_sequence, stored_ns) = first
-        .map(|i| (i.stream_sequence, i.published.unix_timestamp_nanos()))
+        .map(|i| {
+            (
+                i.stream_sequence,
+                i.published.timestamp_nanos_opt().unwrap_or(0),
+            )
+        })
         .unwrap_or((0, 0));
     format!("events-{first_sequence}-{last}-{attempt}-{stored_ns}")
 }

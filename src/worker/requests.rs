@@ -89,6 +89,7 @@ async fn handle(
     let publisher = tokio::spawn(publish_progress(
         worker.client.clone(),
         worker.topology.progress_subject.clone(),
+        request.request_id.clone(),
         progress_rx,
         cx.clone(),
     ));
@@ -138,6 +139,7 @@ async fn handle(
 async fn publish_progress(
     client: async_nats::Client,
     subject: String,
+    request_id: String,
     mut progress: watch::Receiver<Progress>,
     cx: TraceContext,
 ) {
@@ -149,6 +151,7 @@ async fn publish_progress(
         let elapsed = started.elapsed().as_millis() as u64;
         let message = SyncProgress {
             run_id: now.run_id,
+            request_id: Some(request_id.clone()),
             processed: now.processed,
             total: now.total,
             eta_ms: (now.processed > 0 && now.total > now.processed)

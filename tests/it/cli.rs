@@ -67,12 +67,98 @@ async fn bad_configuration_values_name_their_variable() {
             stderr(&output)
         );
     }
-    let output = catalog_sync(&["sync"], &[("DATABASE_URL", "mysql://x")]).await;
+    // Values read by the command itself, by the logger and by the NATS client: 2 as well.
+    for (args, env) in [
+        (&["sync"][..], vec![("DATABASE_URL", "mysql://x")]),
+        (&["runs"][..], vec![("DATABASE_URL", "not a url")]),
+        (&["runs"][..], vec![db, ("LOG_FORMAT", "xml")]),
+        (&["runs"][..], vec![db, ("RUST_LOG", "catalog_sync=loud")]),
+        (&["runs"][..], vec![db, ("OTEL_SDK_DISABLED", "maybe")]),
+        (
+            &["request"][..],
+            vec![("NATS_URL", "nats://a:b@host:4222,nats://c:d@host:4223")],
+        ),
+    ] {
+        let output = catalog_sync(args, &env).await;
+        let variable = env.last().unwrap().0;
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{env:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(variable),
+            "{env:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[sqlx::test]
+async fn errors_are_said_once_with_the_endpoint_and_the_fix(pool: PgPool) {
+    // A database without the catalog's tables (the test's own has them).
+    let bare_name = format!("bare_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {bare_name}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut url = reqwest::Url::parse(&database_url(&pool)).unwrap();
+    url.set_path(&format!("/{bare_name}"));
+    let base = url.to_string();
+    let missing = {
+        url.set_path("/no_such_catalog");
+        url.to_string()
+    };
+    let refused = {
+        url.set_port(Some(1)).unwrap();
+        url.to_string()
+    };
+    for (database_url, says) in [
+        (
+            missing.as_str(),
+            "database \"no_such_catalog\" does not exist on PostgreSQL at 127.0.0.1:5432: create it",
+        ),
+        (
+            refused.as_str(),
+            "cannot connect to PostgreSQL at 127.0.0.1:1: connection refused",
+        ),
+        (
+            base.as_str(),
+            "no catalog-sync tables yet: run `catalog-sync migrate` first",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let output = catalog_sync(&["runs"], &[("DATABASE_URL", database_url)]).await;
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert_eq!(
+            err.lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "{err}"
+        );
+        assert!(
+            !err.contains("at line"),
+            "no PostgreSQL source lines: {err}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "{err}"
+        );
+    }
+    let output = catalog_sync(
+        &["request"],
+        &[("NATS_URL", "nats://ops:s3cret@127.0.0.1:1")],
+    )
+    .await;
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(
-        stderr(&output).contains("DATABASE_URL"),
-        "{}",
-        stderr(&output)
+        err.contains("NATS at nats://REDACTED:REDACTED@127.0.0.1:1"),
+        "{err}"
     );
+    assert!(!err.contains("s3cret"), "{err}");
 }
 
 #[sqlx::test]

@@ -554,3 +554,101 @@ async fn a_worker_whose_nats_server_died_still_stops_on_sigterm(pool: PgPool) {
         started.elapsed()
     );
 }
+
+#[sqlx::test]
+async fn request_wait_with_a_reused_id_answers_at_once_and_says_so(pool: PgPool) {
+    let sim = simulator(120).await;
+    let app = TestApp::new(&pool, &sim).await;
+    let env = app.env();
+    env.setup().await;
+    let mut worker = env.worker();
+    let first = env
+        .run_ok(&[
+            "request",
+            "--wait",
+            "--json",
+            "--request-id",
+            "nightly-1",
+            "--timeout",
+            "60s",
+        ])
+        .await;
+    let first: RunSummary = serde_json::from_slice(&first.stdout).unwrap();
+
+    // Again within the stream's duplicate window, and with another body: answered from the
+    // recorded summary, with a warning, without running anything.
+    for args in [
+        &["request", "--wait", "--json", "--request-id", "nightly-1"][..],
+        &[
+            "request",
+            "--wait",
+            "--json",
+            "--request-id",
+            "nightly-1",
+            "--products",
+            "1,2",
+        ][..],
+    ] {
+        let started = std::time::Instant::now();
+        let output = env.run_ok(args).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let again: RunSummary = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(again.run_id, first.run_id);
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(err.contains("already ran"), "{err}");
+        if args.contains(&"--products") {
+            assert!(err.contains("different body"), "{err}");
+        }
+    }
+    let runs = count(&pool, "select count(*) from sync_runs").await;
+    assert_eq!(runs, 1, "nothing ran again");
+    worker.kill().await.unwrap();
+}
+
+#[sqlx::test]
+async fn request_wait_without_a_worker_says_so_and_stops_on_sigint(pool: PgPool) {
+    let sim = simulator(10).await;
+    let app = TestApp::new(&pool, &sim).await;
+    let env = app.env();
+    env.setup().await;
+    let mut waiting = env
+        .command(&["request", "--wait", "--request-id", "lonely"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = tokio::io::BufReader::new(waiting.stderr.take().unwrap());
+    let mut said = String::new();
+    let warned = tokio::time::timeout(Duration::from_secs(5), async {
+        use tokio::io::AsyncBufReadExt as _;
+        while stderr.read_line(&mut said).await.unwrap() > 0 {
+            if said.contains("no worker is pulling") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(warned.is_ok(), "no warning within 5 s: {said}");
+
+    let pid = waiting.id().unwrap() as i32;
+    // SAFETY: signalling a child process this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let status = tokio::time::timeout(Duration::from_secs(1), waiting.wait())
+        .await
+        .expect("exits within 1 s of SIGINT")
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    let mut rest = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut rest)
+        .await
+        .unwrap();
+    assert!(rest.contains("stays queued"), "{rest}");
+    assert!(
+        !app.requests_consumer_idle().await,
+        "the request is still queued"
+    );
+}
