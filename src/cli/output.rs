@@ -30,6 +30,15 @@ pub fn progress_style() -> indicatif::ProgressStyle {
     )
 }
 
+/// `text` cut to `width` characters, an ellipsis marking the cut.
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(width - 1).collect::<String>())
+    }
+}
+
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -43,7 +52,18 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// The summary as a table, its first errors at the end.
 pub fn summary_table(s: &RunSummary) -> String {
+    let mut out = summary_head(s);
+    if !s.errors.is_empty() {
+        let _ = writeln!(out, "errors (first {}):", s.errors.len());
+        out.push_str(&error_lines(&s.errors));
+    }
+    out
+}
+
+/// The summary as a table without its errors (`runs show` lists the stored ones instead).
+pub fn summary_head(s: &RunSummary) -> String {
     let c = &s.counts;
     let mut out = String::new();
     let _ = writeln!(out, "run        {}", s.run_id);
@@ -146,10 +166,6 @@ pub fn summary_table(s: &RunSummary) -> String {
             a.candidates, a.confirmed
         );
     }
-    if !s.errors.is_empty() {
-        let _ = writeln!(out, "errors (first {}):", s.errors.len());
-        out.push_str(&error_lines(&s.errors));
-    }
     out
 }
 
@@ -169,8 +185,9 @@ pub fn error_lines(errors: &[RunError]) -> String {
 }
 
 pub fn runs_table(runs: &[RunRecord]) -> String {
+    // The first 8 characters of a run id are enough for `runs show`.
     let mut out = format!(
-        "{:<36}  {:<11}  {:<11}  {:<19}  {:>9}  {:>8}  {:>8}  {:>9}  {:>8}  {:>6}\n",
+        "{:<8}  {:<11}  {:<11}  {:<19}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  {:>8}  {:>6}  {:<24}  {}\n",
         "run",
         "mode",
         "status",
@@ -179,8 +196,11 @@ pub fn runs_table(runs: &[RunRecord]) -> String {
         "fetched",
         "created",
         "updated",
+        "unchanged",
         "archived",
-        "failed"
+        "failed",
+        "request",
+        "reason"
     );
     for r in runs {
         let duration = r
@@ -197,10 +217,11 @@ pub fn runs_table(runs: &[RunRecord]) -> String {
         } else {
             r.mode.clone()
         };
+        let id = r.id.to_string();
         let _ = writeln!(
             out,
-            "{:<36}  {:<11}  {:<11}  {:<19}  {:>9}  {:>8}  {:>8}  {:>9}  {:>8}  {:>6}",
-            r.id,
+            "{:<8}  {:<11}  {:<11}  {:<19}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  {:>8}  {:>6}  {:<24}  {}",
+            &id[..8],
             mode,
             r.status,
             r.started_at.format("%Y-%m-%d %H:%M:%S"),
@@ -208,8 +229,11 @@ pub fn runs_table(runs: &[RunRecord]) -> String {
             r.fetched,
             r.created,
             r.updated,
+            r.unchanged,
             r.archived,
-            r.failed
+            r.failed,
+            clip(&r.request_id, 24),
+            clip(r.reason.as_deref().unwrap_or(""), 40),
         );
     }
     if runs.iter().any(|r| r.dry_run) {

@@ -3,12 +3,12 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use uuid::Uuid;
 
 use super::args::DatabaseArgs;
-use super::output;
-use crate::store::Store;
+use super::{exit, output};
+use crate::store::{RunFilter, Store};
 
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -23,6 +23,20 @@ pub struct RunsCommand {
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub limit: u32,
 
+    /// Only runs with this status.
+    #[arg(long, value_parser = [
+        "running", "interrupted", "abandoned", "succeeded", "partial", "failed", "skipped",
+    ])]
+    pub status: Option<String>,
+
+    /// Only runs of this mode.
+    #[arg(long, value_parser = ["full", "products", "incremental", "changes"])]
+    pub mode: Option<String>,
+
+    /// Only runs started since then: a time (RFC 3339) or a duration back from now (24h, 7d).
+    #[arg(long, value_name = "TIME|DURATION", value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+
     /// Print JSON (an array of runs) instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -32,12 +46,25 @@ pub struct RunsCommand {
 pub enum RunsAction {
     /// Show one run: its summary and stored errors.
     Show {
-        /// The run id (`run_id` of a summary).
-        run_id: Uuid,
+        /// The run id, its first characters (at least 4), or a request id (its newest attempt).
+        run: String,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// RFC 3339, or a duration back from now.
+fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let back = humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is neither an RFC 3339 time nor a duration ({e})"))?;
+    chrono::Duration::from_std(back)
+        .ok()
+        .and_then(|back| Utc::now().checked_sub_signed(back))
+        .ok_or_else(|| format!("{text:?} reaches too far back"))
 }
 
 pub async fn run(command: RunsCommand) -> anyhow::Result<ExitCode> {
@@ -46,42 +73,81 @@ pub async fn run(command: RunsCommand) -> anyhow::Result<ExitCode> {
         .context("connecting to DATABASE_URL")?;
     match command.action {
         None => {
-            let runs = store.list_runs(command.limit).await?;
+            let filter = RunFilter {
+                status: command.status.clone(),
+                mode: command.mode.clone(),
+                since: command.since,
+            };
+            let runs = store.list_runs(command.limit, &filter).await?;
             if command.json {
                 let rows: Vec<serde_json::Value> = runs.iter().map(record_json).collect();
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else if runs.is_empty() {
-                println!("no runs yet");
+                println!("no runs match");
             } else {
                 print!("{}", output::runs_table(&runs));
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some(RunsAction::Show { run_id, json }) => {
-            let Some((record, errors)) = store.get_run(run_id).await? else {
-                eprintln!("no run with id {run_id}");
-                return Ok(ExitCode::from(1));
+        Some(RunsAction::Show { run, json }) => {
+            let found = store.find_runs(&run).await?;
+            // A request id names its attempts: the newest is shown. A prefix must name one run.
+            let by_request: Vec<_> = found.iter().filter(|r| r.request_id == run).collect();
+            let record = match (by_request.first(), found.as_slice()) {
+                (Some(newest), _) => (*newest).clone(),
+                (None, [one]) => one.clone(),
+                (None, []) => {
+                    eprintln!("no run has the id or request id {run:?}");
+                    return Ok(exit::code(exit::FAILED));
+                }
+                (None, many) => {
+                    eprintln!("{run:?} is the start of several run ids; give more of one:");
+                    for r in many {
+                        eprintln!("  {}  {} {} {}", r.id, r.mode, r.status, r.started_at);
+                    }
+                    return Ok(exit::code(exit::CONFIG));
+                }
             };
+            let errors = store
+                .get_run(record.id)
+                .await?
+                .map(|(_, errors)| errors)
+                .unwrap_or_default();
             if json {
                 let mut value = record_json(&record);
                 value["errors"] = serde_json::to_value(&errors)?;
                 println!("{}", serde_json::to_string_pretty(&value)?);
                 return Ok(ExitCode::SUCCESS);
             }
+            if by_request.len() > 1 {
+                println!(
+                    "request {run} has {} attempts; the newest:\n",
+                    by_request.len()
+                );
+            }
             match &record.summary {
-                Some(summary) => print!("{}", output::summary_table(&summary.0)),
+                Some(summary) => print!("{}", output::summary_head(&summary.0)),
                 None => {
                     println!("run        {}", record.id);
                     println!("request    {}", record.request_id);
                     println!("status     {} ({} sync)", record.status, record.mode);
                     println!("started    {}", record.started_at);
+                    println!(
+                        "counts     fetched {}, created {}, updated {}, unchanged {}, archived {}, failed {}",
+                        record.fetched,
+                        record.created,
+                        record.updated,
+                        record.unchanged,
+                        record.archived,
+                        record.failed
+                    );
                 }
             }
             if let Some(error) = &record.error {
                 println!("error      {error}");
             }
             if !errors.is_empty() {
-                println!("stored errors ({}):", errors.len());
+                println!("errors ({}):", errors.len());
                 print!("{}", output::error_lines(&errors));
             }
             Ok(ExitCode::SUCCESS)
@@ -89,8 +155,17 @@ pub async fn run(command: RunsCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// A run record as JSON: the summary when the run finished, the row's own fields otherwise.
+/// A run record as JSON: the summary when the run finished (plus what only the row knows),
+/// the row's own fields otherwise.
 fn record_json(r: &crate::store::RunRecord) -> serde_json::Value {
+    if let Some(summary) = &r.summary
+        && let Ok(mut value) = serde_json::to_value(&summary.0)
+    {
+        value["reason"] = serde_json::json!(r.reason);
+        value["attempt"] = serde_json::json!(r.attempt);
+        value["error"] = serde_json::json!(r.error);
+        return value;
+    }
     serde_json::json!({
         "run_id": r.id,
         "request_id": r.request_id,
@@ -109,8 +184,9 @@ fn record_json(r: &crate::store::RunRecord) -> serde_json::Value {
             "failed": r.failed,
             "categories_created": r.categories_created,
         },
+        "attempt": r.attempt,
+        "resumed_from": r.resumed_from,
         "error": r.error,
         "trace_id": r.trace_id,
-        "summary": r.summary.as_ref().map(|s| &s.0),
     })
 }

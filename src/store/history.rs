@@ -36,11 +36,40 @@ pub struct RunRecord {
     pub summary: Option<Json<RunSummary>>,
 }
 
+/// Which runs `catalog-sync runs` lists.
+#[derive(Clone, Debug, Default)]
+pub struct RunFilter {
+    pub status: Option<String>,
+    pub mode: Option<String>,
+    /// Started at or after.
+    pub since: Option<DateTime<Utc>>,
+}
+
 impl Store {
-    /// The newest runs first.
-    pub async fn list_runs(&self, limit: u32) -> Result<Vec<RunRecord>, StoreError> {
+    /// The newest runs first, at most `limit`, those `filter` keeps.
+    pub async fn list_runs(
+        &self,
+        limit: u32,
+        filter: &RunFilter,
+    ) -> Result<Vec<RunRecord>, StoreError> {
         Ok(sqlx::query_as(sql::LIST_RUNS)
             .bind(i64::from(limit))
+            .bind(filter.status.as_deref())
+            .bind(filter.mode.as_deref())
+            .bind(filter.since)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The runs `key` names: a run id or the start of one, or a request id (all its
+    /// attempts), newest first.
+    pub async fn find_runs(&self, key: &str) -> Result<Vec<RunRecord>, StoreError> {
+        // Only a run id's characters may be a prefix; anything else is a request id only.
+        let prefix = (key.len() >= 4 && key.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+            .then(|| key.to_ascii_lowercase());
+        Ok(sqlx::query_as(sql::FIND_RUNS)
+            .bind(prefix)
+            .bind(key)
             .fetch_all(&self.pool)
             .await?)
     }

@@ -119,3 +119,7 @@ pub const LAST_FULL_SYNC_START: &str = include_str!("sql/last_full_sync_start.sq
 
 /// Records the lower bound a `changes` run listed from.
 pub const SET_CHANGES_SINCE: &str = include_str!("sql/set_changes_since.sql");
+
+/// Runs whose id starts with `$1` (a prefix of its text) or whose request id is `$2`, newest
+/// first.
+pub const FIND_RUNS: &str = include_str!("sql/find_runs.sql");

@@ -198,6 +198,97 @@ async fn sync_json_prints_exactly_the_summary_and_runs_lists_it(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn runs_filter_and_show_finds_a_run_by_prefix_or_request_id(pool: PgPool) {
+    let sim = simulator(60).await;
+    let url = database_url(&pool);
+    let api = sim.url().to_string();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("SYNC_API_URL", api.as_str()),
+        ("SYNC_PAGE_SIZE", "20"),
+        ("SYNC_MAX_RETRIES", "0"),
+    ];
+    let full = catalog_sync(
+        &[
+            "sync",
+            "--json",
+            "--request-id",
+            "nightly-9",
+            "--reason",
+            "nightly",
+        ],
+        &env,
+    )
+    .await;
+    let full: RunSummary = serde_json::from_slice(&full.stdout).unwrap();
+    sim.set_field(5, "price", Some("-1")).unwrap();
+    let targeted = catalog_sync(&["sync", "--json", "--products", "4,5"], &env).await;
+    let targeted: RunSummary = serde_json::from_slice(&targeted.stdout).unwrap();
+    assert_eq!(targeted.counts.failed, 1);
+
+    let table = catalog_sync(&["runs"], &env).await;
+    let table = String::from_utf8_lossy(&table.stdout);
+    let header = table.lines().next().unwrap();
+    for column in ["unchanged", "request", "reason"] {
+        assert!(header.contains(column), "{header}");
+    }
+    assert!(
+        table.contains("nightly-9") && table.contains("nightly"),
+        "{table}"
+    );
+
+    let only = |args: &'static [&'static str]| {
+        let env = env;
+        async move {
+            let output = catalog_sync(args, &env).await;
+            let runs: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+            runs.iter()
+                .map(|r| r["run_id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        only(&["runs", "--json", "--mode", "products"]).await,
+        [targeted.run_id.to_string()]
+    );
+    assert_eq!(
+        only(&["runs", "--json", "--status", "succeeded", "--mode", "full"]).await,
+        [full.run_id.to_string()]
+    );
+    assert_eq!(only(&["runs", "--json", "--since", "1h"]).await.len(), 2);
+    assert!(
+        only(&["runs", "--json", "--since", "2999-01-01T00:00:00Z"])
+            .await
+            .is_empty()
+    );
+    let listed = catalog_sync(&["runs", "--json", "--mode", "full"], &env).await;
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert!(
+        listed[0].get("summary").is_none(),
+        "the counts once: {listed}"
+    );
+    assert_eq!(listed[0]["counts"]["created"], 60);
+    assert_eq!(listed[0]["reason"], "nightly");
+
+    let prefix = &full.run_id.to_string()[..8];
+    for key in [prefix, "nightly-9"] {
+        let shown = catalog_sync(&["runs", "show", key], &env).await;
+        let text = String::from_utf8_lossy(&shown.stdout);
+        assert!(shown.status.success(), "{key}: {}", stderr(&shown));
+        assert!(text.contains(&full.run_id.to_string()), "{key}: {text}");
+    }
+    let shown = catalog_sync(&["runs", "show", &targeted.run_id.to_string()], &env).await;
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert_eq!(
+        text.matches("invalid price").count(),
+        1,
+        "errors said once: {text}"
+    );
+    let missing = catalog_sync(&["runs", "show", "no-such-request"], &env).await;
+    assert_eq!(missing.status.code(), Some(1));
+}
+
+#[sqlx::test]
 async fn a_failed_run_exits_one_and_a_partial_run_three(pool: PgPool) {
     let sim = simulator(60).await;
     let url = database_url(&pool);
