@@ -237,15 +237,12 @@ async fn runs_filter_and_show_finds_a_run_by_prefix_or_request_id(pool: PgPool) 
         "{table}"
     );
 
-    let only = |args: &'static [&'static str]| {
-        let env = env;
-        async move {
-            let output = catalog_sync(args, &env).await;
-            let runs: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
-            runs.iter()
-                .map(|r| r["run_id"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
+    let only = |args: &'static [&'static str]| async move {
+        let output = catalog_sync(args, &env).await;
+        let runs: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+        runs.iter()
+            .map(|r| r["run_id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
     };
     assert_eq!(
         only(&["runs", "--json", "--mode", "products"]).await,
