@@ -55,6 +55,10 @@ pub async fn worker(
         client: client.clone(),
         store: engine.store().clone(),
         topology: settings.topology.clone(),
+        schedules: crate::status::Schedules {
+            full: schedule.map(|s| s.schedule.clone()),
+            changes: schedule.and_then(|s| s.changes_schedule.clone()),
+        },
     };
     let endpoint = tokio::spawn(crate::health::serve(listener, readiness, shutdown.clone()));
     let scheduler = schedule.cloned().map(|schedule| {

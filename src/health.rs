@@ -1,5 +1,6 @@
-//! The operations endpoint: `/metrics` (Prometheus text), `/healthz` (the process answers) and
-//! `/readyz` (NATS connected, PostgreSQL reachable, streams present).
+//! The operations endpoint: `/metrics` (Prometheus text), `/healthz` (the process answers),
+//! `/readyz` (NATS connected, PostgreSQL reachable, streams present) and `/status` (the
+//! service at a glance as JSON, [`crate::status`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -25,6 +26,8 @@ pub struct Readiness {
     pub client: async_nats::Client,
     pub store: Store,
     pub topology: Topology,
+    /// The schedules this process runs, for `/status`.
+    pub schedules: crate::status::Schedules,
 }
 
 /// Serves the operations endpoint on `listener` until `shutdown`.
@@ -34,11 +37,12 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
-    info!(%addr, "serving /metrics, /healthz and /readyz");
+    info!(%addr, "serving /metrics, /healthz, /readyz and /status");
     let app = Router::new()
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
+        .route("/status", get(status))
         .with_state(readiness);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
@@ -53,6 +57,18 @@ async fn metrics_text() -> impl IntoResponse {
         )],
         metrics().encode(),
     )
+}
+
+async fn status(State(r): State<Readiness>) -> axum::response::Response {
+    let js = async_nats::jetstream::new(r.client.clone());
+    match crate::status::gather(&r.store, Some(&js), &r.topology, &r.schedules).await {
+        Ok(status) => axum::Json(status).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{}\n", crate::telemetry::error_chain(&e)),
+        )
+            .into_response(),
+    }
 }
 
 async fn ready(State(r): State<Readiness>) -> impl IntoResponse {

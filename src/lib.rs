@@ -9,12 +9,13 @@
 //! - [`worker`] consumes sync requests and product events; one decision settles each message
 //!   (ack, deliver again later, hand back, dead-letter). [`scheduler`] requests syncs on a cron
 //!   schedule, one per slot across replicas.
-//! - [`engine`] runs full, targeted and incremental syncs: requests in, summaries out.
-//! - [`upstream`] (the product API), [`store`] (PostgreSQL) and [`bus`] (NATS JetStream) are the
-//!   adapters; each owns its errors and says whether one is worth retrying.
+//! - [`engine`] runs full, targeted, incremental and changes syncs: requests in, summaries out.
+//! - [`upstream`] (the product API, as a [`source`] file describes it), [`store`] (PostgreSQL)
+//!   and [`bus`] (NATS JetStream, dead letters included) are the adapters; each owns its errors
+//!   and says whether one is worth retrying.
 //! - [`domain`] holds the pure types: products, prices, ids, handles, content hashes, summaries.
-//! - [`telemetry`], [`metrics`] and [`health`]: logs, OTLP spans and trace context, Prometheus
-//!   metrics, `/healthz` and `/readyz`. [`credentials`] takes user info out of configured URLs
+//! - [`telemetry`], [`metrics`], [`health`] and [`status`]: logs, OTLP spans and trace
+//!   context, Prometheus metrics, `/healthz`, `/readyz` and `/status`. [`credentials`] takes user info out of configured URLs
 //!   and redacts it wherever it is shown.
 
 pub mod app;
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod scheduler;
 pub mod settings;
 pub mod source;
+pub mod status;
 pub mod store;
 pub mod telemetry;
 pub mod upstream;

@@ -27,6 +27,8 @@ pub struct Metrics {
     dead_letters: Family<Labels, Counter>,
     consumer_pending: Family<Labels, Gauge>,
     consumer_ack_pending: Family<Labels, Gauge>,
+    last_success: Family<Labels, Gauge>,
+    dead_letters_waiting: Gauge,
 }
 
 fn run_histogram() -> Histogram {
@@ -99,8 +101,22 @@ impl Metrics {
             "Messages delivered to the worker and not yet acknowledged",
             consumer_ack_pending.clone(),
         );
+        let last_success = Family::<Labels, Gauge>::default();
+        registry.register(
+            "last_success_timestamp_seconds",
+            "When the last succeeded run (not a dry run) of each mode finished, in unix seconds",
+            last_success.clone(),
+        );
+        let dead_letters_waiting = Gauge::default();
+        registry.register(
+            "dead_letters_waiting",
+            "Dead letters stored in the results stream, waiting to be replayed or purged",
+            dead_letters_waiting.clone(),
+        );
         Metrics {
             registry,
+            last_success,
+            dead_letters_waiting,
             products,
             runs,
             run_duration,
@@ -116,6 +132,9 @@ impl Metrics {
     /// Books a finished run.
     pub fn run_finished(&self, summary: &RunSummary) {
         let mode = summary.mode.as_str().to_owned();
+        if summary.status == crate::domain::RunStatus::Succeeded && !summary.dry_run {
+            self.succeeded(&mode, summary.finished_at);
+        }
         self.runs
             .get_or_create(&vec![
                 ("mode", mode.clone()),
@@ -159,6 +178,18 @@ impl Metrics {
         self.dead_letters
             .get_or_create(&vec![("subject", subject.to_owned())])
             .inc();
+    }
+
+    /// Notes that a run of `mode` succeeded at `at` (also what the database says at start-up).
+    pub fn succeeded(&self, mode: &str, at: chrono::DateTime<chrono::Utc>) {
+        let gauge = self
+            .last_success
+            .get_or_create(&vec![("mode", mode.to_owned())]);
+        gauge.set(gauge.get().max(at.timestamp()));
+    }
+
+    pub fn dead_letters_waiting(&self, count: u64) {
+        self.dead_letters_waiting.set(count as i64);
     }
 
     pub fn consumer_state(&self, consumer: &str, pending: u64, ack_pending: u64) {

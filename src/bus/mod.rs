@@ -1,6 +1,7 @@
 //! The NATS JetStream adapter: connection options, the names of streams, subjects and
 //! consumers, and creating or updating them from the definitions in `nats/`.
 
+pub mod dead;
 mod setup;
 
 use std::time::Duration;

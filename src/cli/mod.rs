@@ -7,6 +7,7 @@ mod publish;
 mod request;
 mod runs;
 mod source;
+mod status;
 mod sync;
 mod wait;
 mod worker;
@@ -95,6 +96,10 @@ pub enum Command {
     Run(Box<worker::RunCommand>),
     /// Check an upstream source file against the real API.
     Source(Box<source::SourceCommand>),
+    /// The service at a glance: last success, runs going on, queues, dead letters, next slots.
+    Status(Box<status::StatusCommand>),
+    /// List, replay or purge dead letters (messages the worker gave up on).
+    Dead(Box<status::DeadCommand>),
 }
 
 #[derive(Args, Debug)]
@@ -195,6 +200,8 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Scheduler(command) => worker::scheduler(*command, shutdown).await,
         Command::Run(command) => worker::run(*command, shutdown).await,
         Command::Source(command) => source::run(*command).await,
+        Command::Status(command) => status::status(*command).await,
+        Command::Dead(command) => status::dead(*command).await,
     }
 }
 

@@ -30,6 +30,31 @@ pub fn progress_style() -> indicatif::ProgressStyle {
     )
 }
 
+/// The stored dead letters, one line each: sequence, when, subject, reason, body's start.
+pub fn dead_letters_table(letters: &[crate::bus::dead::StoredDeadLetter]) -> String {
+    let mut out = format!(
+        "{:>8}  {:<19}  {:<24}  {:>9}  {:<50}  {}\n",
+        "sequence", "dead at (UTC)", "subject", "delivered", "reason", "body"
+    );
+    for d in letters {
+        let body = d.letter.body.as_deref().map_or_else(
+            || "(binary)".to_owned(),
+            |b| clip(&b.replace('\n', " "), 60),
+        );
+        let _ = writeln!(
+            out,
+            "{:>8}  {:<19}  {:<24}  {:>9}  {:<50}  {}",
+            d.sequence,
+            d.dead_at.format("%Y-%m-%d %H:%M:%S"),
+            clip(&d.letter.subject, 24),
+            d.letter.delivery_count,
+            clip(&d.letter.reason, 50),
+            body
+        );
+    }
+    out
+}
+
 /// `text` cut to `width` characters, an ellipsis marking the cut.
 fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {

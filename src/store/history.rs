@@ -36,6 +36,27 @@ pub struct RunRecord {
     pub summary: Option<Json<RunSummary>>,
 }
 
+/// The newest succeeded run of a mode.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct LastSuccess {
+    pub mode: String,
+    #[sqlx(rename = "id")]
+    pub run_id: Uuid,
+    pub request_id: String,
+    pub finished_at: DateTime<Utc>,
+}
+
+/// A run going on now.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RunningRun {
+    pub id: Uuid,
+    pub request_id: String,
+    pub mode: String,
+    pub started_at: DateTime<Utc>,
+    pub heartbeat_at: DateTime<Utc>,
+    pub checkpoint: Option<Json<super::Checkpoint>>,
+}
+
 /// Which runs `catalog-sync runs` lists.
 #[derive(Clone, Debug, Default)]
 pub struct RunFilter {
@@ -57,6 +78,20 @@ impl Store {
             .bind(filter.status.as_deref())
             .bind(filter.mode.as_deref())
             .bind(filter.since)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The newest succeeded run (not a dry run) of each mode.
+    pub async fn last_successes(&self) -> Result<Vec<LastSuccess>, StoreError> {
+        Ok(sqlx::query_as(sql::LAST_SUCCESSES)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The runs marked running, oldest first.
+    pub async fn running_runs(&self) -> Result<Vec<RunningRun>, StoreError> {
+        Ok(sqlx::query_as(sql::RUNNING_RUNS)
             .fetch_all(&self.pool)
             .await?)
     }

@@ -17,7 +17,7 @@ use crate::settings::DatabaseSettings;
 
 pub use archive::{Candidates, SeenKind};
 pub use catalog::{BatchWrite, KnownCategories, WriteOptions};
-pub use history::{RunFilter, RunRecord};
+pub use history::{LastSuccess, RunFilter, RunRecord, RunningRun};
 pub use runs::{
     Checkpoint, ListingCheckpoint, MAX_STORED_ERRORS, NewRun, PreviousAttempt, RunProgress,
     RunStart,

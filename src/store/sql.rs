@@ -123,3 +123,9 @@ pub const SET_CHANGES_SINCE: &str = include_str!("sql/set_changes_since.sql");
 /// Runs whose id starts with `$1` (a prefix of its text) or whose request id is `$2`, newest
 /// first.
 pub const FIND_RUNS: &str = include_str!("sql/find_runs.sql");
+
+/// The newest succeeded run (not a dry run) of each mode.
+pub const LAST_SUCCESSES: &str = include_str!("sql/last_successes.sql");
+
+/// The runs going on now, with their progress.
+pub const RUNNING_RUNS: &str = include_str!("sql/running_runs.sql");

@@ -56,13 +56,22 @@ impl Worker {
         Ok(())
     }
 
-    /// Keeps the consumer gauges (pending, awaiting ack) current, every few seconds, and every
-    /// half minute marks the runs of processes that died as abandoned.
+    /// Keeps the consumer and dead-letter gauges current, every few seconds, and every half
+    /// minute marks the runs of processes that died as abandoned.
     async fn watch_consumers(
         &self,
         js: &jetstream::Context,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
+        // The last-success gauges start from the record, so a restart does not reset them.
+        match self.engine.store().last_successes().await {
+            Ok(last) => {
+                for success in last {
+                    crate::metrics::metrics().succeeded(&success.mode, success.finished_at);
+                }
+            }
+            Err(e) => warn!(error = %error_chain(&e), "could not read the last succeeded runs"),
+        }
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let mut ticks: u64 = 0;
         while !shutdown.is_cancelled() {
@@ -78,6 +87,9 @@ impl Worker {
                 }
             }
             ticks += 1;
+            if let Ok(waiting) = crate::bus::dead::waiting(js, &self.topology).await {
+                crate::metrics::metrics().dead_letters_waiting(waiting);
+            }
             let Ok(stream) = js.get_stream(&self.topology.stream).await else {
                 continue;
             };

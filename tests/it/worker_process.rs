@@ -652,3 +652,115 @@ async fn request_wait_without_a_worker_says_so_and_stops_on_sigint(pool: PgPool)
         "the request is still queued"
     );
 }
+
+#[sqlx::test]
+async fn status_shows_the_last_success_and_dead_letters_replay_and_purge(pool: PgPool) {
+    let sim = simulator(80).await;
+    let app = TestApp::new(&pool, &sim).await;
+    let mut env = app.env();
+    let port = free_port();
+    env.vars.retain(|(key, _)| *key != "METRICS_LISTEN");
+    env.vars
+        .push(("METRICS_LISTEN", format!("127.0.0.1:{port}")));
+    env.setup().await;
+    let mut worker = env.worker();
+    let output = env
+        .run_ok(&["request", "--wait", "--json", "--request-id", "first-full"])
+        .await;
+    let summary: RunSummary = serde_json::from_slice(&output.stdout).unwrap();
+
+    // Two events the worker gives up on: an id that is a path, and a product that is not one.
+    app.publish("product.updated", None, br#"{"product_id":".."}"#)
+        .await;
+    app.publish(
+        "product.updated",
+        None,
+        br#"{"product_id":5,"updated_at":"2026-12-01T00:00:00Z","product":{"id":5}}"#,
+    )
+    .await;
+    assert!(
+        eventually(30, || async {
+            app.results("catalog.sync.dead").await.len() == 2
+        })
+        .await,
+        "two dead letters"
+    );
+
+    let status = env
+        .with(&[("SYNC_SCHEDULE", "0 2 * * *")])
+        .run_ok(&["status", "--json"])
+        .await;
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["last_full_sync"]["request_id"], "first-full");
+    assert_eq!(
+        status["last_full_sync"]["run_id"],
+        summary.run_id.to_string()
+    );
+    assert!(status["last_full_sync"]["age_seconds"].as_i64().unwrap() < 60);
+    assert_eq!(status["queues"]["dead_letters"], 2);
+    assert_eq!(status["queues"]["requests_pending"], 0);
+    assert!(status["queues"]["request_pullers"].as_u64().unwrap() >= 1);
+    assert_eq!(status["running"], serde_json::json!([]));
+    assert!(
+        status["next_full_sync"]
+            .as_str()
+            .unwrap()
+            .ends_with("T02:00:00Z")
+    );
+    let text = env.run_ok(&["status"]).await;
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("last full sync") && text.contains("first-full"),
+        "{text}"
+    );
+    assert!(text.contains("2 waiting"), "{text}");
+
+    // The worker serves the same status, and the last success as a gauge.
+    let base = format!("http://127.0.0.1:{port}");
+    let (code, body) = get(&format!("{base}/status"))
+        .await
+        .expect("/status answers");
+    assert_eq!(code, 200);
+    let served: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(served["last_full_sync"]["request_id"], "first-full");
+    let (_, metrics) = get(&format!("{base}/metrics")).await.unwrap();
+    let at = sample(
+        &metrics,
+        r#"catalog_sync_last_success_timestamp_seconds{mode="full"}"#,
+    )
+    .expect("the last-success gauge");
+    assert_eq!(at as i64, summary.finished_at.timestamp());
+
+    // List, replay one (it fails again: the id is still a path), purge the rest.
+    let listed = env.run_ok(&["dead", "list", "--json"]).await;
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed[0]["letter"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("product id")
+    );
+    let first = listed[0]["sequence"].as_u64().unwrap().to_string();
+    let replayed = env.run_ok(&["dead", "replay", &first]).await;
+    assert!(String::from_utf8_lossy(&replayed.stdout).contains("to product.updated"));
+    assert!(
+        eventually(30, || async {
+            let again = env.run_ok(&["dead", "list", "--json"]).await;
+            let again: Vec<serde_json::Value> = serde_json::from_slice(&again.stdout).unwrap();
+            // The replayed letter is gone and came back as a new one, with the same body.
+            again.len() == 2
+                && again
+                    .iter()
+                    .all(|d| d["sequence"].as_u64().unwrap().to_string() != first)
+        })
+        .await,
+        "the replay was consumed and dead-lettered again"
+    );
+    let refused = env.command(&["dead", "purge"]).output().await.unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    env.run_ok(&["dead", "purge", "--yes"]).await;
+    let empty = env.run_ok(&["dead", "list"]).await;
+    assert!(String::from_utf8_lossy(&empty.stdout).contains("no dead letters"));
+    worker.kill().await.unwrap();
+}

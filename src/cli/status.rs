@@ -1,0 +1,277 @@
+//! `catalog-sync status`: the service at a glance (see [`crate::status`]), and `catalog-sync
+//! dead`: the dead letters, listed, replayed or purged.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+
+use super::args::{DatabaseArgs, NatsArgs, TopologyArgs};
+use super::output::thousands;
+use super::{exit, output};
+use crate::bus;
+use crate::settings::Schedule;
+use crate::status::{Schedules, Status, age};
+use crate::store::Store;
+
+#[derive(Args, Debug)]
+pub struct StatusCommand {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    #[command(flatten)]
+    pub topology: TopologyArgs,
+
+    /// The full-sync schedule, to say when the next one is requested (the scheduler's).
+    #[arg(long, env = "SYNC_SCHEDULE", value_name = "SYNC_SCHEDULE")]
+    pub schedule: Option<Schedule>,
+
+    /// The changes schedule, likewise.
+    #[arg(
+        long,
+        env = "SYNC_CHANGES_SCHEDULE",
+        value_name = "SYNC_CHANGES_SCHEDULE"
+    )]
+    pub changes_schedule: Option<Schedule>,
+
+    /// Print the status as JSON (the same object as the worker's /status).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn status(command: StatusCommand) -> anyhow::Result<ExitCode> {
+    let store = Store::connect(&command.database.settings())
+        .await
+        .context("connecting to DATABASE_URL")?;
+    let topology = command.topology.settings();
+    // Without NATS the database's part is still worth showing.
+    let client = bus::connect(&command.nats.settings(), "catalog-sync status").await;
+    let js = client
+        .as_ref()
+        .ok()
+        .map(|c| async_nats::jetstream::new(c.clone()));
+    let schedules = Schedules {
+        full: command.schedule.clone(),
+        changes: command.changes_schedule.clone(),
+    };
+    let mut status = crate::status::gather(&store, js.as_ref(), &topology, &schedules).await?;
+    if let Err(e) = &client {
+        status.nats_error = Some(crate::telemetry::error_chain(e));
+    }
+    if command.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print!("{}", table(&status));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn when(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let seconds = (at - now).num_seconds();
+    let stamp = at.format("%Y-%m-%d %H:%M:%S UTC");
+    if seconds >= 0 {
+        format!("{stamp} (in {})", age(seconds))
+    } else {
+        format!("{stamp} ({} ago)", age(-seconds))
+    }
+}
+
+fn table(s: &Status) -> String {
+    let mut out = String::new();
+    let mut line = |label: &str, text: String| {
+        out.push_str(&format!("{label:<16} {text}\n"));
+    };
+    line(
+        "last full sync",
+        match &s.last_full_sync {
+            Some(last) => format!(
+                "succeeded {} ago ({}), run {}, request {}",
+                age(last.age_seconds),
+                last.finished_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                &last.run_id.to_string()[..8],
+                last.request_id
+            ),
+            None => "none has succeeded yet".into(),
+        },
+    );
+    let others: Vec<String> = s
+        .last_success
+        .iter()
+        .filter(|l| l.mode != "full")
+        .map(|l| format!("{} {} ago", l.mode, age(l.age_seconds)))
+        .collect();
+    if !others.is_empty() {
+        line("last success", others.join(" · "));
+    }
+    if s.running.is_empty() {
+        line("running", "nothing".into());
+    }
+    for r in &s.running {
+        line(
+            "running",
+            format!(
+                "{} {}: {} of {} products{}, started {} ago, heartbeat {} ago, request {}",
+                r.mode,
+                &r.run_id.to_string()[..8],
+                thousands(r.processed),
+                thousands(r.total),
+                r.eta_seconds
+                    .map(|eta| format!(", eta {}", age(eta as i64)))
+                    .unwrap_or_default(),
+                age((s.generated_at - r.started_at).num_seconds()),
+                age(r.heartbeat_age_seconds),
+                r.request_id
+            ),
+        );
+    }
+    match (&s.queues, &s.nats_error) {
+        (Some(q), _) => {
+            line(
+                "requests",
+                format!(
+                    "{} pending, {} in progress; {}",
+                    q.requests_pending,
+                    q.requests_in_progress,
+                    match q.request_pullers {
+                        0 if q.requests_in_progress == 0 => "no worker is pulling".to_owned(),
+                        0 => "the worker is busy".to_owned(),
+                        n => format!("{n} worker(s) pulling"),
+                    }
+                ),
+            );
+            line(
+                "events",
+                format!(
+                    "{} pending, {} in progress",
+                    thousands(q.events_pending),
+                    q.events_in_progress
+                ),
+            );
+            line(
+                "dead letters",
+                match q.dead_letters {
+                    0 => "none".to_owned(),
+                    n => format!("{n} waiting (catalog-sync dead list)"),
+                },
+            );
+        }
+        (None, error) => line(
+            "queues",
+            format!(
+                "unknown: {}",
+                error.as_deref().unwrap_or("NATS was not asked")
+            ),
+        ),
+    }
+    let next: Vec<String> = [("full", s.next_full_sync), ("changes", s.next_changes_sync)]
+        .into_iter()
+        .filter_map(|(what, at)| at.map(|at| format!("{what} {}", when(at, s.generated_at))))
+        .collect();
+    if !next.is_empty() {
+        line("next syncs", next.join(" · "));
+    }
+    out
+}
+
+/// Dead letters: messages the worker gave up on.
+#[derive(Args, Debug)]
+pub struct DeadCommand {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    #[command(flatten)]
+    pub topology: TopologyArgs,
+    #[command(subcommand)]
+    pub action: DeadAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeadAction {
+    /// List the stored dead letters, oldest first, with why each was given up.
+    List {
+        /// Most dead letters to list.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON: an array of {"sequence", "dead_at", "letter"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish dead letters again to their original subject (a new message id each), then
+    /// remove them. Fix what made them fail first.
+    Replay {
+        /// The sequences `dead list` shows.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        sequences: Vec<u64>,
+        /// Every stored dead letter.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Remove every stored dead letter.
+    Purge {
+        /// Really remove them (without it, says how many would go).
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+pub async fn dead(command: DeadCommand) -> anyhow::Result<ExitCode> {
+    let client = bus::connect(&command.nats.settings(), "catalog-sync dead").await?;
+    let js = async_nats::jetstream::new(client.clone());
+    let topology = command.topology.settings();
+    match command.action {
+        DeadAction::List { limit, json } => {
+            let letters = bus::dead::list(&js, &topology, limit).await?;
+            if json {
+                let rows: Vec<serde_json::Value> = letters
+                    .iter()
+                    .map(|d| {
+                        serde_json::json!({
+                            "sequence": d.sequence, "dead_at": d.dead_at, "letter": d.letter,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if letters.is_empty() {
+                println!("no dead letters");
+            } else {
+                print!("{}", output::dead_letters_table(&letters));
+            }
+        }
+        DeadAction::Replay { sequences, all } => {
+            let sequences = if all {
+                bus::dead::list(&js, &topology, usize::MAX)
+                    .await?
+                    .into_iter()
+                    .map(|d| d.sequence)
+                    .collect()
+            } else {
+                sequences
+            };
+            let mut failed = 0;
+            for sequence in sequences {
+                match bus::dead::replay(&js, &topology, sequence).await {
+                    Ok(letter) => println!("replayed {sequence} to {}", letter.subject),
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("error: {}", crate::telemetry::error_chain(&e));
+                    }
+                }
+            }
+            bus::flush(&client).await;
+            if failed > 0 {
+                return Ok(exit::code(exit::FAILED));
+            }
+        }
+        DeadAction::Purge { yes } => {
+            if !yes {
+                let waiting = bus::dead::waiting(&js, &topology).await?;
+                println!("{waiting} dead letters would be removed; run again with --yes");
+                return Ok(exit::code(exit::CONFIG));
+            }
+            let purged = bus::dead::purge(&js, &topology).await?;
+            println!("removed {purged} dead letters");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,148 @@
+//! The service at a glance, for `catalog-sync status` and the `/status` endpoint: the last
+//! succeeded run of each mode and its age, the runs going on with their progress, what waits
+//! in the streams, and when the schedules request the next syncs.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::bus::dead::Queues;
+use crate::settings::{Schedule, Topology};
+use crate::store::{Store, StoreError};
+use crate::telemetry::error_chain;
+
+/// The status as `status --json` and `/status` give it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    pub generated_at: DateTime<Utc>,
+    /// The newest succeeded full sync, if any.
+    pub last_full_sync: Option<LastRun>,
+    /// The newest succeeded run of every mode.
+    pub last_success: Vec<LastRun>,
+    /// Runs going on now.
+    pub running: Vec<Running>,
+    /// What waits in the streams; `None` when NATS could not be asked (`nats_error` says why).
+    pub queues: Option<Queues>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats_error: Option<String>,
+    /// When the schedules request the next syncs (when they are configured).
+    pub next_full_sync: Option<DateTime<Utc>>,
+    pub next_changes_sync: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LastRun {
+    pub mode: String,
+    pub run_id: Uuid,
+    pub request_id: String,
+    pub finished_at: DateTime<Utc>,
+    pub age_seconds: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Running {
+    pub run_id: Uuid,
+    pub request_id: String,
+    pub mode: String,
+    pub started_at: DateTime<Utc>,
+    /// Seconds since the run last wrote its heartbeat (every 2 s while it is alive).
+    pub heartbeat_age_seconds: i64,
+    pub processed: u64,
+    pub total: u64,
+    /// Time left at the pace so far, once there is a pace.
+    pub eta_seconds: Option<u64>,
+}
+
+/// The schedules to say the next slot of.
+#[derive(Clone, Debug, Default)]
+pub struct Schedules {
+    pub full: Option<Schedule>,
+    pub changes: Option<Schedule>,
+}
+
+/// Gathers the status from the database and, when given, JetStream.
+pub async fn gather(
+    store: &Store,
+    js: Option<&async_nats::jetstream::Context>,
+    topology: &Topology,
+    schedules: &Schedules,
+) -> Result<Status, StoreError> {
+    let now = Utc::now();
+    let last_success: Vec<LastRun> = store
+        .last_successes()
+        .await?
+        .into_iter()
+        .map(|s| LastRun {
+            age_seconds: (now - s.finished_at).num_seconds(),
+            mode: s.mode,
+            run_id: s.run_id,
+            request_id: s.request_id,
+            finished_at: s.finished_at,
+        })
+        .collect();
+    let running = store
+        .running_runs()
+        .await?
+        .into_iter()
+        .map(|r| {
+            let (processed, total) = r
+                .checkpoint
+                .as_ref()
+                .map_or((0, 0), |c| (c.0.processed, c.0.total));
+            let elapsed = (now - r.started_at).num_seconds().max(0) as u64;
+            Running {
+                eta_seconds: (processed > 0 && total > processed)
+                    .then(|| elapsed * (total - processed) / processed),
+                run_id: r.id,
+                request_id: r.request_id,
+                mode: r.mode,
+                started_at: r.started_at,
+                heartbeat_age_seconds: (now - r.heartbeat_at).num_seconds(),
+                processed,
+                total,
+            }
+        })
+        .collect();
+    let (queues, nats_error) = match js {
+        None => (None, Some("NATS was not asked".to_owned())),
+        Some(js) => match crate::bus::dead::queues(js, topology).await {
+            Ok(queues) => (Some(queues), None),
+            Err(e) => (None, Some(error_chain(&e))),
+        },
+    };
+    Ok(Status {
+        generated_at: now,
+        last_full_sync: last_success.iter().find(|s| s.mode == "full").cloned(),
+        last_success,
+        running,
+        queues,
+        nats_error,
+        next_full_sync: schedules.full.as_ref().and_then(|s| s.next_after(now)),
+        next_changes_sync: schedules.changes.as_ref().and_then(|s| s.next_after(now)),
+    })
+}
+
+/// `seconds` as a person reads an age: `45s`, `12m`, `3h 5m`, `2d 4h`.
+pub fn age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_in_their_largest_units() {
+        assert_eq!(age(-3), "0s");
+        assert_eq!(age(45), "45s");
+        assert_eq!(age(12 * 60 + 5), "12m");
+        assert_eq!(age(3 * 3600 + 5 * 60), "3h 5m");
+        assert_eq!(age(2 * 86_400 + 4 * 3600), "2d 4h");
+    }
+}
