@@ -53,7 +53,7 @@ pub async fn worker(
         .with_context(|| format!("METRICS_LISTEN {}", settings.metrics_listen))?;
     let readiness = crate::health::Readiness {
         client: client.clone(),
-        store: engine.store().clone(),
+        store: Some(engine.store().clone()),
         topology: settings.topology.clone(),
         schedules: crate::status::Schedules {
             full: schedule.map(|s| s.schedule.clone()),
@@ -72,7 +72,11 @@ pub async fn worker(
         engine,
         client: client.clone(),
         topology: settings.topology.clone(),
-        max_message_bytes: settings.max_message_bytes,
+        // A message over the server's max_payload cannot exist; a lower configured limit wins.
+        max_message_bytes: {
+            let server = client.server_info().max_payload;
+            settings.max_message_bytes.map_or(server, |m| m.min(server))
+        },
     };
     let grace = settings.shutdown_timeout;
     let deadline = shutdown.clone();
@@ -94,15 +98,29 @@ pub async fn worker(
     result
 }
 
-/// The scheduler alone: one sync request per slot until `shutdown` or its last slot.
+/// The scheduler alone: one sync request per slot until `shutdown` or its last slot, with
+/// `/metrics`, `/healthz` and `/readyz` on `metrics_listen`.
 pub async fn scheduler(
     nats: &NatsSettings,
     topology: &Topology,
     schedule: &ScheduleSettings,
+    metrics_listen: std::net::SocketAddr,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (client, _) = connect_and_setup(nats, topology, "catalog-sync scheduler").await?;
-    crate::scheduler::run(client.clone(), topology, schedule, shutdown).await?;
+    let listener = tokio::net::TcpListener::bind(metrics_listen)
+        .await
+        .with_context(|| format!("METRICS_LISTEN {metrics_listen}"))?;
+    let readiness = crate::health::Readiness {
+        client: client.clone(),
+        store: None,
+        topology: topology.clone(),
+        schedules: crate::status::Schedules::default(),
+    };
+    let endpoint = tokio::spawn(crate::health::serve(listener, readiness, shutdown.clone()));
+    let result = crate::scheduler::run(client.clone(), topology, schedule, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = endpoint.await;
     bus::flush(&client).await;
-    Ok(())
+    result
 }

@@ -1,6 +1,7 @@
 //! The operations endpoint: `/metrics` (Prometheus text), `/healthz` (the process answers),
-//! `/readyz` (NATS connected, PostgreSQL reachable, streams present) and `/status` (the
-//! service at a glance as JSON, [`crate::status`]).
+//! `/readyz` (NATS connected, streams present, PostgreSQL reachable where the process uses it)
+//! and `/status` (the service at a glance as JSON, [`crate::status`]; the worker's). The worker
+//! and the scheduler both serve it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -24,7 +25,8 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct Readiness {
     pub client: async_nats::Client,
-    pub store: Store,
+    /// The database, in a process that has one (the scheduler has none).
+    pub store: Option<Store>,
     pub topology: Topology,
     /// The schedules this process runs, for `/status`.
     pub schedules: crate::status::Schedules,
@@ -60,8 +62,15 @@ async fn metrics_text() -> impl IntoResponse {
 }
 
 async fn status(State(r): State<Readiness>) -> axum::response::Response {
+    let Some(store) = &r.store else {
+        return (
+            StatusCode::NOT_FOUND,
+            "this process has no database; ask a worker's /status\n",
+        )
+            .into_response();
+    };
     let js = async_nats::jetstream::new(r.client.clone());
-    match crate::status::gather(&r.store, Some(&js), &r.topology, &r.schedules).await {
+    match crate::status::gather(store, Some(&js), &r.topology, &r.schedules).await {
         Ok(status) => axum::Json(status).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -85,13 +94,12 @@ async fn ready(State(r): State<Readiness>) -> impl IntoResponse {
             }
         }
     }
-    let db = tokio::time::timeout(
-        CHECK_TIMEOUT,
-        sqlx::query("select 1").execute(r.store.pool()),
-    )
-    .await;
-    if !matches!(db, Ok(Ok(_))) {
-        problems.push("PostgreSQL is not reachable".to_owned());
+    if let Some(store) = &r.store {
+        let db = tokio::time::timeout(CHECK_TIMEOUT, sqlx::query("select 1").execute(store.pool()))
+            .await;
+        if !matches!(db, Ok(Ok(_))) {
+            problems.push("PostgreSQL is not reachable".to_owned());
+        }
     }
     if problems.is_empty() {
         (StatusCode::OK, "ready\n".to_owned())

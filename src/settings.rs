@@ -277,8 +277,9 @@ pub struct WorkerSettings {
     pub shutdown_timeout: Duration,
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     pub metrics_listen: SocketAddr,
-    /// Largest message body accepted; larger messages are dead-lettered.
-    pub max_message_bytes: usize,
+    /// Largest message body accepted; larger messages are dead-lettered. `None`: the NATS
+    /// server's own `max_payload`, the largest message anyone can publish.
+    pub max_message_bytes: Option<usize>,
 }
 
 #[cfg(test)]

@@ -13,11 +13,6 @@ use crate::telemetry::TraceContext;
 
 #[derive(Args, Debug)]
 pub struct PublishUpdateCommand {
-    #[command(flatten)]
-    pub nats: NatsArgs,
-    #[command(flatten)]
-    pub topology: TopologyArgs,
-
     /// Upstream ids of the changed products.
     #[arg(required = true, value_name = "ID", value_parser = super::sync::parse_product_id)]
     pub ids: Vec<String>,
@@ -39,6 +34,11 @@ pub struct PublishUpdateCommand {
     /// catches up.
     #[arg(long, value_name = "TIME")]
     pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    #[command(flatten)]
+    pub topology: TopologyArgs,
 }
 
 pub async fn run(command: PublishUpdateCommand) -> anyhow::Result<ExitCode> {

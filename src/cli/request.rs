@@ -20,11 +20,6 @@ use crate::telemetry::TraceContext;
 
 #[derive(Args, Debug)]
 pub struct RequestCommand {
-    #[command(flatten)]
-    pub nats: NatsArgs,
-    #[command(flatten)]
-    pub topology: TopologyArgs,
-
     /// Sync only these upstream product ids (comma-separated) instead of the whole catalog.
     #[arg(long, value_delimiter = ',', value_name = "IDS", value_parser = super::sync::parse_product_id)]
     pub products: Vec<String>,
@@ -57,6 +52,11 @@ pub struct RequestCommand {
     /// With --wait, how long to wait for the summary.
     #[arg(long, default_value = "1h", value_parser = super::args::parse::parse_duration)]
     pub timeout: Duration,
+
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    #[command(flatten)]
+    pub topology: TopologyArgs,
 }
 
 pub async fn run(command: RequestCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {

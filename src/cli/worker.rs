@@ -41,9 +41,10 @@ pub struct WorkerCommand {
     )]
     pub metrics_listen: std::net::SocketAddr,
 
-    /// Largest message body the worker accepts; larger messages are dead-lettered.
-    #[arg(long, env = "SYNC_MAX_MESSAGE_BYTES", value_name = "SYNC_MAX_MESSAGE_BYTES", default_value_t = 256 * 1024, value_parser = clap::value_parser!(u64).range(64..=64 * 1024 * 1024))]
-    pub max_message_bytes: u64,
+    /// Largest message body the worker accepts; larger messages are dead-lettered. Default: the
+    /// NATS server's max_payload (nats-server.conf), so whatever can be published is handled.
+    #[arg(long, env = "SYNC_MAX_MESSAGE_BYTES", value_name = "SYNC_MAX_MESSAGE_BYTES", value_parser = clap::value_parser!(u64).range(64..=64 * 1024 * 1024))]
+    pub max_message_bytes: Option<u64>,
 }
 
 impl WorkerCommand {
@@ -54,7 +55,7 @@ impl WorkerCommand {
             topology: self.topology.settings(),
             shutdown_timeout: self.shutdown_timeout,
             metrics_listen: self.metrics_listen,
-            max_message_bytes: self.max_message_bytes as usize,
+            max_message_bytes: self.max_message_bytes.map(|b| b as usize),
         }
     }
 }
@@ -103,11 +104,21 @@ impl ScheduleArgs {
 #[derive(Args, Debug)]
 pub struct SchedulerCommand {
     #[command(flatten)]
+    pub schedule: ScheduleArgs,
+
+    /// Address of the operations endpoint: /metrics, /healthz, /readyz.
+    #[arg(
+        long,
+        env = "METRICS_LISTEN",
+        value_name = "METRICS_LISTEN",
+        default_value = "0.0.0.0:9464"
+    )]
+    pub metrics_listen: std::net::SocketAddr,
+
+    #[command(flatten)]
     pub nats: NatsArgs,
     #[command(flatten)]
     pub topology: TopologyArgs,
-    #[command(flatten)]
-    pub schedule: ScheduleArgs,
 }
 
 #[derive(Args, Debug)]
@@ -153,6 +164,7 @@ pub async fn scheduler(
         &command.nats.settings(),
         &command.topology.settings(),
         &command.schedule.settings(),
+        command.metrics_listen,
         shutdown,
     )
     .await?;

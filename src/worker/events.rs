@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use async_nats::jetstream;
-use futures_util::StreamExt;
+use futures_util::{FutureExt as _, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, warn};
 
@@ -16,13 +16,15 @@ use crate::engine::{ProductEvent, RunControl, RunOutcome};
 use crate::messages::ProductUpdated;
 use crate::telemetry::{TraceContext, error_chain, record_status};
 
-/// Most events applied as one batch.
+/// Most events applied as one batch, and most held by the client at once.
 pub const EVENT_BATCH: usize = 500;
 
-/// How long a pull waits for a batch to fill.
-const EVENT_WAIT: Duration = Duration::from_millis(500);
-
 /// Consumes product events until `shutdown` is cancelled; a batch in progress is finished.
+///
+/// Events are pulled continuously and applied as soon as one is there, together with whatever
+/// else has already arrived: at a low rate an event waits for nobody, at a high rate the
+/// events that arrive while a batch is written make the next batch. Nothing waits for a batch
+/// to fill.
 pub(super) async fn consume(
     worker: &Worker,
     js: &jetstream::Context,
@@ -32,34 +34,49 @@ pub(super) async fn consume(
         .consumer(js, &worker.topology.updates_consumer)
         .await?;
     let max_deliver = consumer.cached_info().config.max_deliver;
+    let pull = || {
+        consumer
+            .stream()
+            .max_messages_per_batch(EVENT_BATCH)
+            .messages()
+    };
     info!(consumer = %worker.topology.updates_consumer, "worker consuming product events");
-    while !shutdown.is_cancelled() {
-        let batch = tokio::select! {
+    let mut stream = pull().await?;
+    loop {
+        let first = tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            batch = consumer.batch().max_messages(EVENT_BATCH).expires(EVENT_WAIT).messages() => batch,
+            next = stream.next() => next,
         };
-        let mut batch = match batch {
-            Ok(batch) => batch,
-            Err(e) => {
-                warn!(error = %error_chain(&e), "could not pull product events; trying again");
+        let mut messages = match first {
+            Some(Ok(message)) => vec![message],
+            // A missed heartbeat or a reconnect: the pull stream carries on by itself.
+            Some(Err(e)) => {
+                warn!(error = %error_chain(&e), "product event consumer hiccup");
+                continue;
+            }
+            None => {
+                warn!("product event stream ended; pulling again");
                 tokio::time::sleep(Duration::from_secs(1)).await;
+                stream = pull().await?;
                 continue;
             }
         };
-        let mut messages = Vec::new();
-        while let Some(item) = batch.next().await {
-            match item {
-                Ok(message) => messages.push(message),
-                Err(e) => {
-                    warn!(error = %error_chain(e.as_ref()), "product event pull interrupted");
+        while messages.len() < EVENT_BATCH {
+            match stream.next().now_or_never() {
+                Some(Some(Ok(message))) => messages.push(message),
+                Some(Some(Err(e))) => {
+                    warn!(error = %error_chain(&e), "product event consumer hiccup");
                     break;
                 }
+                Some(None) | None => break,
             }
         }
-        if !messages.is_empty() {
-            apply(worker, js, messages, max_deliver).await;
-        }
+        apply(worker, js, messages, max_deliver).await;
+    }
+    // Events already pulled but not taken go back at once rather than after `ack_wait`.
+    while let Some(Some(Ok(message))) = stream.next().now_or_never() {
+        let _ = message.ack_with(jetstream::AckKind::Nak(None)).await;
     }
     Ok(())
 }

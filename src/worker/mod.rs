@@ -79,34 +79,44 @@ impl Worker {
                 () = shutdown.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            if ticks.is_multiple_of(6) {
-                match self.engine.sweep_abandoned().await {
-                    Ok(0) => {}
-                    Ok(marked) => warn!(marked, "runs without a heartbeat marked abandoned"),
-                    Err(e) => warn!(error = %error_chain(&e), "could not look for abandoned runs"),
-                }
-            }
+            let sweep = ticks.is_multiple_of(6);
             ticks += 1;
-            if let Ok(waiting) = crate::bus::dead::waiting(js, &self.topology).await {
-                crate::metrics::metrics().dead_letters_waiting(waiting);
-            }
-            let Ok(stream) = js.get_stream(&self.topology.stream).await else {
-                continue;
-            };
-            for name in [
-                &self.topology.requests_consumer,
-                &self.topology.updates_consumer,
-            ] {
-                if let Ok(info) = stream.consumer_info(name).await {
-                    crate::metrics::metrics().consumer_state(
-                        name,
-                        info.num_pending,
-                        info.num_ack_pending as u64,
-                    );
-                }
+            // NATS or PostgreSQL may hang a call until its timeout: shutdown does not wait for it.
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.observe(js, sweep) => {}
             }
         }
         Ok(())
+    }
+
+    /// One round of watching: the abandoned-run sweep when `sweep`, then the gauges.
+    async fn observe(&self, js: &jetstream::Context, sweep: bool) {
+        if sweep {
+            match self.engine.sweep_abandoned().await {
+                Ok(0) => {}
+                Ok(marked) => warn!(marked, "runs without a heartbeat marked abandoned"),
+                Err(e) => warn!(error = %error_chain(&e), "could not look for abandoned runs"),
+            }
+        }
+        if let Ok(waiting) = crate::bus::dead::waiting(js, &self.topology).await {
+            crate::metrics::metrics().dead_letters_waiting(waiting);
+        }
+        let Ok(stream) = js.get_stream(&self.topology.stream).await else {
+            return;
+        };
+        for name in [
+            &self.topology.requests_consumer,
+            &self.topology.updates_consumer,
+        ] {
+            if let Ok(info) = stream.consumer_info(name).await {
+                crate::metrics::metrics().consumer_state(
+                    name,
+                    info.num_pending,
+                    info.num_ack_pending as u64,
+                );
+            }
+        }
     }
 
     /// One of the worker's durable pull consumers on the catalog stream.
@@ -123,6 +133,7 @@ impl Worker {
         Settler {
             js,
             dead_subject: &self.topology.dead_subject,
+            max_payload: self.client.server_info().max_payload,
         }
     }
 

@@ -79,6 +79,8 @@ pub struct Settler<'a> {
     pub js: &'a jetstream::Context,
     /// Where dead letters go.
     pub dead_subject: &'a str,
+    /// The largest message the server takes: a dead letter's copied body is cut to fit it.
+    pub max_payload: usize,
 }
 
 impl Settler<'_> {
@@ -108,7 +110,7 @@ impl Settler<'_> {
     /// `ack_wait`) rather than lost.
     async fn dead_letter(&self, message: &jetstream::Message, reason: &str, cx: &TraceContext) {
         super::spans::mark_span(Some(&format!("dead-lettered: {reason}")));
-        let letter = DeadLetter::of(message, reason);
+        let letter = DeadLetter::of(message, reason).fit(self.max_payload);
         let published = crate::bus::publish(
             self.js,
             self.dead_subject,

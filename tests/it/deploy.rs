@@ -1,12 +1,14 @@
 //! Checks of the deployment files that only this repository can make: `deploy/Dockerfile`,
 //! `deploy/docker-compose.yml` and the manifests in `deploy/k8s/` set only variables the binaries
-//! read, and agree with each other and with the binaries (ports, paths, service names, time-outs).
-//! No container engine or cluster is needed. What a binary reads comes from its `--help`, which
-//! lists every variable as `[env: NAME=]`.
+//! read, and agree with each other and with the binaries (ports, paths, service names, time-outs);
+//! the alerts and the dashboard in `deploy/monitoring/` query only metrics the binary serves; the
+//! NATS configurations agree on `max_payload`. No container engine or cluster is needed. What a
+//! binary reads comes from its `--help`, which lists every variable as `[env: NAME=]`.
 //!
 //! Generic checks are left to the linters that `scripts/lint-deploy` runs: yamllint (YAML syntax,
 //! duplicate keys, indentation), hadolint (Dockerfile practice: exec form, apt use, pinned base
-//! images) and kubernetes-validate (every manifest against the Kubernetes API schema).
+//! images), kubernetes-validate (every manifest against the Kubernetes API schema) and promtool
+//! (rule and query syntax, the alerts' unit tests).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -417,6 +419,91 @@ fn compose_nats_runs_the_repository_configuration() {
     assert!(!both, "the file sets store_dir: drop --store_dir");
 }
 
+/// The published ports of a compose service: (host address, host port, container port), from
+/// the short syntax `HOST_IP:HOST_PORT:CONTAINER_PORT`.
+fn published(owner: &str, service: &Value) -> Vec<(String, u16, u16)> {
+    let parse = |entry: String| {
+        let fields: Vec<&str> = entry.split(':').collect();
+        let [ip, host, container] = fields[..] else {
+            panic!("{owner}: port {entry:?} is not HOST_IP:HOST_PORT:CONTAINER_PORT");
+        };
+        let port = |p: &str| {
+            p.parse()
+                .unwrap_or_else(|_| panic!("{owner}: port {entry:?}"))
+        };
+        (ip.to_owned(), port(host), port(container))
+    };
+    list(&service["ports"])
+        .iter()
+        .map(text)
+        .map(parse)
+        .collect()
+}
+
+#[test]
+fn compose_publishes_on_loopback_only_the_ports_the_services_listen_on() {
+    let services = compose();
+    let mut host_ports = BTreeMap::new();
+    for (name, service) in &services {
+        let owner = format!("compose service {name}");
+        let env = vars(&service["environment"]);
+        // What the container listens on, where this repository decides it.
+        let listens: Option<Vec<u16>> = match (name.as_str(), runs(name, service)) {
+            ("nats", _) => {
+                let port = flag(service, &["-p", "--port"]).map_or(4222, |p| p.parse().unwrap());
+                let http = flag(service, &["-m", "--http_port"]).map(|p| p.parse().unwrap());
+                Some([Some(port), http].into_iter().flatten().collect())
+            }
+            ("postgres", _) => Some(vec![5432]),
+            (_, Some(command)) if command == "catalog-sync-simulator" => {
+                let listen = env.get("SIM_LISTEN").cloned();
+                let listen = listen.unwrap_or_else(|| default_of(&simulator_help(), "SIM_LISTEN"));
+                Some(vec![listen_port(&listen)])
+            }
+            // A catalog-sync service publishes its operations endpoint (METRICS_LISTEN), where
+            // its command serves one.
+            (_, Some(command)) => {
+                let help = catalog_sync_help(command.strip_prefix("catalog-sync ").unwrap());
+                help.contains("[env: METRICS_LISTEN=").then(|| {
+                    let listen = env.get("METRICS_LISTEN").cloned();
+                    let listen = listen.unwrap_or_else(|| default_of(&help, "METRICS_LISTEN"));
+                    vec![listen_port(&listen)]
+                })
+            }
+            _ => None,
+        };
+        for (ip, host, container) in published(&owner, service) {
+            // Reachable from this machine's CLI, not from the network.
+            assert_eq!(
+                ip, "127.0.0.1",
+                "{owner}: publish port {host} on 127.0.0.1 only"
+            );
+            let clash = host_ports.insert(host, name.clone());
+            assert!(
+                clash.is_none(),
+                "{owner}: host port {host} also used by {clash:?}"
+            );
+            if let Some(listens) = &listens {
+                let known = listens.contains(&container);
+                assert!(
+                    known,
+                    "{owner}: publishes {container}, listens on {listens:?}"
+                );
+            }
+        }
+        // A healthcheck over /dev/tcp dials the port the endpoint listens on.
+        let check = words(&service["healthcheck"]["test"]).join(" ");
+        if let (Some(dial), Some(listens)) = (check.split("/dev/tcp/127.0.0.1/").nth(1), &listens) {
+            let port = dial.split(|c: char| !c.is_ascii_digit()).next().unwrap();
+            let known = listens.iter().any(|p| p.to_string() == port);
+            assert!(
+                known,
+                "{owner}: healthcheck dials {port}, listens on {listens:?}"
+            );
+        }
+    }
+}
+
 // ---- Kubernetes --------------------------------------------------------------------------------
 
 const K8S: &str = "deploy/k8s";
@@ -563,4 +650,414 @@ fn k8s_probes_and_grace_period_follow_the_worker_settings() {
         }
     }
     assert!(probed > 0, "{K8S}: no workload runs the worker");
+}
+
+#[test]
+fn k8s_metrics_service_reaches_pods_serving_its_port_even_when_not_ready() {
+    let resources = k8s_resources();
+    let workloads = containers(&resources);
+    let services = resources.iter().filter(|r| r["kind"] == "Service");
+    let mut scraped = 0;
+    for service in services {
+        let owner = format!("Service {}", text(&service["metadata"]["name"]));
+        let spec = &service["spec"];
+        let selector = spec["selector"].as_mapping().expect("a selector");
+        // The workloads whose pods the selector picks.
+        let selects = |pod: &Value| {
+            let labels = &pod["metadata"]["labels"];
+            selector.iter().all(|(k, v)| &labels[text(k).as_str()] == v)
+        };
+        let selected: Vec<_> = resources
+            .iter()
+            .filter(|r| selects(&r["spec"]["template"]))
+            .collect();
+        assert!(!selected.is_empty(), "{owner}: selects no workload's pods");
+
+        for port in list(&spec["ports"]) {
+            // The target port is a container port (by name or number) of every selected pod.
+            let target = text(&port["targetPort"]);
+            for workload in &selected {
+                let pod = &workload["spec"]["template"]["spec"];
+                let containers = list(&pod["containers"]).iter();
+                let mut ports = containers.flat_map(|c| list(&c["ports"]));
+                let found = ports.any(|p| {
+                    [&p["name"], &p["containerPort"]]
+                        .map(text)
+                        .contains(&target)
+                });
+                assert!(found, "{owner}: targetPort {target} is no container port");
+            }
+        }
+
+        // A Service Prometheus scrapes keeps not-ready pods in its endpoints: a worker's
+        // metrics matter most exactly when its /readyz fails. And it scrapes the port that
+        // METRICS_LISTEN opens.
+        let annotations = &service["metadata"]["annotations"];
+        if annotations["prometheus.io/scrape"] != "true" {
+            continue;
+        }
+        scraped += 1;
+        let not_ready = spec["publishNotReadyAddresses"].as_bool() == Some(true);
+        assert!(not_ready, "{owner}: set publishNotReadyAddresses: true");
+        let scrape_port = text(&annotations["prometheus.io/port"]);
+        let service_port = list(&spec["ports"]).iter().map(|p| text(&p["port"]));
+        assert!(
+            service_port.clone().any(|p| p == scrape_port),
+            "{owner}: prometheus.io/port {scrape_port} is none of its ports"
+        );
+        for (container_owner, _, container, subcommand) in &workloads {
+            let help = catalog_sync_help(subcommand);
+            if !help.contains("[env: METRICS_LISTEN=") {
+                continue;
+            }
+            let env = container_env(&resources, container);
+            let listen = env.get("METRICS_LISTEN").cloned();
+            let listen = listen.unwrap_or_else(|| default_of(&help, "METRICS_LISTEN"));
+            let serves = list(&container["ports"])
+                .iter()
+                .map(|p| text(&p["containerPort"]));
+            let serves = serves.collect::<Vec<_>>();
+            let metrics = listen_port(&listen).to_string();
+            assert!(
+                serves.contains(&metrics),
+                "{container_owner}: METRICS_LISTEN {listen} is no containerPort ({serves:?})"
+            );
+        }
+    }
+    assert!(scraped > 0, "{K8S}: no Service is annotated for Prometheus");
+}
+
+// ---- NATS --------------------------------------------------------------------------------------
+
+/// The NATS server configurations of the repository: nats/ (the single server, the cluster) and
+/// deploy/ (none today; one added there must agree too).
+fn nats_configs() -> Vec<String> {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "conf") {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&Path::new(ROOT).join("nats"), &mut found);
+    walk(&Path::new(ROOT).join("deploy"), &mut found);
+    let relative = |p: &PathBuf| p.strip_prefix(ROOT).unwrap().to_string_lossy().into_owned();
+    let mut configs: Vec<String> = found.iter().map(relative).collect();
+    configs.sort();
+    configs
+}
+
+#[test]
+fn nats_configurations_set_the_same_max_payload() {
+    // The worker takes the largest message it handles from the server it is connected to: the
+    // servers of a cluster, and the compose and local ones, must agree on it, explicitly.
+    let mut limits = BTreeMap::new();
+    for config in nats_configs() {
+        let file = read(&config);
+        let setting = file.lines().map(str::trim).find_map(|line| {
+            let value = line.strip_prefix("max_payload")?;
+            Some(value.trim_start_matches([' ', ':', '=']).trim().to_owned())
+        });
+        let setting = setting.unwrap_or_else(|| panic!("{config}: no max_payload"));
+        limits.insert(config, setting);
+    }
+    assert!(limits.contains_key("nats/nats-server.conf"), "{limits:?}");
+    let distinct: BTreeSet<_> = limits.values().collect();
+    assert_eq!(distinct.len(), 1, "max_payload differs: {limits:?}");
+}
+
+// ---- monitoring --------------------------------------------------------------------------------
+
+const MONITORING: &str = "deploy/monitoring";
+
+/// The metric families of src/metrics.rs with their types. A family shows up in the exposition
+/// only once it has a sample (prometheus-client leaves empty ones out), so the list is kept here
+/// and checked against the registrations in src/metrics.rs and against what the registry shows.
+const METRICS: &[(&str, &str)] = &[
+    ("catalog_sync_products", "counter"),
+    ("catalog_sync_runs", "counter"),
+    ("catalog_sync_run_duration_seconds", "histogram"),
+    ("catalog_sync_upstream_requests", "counter"),
+    ("catalog_sync_upstream_retries", "counter"),
+    ("catalog_sync_batch_write_seconds", "histogram"),
+    ("catalog_sync_dead_letters", "counter"),
+    ("catalog_sync_consumer_pending", "gauge"),
+    ("catalog_sync_consumer_ack_pending", "gauge"),
+    ("catalog_sync_last_success_timestamp_seconds", "gauge"),
+    ("catalog_sync_dead_letters_waiting", "gauge"),
+];
+
+/// The families src/metrics.rs registers: the first string of each `register` call, after the
+/// registry's prefix.
+fn registered_in_source() -> BTreeSet<String> {
+    let source = read("src/metrics.rs");
+    let literal = |text: &str| text.split('"').nth(1).map(str::to_owned);
+    let prefix = source.split("with_prefix(").nth(1).and_then(literal);
+    let prefix = prefix.expect("src/metrics.rs: Registry::with_prefix(\"...\")");
+    let calls = source.split(".register(").skip(1);
+    let names = calls.map(|call| literal(call).expect("register(\"name\", ...)"));
+    names.map(|name| format!("{prefix}_{name}")).collect()
+}
+
+/// The sample names /metrics serves: each family of [`METRICS`] with its type's suffixes.
+fn served_metrics() -> BTreeSet<String> {
+    let families: BTreeSet<String> = METRICS.iter().map(|(name, _)| name.to_string()).collect();
+    assert_eq!(
+        families,
+        registered_in_source(),
+        "METRICS in tests/it/deploy.rs and the registrations in src/metrics.rs differ"
+    );
+    // The families the registry shows (those with samples so far) have the types listed.
+    let exposition = catalog_sync::metrics::metrics().encode();
+    for line in exposition.lines() {
+        let Some(family) = line.strip_prefix("# TYPE ") else {
+            continue;
+        };
+        let (name, kind) = family.split_once(' ').expect("# TYPE <name> <type>");
+        let listed = METRICS.iter().find(|(n, _)| *n == name);
+        assert_eq!(listed.map(|(_, t)| *t), Some(kind), "/metrics: {line}");
+    }
+    let mut names = BTreeSet::new();
+    for (name, kind) in METRICS {
+        let suffixes: &[&str] = match *kind {
+            "counter" => &["_total"],
+            "gauge" => &[""],
+            "histogram" => &["_bucket", "_sum", "_count"],
+            other => panic!("{name}: metric type {other}"),
+        };
+        names.extend(suffixes.iter().map(|suffix| format!("{name}{suffix}")));
+    }
+    names
+}
+
+/// The metric names a PromQL expression selects. Every identifier counts but function and
+/// aggregation names, keywords, numbers and durations, and what is quoted or inside `{}`, `[]`
+/// or the label list of `by`, `without`, `on`, `ignoring`, `group_left` and `group_right`.
+fn selected_metrics(expr: &str) -> BTreeSet<String> {
+    const KEYWORDS: &str = "and or unless bool offset atan2 inf nan by without on ignoring
+        group_left group_right sum min max avg group stddev stdvar count count_values bottomk
+        topk quantile limitk limit_ratio";
+    const LABEL_LISTS: &str = "by without on ignoring group_left group_right";
+    let chars: Vec<char> = expr.chars().collect();
+    // The index after the one closing what opens at `i` (a quote, `{`, `[` or `(`).
+    let skip = |i: usize| {
+        let (close, quoted) = match chars[i] {
+            '{' => ('}', false),
+            '[' => (']', false),
+            '(' => (')', false),
+            quote => (quote, true),
+        };
+        let mut j = i + 1;
+        while j < chars.len() && chars[j] != close {
+            j += match chars[j] {
+                '\\' => 2,
+                // A string inside braces may hold the closing brace.
+                '"' | '\'' if !quoted => {
+                    let quote = chars[j];
+                    let end = chars[j + 1..].iter().position(|&c| c == quote);
+                    end.map_or(chars.len(), |end| end + 2)
+                }
+                _ => 1,
+            };
+        }
+        j + 1
+    };
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut names = BTreeSet::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if matches!(c, '"' | '\'' | '`' | '{' | '[') {
+            i = skip(i);
+        } else if c.is_ascii_digit() || c == '.' || c == '$' {
+            // Numbers and durations (`0.95`, `3600`, `1h`), Grafana's `$__rate_interval`.
+            i += chars[i..]
+                .iter()
+                .take_while(|&&c| is_word(c) || c == '.' || c == '$')
+                .count();
+        } else if is_word(c) {
+            let len = chars[i..].iter().take_while(|&&c| is_word(c)).count();
+            let word: String = chars[i..i + len].iter().collect();
+            i += len;
+            let next = chars[i..]
+                .iter()
+                .position(|c| !c.is_whitespace())
+                .map(|n| i + n);
+            let call = next.is_some_and(|n| chars[n] == '(');
+            let keyword = KEYWORDS
+                .split_whitespace()
+                .any(|k| k == word.to_lowercase());
+            if LABEL_LISTS
+                .split_whitespace()
+                .any(|k| k == word.to_lowercase())
+                && call
+            {
+                i = skip(next.unwrap());
+            } else if !keyword && !call {
+                names.insert(word);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    names
+}
+
+#[test]
+fn promql_metric_names_are_told_apart_from_functions_labels_and_keywords() {
+    let expr = r#"histogram_quantile(0.95, sum by (le, mode) (rate(a_bucket{mode=~"x|y}"}[5m])))
+        / on(pod) group_left (mode) max without(pod) (b offset 1h) > 26 * 3600 or vector(0)
+        unless increase(c_total[$__rate_interval]) and time() - d"#;
+    let found: Vec<_> = selected_metrics(expr).into_iter().collect();
+    assert_eq!(found, ["a_bucket", "b", "c_total", "d"]);
+}
+
+/// The alerting and recording rules of alerts.yaml.
+fn alert_rules() -> Vec<Value> {
+    let file = yaml(&format!("{MONITORING}/alerts.yaml")).remove(0);
+    let groups = list(&file["groups"]).iter();
+    let rules: Vec<Value> = groups.flat_map(|g| list(&g["rules"]).to_vec()).collect();
+    assert!(!rules.is_empty(), "{MONITORING}/alerts.yaml: no rules");
+    rules
+}
+
+/// The dashboard's panels, those inside collapsed rows included.
+fn dashboard_panels(dashboard: &serde_json::Value) -> Vec<&serde_json::Value> {
+    let top = dashboard["panels"].as_array().expect("panels");
+    let nested = top
+        .iter()
+        .flat_map(|p| p["panels"].as_array().into_iter().flatten());
+    top.iter().chain(nested).collect()
+}
+
+fn dashboard() -> serde_json::Value {
+    let path = format!("{MONITORING}/grafana-dashboard.json");
+    serde_json::from_str(&read(&path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn alerts_and_dashboard_query_only_metrics_the_binary_serves() {
+    let served = served_metrics();
+
+    let rules = alert_rules().into_iter().map(|rule| {
+        let name = text(&rule["alert"]) + &text(&rule["record"]);
+        (format!("alerts.yaml rule {name}"), text(&rule["expr"]))
+    });
+    let dashboard = dashboard();
+    let panels = dashboard_panels(&dashboard).into_iter();
+    let targets = panels.flat_map(|panel| {
+        let title = panel["title"].as_str().unwrap_or_default().to_owned();
+        let targets = panel["targets"].as_array().cloned().unwrap_or_default();
+        targets.into_iter().map(move |target| {
+            let owner = format!("grafana-dashboard.json panel {title:?}");
+            (
+                owner,
+                target["expr"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+    });
+    let queries: Vec<(String, String)> = rules.chain(targets).collect();
+    assert!(queries.len() > 10, "{queries:?}");
+
+    let mut used = BTreeSet::new();
+    for (owner, expr) in &queries {
+        let metrics = selected_metrics(expr);
+        assert!(!metrics.is_empty(), "{owner}: no metric in {expr:?}");
+        let unknown: Vec<_> = metrics.iter().filter(|m| !served.contains(*m)).collect();
+        assert!(
+            unknown.is_empty(),
+            "{owner} uses {unknown:?}, which /metrics does not serve: {served:?}"
+        );
+        used.extend(metrics);
+    }
+    // And the dashboard or an alert shows every family the binary serves.
+    for (family, _) in METRICS {
+        let shown = used.iter().any(|name| name.starts_with(family));
+        assert!(shown, "{family}: in no alert or dashboard query");
+    }
+}
+
+#[test]
+fn every_alert_says_what_happened_and_links_the_runbook_and_is_unit_tested() {
+    let tests = yaml(&format!("{MONITORING}/alerts.test.yaml")).remove(0);
+    // The alerts some test expects to fire.
+    let cases = list(&tests["tests"]).iter();
+    let cases = cases.flat_map(|test| list(&test["alert_rule_test"]));
+    let fired = cases.filter(|case| !list(&case["exp_alerts"]).is_empty());
+    let tested: BTreeSet<String> = fired.map(|case| text(&case["alertname"])).collect();
+
+    let alerts = alert_rules()
+        .into_iter()
+        .filter(|rule| !rule["alert"].is_null());
+    for alert in alerts {
+        let name = text(&alert["alert"]);
+        let annotations = &alert["annotations"];
+        for key in ["summary", "description"] {
+            let set = !text(&annotations[key]).trim().is_empty();
+            assert!(set, "alert {name}: no {key} annotation");
+        }
+        // The README's runbook section; the anchor is that of its heading.
+        let runbook = text(&annotations["runbook"]);
+        assert_eq!(
+            runbook, "README.md#runbook",
+            "alert {name}: runbook annotation"
+        );
+        let severity = text(&alert["labels"]["severity"]);
+        let severities = ["warning", "critical"];
+        assert!(
+            severities.contains(&severity.as_str()),
+            "alert {name}: severity {severity:?}"
+        );
+        assert!(
+            tested.contains(&name),
+            "alert {name}: alerts.test.yaml never fires it"
+        );
+    }
+}
+
+#[test]
+fn grafana_dashboard_imports_with_a_prometheus_datasource_input() {
+    let dashboard = dashboard();
+    // Grafana's import asks for each input: here the Prometheus data source, ${DS_PROMETHEUS}.
+    let inputs = dashboard["__inputs"].as_array().expect("__inputs");
+    let prometheus = inputs
+        .iter()
+        .find(|input| input["name"] == "DS_PROMETHEUS")
+        .expect("an input DS_PROMETHEUS");
+    assert_eq!(prometheus["type"], "datasource");
+    assert_eq!(prometheus["pluginId"], "prometheus");
+    assert!(
+        dashboard["id"].is_null(),
+        "an exported dashboard has id null"
+    );
+    let uid = dashboard["uid"].as_str().unwrap_or_default();
+    assert!(
+        !uid.is_empty(),
+        "a fixed uid, so a re-import replaces the dashboard"
+    );
+
+    // Every panel and query reads that data source; no data source uid of one Grafana remains.
+    let source = serde_json::json!({ "type": "prometheus", "uid": "${DS_PROMETHEUS}" });
+    let mut ids = BTreeSet::new();
+    for panel in dashboard_panels(&dashboard) {
+        let title = panel["title"].as_str().unwrap_or_default();
+        let id = panel["id"].as_u64().expect("a panel id");
+        assert!(ids.insert(id), "panel {title:?}: id {id} taken twice");
+        if panel["type"] == "row" {
+            continue;
+        }
+        assert_eq!(panel["datasource"], source, "panel {title:?}: datasource");
+        let targets = panel["targets"].as_array().expect("targets");
+        assert!(!targets.is_empty(), "panel {title:?}: no query");
+        for target in targets {
+            assert_eq!(
+                target["datasource"], source,
+                "panel {title:?}: query datasource"
+            );
+        }
+    }
 }

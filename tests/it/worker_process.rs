@@ -248,6 +248,7 @@ async fn two_schedulers_publish_one_request_per_slot() {
             .env_clear()
             .env("NATS_URL", nats.url())
             .env("RUST_LOG", "warn")
+            .env("METRICS_LISTEN", "127.0.0.1:0")
             .kill_on_drop(true)
             .output()
     };
@@ -288,6 +289,7 @@ async fn a_changes_schedule_publishes_changes_requests_beside_full_ones() {
         .env_clear()
         .env("NATS_URL", nats.url())
         .env("RUST_LOG", "warn")
+        .env("METRICS_LISTEN", "127.0.0.1:0")
         .kill_on_drop(true)
         .output()
         .await
@@ -763,4 +765,42 @@ async fn status_shows_the_last_success_and_dead_letters_replay_and_purge(pool: P
     let empty = env.run_ok(&["dead", "list"]).await;
     assert!(String::from_utf8_lossy(&empty.stdout).contains("no dead letters"));
     worker.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_scheduler_answers_health_and_readiness_probes() {
+    init();
+    let nats = NatsServer::spawn().await;
+    let port = free_port();
+    let mut scheduler = Command::new(BIN)
+        .args(["scheduler", "--schedule", "0 2 * * *"])
+        .env_clear()
+        .env("NATS_URL", nats.url())
+        .env("RUST_LOG", "warn")
+        .env("METRICS_LISTEN", format!("127.0.0.1:{port}"))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        eventually(30, || async {
+            get(&format!("{base}/readyz")).await.map(|r| r.0) == Some(200)
+        })
+        .await,
+        "the scheduler is ready once its streams exist"
+    );
+    assert_eq!(
+        get(&format!("{base}/healthz")).await.map(|r| r.0),
+        Some(200)
+    );
+    assert_eq!(get(&format!("{base}/status")).await.map(|r| r.0), Some(404));
+    assert!(
+        get(&format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .1
+            .ends_with("# EOF\n")
+    );
+    let status = terminate(&mut scheduler).await;
+    assert!(status.success(), "{status:?}");
 }

@@ -9,6 +9,7 @@ use crate::settings::{NatsSettings, Secret, Topology, names};
 
 /// How to reach NATS.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "NATS connection")]
 pub struct NatsArgs {
     /// NATS server URLs, comma-separated (e.g. nats://10.0.0.1:4222,nats://10.0.0.2:4222).
     /// `nats://user:password@host` or `nats://token@host` authenticates; never shown.
@@ -79,6 +80,7 @@ pub struct NatsArgs {
 /// Names of the streams, subjects and consumers: the defaults are the contract in the README;
 /// sites whose `product.updated` lives in another stream point these elsewhere.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "JetStream streams, subjects and consumers")]
 pub struct TopologyArgs {
     /// Stream holding sync requests and product events.
     #[arg(
