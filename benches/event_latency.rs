@@ -19,8 +19,10 @@ use futures_util::StreamExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `cargo bench` adds `--bench`: flags are not rates.
     let rates: Vec<u64> = std::env::args()
         .skip(1)
+        .filter(|a| !a.starts_with("--"))
         .map(|a| a.parse())
         .collect::<Result<_, _>>()?;
     let seconds: u64 = std::env::var("LATENCY_SECONDS").map_or(Ok(5), |s| s.parse())?;

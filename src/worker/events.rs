@@ -19,6 +19,9 @@ use crate::telemetry::{TraceContext, error_chain, record_status};
 /// Most events applied as one batch, and most held by the client at once.
 pub const EVENT_BATCH: usize = 500;
 
+/// How long a batch under load waits for more events to join it.
+const EVENT_LINGER: Duration = Duration::from_millis(20);
+
 /// Consumes product events until `shutdown` is cancelled; a batch in progress is finished.
 ///
 /// Events are pulled continuously and applied as soon as one is there, together with whatever
@@ -62,14 +65,26 @@ pub(super) async fn consume(
                 continue;
             }
         };
+        // What has already arrived joins the batch. When more than one had (events come in
+        // faster than batches are applied), the batch also takes what arrives within a short
+        // linger: fewer, larger batches keep up with a high rate, and a lone event never waits.
+        let mut linger = None;
         while messages.len() < EVENT_BATCH {
-            match stream.next().now_or_never() {
+            let next = match linger {
+                None => stream.next().now_or_never(),
+                Some(until) => tokio::time::timeout_at(until, stream.next()).await.ok(),
+            };
+            match next {
                 Some(Some(Ok(message))) => messages.push(message),
                 Some(Some(Err(e))) => {
                     warn!(error = %error_chain(&e), "product event consumer hiccup");
                     break;
                 }
-                Some(None) | None => break,
+                Some(None) => break,
+                None if linger.is_none() && messages.len() > 1 => {
+                    linger = Some(tokio::time::Instant::now() + EVENT_LINGER);
+                }
+                None => break,
             }
         }
         apply(worker, js, messages, max_deliver).await;

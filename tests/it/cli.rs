@@ -67,6 +67,15 @@ async fn bad_configuration_values_name_their_variable() {
             stderr(&output)
         );
     }
+    // The same values as flags: 2, naming the flag.
+    for (flag, value) in [
+        ("--batch-size", "lots"),
+        ("--api-url", "ftp://example.com/p"),
+    ] {
+        let output = catalog_sync(&["sync", flag, value], &[db]).await;
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}");
+        assert!(stderr(&output).contains(flag), "{}", stderr(&output));
+    }
     // Values read by the command itself, by the logger and by the NATS client: 2 as well.
     for (args, env) in [
         (&["sync"][..], vec![("DATABASE_URL", "mysql://x")]),
