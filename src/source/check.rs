@@ -238,6 +238,7 @@ impl Checker<'_> {
         Ok(Item {
             url,
             record: self.single("item.record", item.record.as_deref().unwrap_or(""))?,
+            query: item.query.into_iter().collect(),
         })
     }
 

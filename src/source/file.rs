@@ -51,6 +51,8 @@ pub struct Paging {
 pub struct Item {
     pub url: Option<String>,
     pub record: Option<String>,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -99,6 +99,9 @@ pub struct Item {
     /// The URL with `{id}` where the product id goes (as one escaped path segment).
     pub url: String,
     pub record: Pointer,
+    /// Fixed query parameters of every item request (e.g. the same field selection as the
+    /// listing's, so a product reads the same from both).
+    pub query: Vec<(String, String)>,
 }
 
 /// Listing only what changed since a time.
@@ -222,6 +225,8 @@ impl Source {
             Source::parse("dummyjson", DUMMYJSON, |_| None).expect("the built-in source is valid");
         source.item.url = format!("{}/{{id}}", api_url.as_str().trim_end_matches('/'));
         source.list.url = api_url.clone();
+        // Its DummyJSON decoder keeps the same fields whatever the answer holds.
+        source.item.query.clear();
         source.builtin = true;
         source
     }

@@ -94,9 +94,13 @@ impl Pointer {
         }
     }
 
-    /// Whether the pointer names one top-level key and nothing below it (`/title`).
-    pub fn is_top_level(&self) -> bool {
-        self.segments.len() == 1 && self.top_key().is_some()
+    /// Whether the pointer takes a whole top-level field: the field itself (`/title`) or every
+    /// element of it (`/tags/*`).
+    pub fn takes_whole_field(&self) -> bool {
+        match self.segments.as_slice() {
+            [Segment::Key(_)] | [Segment::Key(_), Segment::Each] => true,
+            _ => false,
+        }
     }
 
     /// Whether the pointer has a `*` segment, so it may select several values.

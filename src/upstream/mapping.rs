@@ -173,12 +173,13 @@ fn timestamp(value: &Value) -> Option<DateTime<Utc>> {
     }
 }
 
-/// The record without the fields a pointer takes whole (`/title`); fields a pointer only
-/// reaches into (`/variants/0/sku`) stay, so nothing the mapping does not keep is lost.
+/// The record without the fields a pointer takes whole (`/title`, `/tags/*`); fields a pointer
+/// only reaches into (`/variants/0/sku`, `/images/*/src`) stay, so nothing the mapping does not
+/// keep is lost.
 fn unmapped(fields: &Fields, object: &Map<String, Value>) -> Map<String, Value> {
     let taken: Vec<&str> = fields
         .all()
-        .filter(|p| p.is_top_level())
+        .filter(|p| p.takes_whole_field())
         .filter_map(Pointer::top_key)
         .collect();
     object

@@ -242,8 +242,12 @@ impl Upstream {
             .add(b'|')
             .add(b'}');
         let encoded = utf8_percent_encode(id, SEGMENT).to_string();
-        Url::parse(&self.source.item.url.replace("{id}", &encoded))
-            .map_err(|_| UpstreamError::Config("the item URL with the product id is not a URL"))
+        let mut url = Url::parse(&self.source.item.url.replace("{id}", &encoded))
+            .map_err(|_| UpstreamError::Config("the item URL with the product id is not a URL"))?;
+        if !self.source.item.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&self.source.item.query);
+        }
+        Ok(url)
     }
 
     /// Reads a product an event carries: with the built-in source a whole DummyJSON product,

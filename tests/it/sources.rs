@@ -485,3 +485,33 @@ async fn the_dummyjson_source_file_syncs_and_confirms_many_deletions_with_one_id
     );
     assert!(sim.request_counts().list_ids_only > ids_before);
 }
+
+#[sqlx::test]
+async fn the_dummyjson_source_file_reads_exactly_like_the_built_in_source(pool: PgPool) {
+    let sim = simulator(300).await;
+    // A field the listing's selection leaves out: the item endpoint must leave it out too.
+    sim.set_field(5, "reviews", Some(r#"[{"rating":3,"comment":"ok"}]"#))
+        .unwrap();
+    let built_in = engine(&pool, &sim);
+    assert_eq!(full_sync(&built_in).await.counts.created, 300);
+    let before = row_versions(&pool).await;
+
+    let text = include_str!("../../sources/dummyjson.toml").replace(
+        "https://dummyjson.com/products",
+        sim.url().as_str().trim_end_matches('/'),
+    );
+    let source = Source::parse("dummyjson.toml", &text, |_| None).unwrap();
+    let from_file = engine_with(&pool, upstream_for(&sim, source), settings());
+    let full = full_sync(&from_file).await;
+    assert_eq!(full.counts.unchanged, 300, "{full:?}");
+    let targeted = run(
+        &from_file,
+        catalog_sync::engine::RunRequest::new(catalog_sync::engine::Target::Products(vec![
+            "5".into(),
+            "6".into(),
+        ])),
+    )
+    .await;
+    assert_eq!(targeted.counts.unchanged, 2, "{targeted:?}");
+    assert_eq!(row_versions(&pool).await, before, "no row was rewritten");
+}
