@@ -97,10 +97,10 @@ impl Pointer {
     /// Whether the pointer takes a whole top-level field: the field itself (`/title`) or every
     /// element of it (`/tags/*`).
     pub fn takes_whole_field(&self) -> bool {
-        match self.segments.as_slice() {
-            [Segment::Key(_)] | [Segment::Key(_), Segment::Each] => true,
-            _ => false,
-        }
+        matches!(
+            self.segments.as_slice(),
+            [Segment::Key(_)] | [Segment::Key(_), Segment::Each]
+        )
     }
 
     /// Whether the pointer has a `*` segment, so it may select several values.
