@@ -345,6 +345,11 @@ impl Simulator {
         self.shared.catalog_mut().delete(id);
     }
 
+    /// Brings a deleted product back, as it was first served. False if `id` was not deleted.
+    pub fn restore(&self, id: u64) -> bool {
+        self.shared.catalog_mut().restore(id)
+    }
+
     /// Adds `n` products after the highest id so far.
     pub fn add_products(&self, n: u64) {
         self.shared.catalog_mut().add(n);

@@ -145,6 +145,18 @@ impl CatalogState {
         true
     }
 
+    /// Brings a deleted product back as it was first served (an upstream that unpublished a
+    /// product and published it again). False when the id is not a deleted product.
+    pub(crate) fn restore(&mut self, id: u64) -> bool {
+        match self.deleted.binary_search(&id) {
+            Ok(at) => {
+                self.deleted.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Adds `n` products after the highest id.
     pub(crate) fn add(&mut self, n: u64) {
         self.last_id = self.last_id.saturating_add(n);

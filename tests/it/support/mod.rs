@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod cluster;
+pub mod medusa;
 pub mod otlp;
 pub mod process;
 

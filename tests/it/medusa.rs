@@ -1,0 +1,210 @@
+//! The Medusa sink against a real Medusa v2 server started by `scripts/medusa`. For now, the
+//! harness itself against the real server: the server, the proxy in front of it and the admin
+//! client that reads the store back.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::medusa::{
+    MedusaAdmin, MedusaProxy, MedusaServer, ProxyRequests, dummyjson_simulator,
+};
+
+/// A product as `POST /admin/products` takes it: Medusa wants options even for one variant,
+/// and amounts in major units.
+fn product(external_id: &str, handle: &str, sku: &str, sales_channel: &str) -> Value {
+    json!({
+        "title": format!("Product {external_id}"),
+        "handle": handle,
+        "description": "Lash princess",
+        "status": "published",
+        "thumbnail": "https://cdn.example/1/thumbnail.webp",
+        "images": [{"url": "https://cdn.example/1/1.webp"}],
+        "metadata": {"source": "dummyjson", "rating": 4.94},
+        "options": [{"title": "Default option", "values": ["Default"]}],
+        "variants": [{
+            "title": "Default",
+            "sku": sku,
+            "options": {"Default option": "Default"},
+            "prices": [{"currency_code": "eur", "amount": 9.99}],
+            "manage_inventory": false
+        }],
+        "sales_channels": [{"id": sales_channel}],
+        "external_id": external_id
+    })
+}
+
+#[tokio::test]
+async fn the_harness_writes_and_reads_a_real_medusa_through_a_proxy_that_goes_down() {
+    let mut server = MedusaServer::start().await;
+    assert!(server.db().starts_with("medusa_it_"), "{}", server.db());
+    let mut proxy = MedusaProxy::start(server.url()).await;
+    let direct = server.admin();
+    let admin = MedusaAdmin::new(&proxy.url(), server.api_key());
+
+    // The category and the tag directly, so the proxy sees the product's POST alone.
+    let category = direct
+        .post_ok(
+            "/admin/product-categories",
+            &json!({"name": "Beauty", "handle": "beauty", "is_active": true}),
+        )
+        .await;
+    let tag = direct
+        .post_ok("/admin/product-tags", &json!({"value": "mascara"}))
+        .await;
+    let mut body = product(
+        "1",
+        "essence-mascara",
+        "BEA-ESS-001",
+        server.sales_channel_id(),
+    );
+    body["categories"] = json!([{"id": category["product_category"]["id"]}]);
+    body["tags"] = json!([{"id": tag["product_tag"]["id"]}]);
+    let created = admin.post_ok("/admin/products", &body).await;
+
+    let products = admin.products().await;
+    assert_eq!(products.len(), 1);
+    let stored = &products[0];
+    assert_eq!(created["product"]["id"], stored.id.as_str());
+    assert_eq!(
+        (stored.external_id.as_deref(), stored.handle.as_str()),
+        (Some("1"), "essence-mascara")
+    );
+    assert_eq!(
+        (stored.title.as_str(), stored.description.as_deref()),
+        ("Product 1", Some("Lash princess"))
+    );
+    assert_eq!(stored.status, "published");
+    assert_eq!(
+        stored.thumbnail.as_deref(),
+        Some("https://cdn.example/1/thumbnail.webp")
+    );
+    assert!(stored.updated_at.starts_with("20"), "{}", stored.updated_at);
+    assert_eq!(
+        stored.metadata,
+        json!({"source": "dummyjson", "rating": 4.94})
+    );
+    assert_eq!(stored.variants.len(), 1);
+    assert!(stored.variants[0].id.starts_with("variant_"));
+    assert_eq!(stored.variants[0].sku.as_deref(), Some("BEA-ESS-001"));
+    let prices: Vec<_> = stored.variants[0]
+        .prices
+        .iter()
+        .map(|p| (p.currency_code.as_str(), p.amount.as_str()))
+        .collect();
+    assert_eq!(prices, [("eur", "9.99")]);
+    let categories: Vec<_> = stored
+        .categories
+        .iter()
+        .map(|c| (c.handle.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(categories, [("beauty", "Beauty")]);
+    assert_eq!(stored.tags[0].value, "mascara");
+    assert_eq!(stored.tags.len(), 1);
+    let channels: Vec<_> = stored
+        .sales_channels
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(channels, [server.sales_channel_id()]);
+    let images: Vec<_> = stored.images.iter().map(|i| i.url.as_str()).collect();
+    assert_eq!(images, ["https://cdn.example/1/1.webp"]);
+
+    assert_eq!(admin.count_by_external_id("1").await, 1);
+    assert_eq!(
+        admin.count_by_external_id("2").await,
+        0,
+        "the filter is applied, not ignored"
+    );
+    assert_eq!(
+        proxy.requests(),
+        ProxyRequests {
+            get: 3,
+            post: 1,
+            delete: 0,
+            total: 4
+        }
+    );
+
+    proxy.reset();
+    direct
+        .post_ok(
+            "/admin/products",
+            &product("2", "second", "BEA-ESS-002", server.sales_channel_id()),
+        )
+        .await;
+    let paged = admin.clone().with_page_size(1).products().await;
+    let ids: Vec<_> = paged.iter().map(|p| p.external_id.as_deref()).collect();
+    assert_eq!(ids, [Some("1"), Some("2")], "oldest first, across pages");
+    assert_eq!(proxy.requests().get, 2, "one request per page");
+
+    proxy.set_down(true).await;
+    let refused = admin.get("/admin/products").await.expect_err("proxy down");
+    assert!(refused.is_connect(), "connection refused: {refused}");
+    proxy.set_down(false).await;
+    assert_eq!(admin.products().await.len(), 2, "up again on the same port");
+
+    // Answers to writes are held back; reads are not.
+    proxy.set_delay(Duration::from_millis(300));
+    let asked = Instant::now();
+    assert_eq!(admin.count_by_external_id("2").await, 1);
+    assert!(
+        asked.elapsed() < Duration::from_millis(300),
+        "a read is not delayed"
+    );
+    let asked = Instant::now();
+    admin
+        .post_ok(
+            "/admin/product-tags",
+            &serde_json::json!({"value": "delayed"}),
+        )
+        .await;
+    assert!(
+        asked.elapsed() >= Duration::from_millis(300),
+        "answer delayed"
+    );
+
+    // Down while a request waits for its (delayed) answer: the client gets no answer.
+    proxy.set_delay(Duration::from_secs(20));
+    let waiting = tokio::spawn({
+        let admin = admin.clone();
+        async move {
+            admin
+                .post("/admin/product-tags", &serde_json::json!({"value": "cut"}))
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cut_at = Instant::now();
+    proxy.set_down(true).await;
+    let cut = waiting
+        .await
+        .expect("request task")
+        .expect_err("cut in flight");
+    assert!(
+        cut_at.elapsed() < Duration::from_secs(5),
+        "cut at once: {cut}"
+    );
+    proxy.set_delay(Duration::ZERO);
+    proxy.set_down(false).await;
+
+    server.stop().await;
+    let gateway = admin
+        .get("/admin/products")
+        .await
+        .expect("the proxy answers");
+    assert_eq!(gateway.status(), 502, "Medusa is down behind the proxy");
+    server.start_again().await;
+    let again = admin.products().await;
+    assert_eq!(again.len(), 2, "the database outlives the restart");
+    assert_eq!(again[0].id, stored.id);
+}
+
+#[tokio::test]
+async fn the_dummyjson_simulator_serves_the_fixture() {
+    let sim = dummyjson_simulator().await;
+    assert_eq!(sim.live_products(), 194);
+    let first = sim.product(1).expect("product 1");
+    assert_eq!(first["title"], "Essence Mascara Lash Princess");
+    assert_eq!(first["price"], json!(9.99));
+}
