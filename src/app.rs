@@ -22,7 +22,11 @@ pub async fn engine(setup: &EngineSetup) -> anyhow::Result<Engine> {
         store.migrate().await?;
     }
     let upstream = Upstream::new(&setup.upstream)?;
-    Ok(Engine::new(store, upstream, setup.engine.clone()))
+    let engine = Engine::new(store.clone(), upstream, setup.engine.clone());
+    Ok(match &setup.medusa {
+        Some(medusa) => engine.with_medusa(crate::medusa::Sink::new(store, medusa.clone())?),
+        None => engine,
+    })
 }
 
 /// Connects to NATS as `name` and creates the streams and consumers that are missing (settings
@@ -68,6 +72,11 @@ pub async fn worker(
             async move { crate::scheduler::run(client, &topology, &schedule, shutdown).await },
         )
     });
+    // What a Medusa outage left owed is delivered without waiting for the next run.
+    let medusa = engine.medusa().cloned().map(|sink| {
+        let (interval, shutdown) = (sink.settings().retry_interval, shutdown.clone());
+        tokio::spawn(async move { sink.keep_draining(interval, shutdown).await })
+    });
     let worker = Worker {
         engine,
         client: client.clone(),
@@ -93,6 +102,9 @@ pub async fn worker(
     endpoint.abort();
     if let Some(scheduler) = scheduler {
         scheduler.abort();
+    }
+    if let Some(medusa) = medusa {
+        medusa.abort();
     }
     bus::flush(&client).await;
     result

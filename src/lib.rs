@@ -25,6 +25,7 @@ pub mod credentials;
 pub mod domain;
 pub mod engine;
 pub mod health;
+pub mod medusa;
 pub mod messages;
 pub mod metrics;
 pub mod scheduler;

@@ -29,6 +29,9 @@ pub struct Metrics {
     consumer_ack_pending: Family<Labels, Gauge>,
     last_success: Family<Labels, Gauge>,
     dead_letters_waiting: Gauge,
+    medusa_requests: Family<Labels, Counter>,
+    medusa_pushes: Family<Labels, Counter>,
+    medusa_owed: Gauge,
 }
 
 fn run_histogram() -> Histogram {
@@ -113,8 +116,29 @@ impl Metrics {
             "Dead letters stored in the results stream, waiting to be replayed or purged",
             dead_letters_waiting.clone(),
         );
+        let medusa_requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "medusa_requests",
+            "Medusa Admin API requests, by method and status code (or \"error\" when none came back)",
+            medusa_requests.clone(),
+        );
+        let medusa_pushes = Family::<Labels, Counter>::default();
+        registry.register(
+            "medusa_pushes",
+            "Products pushed to Medusa, by outcome (created, updated, archived, failed)",
+            medusa_pushes.clone(),
+        );
+        let medusa_owed = Gauge::default();
+        registry.register(
+            "medusa_owed",
+            "Products whose push to Medusa is still owed, as last seen by this process",
+            medusa_owed.clone(),
+        );
         Metrics {
             registry,
+            medusa_requests,
+            medusa_pushes,
+            medusa_owed,
             last_success,
             dead_letters_waiting,
             products,
@@ -164,6 +188,26 @@ impl Metrics {
         self.upstream_requests
             .get_or_create(&vec![("status", status)])
             .inc();
+    }
+
+    /// Books a Medusa answer (`None`: no answer).
+    pub fn medusa_request(&self, method: &str, status: Option<u16>) {
+        let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+        self.medusa_requests
+            .get_or_create(&vec![("method", method.to_owned()), ("status", status)])
+            .inc();
+    }
+
+    pub fn medusa_pushed(&self, outcome: &'static str, n: u64) {
+        if n > 0 {
+            self.medusa_pushes
+                .get_or_create(&vec![("outcome", outcome.to_owned())])
+                .inc_by(n);
+        }
+    }
+
+    pub fn medusa_owed(&self, owed: i64) {
+        self.medusa_owed.set(owed);
     }
 
     pub fn upstream_retry(&self) {

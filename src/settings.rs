@@ -123,6 +123,86 @@ impl UpstreamSettings {
     }
 }
 
+/// The Medusa store every run also brings to the catalog's state (`MEDUSA_URL`).
+#[derive(Clone, Debug)]
+pub struct MedusaSettings {
+    /// The Medusa server, e.g. `http://127.0.0.1:9000`.
+    pub url: Url,
+    /// A secret API key (`sk_…`), sent as HTTP basic user with an empty password.
+    pub api_key: Secret,
+    /// Lower-case ISO 4217 code of the one price each product gets.
+    pub currency: String,
+    /// The sales channel new products join; `None`: the store's default sales channel.
+    pub sales_channel: Option<String>,
+    /// What an archived catalog product becomes in Medusa.
+    pub archive: MedusaArchive,
+    /// Products per `POST /admin/products/batch`.
+    pub batch_size: usize,
+    /// Batches sent at once.
+    pub concurrency: usize,
+    /// How often the worker pushes what is still owed (after a Medusa outage, say).
+    pub retry_interval: Duration,
+    /// Timeouts and retries: the upstream's policy.
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_retries: u32,
+    pub retry_min_delay: Duration,
+    pub retry_max_delay: Duration,
+}
+
+/// What an archived catalog product becomes in Medusa (`MEDUSA_ARCHIVE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MedusaArchive {
+    /// Status `draft`: off the storefront, kept in the admin.
+    Draft,
+    /// Medusa's soft delete.
+    Delete,
+}
+
+impl MedusaArchive {
+    /// The status the sink records for an archived product it pushed.
+    pub fn pushed_status(self) -> &'static str {
+        match self {
+            MedusaArchive::Draft => "draft",
+            MedusaArchive::Delete => "deleted",
+        }
+    }
+}
+
+impl FromStr for MedusaArchive {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "draft" => Ok(MedusaArchive::Draft),
+            "delete" => Ok(MedusaArchive::Delete),
+            other => Err(format!("must be draft or delete, not {other:?}")),
+        }
+    }
+}
+
+impl MedusaSettings {
+    /// The defaults the command line has, for the server at `url` with `api_key`; timeouts and
+    /// retries are `upstream`'s.
+    pub fn new(url: Url, api_key: Secret, upstream: &UpstreamSettings) -> Self {
+        MedusaSettings {
+            url,
+            api_key,
+            currency: "eur".into(),
+            sales_channel: None,
+            archive: MedusaArchive::Draft,
+            batch_size: 100,
+            concurrency: 2,
+            retry_interval: Duration::from_secs(30),
+            connect_timeout: upstream.connect_timeout,
+            request_timeout: upstream.request_timeout,
+            max_retries: upstream.max_retries,
+            retry_min_delay: upstream.retry_min_delay,
+            retry_max_delay: upstream.retry_max_delay,
+        }
+    }
+}
+
 /// How to reach NATS.
 #[derive(Clone, Debug)]
 pub struct NatsSettings {
@@ -263,6 +343,8 @@ pub struct EngineSetup {
     pub database: DatabaseSettings,
     pub upstream: UpstreamSettings,
     pub engine: EngineSettings,
+    /// The Medusa store to keep equal to the catalog, when `MEDUSA_URL` is set.
+    pub medusa: Option<MedusaSettings>,
     /// Do not apply the database migrations first.
     pub skip_migrations: bool,
 }

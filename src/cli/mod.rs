@@ -162,6 +162,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
                 .downcast_ref::<crate::upstream::UpstreamError>()
                 .is_some_and(crate::upstream::UpstreamError::is_config)
             || cause.is::<crate::source::SourceError>()
+            || cause
+                .downcast_ref::<crate::medusa::MedusaError>()
+                .is_some_and(|e| matches!(e, crate::medusa::MedusaError::Config(_)))
     });
     if config { exit::CONFIG } else { exit::FAILED }
 }

@@ -81,6 +81,25 @@ pub struct Counts {
     /// Products lost to a failed page, an invalid body or a failed batch.
     pub failed: u64,
     pub categories_created: u64,
+    /// What the run pushed to Medusa, when MEDUSA_URL is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medusa: Option<MedusaCounts>,
+}
+
+/// Products a run pushed to Medusa (their own or ones earlier runs still owed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MedusaCounts {
+    /// New Medusa products.
+    pub created: u64,
+    /// Medusa products brought to the catalog's content, restored ones included.
+    pub updated: u64,
+    /// Medusa products set to draft or deleted because the catalog archived them.
+    pub archived: u64,
+    /// Products Medusa refused: recorded as `medusa` errors, not pushed again until they change.
+    pub failed: u64,
+    /// Pushes still owed when the run ended (Medusa unreachable, say): the next run or the
+    /// worker delivers them.
+    pub owed: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +132,8 @@ pub enum ErrorKind {
     /// A `changes` run could not list changes: the source has no `[changes]` block, or no
     /// full sync has succeeded yet to count changes from.
     ChangesUnavailable,
+    /// Medusa refused a product, or could not be reached to push the run's changes.
+    Medusa,
 }
 
 impl ErrorKind {
@@ -126,6 +147,7 @@ impl ErrorKind {
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::ListingMoved => "listing_moved",
             ErrorKind::ChangesUnavailable => "changes_unavailable",
+            ErrorKind::Medusa => "medusa",
         }
     }
 
@@ -139,6 +161,7 @@ impl ErrorKind {
             ErrorKind::Cancelled,
             ErrorKind::ListingMoved,
             ErrorKind::ChangesUnavailable,
+            ErrorKind::Medusa,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -125,6 +125,11 @@ impl Engine {
             )
             .in_current_span(),
         );
+        if let Some(sink) = &self.medusa
+            && !request.dry_run
+        {
+            state.medusa = Some(sink.start(matches!(request.target, Target::Full)).await);
+        }
         let resume = resumable(request, previous.as_ref());
         if let (Some(previous), Some(checkpoint)) = (&previous, &resume) {
             info!(%run_id, skip = checkpoint.skip, from = %previous.run_id, "resuming from the last committed checkpoint");
@@ -148,6 +153,9 @@ impl Engine {
                 Target::Changes => changes::run(self, &mut state).await,
             }
         }
+        // A full sync compares the whole catalog with what Medusa has; a skipped one did nothing.
+        let full = matches!(request.target, Target::Full) && !state.skipped;
+        state.finish_medusa(full).await;
         heartbeat.abort();
         let _ = heartbeat.await;
         state.flush_errors(&self.store).await;

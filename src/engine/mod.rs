@@ -151,6 +151,8 @@ pub struct Engine {
     store: Store,
     upstream: Upstream,
     settings: EngineSettings,
+    /// Brings a Medusa store to the catalog's state after every run, when configured.
+    medusa: Option<crate::medusa::Sink>,
 }
 
 impl Engine {
@@ -159,7 +161,18 @@ impl Engine {
             store,
             upstream,
             settings,
+            medusa: None,
         }
+    }
+
+    /// The same engine, pushing every run's changes to Medusa through `sink`.
+    pub fn with_medusa(mut self, sink: crate::medusa::Sink) -> Self {
+        self.medusa = Some(sink);
+        self
+    }
+
+    pub fn medusa(&self) -> Option<&crate::medusa::Sink> {
+        self.medusa.as_ref()
     }
 
     pub fn store(&self) -> &Store {

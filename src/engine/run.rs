@@ -57,6 +57,8 @@ pub(super) struct RunState {
     pub listing: Option<ListingCheckpoint>,
     /// Full syncs: the attempts whose seen ids count (this run and those it resumed).
     pub seen_runs: Vec<Uuid>,
+    /// Pushes the run's changes to Medusa while it goes, when a sink is configured.
+    pub medusa: Option<crate::medusa::Pusher>,
     /// What the heartbeat writes to the run row.
     progress_tx: watch::Sender<RunProgress>,
     last_errors_saved: Instant,
@@ -93,6 +95,7 @@ impl RunState {
             resumed_from: None,
             listing: None,
             seen_runs: Vec::new(),
+            medusa: None,
             progress_tx: watch::Sender::new(RunProgress::default()),
             last_errors_saved: Instant::now(),
         }
@@ -163,6 +166,9 @@ impl RunState {
         match result {
             Ok(archived) => {
                 self.counts.archived += archived;
+                if archived > 0 {
+                    self.poke_medusa();
+                }
                 info!(run_id = %self.run_id, asked, archived, "{what} archived");
             }
             Err(e) => self.error(
@@ -172,6 +178,42 @@ impl RunState {
                 format!("archiving {asked} {what} failed: {}", error_chain(&e)),
             ),
         }
+    }
+
+    /// Tells the Medusa pusher that products changed.
+    pub fn poke_medusa(&self) {
+        if let Some(pusher) = &self.medusa {
+            pusher.poke();
+        }
+    }
+
+    /// Stops the Medusa pusher: pushes what is still owed (after queueing every difference
+    /// from Medusa when `queue_owed`) and books what it did and what Medusa refused.
+    pub async fn finish_medusa(&mut self, queue_owed: bool) {
+        let Some(pusher) = self.medusa.take() else {
+            return;
+        };
+        let drained = pusher.finish(queue_owed, self.cancelled()).await;
+        for (product_id, why) in drained.refused {
+            self.error(
+                ErrorKind::Medusa,
+                Some(product_id),
+                None,
+                format!("Medusa refused the product: {why}"),
+            );
+        }
+        if let Some(failure) = drained.failure {
+            self.error(
+                ErrorKind::Medusa,
+                None,
+                None,
+                format!(
+                    "{} pushes to Medusa are still owed (the next run or the worker delivers them): {failure}",
+                    drained.counts.owed
+                ),
+            );
+        }
+        self.counts.medusa = Some(drained.counts);
     }
 
     pub fn fatal(&mut self, kind: ErrorKind, message: String) {

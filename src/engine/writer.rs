@@ -183,6 +183,9 @@ impl BatchWriter {
                 state.counts.updated += write.updated;
                 state.counts.unchanged += write.unchanged;
                 state.counts.categories_created += write.categories_created;
+                if write.created + write.updated > 0 && !self.dry_run {
+                    state.poke_medusa();
+                }
                 for (product_id, message) in write.refused {
                     state.counts.failed += 1;
                     state.error(

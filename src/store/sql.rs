@@ -129,3 +129,47 @@ pub const LAST_SUCCESSES: &str = include_str!("sql/last_successes.sql");
 
 /// The runs going on now, with their progress.
 pub const RUNNING_RUNS: &str = include_str!("sql/running_runs.sql");
+
+/// Turns the Medusa outbox on (its triggers queue nothing while `medusa_sink` is empty).
+pub const MEDUSA_ENABLE: &str = include_str!("sql/medusa/enable.sql");
+
+pub const MEDUSA_QUEUE_OWED: &str = include_str!("sql/medusa/queue_owed.sql");
+
+pub const MEDUSA_REASK_REFUSED: &str = "update medusa_outbox set refused_generation = null \
+     where refused_generation is not null";
+
+pub const MEDUSA_CLAIM: &str = include_str!("sql/medusa/claim.sql");
+
+pub const MEDUSA_LOAD: &str = include_str!("sql/medusa/load.sql");
+
+pub const MEDUSA_UPSERT_LINKS: &str = include_str!("sql/medusa/upsert_links.sql");
+
+pub const MEDUSA_DELETE_LINKS: &str = "delete from medusa_links where product_id = any($1)";
+
+pub const MEDUSA_DELETE_DONE: &str = include_str!("sql/medusa/delete_done.sql");
+
+pub const MEDUSA_RELEASE: &str = include_str!("sql/medusa/release.sql");
+
+pub const MEDUSA_STATE: &str = include_str!("sql/medusa/state.sql");
+
+pub const MEDUSA_STORE_ID: &str = "select store_id from medusa_sink";
+
+pub const MEDUSA_SET_STORE_ID: &str = "update medusa_sink set store_id = $1, updated_at = now()";
+
+/// What belongs to one Medusa store: forgotten when the sink finds itself talking to another.
+pub const MEDUSA_FORGET: [&str; 3] = [
+    "delete from medusa_links",
+    "delete from medusa_categories",
+    "delete from medusa_tags",
+];
+
+pub const MEDUSA_CATEGORIES: &str =
+    "select category_id, medusa_category_id from medusa_categories where category_id = any($1)";
+
+pub const MEDUSA_LINK_CATEGORY: &str = "insert into medusa_categories (category_id, medusa_category_id) \
+     values ($1, $2) on conflict (category_id) do update set medusa_category_id = excluded.medusa_category_id";
+
+pub const MEDUSA_TAGS: &str = "select value, medusa_tag_id from medusa_tags where value = any($1)";
+
+pub const MEDUSA_LINK_TAG: &str = "insert into medusa_tags (value, medusa_tag_id) values ($1, $2) \
+     on conflict (value) do update set medusa_tag_id = excluded.medusa_tag_id";

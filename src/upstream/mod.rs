@@ -21,6 +21,7 @@ use crate::settings::{Secret, UpstreamSettings};
 use crate::source::Source;
 
 pub use error::UpstreamError;
+pub(crate) use error::retry_after;
 pub use listing::{Access, PageAt};
 pub use wire::{EVENT_PRODUCT_FIELDS, InvalidProduct, event_product_from_json, product_from_json};
 

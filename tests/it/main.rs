@@ -12,11 +12,15 @@
 //! - [`cluster`]: a three-node JetStream cluster losing a node.
 //! - [`converge`]: the convergence checker (random schedules of changes and faults).
 //! - [`deploy`]: the deployment files against the binaries (what no linter can check).
+//! - [`medusa`]: the Medusa sink against a real Medusa v2 server (`scripts/medusa`), through a
+//!   proxy that counts requests and can go down.
 
 mod cli;
 mod cluster;
 mod converge;
 mod deploy;
+mod medusa;
+mod medusa_sink;
 mod sources;
 mod support;
 mod sync_engine;

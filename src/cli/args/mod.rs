@@ -1,6 +1,7 @@
 //! The flags (and their environment variables) shared by several commands, each group turned
 //! into its part of the settings tree ([`crate::settings`]).
 
+mod medusa;
 mod nats;
 pub mod parse;
 
@@ -13,6 +14,7 @@ use reqwest::header::HeaderName;
 
 use crate::settings::{DatabaseSettings, EngineSettings, EngineSetup, Secret, UpstreamSettings};
 
+pub use medusa::MedusaArgs;
 pub use nats::{NatsArgs, TopologyArgs};
 
 /// PostgreSQL settings.
@@ -273,6 +275,8 @@ pub struct EngineArgs {
     pub upstream: UpstreamArgs,
     #[command(flatten)]
     pub sync: SyncArgs,
+    #[command(flatten)]
+    pub medusa: MedusaArgs,
 
     /// Do not apply database migrations first.
     #[arg(long, env = "SYNC_SKIP_MIGRATIONS", value_name = "SYNC_SKIP_MIGRATIONS", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
@@ -281,9 +285,11 @@ pub struct EngineArgs {
 
 impl EngineArgs {
     pub fn settings(&self) -> EngineSetup {
+        let upstream = self.upstream.settings();
         EngineSetup {
             database: self.database.settings(),
-            upstream: self.upstream.settings(),
+            medusa: self.medusa.settings(&upstream),
+            upstream,
             engine: EngineSettings {
                 page_size: self
                     .upstream

@@ -46,6 +46,7 @@ impl TestApp {
                 },
                 upstream: upstream_settings(sim),
                 engine: settings(),
+                medusa: None,
                 skip_migrations: false,
             },
             nats: NatsSettings::plain(nats.url()),

@@ -1,0 +1,398 @@
+//! The Medusa sink: with `MEDUSA_URL` set, every run also brings a Medusa v2 store to the
+//! catalog's state.
+//!
+//! The catalog tables stay the source of the diff. A product whose content or archived state
+//! changes is queued in `medusa_outbox` by a trigger, in the transaction that changes it; pushers
+//! claim queued products, send them to Medusa in `POST /admin/products/batch` requests, and
+//! record the Medusa ids in `medusa_links`. A run drains the outbox while it writes and before it
+//! ends; the worker also drains it every `MEDUSA_RETRY_INTERVAL`, so what a Medusa outage left
+//! owed is delivered once Medusa is back. Unchanged products are never queued: they cost Medusa
+//! nothing.
+
+mod client;
+mod payload;
+mod push;
+mod terms;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, Notify, OnceCell};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, warn};
+
+pub use client::MedusaError;
+
+use crate::domain::MedusaCounts;
+use crate::settings::MedusaSettings;
+use crate::store::{Store, StoreError};
+use crate::telemetry::error_chain;
+
+/// Why the sink could not push.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SinkError {
+    #[error(transparent)]
+    Medusa(#[from] MedusaError),
+    #[error("{0}")]
+    Store(String),
+}
+
+impl From<StoreError> for SinkError {
+    fn from(e: StoreError) -> Self {
+        SinkError::Store(error_chain(&e))
+    }
+}
+
+/// What the sink learned of the Medusa store once: where new products go.
+#[derive(Debug)]
+struct StoreContext {
+    sales_channel: String,
+}
+
+/// The Medusa sink. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Sink {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    client: client::Client,
+    store: Store,
+    settings: MedusaSettings,
+    context: OnceCell<StoreContext>,
+    enabled: OnceCell<()>,
+    /// One process creates a category or tag at a time (another process doing the same is
+    /// met by looking it up again).
+    terms: Mutex<()>,
+}
+
+/// What one drain did.
+#[derive(Debug, Default, Clone)]
+pub struct Drained {
+    pub counts: MedusaCounts,
+    /// Products Medusa refused: external id and Medusa's reason.
+    pub refused: Vec<(String, String)>,
+    /// Why the drain stopped before the outbox was empty, if it did.
+    pub failure: Option<String>,
+}
+
+impl Drained {
+    fn add(&mut self, other: Drained) {
+        let (a, b) = (&mut self.counts, other.counts);
+        a.created += b.created;
+        a.updated += b.updated;
+        a.archived += b.archived;
+        a.failed += b.failed;
+        self.refused.extend(other.refused);
+        if other.failure.is_some() {
+            self.failure = other.failure;
+        }
+    }
+}
+
+impl Sink {
+    pub fn new(store: Store, settings: MedusaSettings) -> Result<Sink, MedusaError> {
+        Ok(Sink {
+            inner: Arc::new(Inner {
+                client: client::Client::new(&settings)?,
+                store,
+                settings,
+                context: OnceCell::new(),
+                enabled: OnceCell::new(),
+                terms: Mutex::new(()),
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &MedusaSettings {
+        &self.inner.settings
+    }
+
+    /// How long a pusher holds claimed products: longer than the slowest push can take (every
+    /// request of it timing out through all its retries), so two pushers never send the same
+    /// product at once.
+    fn lease(&self) -> Duration {
+        let s = &self.inner.settings;
+        let tries = s.max_retries + 1;
+        // A chunk sends a lookup, terms and the batch (halved when Medusa refuses one product).
+        (s.request_timeout * tries + s.retry_max_delay * s.max_retries) * 4
+            + Duration::from_secs(60)
+    }
+
+    /// Turns the outbox on (once per process). The first time ever, queues the whole catalog:
+    /// Medusa starts out owed everything.
+    pub async fn enable(&self) -> Result<(), StoreError> {
+        self.inner
+            .enabled
+            .get_or_try_init(|| async {
+                if self.inner.store.enable_medusa().await? {
+                    let queued = self.queue_owed().await?;
+                    info!(
+                        queued,
+                        "Medusa sink enabled: the catalog is queued for Medusa"
+                    );
+                }
+                Ok::<(), StoreError>(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Queues every product whose Medusa copy differs from the catalog. A full sync does this
+    /// at its end.
+    pub async fn queue_owed(&self) -> Result<u64, StoreError> {
+        self.inner
+            .store
+            .queue_medusa_owed(self.inner.settings.archive.pushed_status())
+            .await
+    }
+
+    /// The store's default sales channel (or MEDUSA_SALES_CHANNEL, checked), checked once per
+    /// process, with the currency. When the links in the database belong to another Medusa
+    /// store, they are forgotten and the catalog is queued again.
+    async fn context(&self) -> Result<&StoreContext, SinkError> {
+        self.inner
+            .context
+            .get_or_try_init(|| async {
+                let stores: payload::Stores = self
+                    .inner
+                    .client
+                    .get(
+                        "admin/stores",
+                        &[(
+                            "fields",
+                            "id,default_sales_channel_id,supported_currencies.currency_code",
+                        )],
+                    )
+                    .await?;
+                let info = stores.stores.into_iter().next().ok_or_else(|| {
+                    MedusaError::Decode("GET /admin/stores listed no store".into())
+                })?;
+                let settings = &self.inner.settings;
+                if !info
+                    .supported_currencies
+                    .iter()
+                    .any(|c| c.currency_code.eq_ignore_ascii_case(&settings.currency))
+                {
+                    let supported: Vec<&str> = info
+                        .supported_currencies
+                        .iter()
+                        .map(|c| c.currency_code.as_str())
+                        .collect();
+                    return Err(MedusaError::Config(format!(
+                        "MEDUSA_CURRENCY {} is not a currency of the Medusa store (it has {}): add it to the store or set MEDUSA_CURRENCY",
+                        settings.currency,
+                        supported.join(", ")
+                    ))
+                    .into());
+                }
+                let sales_channel = match &settings.sales_channel {
+                    Some(id) => {
+                        let found: Result<payload::SalesChannel, _> = self
+                            .inner
+                            .client
+                            .get(&format!("admin/sales-channels/{id}"), &[("fields", "id")])
+                            .await;
+                        match found {
+                            Ok(channel) => channel.sales_channel.id,
+                            Err(e) if e.is_not_found() => {
+                                return Err(MedusaError::Config(format!(
+                                    "MEDUSA_SALES_CHANNEL {id} is not a sales channel of the Medusa store"
+                                ))
+                                .into());
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    None => info.default_sales_channel_id.ok_or_else(|| {
+                        MedusaError::Config(
+                            "the Medusa store has no default sales channel: set MEDUSA_SALES_CHANNEL"
+                                .into(),
+                        )
+                    })?,
+                };
+                let known = self.inner.store.medusa_store_id().await?;
+                if known.as_deref() != Some(info.id.as_str()) {
+                    let other_store = known.is_some();
+                    self.inner.store.set_medusa_store(&info.id, other_store).await?;
+                    if other_store {
+                        let queued = self.queue_owed().await?;
+                        warn!(store = %info.id, queued, "MEDUSA_URL is another Medusa store than before: its links were forgotten and the catalog is queued for it");
+                    }
+                }
+                Ok(StoreContext { sales_channel })
+            })
+            .await
+    }
+
+    /// Pushes owed products until none is left or a push fails, with MEDUSA_CONCURRENCY
+    /// pushers; stops early when `stop` is cancelled.
+    pub async fn drain(&self, stop: &CancellationToken) -> Drained {
+        let pushers = (0..self.inner.settings.concurrency).map(|_| async {
+            let mut drained = Drained::default();
+            while !stop.is_cancelled() {
+                match self.push_chunk().await {
+                    Ok(None) => break,
+                    Ok(Some(chunk)) => {
+                        let failed = chunk.failure.is_some();
+                        drained.add(chunk);
+                        if failed {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        drained.failure = Some(error_chain(&e));
+                        break;
+                    }
+                }
+            }
+            drained
+        });
+        let mut total = Drained::default();
+        for drained in futures_util::future::join_all(pushers).await {
+            total.add(drained);
+        }
+        let m = crate::metrics::metrics();
+        m.medusa_pushed("created", total.counts.created);
+        m.medusa_pushed("updated", total.counts.updated);
+        m.medusa_pushed("archived", total.counts.archived);
+        m.medusa_pushed("failed", total.counts.failed);
+        if let Ok(Some(state)) = self.inner.store.medusa_state().await {
+            total.counts.owed = state.owed.max(0) as u64;
+            m.medusa_owed(state.owed);
+        }
+        total
+    }
+
+    /// A pusher for one run: drains the outbox whenever the run pokes it (after each committed
+    /// batch), until [`Pusher::finish`]. A full sync (`reask_refused`) gives the products
+    /// Medusa refused one more try.
+    pub async fn start(&self, reask_refused: bool) -> Pusher {
+        let wake = Arc::new(Notify::new());
+        let stop = CancellationToken::new();
+        let mut enabled = self.enable().await.map_err(|e| error_chain(&e));
+        if reask_refused && enabled.is_ok() {
+            enabled = self
+                .inner
+                .store
+                .reask_medusa_refused()
+                .await
+                .map(|_| ())
+                .map_err(|e| error_chain(&e));
+        }
+        let task = tokio::spawn({
+            let (sink, wake, stop) = (self.clone(), wake.clone(), stop.clone());
+            let enabled = enabled.is_ok();
+            async move {
+                let mut drained = Drained::default();
+                if enabled {
+                    loop {
+                        tokio::select! {
+                            () = wake.notified() => {}
+                            () = stop.cancelled() => break,
+                        }
+                        let chunk = sink.drain(&CancellationToken::new()).await;
+                        drained.add(Drained {
+                            failure: None,
+                            ..chunk.clone()
+                        });
+                        if let Some(failure) = chunk.failure {
+                            warn!(error = %failure, "pushing to Medusa failed; it is tried again after the next batch and at the end of the run");
+                        }
+                    }
+                }
+                drained
+            }
+            .in_current_span()
+        });
+        Pusher {
+            sink: self.clone(),
+            wake,
+            stop,
+            task,
+            enabled,
+        }
+    }
+
+    /// Drains the outbox every `interval` until `shutdown`: what a Medusa outage left owed is
+    /// delivered without waiting for the next run.
+    pub async fn keep_draining(&self, interval: Duration, shutdown: CancellationToken) {
+        let mut last_failure: Option<String> = None;
+        loop {
+            let result = match self.enable().await {
+                Ok(()) => self.drain(&shutdown).await,
+                Err(e) => Drained {
+                    failure: Some(error_chain(&e)),
+                    ..Drained::default()
+                },
+            };
+            for (product, why) in &result.refused {
+                warn!(product_id = %product, error = %why, "Medusa refused a product");
+            }
+            match (&result.failure, &last_failure) {
+                (Some(now), Some(before)) if now == before => {}
+                (Some(now), _) => {
+                    warn!(error = %now, owed = result.counts.owed, "pushing to Medusa failed; trying again every {interval:?}")
+                }
+                (None, Some(_)) => info!("Medusa answers again; what was owed is delivered"),
+                (None, None) => {}
+            }
+            last_failure = result.failure;
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+}
+
+/// A run's pusher (see [`Sink::start`]).
+pub struct Pusher {
+    sink: Sink,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+    task: JoinHandle<Drained>,
+    enabled: Result<(), String>,
+}
+
+impl Pusher {
+    /// Tells the pusher there may be something to push.
+    pub fn poke(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops the pusher and, unless the run was cancelled, pushes what is still owed: first
+    /// queueing every difference when `queue_owed` (a full sync's end). Returns what the run
+    /// pushed; `failure` says why something is still owed.
+    pub async fn finish(self, queue_owed: bool, cancelled: bool) -> Drained {
+        self.stop.cancel();
+        let mut drained = self.task.await.unwrap_or_default();
+        if let Err(e) = self.enabled {
+            drained.failure = Some(format!("could not turn the Medusa outbox on: {e}"));
+            return drained;
+        }
+        if cancelled {
+            return drained;
+        }
+        if queue_owed {
+            match self.sink.queue_owed().await {
+                Ok(queued) if queued > 0 => {
+                    info!(
+                        queued,
+                        "products whose Medusa copy differs from the catalog queued"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    warn!(error = %error_chain(&e), "could not compare the catalog with what Medusa has")
+                }
+            }
+        }
+        let last = self.sink.drain(&CancellationToken::new()).await;
+        drained.counts.owed = last.counts.owed;
+        drained.add(last);
+        drained
+    }
+}

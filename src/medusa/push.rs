@@ -1,0 +1,497 @@
+//! One push: claim a chunk of owed products, find what Medusa already has of the ones without
+//! a link, send one batch (halved around a product Medusa refuses), and book the outcome.
+
+use std::collections::HashMap;
+
+use tracing::{Instrument, debug, info_span};
+
+use super::payload::{self, Answered, Batch, BatchAnswer, ProductList, Refs};
+use super::terms::Terms;
+use super::{Drained, MedusaError, Sink, SinkError};
+use crate::settings::MedusaArchive;
+use crate::store::{Claimed, Link, OwedProduct, Settled};
+use crate::telemetry::error_chain;
+
+/// What the catalog wants Medusa to do with one product.
+#[derive(Clone, Debug)]
+enum Action {
+    /// A new Medusa product.
+    Create,
+    /// Bring Medusa product `id` (variant `variant`) to the catalog's content at `status`.
+    Update {
+        id: String,
+        variant: Option<String>,
+        status: &'static str,
+    },
+    /// Soft-delete Medusa product `id`.
+    Delete { id: String },
+}
+
+/// A claimed product on its way to Medusa.
+struct Item<'a> {
+    claimed: Claimed,
+    product: &'a OwedProduct,
+    action: Action,
+    raw: payload::Raw,
+}
+
+/// The outcomes of a batch on its way: one per item, `Err` for an item not delivered for a
+/// reason that may pass.
+type Sending<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Vec<Result<Outcome, String>>> + Send + 'a>>;
+
+/// How one product's push ended, and what it counts as.
+struct Outcome {
+    settled: Settled,
+    counted: Option<Counted>,
+}
+
+#[derive(Clone, Copy)]
+enum Counted {
+    Created,
+    Updated,
+    Archived,
+}
+
+impl Sink {
+    /// Pushes one chunk of owed products. `None`: nothing was owed.
+    pub(super) async fn push_chunk(&self) -> Result<Option<Drained>, SinkError> {
+        let store = &self.inner.store;
+        let claimed = store
+            .claim_medusa(self.inner.settings.batch_size, self.lease())
+            .await?;
+        if claimed.is_empty() {
+            return Ok(None);
+        }
+        let span = info_span!(
+            "medusa.push",
+            products = claimed.len(),
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
+        );
+        let result = self.push_claimed(&claimed).instrument(span.clone()).await;
+        crate::telemetry::record_result(&span, &result);
+        match result {
+            Ok(drained) => Ok(Some(drained)),
+            Err(e) => {
+                // Let go at once, so the next drain need not wait for the lease to pass.
+                let why = error_chain(&e);
+                store.release_medusa(&claimed, &why).await?;
+                Ok(Some(Drained {
+                    failure: Some(why),
+                    ..Drained::default()
+                }))
+            }
+        }
+    }
+
+    async fn push_claimed(&self, claimed: &[Claimed]) -> Result<Drained, SinkError> {
+        let ids: Vec<i64> = claimed.iter().map(|c| c.product_id).collect();
+        let products = self.inner.store.load_medusa_owed(&ids).await?;
+        let by_id: HashMap<i64, &OwedProduct> = products.iter().map(|p| (p.id, p)).collect();
+        let context = self.context().await?;
+        let archive = self.inner.settings.archive;
+
+        let mut outcomes: Vec<(Claimed, Outcome)> = Vec::new();
+        let mut items = Vec::new();
+        for c in claimed {
+            let Some(product) = by_id.get(&c.product_id) else {
+                outcomes.push((*c, nothing_owed()));
+                continue;
+            };
+            let Some(action) = action(product, archive) else {
+                outcomes.push((*c, nothing_owed()));
+                continue;
+            };
+            match payload::Raw::of(product) {
+                Ok(raw) => items.push(Item {
+                    claimed: *c,
+                    product,
+                    action,
+                    raw,
+                }),
+                Err(e) => outcomes.push((*c, refused(e.to_string()))),
+            }
+        }
+        self.adopt(&mut items).await?;
+        let wanted: Vec<&OwedProduct> = items
+            .iter()
+            .filter(|i| !matches!(i.action, Action::Delete { .. }))
+            .map(|i| i.product)
+            .collect();
+        let terms = self.terms(&wanted).await?;
+        let sent = self
+            .send_isolating(items.iter().collect(), &terms, &context.sales_channel)
+            .await;
+        let mut failure = None;
+        for (item, result) in items.iter().zip(sent) {
+            let outcome = match result {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    failure = Some(e.clone());
+                    Outcome {
+                        settled: Settled::Failed(e),
+                        counted: None,
+                    }
+                }
+            };
+            outcomes.push((item.claimed, outcome));
+        }
+        let settled: Vec<(Claimed, Settled)> = outcomes
+            .iter()
+            .map(|(c, o)| (*c, o.settled.clone()))
+            .collect();
+        self.inner.store.settle_medusa(&settled).await?;
+        Ok(tally(&outcomes, &by_id, failure))
+    }
+
+    /// Medusa products with the external id of products about to be created (a crash between
+    /// Medusa's answer and our commit, a store filled by hand): updated instead of created
+    /// twice.
+    async fn adopt(&self, items: &mut [Item<'_>]) -> Result<(), SinkError> {
+        let creating: Vec<&str> = items
+            .iter()
+            .filter(|i| matches!(i.action, Action::Create))
+            .map(|i| i.product.external_id.as_str())
+            .collect();
+        if creating.is_empty() {
+            return Ok(());
+        }
+        let mut found: HashMap<String, Answered> = HashMap::new();
+        for chunk in creating.chunks(50) {
+            let limit = (chunk.len() * 2).to_string();
+            let mut query = vec![
+                ("fields", "id,external_id,variants.id"),
+                ("limit", limit.as_str()),
+                ("order", "created_at"),
+            ];
+            query.extend(chunk.iter().map(|id| ("external_id[]", *id)));
+            let list: ProductList = self.inner.client.get("admin/products", &query).await?;
+            for product in list.products {
+                if let Some(external_id) = product.external_id.clone() {
+                    // The oldest wins: it is the one a storefront has known longest.
+                    found.entry(external_id).or_insert(product);
+                }
+            }
+        }
+        for item in items.iter_mut() {
+            if matches!(item.action, Action::Create)
+                && let Some(existing) = found.remove(&item.product.external_id)
+            {
+                debug!(product_id = %item.product.external_id, medusa_id = %existing.id, "Medusa already has the product; updating it");
+                item.action = Action::Update {
+                    variant: existing.variants.first().map(|v| v.id.clone()),
+                    id: existing.id,
+                    status: "published",
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the items in one batch; when Medusa refuses it, sends each half on its own, down
+    /// to the product it refuses. One outcome per item, in order: `Err` for an item that was
+    /// not delivered for a reason that may pass (Medusa unreachable).
+    fn send_isolating<'a>(
+        &'a self,
+        items: Vec<&'a Item<'a>>,
+        terms: &'a Terms,
+        sales_channel: &'a str,
+    ) -> Sending<'a> {
+        Box::pin(async move {
+            let mut items = items;
+            if items.is_empty() {
+                return Vec::new();
+            }
+            let mut batch = Batch::default();
+            for item in &items {
+                add(&mut batch, item, terms, self, sales_channel);
+            }
+            let answer: Result<BatchAnswer, MedusaError> = self
+                .inner
+                .client
+                .post(
+                    "admin/products/batch",
+                    &[("fields", payload::BATCH_FIELDS)],
+                    &batch,
+                )
+                .await;
+            match answer {
+                Ok(answer) => outcomes(&items, answer),
+                Err(e) if e.is_refusal() && items.len() > 1 => {
+                    // Medusa's message usually names the handle or sku it refused: that product
+                    // fails at once and the rest goes again. Otherwise, halve.
+                    if let Some(culprit) = culprit(&e, &items) {
+                        let rest: Vec<&Item> = items
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i != culprit)
+                            .map(|(_, item)| *item)
+                            .collect();
+                        let mut sent = self
+                            .send_isolating(rest, terms, sales_channel)
+                            .await
+                            .into_iter();
+                        return (0..items.len())
+                            .map(|i| {
+                                if i == culprit {
+                                    Ok(refused(e.to_string()))
+                                } else {
+                                    sent.next().unwrap_or_else(|| Err("no outcome".into()))
+                                }
+                            })
+                            .collect();
+                    }
+                    let right = items.split_off(items.len() / 2);
+                    let mut done = self.send_isolating(items, terms, sales_channel).await;
+                    done.extend(self.send_isolating(right, terms, sales_channel).await);
+                    done
+                }
+                Err(e) if e.is_not_found() && matches!(items[0].action, Action::Update { .. }) => {
+                    vec![Ok(Outcome {
+                        settled: Settled::LinkGone(e.to_string()),
+                        counted: None,
+                    })]
+                }
+                Err(e) if e.is_refusal() => vec![Ok(refused(e.to_string()))],
+                Err(e) => {
+                    let why = e.to_string();
+                    items.iter().map(|_| Err(why.clone())).collect()
+                }
+            }
+        })
+    }
+}
+
+/// What the catalog wants of a product in Medusa; `None`: nothing (archived, and Medusa never
+/// had it or already deleted it).
+fn action(product: &OwedProduct, archive: MedusaArchive) -> Option<Action> {
+    let linked = match (&product.medusa_product_id, product.pushed_status.as_deref()) {
+        (Some(id), Some(status)) if status != "deleted" => Some(id.clone()),
+        _ => None,
+    };
+    match (linked, product.archived, archive) {
+        (None, false, _) => Some(Action::Create),
+        (None, true, _) => None,
+        (Some(id), false, _) => Some(Action::Update {
+            id,
+            variant: product.medusa_variant_id.clone(),
+            status: "published",
+        }),
+        (Some(id), true, MedusaArchive::Draft) => Some(Action::Update {
+            id,
+            variant: product.medusa_variant_id.clone(),
+            status: "draft",
+        }),
+        (Some(id), true, MedusaArchive::Delete) => Some(Action::Delete { id }),
+    }
+}
+
+/// Adds an item to the batch.
+fn add<'a>(
+    batch: &mut Batch<'a>,
+    item: &'a Item<'a>,
+    terms: &'a Terms,
+    sink: &'a Sink,
+    sales_channel: &'a str,
+) {
+    let product = item.product;
+    let refs = Refs {
+        category: product
+            .category_id
+            .and_then(|id| terms.categories.get(&id))
+            .map(String::as_str),
+        tags: product
+            .tags
+            .iter()
+            .filter_map(|t| terms.tags.get(t).map(String::as_str))
+            .collect(),
+        currency: &sink.inner.settings.currency,
+    };
+    match &item.action {
+        Action::Create => batch.create.push(payload::new_product(
+            product,
+            &item.raw,
+            &refs,
+            sales_channel,
+        )),
+        Action::Update {
+            id,
+            variant,
+            status,
+        } => batch.update.push(payload::product_update(
+            product,
+            &item.raw,
+            (id, variant.as_deref()),
+            status,
+            &refs,
+        )),
+        Action::Delete { id } => batch.delete.push(id),
+    }
+}
+
+/// The one item Medusa's refusal names (by its handle or sku), if exactly one matches.
+fn culprit(e: &MedusaError, items: &[&Item<'_>]) -> Option<usize> {
+    let MedusaError::Status {
+        message: Some(message),
+        ..
+    } = e
+    else {
+        return None;
+    };
+    let named: Vec<&str> = quoted_or_listed(message);
+    let mut matching = items.iter().enumerate().filter(|(_, item)| {
+        let handle = payload::handle(&item.product.handle);
+        named
+            .iter()
+            .any(|n| *n == handle || item.product.sku.as_deref() == Some(*n))
+    });
+    let (index, _) = matching.next()?;
+    matching.next().is_none().then_some(index)
+}
+
+/// The values a Medusa message names: `'…'` quoted ones, and those after `handle: ` or `sku: `
+/// up to a comma (`Product variant with sku: S1, already exists.`).
+fn quoted_or_listed(message: &str) -> Vec<&str> {
+    let mut named: Vec<&str> = message.split('\'').skip(1).step_by(2).collect();
+    for key in ["handle: ", "sku: "] {
+        for (at, _) in message.match_indices(key) {
+            let rest = &message[at + key.len()..];
+            named.push(rest.split([',', ' ']).next().unwrap_or(rest));
+        }
+    }
+    named
+}
+
+/// Matches Medusa's answer to the items: created ones by external id, updated and deleted ones
+/// by Medusa id.
+fn outcomes(items: &[&Item<'_>], answer: BatchAnswer) -> Vec<Result<Outcome, String>> {
+    let mut created: HashMap<String, Answered> = answer
+        .created
+        .into_iter()
+        .filter_map(|p| Some((p.external_id.clone()?, p)))
+        .collect();
+    let mut updated: HashMap<String, Answered> = answer
+        .updated
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    let deleted: Vec<String> = answer.deleted.map(|d| d.ids).unwrap_or_default();
+    items
+        .iter()
+        .map(|item| {
+            let hash = item.product.content_hash.clone();
+            let link = |answered: Answered, status: &'static str| Link {
+                product_id: item.product.id,
+                medusa_variant_id: answered.variants.first().map(|v| v.id.clone()),
+                medusa_product_id: answered.id,
+                pushed_hash: hash.clone(),
+                pushed_status: status,
+            };
+            match &item.action {
+                Action::Create => created
+                    .remove(&item.product.external_id)
+                    .map(|a| delivered(link(a, "published"), Counted::Created))
+                    .ok_or_else(|| "Medusa's answer lacks the created product".to_owned()),
+                Action::Update { id, status, .. } => updated
+                    .remove(id)
+                    .map(|a| {
+                        let counted = if *status == "draft" {
+                            Counted::Archived
+                        } else {
+                            Counted::Updated
+                        };
+                        delivered(link(a, status), counted)
+                    })
+                    .ok_or_else(|| "Medusa's answer lacks the updated product".to_owned()),
+                Action::Delete { id } => {
+                    if deleted.contains(id) {
+                        Ok(delivered(
+                            Link {
+                                product_id: item.product.id,
+                                medusa_product_id: id.clone(),
+                                medusa_variant_id: None,
+                                pushed_hash: hash,
+                                pushed_status: "deleted",
+                            },
+                            Counted::Archived,
+                        ))
+                    } else {
+                        Err("Medusa's answer lacks the deleted product".to_owned())
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+fn delivered(link: Link, counted: Counted) -> Outcome {
+    Outcome {
+        settled: Settled::Delivered(link),
+        counted: Some(counted),
+    }
+}
+
+fn nothing_owed() -> Outcome {
+    Outcome {
+        settled: Settled::NothingOwed,
+        counted: None,
+    }
+}
+
+fn refused(why: String) -> Outcome {
+    Outcome {
+        settled: Settled::Refused(why),
+        counted: None,
+    }
+}
+
+/// Counts a chunk's outcomes.
+fn tally(
+    outcomes: &[(Claimed, Outcome)],
+    products: &HashMap<i64, &OwedProduct>,
+    failure: Option<String>,
+) -> Drained {
+    let mut drained = Drained {
+        failure,
+        ..Drained::default()
+    };
+    for (claimed, outcome) in outcomes {
+        match outcome.counted {
+            Some(Counted::Created) => drained.counts.created += 1,
+            Some(Counted::Updated) => drained.counts.updated += 1,
+            Some(Counted::Archived) => drained.counts.archived += 1,
+            None => {}
+        }
+        if let Settled::Refused(why) = &outcome.settled {
+            drained.counts.failed += 1;
+            let external_id = products
+                .get(&claimed.product_id)
+                .map_or_else(|| claimed.product_id.to_string(), |p| p.external_id.clone());
+            drained.refused.push((external_id, why.clone()));
+        }
+    }
+    drained
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medusa_messages_name_the_refused_value() {
+        assert_eq!(
+            quoted_or_listed("Product variant with sku: SKU-1, already exists."),
+            vec!["SKU-1"]
+        );
+        assert_eq!(
+            quoted_or_listed("Invalid product handle 'a-b'. It must contain URL safe characters"),
+            vec!["a-b"]
+        );
+        assert_eq!(
+            quoted_or_listed("Product with handle: lamp, already exists."),
+            vec!["lamp"]
+        );
+        assert!(quoted_or_listed("Something went wrong").is_empty());
+    }
+}

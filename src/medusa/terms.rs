@@ -1,0 +1,190 @@
+//! Categories and tags: Medusa links products to them by id, so each is created in Medusa once
+//! (found by its handle or value first) and its id kept in our database.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::payload::{Categories, CreatedCategory, CreatedTag, NewCategory, NewTag, Tags};
+use super::{Sink, SinkError};
+use crate::store::OwedProduct;
+
+/// Most values asked for in one lookup (they travel in the query string).
+const LOOKUP_CHUNK: usize = 50;
+
+/// The Medusa ids of the categories and tags of a chunk of products.
+#[derive(Debug, Default)]
+pub struct Terms {
+    /// By our category id.
+    pub categories: HashMap<i64, String>,
+    /// By tag value.
+    pub tags: HashMap<String, String>,
+}
+
+impl Sink {
+    /// Makes sure every category and tag of `products` exists in Medusa.
+    pub(super) async fn terms(&self, products: &[&OwedProduct]) -> Result<Terms, SinkError> {
+        let mut terms = Terms::default();
+        let mut wanted_categories: BTreeMap<i64, (&str, &str)> = BTreeMap::new();
+        for p in products {
+            match (p.category_id, &p.medusa_category_id) {
+                (Some(id), Some(medusa)) => {
+                    terms.categories.insert(id, medusa.clone());
+                }
+                (Some(id), None) => {
+                    let slug = p.category_slug.as_deref().unwrap_or_default();
+                    let name = p.category_name.as_deref().unwrap_or(slug);
+                    wanted_categories.insert(id, (slug, name));
+                }
+                _ => {}
+            }
+        }
+        let values: BTreeSet<&str> = products
+            .iter()
+            .flat_map(|p| p.tags.iter().map(String::as_str))
+            .collect();
+        let values: Vec<&str> = values.into_iter().collect();
+        for (value, id) in self.inner.store.medusa_tags(&values).await? {
+            terms.tags.insert(value, id);
+        }
+        let missing_tags: Vec<&str> = values
+            .into_iter()
+            .filter(|v| !terms.tags.contains_key(*v))
+            .collect();
+        if wanted_categories.is_empty() && missing_tags.is_empty() {
+            return Ok(terms);
+        }
+        let _one_at_a_time = self.inner.terms.lock().await;
+        self.ensure_categories(wanted_categories, &mut terms)
+            .await?;
+        self.ensure_tags(&missing_tags, &mut terms).await?;
+        Ok(terms)
+    }
+
+    async fn ensure_categories(
+        &self,
+        wanted: BTreeMap<i64, (&str, &str)>,
+        terms: &mut Terms,
+    ) -> Result<(), SinkError> {
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        // Another pusher of this process may have linked them meanwhile.
+        let ids: Vec<i64> = wanted.keys().copied().collect();
+        for (id, medusa) in self.inner.store.medusa_categories(&ids).await? {
+            terms.categories.insert(id, medusa);
+        }
+        let missing: Vec<(i64, &str, &str)> = wanted
+            .into_iter()
+            .filter(|(id, _)| !terms.categories.contains_key(id))
+            .map(|(id, (slug, name))| (id, slug, name))
+            .collect();
+        for chunk in missing.chunks(LOOKUP_CHUNK) {
+            let handles: Vec<&str> = chunk.iter().map(|(_, slug, _)| *slug).collect();
+            let mut found = self.find_categories(&handles).await?;
+            for (id, slug, name) in chunk {
+                let medusa = match found.remove(*slug) {
+                    Some(medusa) => medusa,
+                    None => self.create_category(slug, name).await?,
+                };
+                self.inner.store.link_medusa_category(*id, &medusa).await?;
+                terms.categories.insert(*id, medusa);
+            }
+        }
+        Ok(())
+    }
+
+    async fn find_categories(
+        &self,
+        handles: &[&str],
+    ) -> Result<HashMap<String, String>, SinkError> {
+        let limit = handles.len().to_string();
+        let mut query = vec![("fields", "id,handle"), ("limit", limit.as_str())];
+        query.extend(handles.iter().map(|h| ("handle[]", *h)));
+        let found: Categories = self
+            .inner
+            .client
+            .get("admin/product-categories", &query)
+            .await?;
+        Ok(found
+            .product_categories
+            .into_iter()
+            .map(|c| (c.handle, c.id))
+            .collect())
+    }
+
+    /// Creates a category; when another process created it first, finds that one.
+    async fn create_category(&self, handle: &str, name: &str) -> Result<String, SinkError> {
+        let body = NewCategory {
+            name,
+            handle,
+            is_active: true,
+        };
+        match self
+            .inner
+            .client
+            .post::<_, CreatedCategory>("admin/product-categories", &[("fields", "id")], &body)
+            .await
+        {
+            Ok(created) => Ok(created.product_category.id),
+            Err(e) if e.is_refusal() => self
+                .find_categories(&[handle])
+                .await?
+                .remove(handle)
+                .ok_or_else(|| e.into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn ensure_tags(&self, missing: &[&str], terms: &mut Terms) -> Result<(), SinkError> {
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let known = self.inner.store.medusa_tags(missing).await?;
+        terms.tags.extend(known);
+        let missing: Vec<&str> = missing
+            .iter()
+            .copied()
+            .filter(|v| !terms.tags.contains_key(*v))
+            .collect();
+        for chunk in missing.chunks(LOOKUP_CHUNK) {
+            let mut found = self.find_tags(chunk).await?;
+            for value in chunk {
+                let medusa = match found.remove(*value) {
+                    Some(medusa) => medusa,
+                    None => self.create_tag(value).await?,
+                };
+                self.inner.store.link_medusa_tag(value, &medusa).await?;
+                terms.tags.insert((*value).to_owned(), medusa);
+            }
+        }
+        Ok(())
+    }
+
+    async fn find_tags(&self, values: &[&str]) -> Result<HashMap<String, String>, SinkError> {
+        let limit = values.len().to_string();
+        let mut query = vec![("fields", "id,value"), ("limit", limit.as_str())];
+        query.extend(values.iter().map(|v| ("value[]", *v)));
+        let found: Tags = self.inner.client.get("admin/product-tags", &query).await?;
+        Ok(found
+            .product_tags
+            .into_iter()
+            .map(|t| (t.value, t.id))
+            .collect())
+    }
+
+    async fn create_tag(&self, value: &str) -> Result<String, SinkError> {
+        match self
+            .inner
+            .client
+            .post::<_, CreatedTag>("admin/product-tags", &[("fields", "id")], &NewTag { value })
+            .await
+        {
+            Ok(created) => Ok(created.product_tag.id),
+            Err(e) if e.is_refusal() => self
+                .find_tags(&[value])
+                .await?
+                .remove(value)
+                .ok_or_else(|| e.into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! The Medusa sink's tables: the outbox of pushes owed (filled by triggers in the transaction
+//! that changes a product), the links between catalog and Medusa ids, and the categories and
+//! tags Medusa already has.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, sql};
+
+/// A queued product a pusher holds, at the generation it was claimed at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Claimed {
+    pub product_id: i64,
+    pub generation: i64,
+}
+
+/// A claimed product as Medusa receives it, with what Medusa already has of it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OwedProduct {
+    pub id: i64,
+    pub external_id: String,
+    pub handle: String,
+    pub title: String,
+    pub description: String,
+    pub brand: Option<String>,
+    pub sku: Option<String>,
+    pub price: Option<String>,
+    pub stock: Option<i64>,
+    pub tags: Vec<String>,
+    pub images: Vec<String>,
+    pub thumbnail: Option<String>,
+    pub attributes: String,
+    pub content_hash: Vec<u8>,
+    pub source_updated_at: Option<DateTime<Utc>>,
+    pub archived: bool,
+    pub category_id: Option<i64>,
+    pub category_slug: Option<String>,
+    pub category_name: Option<String>,
+    pub medusa_category_id: Option<String>,
+    pub medusa_product_id: Option<String>,
+    pub medusa_variant_id: Option<String>,
+    pub pushed_status: Option<String>,
+}
+
+/// What Medusa now holds for a product after a push.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub product_id: i64,
+    pub medusa_product_id: String,
+    pub medusa_variant_id: Option<String>,
+    pub pushed_hash: Vec<u8>,
+    /// `published`, `draft` or `deleted`.
+    pub pushed_status: &'static str,
+}
+
+/// How one claimed product ends its push.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// Medusa has it: the link is written and the row cleared (unless the product changed
+    /// again meanwhile).
+    Delivered(Link),
+    /// Nothing to tell Medusa (an archived product it never had): the row is cleared.
+    NothingOwed,
+    /// The Medusa product of the link is gone: the link is dropped and the row stays, so the
+    /// next claim creates the product again.
+    LinkGone(String),
+    /// Medusa refused this version of the product: kept, not pushed again until it changes.
+    Refused(String),
+    /// Not delivered for a reason that may pass (Medusa down): kept for the next drain.
+    Failed(String),
+}
+
+/// The sink's state, as `status` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct MedusaState {
+    pub store_id: Option<String>,
+    pub enabled_at: Option<DateTime<Utc>>,
+    /// Products Medusa has (published or draft).
+    pub linked: i64,
+    /// Products with a push owed (refused ones are counted apart).
+    pub owed: i64,
+    /// Products Medusa refused in their current version.
+    pub refused: i64,
+    pub oldest_owed: Option<DateTime<Utc>>,
+    pub last_push: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+impl Store {
+    /// Turns the outbox on: from now on every product change is queued. Returns whether it
+    /// was off until now.
+    pub async fn enable_medusa(&self) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(sql::MEDUSA_ENABLE)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(inserted > 0)
+    }
+
+    /// Queues every product whose Medusa copy differs from the catalog (see `queue_owed.sql`);
+    /// returns how many rows it queued or asked again.
+    pub async fn queue_medusa_owed(&self, archived_status: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql::MEDUSA_QUEUE_OWED)
+            .bind(archived_status)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Lets the products Medusa refused be pushed again (a full sync asks once per run: what
+    /// Medusa refused may pass now, a conflicting product having gone, say).
+    pub async fn reask_medusa_refused(&self) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql::MEDUSA_REASK_REFUSED)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// The Medusa store the links belong to, once known.
+    pub async fn medusa_store_id(&self) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar::<_, Option<String>>(sql::MEDUSA_STORE_ID)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
+    /// Records the Medusa store the links belong to. When they belonged to another store, they
+    /// are forgotten (with the known categories and tags) first.
+    pub async fn set_medusa_store(&self, store_id: &str, forget: bool) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if forget {
+            for statement in sql::MEDUSA_FORGET {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+        }
+        sqlx::query(sql::MEDUSA_SET_STORE_ID)
+            .bind(store_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` owed products for `lease`.
+    pub async fn claim_medusa(
+        &self,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        Ok(sqlx::query_as(sql::MEDUSA_CLAIM)
+            .bind(limit as i64)
+            .bind(lease.as_secs_f64())
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn load_medusa_owed(&self, ids: &[i64]) -> Result<Vec<OwedProduct>, StoreError> {
+        Ok(sqlx::query_as(sql::MEDUSA_LOAD)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Books how each claimed product ended, in one transaction.
+    pub async fn settle_medusa(&self, outcomes: &[(Claimed, Settled)]) -> Result<(), StoreError> {
+        let mut links = LinkRows::default();
+        let mut gone = Vec::new();
+        let (mut done_ids, mut done_generations) = (Vec::new(), Vec::new());
+        let mut kept = KeptRows::default();
+        for (claimed, settled) in outcomes {
+            match settled {
+                Settled::Delivered(link) => {
+                    links.push(link);
+                    done_ids.push(claimed.product_id);
+                    done_generations.push(claimed.generation);
+                }
+                Settled::NothingOwed => {
+                    done_ids.push(claimed.product_id);
+                    done_generations.push(claimed.generation);
+                }
+                Settled::LinkGone(why) => {
+                    gone.push(claimed.product_id);
+                    kept.push(claimed, Some(why), false);
+                }
+                Settled::Refused(why) => kept.push(claimed, Some(why), true),
+                Settled::Failed(why) => kept.push(claimed, Some(why), false),
+            }
+            // Delivered rows of a product that changed meanwhile stay queued: release them too.
+            if matches!(settled, Settled::Delivered(_) | Settled::NothingOwed) {
+                kept.push(claimed, None, false);
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        if !links.product_ids.is_empty() {
+            sqlx::query(sql::MEDUSA_UPSERT_LINKS)
+                .bind(&links.product_ids)
+                .bind(&links.medusa_product_ids)
+                .bind(&links.medusa_variant_ids)
+                .bind(&links.hashes)
+                .bind(&links.statuses)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !gone.is_empty() {
+            sqlx::query(sql::MEDUSA_DELETE_LINKS)
+                .bind(&gone)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !done_ids.is_empty() {
+            sqlx::query(sql::MEDUSA_DELETE_DONE)
+                .bind(&done_ids)
+                .bind(&done_generations)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !kept.product_ids.is_empty() {
+            sqlx::query(sql::MEDUSA_RELEASE)
+                .bind(&kept.product_ids)
+                .bind(&kept.errors)
+                .bind(&kept.refused)
+                .bind(&kept.generations)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Lets go of claimed rows without a verdict (the pusher stops), so another takes them at once.
+    pub async fn release_medusa(&self, claimed: &[Claimed], why: &str) -> Result<(), StoreError> {
+        let outcomes: Vec<(Claimed, Settled)> = claimed
+            .iter()
+            .map(|c| (*c, Settled::Failed(why.to_owned())))
+            .collect();
+        self.settle_medusa(&outcomes).await
+    }
+
+    /// The Medusa ids of categories known to exist there.
+    pub async fn medusa_categories(
+        &self,
+        category_ids: &[i64],
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(sql::MEDUSA_CATEGORIES)
+            .bind(category_ids)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn link_medusa_category(
+        &self,
+        category_id: i64,
+        medusa_id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::MEDUSA_LINK_CATEGORY)
+            .bind(category_id)
+            .bind(medusa_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The Medusa ids of tags known to exist there.
+    pub async fn medusa_tags(&self, values: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(sql::MEDUSA_TAGS)
+            .bind(values)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn link_medusa_tag(&self, value: &str, medusa_id: &str) -> Result<(), StoreError> {
+        sqlx::query(sql::MEDUSA_LINK_TAG)
+            .bind(value)
+            .bind(medusa_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The sink's state; `None` when no process with MEDUSA_URL ever ran on this database.
+    pub async fn medusa_state(&self) -> Result<Option<MedusaState>, StoreError> {
+        let state: MedusaState = sqlx::query_as(sql::MEDUSA_STATE)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(state.enabled_at.is_some().then_some(state))
+    }
+}
+
+/// Links to write, one array per column.
+#[derive(Default)]
+struct LinkRows {
+    product_ids: Vec<i64>,
+    medusa_product_ids: Vec<String>,
+    medusa_variant_ids: Vec<Option<String>>,
+    hashes: Vec<Vec<u8>>,
+    statuses: Vec<&'static str>,
+}
+
+impl LinkRows {
+    fn push(&mut self, link: &Link) {
+        self.product_ids.push(link.product_id);
+        self.medusa_product_ids.push(link.medusa_product_id.clone());
+        self.medusa_variant_ids.push(link.medusa_variant_id.clone());
+        self.hashes.push(link.pushed_hash.clone());
+        self.statuses.push(link.pushed_status);
+    }
+}
+
+/// Outbox rows to release, one array per column.
+#[derive(Default)]
+struct KeptRows {
+    product_ids: Vec<i64>,
+    errors: Vec<Option<String>>,
+    refused: Vec<bool>,
+    generations: Vec<i64>,
+}
+
+impl KeptRows {
+    fn push(&mut self, claimed: &Claimed, error: Option<&String>, refused: bool) {
+        self.product_ids.push(claimed.product_id);
+        self.errors.push(error.cloned());
+        self.refused.push(refused);
+        self.generations.push(claimed.generation);
+    }
+}

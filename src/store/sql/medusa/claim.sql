@@ -1,0 +1,14 @@
+-- Takes up to `$1` queued products no other pusher holds, oldest first, for `$2` seconds.
+update medusa_outbox o
+set claimed_until = now() + make_interval(secs => $2), attempts = o.attempts + 1
+from (
+    select product_id
+    from medusa_outbox
+    where (claimed_until is null or claimed_until < now())
+        and refused_generation is distinct from generation
+    order by queued_at, product_id
+    limit $1
+    for update skip locked
+) c
+where o.product_id = c.product_id
+returning o.product_id, o.generation

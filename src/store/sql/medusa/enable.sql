@@ -1,0 +1,1 @@
+insert into medusa_sink default values on conflict do nothing

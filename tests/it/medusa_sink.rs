@@ -1,0 +1,503 @@
+//! The Medusa sink against a real Medusa v2 server (`scripts/medusa`), with the simulator
+//! serving the real DummyJSON catalog: the store is read back and compared with the catalog
+//! tables field by field, and the requests Medusa receives are counted by a proxy.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use catalog_sync::domain::{ErrorKind, MedusaCounts, RunStatus, RunSummary};
+use catalog_sync::engine::Engine;
+use catalog_sync::medusa::Sink;
+use catalog_sync::settings::{MedusaSettings, Secret};
+use catalog_sync::store::Store;
+use catalog_sync_simulator::Simulator;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::support::app::TestApp;
+use crate::support::medusa::{
+    MedusaAdmin, MedusaProduct, MedusaProxy, MedusaServer, dummyjson_simulator,
+};
+use crate::support::{count, engine, full_sync, upstream_settings};
+
+/// Quick retries, a patient request timeout (a batch of 100 new products takes Medusa a few
+/// seconds on this machine).
+fn medusa_settings(sim: &Simulator, url: &str, api_key: &str) -> MedusaSettings {
+    let mut upstream = upstream_settings(sim);
+    upstream.request_timeout = Duration::from_secs(60);
+    upstream.max_retries = 2;
+    upstream.retry_min_delay = Duration::from_millis(50);
+    upstream.retry_max_delay = Duration::from_millis(500);
+    MedusaSettings {
+        retry_interval: Duration::from_millis(300),
+        ..MedusaSettings::new(url.parse().expect("a URL"), Secret::new(api_key), &upstream)
+    }
+}
+
+fn sink(pool: &PgPool, settings: MedusaSettings) -> Sink {
+    Sink::new(Store::from_pool(pool.clone()), settings).expect("Medusa sink")
+}
+
+fn engine_with_sink(pool: &PgPool, sim: &Simulator, settings: MedusaSettings) -> Engine {
+    engine(pool, sim).with_medusa(sink(pool, settings))
+}
+
+fn medusa_counts(summary: &RunSummary) -> MedusaCounts {
+    summary.counts.medusa.expect("the summary counts Medusa")
+}
+
+/// A catalog row as Medusa should show it.
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    external_id: String,
+    handle: String,
+    title: String,
+    description: String,
+    sku: Option<String>,
+    price: Option<String>,
+    category: Option<String>,
+    category_name: Option<String>,
+    tags: Vec<String>,
+    images: Vec<String>,
+    thumbnail: Option<String>,
+    brand: Option<String>,
+    archived: bool,
+}
+
+async fn catalog(pool: &PgPool) -> Vec<Row> {
+    sqlx::query_as(
+        "select p.external_id, p.handle, p.title, p.description, p.sku, p.price::text as price, \
+         c.slug as category, c.name as category_name, p.tags, p.images, p.thumbnail, p.brand, \
+         p.archived_at is not null as archived \
+         from products p left join categories c on c.id = p.category_id order by p.id",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("catalog rows")
+}
+
+/// A decimal's value as text, whatever its notation: `10`, `10.0` and `10.00` are one price.
+fn decimal(text: &str) -> String {
+    if !text.contains('.') {
+        return text.to_owned();
+    }
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn by_external_id(products: Vec<MedusaProduct>) -> BTreeMap<String, MedusaProduct> {
+    products
+        .into_iter()
+        .map(|p| {
+            (
+                p.external_id
+                    .clone()
+                    .expect("every product has an external id"),
+                p,
+            )
+        })
+        .collect()
+}
+
+/// Every catalog product that Medusa should have, compared field by field; archived ones must
+/// be drafts.
+async fn assert_medusa_equals_catalog(pool: &PgPool, admin: &MedusaAdmin, channel: &str) {
+    let rows = catalog(pool).await;
+    let medusa = by_external_id(admin.products().await);
+    assert_eq!(
+        medusa.len(),
+        rows.len(),
+        "one Medusa product per catalog product"
+    );
+    for row in rows {
+        let m = &medusa[&row.external_id];
+        let id = &row.external_id;
+        assert_eq!(m.handle, row.handle.replace("--", "-"), "{id}: handle");
+        assert_eq!(m.title, row.title, "{id}: title");
+        assert_eq!(
+            m.description.as_deref().unwrap_or(""),
+            row.description,
+            "{id}"
+        );
+        let status = if row.archived { "draft" } else { "published" };
+        assert_eq!(m.status, status, "{id}: status");
+        assert_eq!(m.thumbnail, row.thumbnail, "{id}: thumbnail");
+        let images: Vec<&str> = m.images.iter().map(|i| i.url.as_str()).collect();
+        let expected: BTreeSet<&str> = row.images.iter().map(String::as_str).collect();
+        assert_eq!(
+            images.iter().copied().collect::<BTreeSet<_>>(),
+            expected,
+            "{id}: images"
+        );
+        let tags: BTreeSet<&str> = m.tags.iter().map(|t| t.value.as_str()).collect();
+        assert_eq!(
+            tags,
+            row.tags.iter().map(String::as_str).collect(),
+            "{id}: tags"
+        );
+        let categories: Vec<(&str, &str)> = m
+            .categories
+            .iter()
+            .map(|c| (c.handle.as_str(), c.name.as_str()))
+            .collect();
+        let expected: Vec<(&str, &str)> = row
+            .category
+            .as_deref()
+            .zip(row.category_name.as_deref())
+            .into_iter()
+            .collect();
+        assert_eq!(categories, expected, "{id}: category");
+        assert!(
+            m.sales_channels.iter().any(|s| s.id == channel),
+            "{id}: in the default sales channel"
+        );
+        assert_eq!(m.variants.len(), 1, "{id}: one variant");
+        let variant = &m.variants[0];
+        assert_eq!(variant.sku, row.sku, "{id}: sku");
+        let prices: Vec<(String, String)> = variant
+            .prices
+            .iter()
+            .map(|p| (p.currency_code.clone(), decimal(&p.amount)))
+            .collect();
+        let expected: Vec<(String, String)> = row
+            .price
+            .iter()
+            .map(|p| ("eur".to_owned(), decimal(p)))
+            .collect();
+        assert_eq!(prices, expected, "{id}: the exact price");
+        assert_eq!(
+            m.metadata["brand"].as_str(),
+            row.brand.as_deref(),
+            "{id}: brand in metadata"
+        );
+    }
+}
+
+/// Each product's `updated_at` and price, to see what a run changed in Medusa.
+async fn medusa_versions(admin: &MedusaAdmin) -> HashMap<String, (String, String, String)> {
+    admin
+        .products()
+        .await
+        .into_iter()
+        .map(|p| {
+            let price = p.variants[0]
+                .prices
+                .first()
+                .map(|p| decimal(&p.amount))
+                .unwrap_or_default();
+            (
+                p.external_id.clone().unwrap(),
+                (p.updated_at, price, p.status),
+            )
+        })
+        .collect()
+}
+
+#[sqlx::test]
+async fn the_catalog_lands_in_medusa_and_follows_price_changes_deletions_and_restores(
+    pool: PgPool,
+) {
+    let medusa = MedusaServer::start().await;
+    let proxy = MedusaProxy::start(medusa.url()).await;
+    let sim = dummyjson_simulator().await;
+    let admin = medusa.admin();
+    let engine = engine_with_sink(
+        &pool,
+        &sim,
+        medusa_settings(&sim, &proxy.url(), medusa.api_key()),
+    );
+
+    let first = full_sync(&engine).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{:?}", first.errors);
+    assert_eq!(
+        medusa_counts(&first),
+        MedusaCounts {
+            created: 194,
+            ..MedusaCounts::default()
+        }
+    );
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+    assert_eq!(count(&pool, "select count(*) from medusa_outbox").await, 0);
+
+    // Unchanged: Medusa hears nothing, and no Medusa row changes.
+    let before = medusa_versions(&admin).await;
+    proxy.reset();
+    let again = full_sync(&engine).await;
+    assert_eq!(again.status, RunStatus::Succeeded, "{:?}", again.errors);
+    assert_eq!(medusa_counts(&again), MedusaCounts::default());
+    assert_eq!(proxy.requests().total, 0, "{:?}", proxy.requests());
+    assert_eq!(medusa_versions(&admin).await, before);
+
+    // Five prices change and three products go upstream.
+    let repriced: BTreeMap<u64, &str> = [
+        (3, "1234.56"),
+        (17, "0.99"),
+        (42, "19.5"),
+        (99, "100"),
+        (150, "77.07"),
+    ]
+    .into_iter()
+    .collect();
+    for (id, price) in &repriced {
+        assert!(sim.set_field(*id, "price", Some(price)).unwrap());
+    }
+    for id in [5, 60, 120] {
+        sim.delete(id);
+    }
+    proxy.reset();
+    let changed = full_sync(&engine).await;
+    assert_eq!(changed.status, RunStatus::Succeeded, "{:?}", changed.errors);
+    assert_eq!((changed.counts.updated, changed.counts.archived), (5, 3));
+    assert_eq!(
+        medusa_counts(&changed),
+        MedusaCounts {
+            updated: 5,
+            archived: 3,
+            ..MedusaCounts::default()
+        }
+    );
+    // The changed products go out after their batch commits, the archived ones after the
+    // archive step: at most two batch requests, and no lookups (every product is linked).
+    let requests = proxy.requests();
+    assert!(requests.post <= 2 && requests.get == 0, "{requests:?}");
+    let after = medusa_versions(&admin).await;
+    let price_changed: BTreeSet<u64> = after
+        .iter()
+        .filter(|(id, (_, price, _))| before[*id].1 != *price)
+        .map(|(id, _)| id.parse().unwrap())
+        .collect();
+    assert_eq!(price_changed, repriced.keys().copied().collect());
+    for (id, price) in &repriced {
+        assert_eq!(after[&id.to_string()].1, decimal(price));
+    }
+    let drafts: BTreeSet<&str> = after
+        .iter()
+        .filter(|(_, (_, _, status))| status == "draft")
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(drafts, BTreeSet::from(["5", "60", "120"]));
+    let touched: BTreeSet<&str> = after
+        .iter()
+        .filter(|(id, (updated_at, _, _))| before[*id].0 != *updated_at)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(touched.len(), 8, "only the changed products: {touched:?}");
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+
+    // A product back upstream is published again, as the same Medusa product.
+    assert!(sim.restore(60));
+    let restored = full_sync(&engine).await;
+    assert_eq!(
+        restored.status,
+        RunStatus::Succeeded,
+        "{:?}",
+        restored.errors
+    );
+    assert_eq!(
+        medusa_counts(&restored),
+        MedusaCounts {
+            updated: 1,
+            ..MedusaCounts::default()
+        }
+    );
+    assert_eq!(admin.count_by_external_id("60").await, 1);
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+}
+
+#[sqlx::test]
+async fn pushes_owed_while_medusa_is_down_are_delivered_once_without_duplicates(pool: PgPool) {
+    let mut medusa = MedusaServer::start().await;
+    let mut proxy = MedusaProxy::start(medusa.url()).await;
+    let sim = dummyjson_simulator().await;
+    let settings = medusa_settings(&sim, &proxy.url(), medusa.api_key());
+    let engine = engine_with_sink(&pool, &sim, settings.clone());
+
+    // Medusa is stopped: the catalog is written all the same and the run records what it owes.
+    medusa.stop().await;
+    let down = full_sync(&engine).await;
+    assert_eq!(
+        down.counts.created, 194,
+        "the catalog does not wait for Medusa"
+    );
+    assert_eq!(down.status, RunStatus::Partial);
+    let counts = medusa_counts(&down);
+    assert_eq!((counts.created, counts.owed), (0, 194), "{counts:?}");
+    assert!(
+        down.errors
+            .iter()
+            .any(|e| e.kind == ErrorKind::Medusa && e.message.contains("194 pushes")),
+        "{:?}",
+        down.errors
+    );
+    assert_eq!(
+        count(&pool, "select count(*) from medusa_outbox").await,
+        194
+    );
+
+    // Back: the worker's retry loop delivers what was owed, without a run.
+    medusa.start_again().await;
+    let shutdown = CancellationToken::new();
+    let retrying = tokio::spawn({
+        let (sink, shutdown) = (sink(&pool, settings.clone()), shutdown.clone());
+        async move {
+            sink.keep_draining(Duration::from_millis(300), shutdown)
+                .await
+        }
+    });
+    wait_for(Duration::from_secs(120), || async {
+        count(&pool, "select count(*) from medusa_outbox").await == 0
+    })
+    .await;
+    shutdown.cancel();
+    retrying.await.unwrap();
+    let admin = medusa.admin();
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+
+    // A batch Medusa carries out while its answer is lost (the client times out, as when our
+    // process dies between Medusa's answer and its commit): the next push finds the products by
+    // external id and updates them instead of creating them twice. Four products Medusa lacks
+    // and we hold no link for are owed:
+    let lacking = ["7", "8", "9", "10"];
+    let ids: Vec<String> = by_external_id(admin.products().await)
+        .into_iter()
+        .filter(|(external_id, _)| lacking.contains(&external_id.as_str()))
+        .map(|(_, p)| p.id)
+        .collect();
+    admin
+        .post_ok(
+            "/admin/products/batch",
+            &serde_json::json!({ "delete": ids }),
+        )
+        .await;
+    sqlx::query(
+        "with gone as (delete from medusa_links where product_id in \
+         (select id from products where external_id = any($1)) returning product_id) \
+         insert into medusa_outbox (product_id) select product_id from gone",
+    )
+    .bind(&lacking[..])
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut short = medusa_settings(&sim, &proxy.url(), medusa.api_key());
+    short.request_timeout = Duration::from_secs(1);
+    proxy.set_delay(Duration::from_secs(3));
+    let lost = full_sync(&engine_with_sink(&pool, &sim, short)).await;
+    assert_eq!(lost.status, RunStatus::Partial, "{:?}", lost.errors);
+    assert_eq!(medusa_counts(&lost).owed, 4);
+    proxy.set_delay(Duration::ZERO);
+    tokio::time::sleep(Duration::from_secs(3)).await; // Medusa has carried the batch out
+    assert_eq!(
+        admin.count_by_external_id("7").await,
+        1,
+        "created, answer lost"
+    );
+    let recovered = full_sync(&engine).await;
+    assert_eq!(
+        recovered.status,
+        RunStatus::Succeeded,
+        "{:?}",
+        recovered.errors
+    );
+    let counts = medusa_counts(&recovered);
+    assert_eq!((counts.created, counts.updated), (0, 4), "{counts:?}");
+    for id in 1..=194u64 {
+        assert_eq!(admin.count_by_external_id(&id.to_string()).await, 1, "{id}");
+    }
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+    proxy.set_down(true).await;
+}
+
+/// Polls `done` until it holds or `limit` passes.
+async fn wait_for<F, Fut>(limit: Duration, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !done().await {
+        assert!(start.elapsed() < limit, "not done within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[sqlx::test]
+async fn a_product_medusa_refuses_fails_alone(pool: PgPool) {
+    let medusa = MedusaServer::start().await;
+    let sim = dummyjson_simulator().await;
+    let admin = medusa.admin();
+    // Someone else's Medusa product already holds the sku of upstream product 12.
+    let sku = sim.product(12).unwrap()["sku"].as_str().unwrap().to_owned();
+    admin
+        .post_ok(
+            "/admin/products",
+            &serde_json::json!({
+                "title": "Not from the catalog", "handle": "not-from-the-catalog",
+                "options": [{"title": "Default option", "values": ["Default"]}],
+                "variants": [{"title": "Default", "sku": sku, "options": {"Default option": "Default"},
+                    "prices": [{"currency_code": "eur", "amount": 1}]}]
+            }),
+        )
+        .await;
+    let engine = engine_with_sink(
+        &pool,
+        &sim,
+        medusa_settings(&sim, medusa.url(), medusa.api_key()),
+    );
+
+    let summary = full_sync(&engine).await;
+    assert_eq!(summary.status, RunStatus::Partial);
+    assert_eq!(summary.counts.created, 194, "the catalog has it");
+    assert_eq!(
+        medusa_counts(&summary),
+        MedusaCounts {
+            created: 193,
+            failed: 1,
+            ..MedusaCounts::default()
+        }
+    );
+    let errors: Vec<_> = summary
+        .errors
+        .iter()
+        .filter(|e| e.kind == ErrorKind::Medusa)
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].product_id.as_deref(), Some("12"));
+    assert!(errors[0].message.contains(&sku), "{}", errors[0].message);
+    assert_eq!(admin.count_by_external_id("12").await, 0);
+    assert_eq!(
+        admin.products().await.len(),
+        194,
+        "193 of ours and the other one"
+    );
+
+    // Each full sync gives a refused product one more try; it fails alone again.
+    let again = full_sync(&engine).await;
+    assert_eq!(medusa_counts(&again).failed, 1);
+    assert_eq!(medusa_counts(&again).created, 0);
+    assert_eq!(admin.products().await.len(), 194);
+}
+
+#[sqlx::test]
+async fn a_product_updated_event_reaches_medusa(pool: PgPool) {
+    let medusa = MedusaServer::start().await;
+    let sim = dummyjson_simulator().await;
+    let settings = medusa_settings(&sim, medusa.url(), medusa.api_key());
+    let first = full_sync(&engine_with_sink(&pool, &sim, settings.clone())).await;
+    assert_eq!(medusa_counts(&first).created, 194);
+
+    let mut app = TestApp::new(&pool, &sim).await;
+    app.settings.engine.medusa = Some(settings);
+    app.start_worker();
+    assert!(sim.set_field(33, "price", Some("4321.09")).unwrap());
+    let admin = medusa.admin();
+    let sent = Instant::now();
+    app.publish("product.updated", None, br#"{"product_id":33}"#)
+        .await;
+    wait_for(Duration::from_secs(30), || async {
+        let products = by_external_id(admin.products().await);
+        decimal(&products["33"].variants[0].prices[0].amount) == "4321.09"
+    })
+    .await;
+    eprintln!("product.updated reached Medusa in {:?}", sent.elapsed());
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+    app.stop().await;
+}
