@@ -28,6 +28,9 @@ pub struct Status {
     /// When the schedules request the next syncs (when they are configured).
     pub next_full_sync: Option<DateTime<Utc>>,
     pub next_changes_sync: Option<DateTime<Utc>>,
+    /// The Medusa sink, once a process with MEDUSA_URL ran on this database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medusa: Option<crate::store::MedusaState>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -119,6 +122,7 @@ pub async fn gather(
         nats_error,
         next_full_sync: schedules.full.as_ref().and_then(|s| s.next_after(now)),
         next_changes_sync: schedules.changes.as_ref().and_then(|s| s.next_after(now)),
+        medusa: store.medusa_state().await?,
     })
 }
 

@@ -172,7 +172,40 @@ fn table(s: &Status) -> String {
     if !next.is_empty() {
         line("next syncs", next.join(" · "));
     }
+    if let Some(m) = &s.medusa {
+        line("medusa", medusa_line(m, s.generated_at));
+        if let Some(error) = &m.last_error {
+            line("medusa error", error.clone());
+        }
+    }
     out
+}
+
+/// The Medusa sink in one line: what Medusa has, what is owed and since when.
+fn medusa_line(m: &crate::store::MedusaState, now: DateTime<Utc>) -> String {
+    let mut text = format!("{} products linked", thousands(m.linked as u64));
+    match (m.owed, m.oldest_owed) {
+        (0, _) => text.push_str(", nothing owed"),
+        (owed, Some(since)) => text.push_str(&format!(
+            ", {} pushes owed (oldest {} ago)",
+            thousands(owed as u64),
+            age((now - since).num_seconds())
+        )),
+        (owed, None) => text.push_str(&format!(", {} pushes owed", thousands(owed as u64))),
+    }
+    if m.refused > 0 {
+        text.push_str(&format!(
+            ", {} refused by Medusa (see runs show)",
+            m.refused
+        ));
+    }
+    if let Some(at) = m.last_push {
+        text.push_str(&format!(
+            ", last push {} ago",
+            age((now - at).num_seconds())
+        ));
+    }
+    text
 }
 
 /// Dead letters: messages the worker gave up on.

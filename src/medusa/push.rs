@@ -219,26 +219,26 @@ impl Sink {
             match answer {
                 Ok(answer) => outcomes(&items, answer),
                 Err(e) if e.is_refusal() && items.len() > 1 => {
-                    // Medusa's message usually names the handle or sku it refused: that product
-                    // fails at once and the rest goes again. Otherwise, halve.
-                    if let Some(culprit) = culprit(&e, &items) {
+                    // Medusa's message usually names what it refused (a handle, a sku, the ids
+                    // of products gone): those products end at once and the rest goes again.
+                    // Otherwise, halve.
+                    let named = culprits(&e, &items);
+                    if !named.is_empty() {
                         let rest: Vec<&Item> = items
                             .iter()
                             .enumerate()
-                            .filter(|(i, _)| *i != culprit)
+                            .filter(|(i, _)| !named.contains_key(i))
                             .map(|(_, item)| *item)
                             .collect();
                         let mut sent = self
                             .send_isolating(rest, terms, sales_channel)
                             .await
                             .into_iter();
+                        let mut named = named;
                         return (0..items.len())
-                            .map(|i| {
-                                if i == culprit {
-                                    Ok(refused(e.to_string()))
-                                } else {
-                                    sent.next().unwrap_or_else(|| Err("no outcome".into()))
-                                }
+                            .map(|i| match named.remove(&i) {
+                                Some(outcome) => Ok(outcome),
+                                None => sent.next().unwrap_or_else(|| Err("no outcome".into())),
                             })
                             .collect();
                     }
@@ -330,15 +330,35 @@ fn add<'a>(
     }
 }
 
-/// The one item Medusa's refusal names (by its handle or sku), if exactly one matches.
-fn culprit(e: &MedusaError, items: &[&Item<'_>]) -> Option<usize> {
+/// The items Medusa's refusal names, with how each ends: the updates of products Medusa says
+/// are gone (`Unable to update the products with ids: …`), or the one item whose handle or sku
+/// it quotes.
+fn culprits(e: &MedusaError, items: &[&Item<'_>]) -> HashMap<usize, Outcome> {
     let MedusaError::Status {
         message: Some(message),
         ..
     } = e
     else {
-        return None;
+        return HashMap::new();
     };
+    if e.is_not_found() {
+        let ids: Vec<&str> = message
+            .split_once("ids: ")
+            .map(|(_, ids)| ids.split([',', ' ']).filter(|id| !id.is_empty()).collect())
+            .unwrap_or_default();
+        return items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| matches!(&item.action, Action::Update { id, .. } if ids.contains(&id.as_str())))
+            .map(|(i, _)| {
+                let outcome = Outcome {
+                    settled: Settled::LinkGone(e.to_string()),
+                    counted: None,
+                };
+                (i, outcome)
+            })
+            .collect();
+    }
     let named: Vec<&str> = quoted_or_listed(message);
     let mut matching = items.iter().enumerate().filter(|(_, item)| {
         let handle = payload::handle(&item.product.handle);
@@ -346,8 +366,10 @@ fn culprit(e: &MedusaError, items: &[&Item<'_>]) -> Option<usize> {
             .iter()
             .any(|n| *n == handle || item.product.sku.as_deref() == Some(*n))
     });
-    let (index, _) = matching.next()?;
-    matching.next().is_none().then_some(index)
+    match (matching.next(), matching.next()) {
+        (Some((index, _)), None) => HashMap::from([(index, refused(e.to_string()))]),
+        _ => HashMap::new(),
+    }
 }
 
 /// The values a Medusa message names: `'…'` quoted ones, and those after `handle: ` or `sku: `

@@ -84,17 +84,11 @@ fn decimal(text: &str) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
+/// Medusa's products that came from the catalog (they carry an external id), by it.
 fn by_external_id(products: Vec<MedusaProduct>) -> BTreeMap<String, MedusaProduct> {
     products
         .into_iter()
-        .map(|p| {
-            (
-                p.external_id
-                    .clone()
-                    .expect("every product has an external id"),
-                p,
-            )
-        })
+        .filter_map(|p| Some((p.external_id.clone()?, p)))
         .collect()
 }
 
@@ -102,7 +96,12 @@ fn by_external_id(products: Vec<MedusaProduct>) -> BTreeMap<String, MedusaProduc
 /// be drafts.
 async fn assert_medusa_equals_catalog(pool: &PgPool, admin: &MedusaAdmin, channel: &str) {
     let rows = catalog(pool).await;
-    let medusa = by_external_id(admin.products().await);
+    let all = admin.products().await;
+    assert!(
+        all.iter().all(|p| p.external_id.is_some()),
+        "only catalog products"
+    );
+    let medusa = by_external_id(all);
     assert_eq!(
         medusa.len(),
         rows.len(),
@@ -469,11 +468,35 @@ async fn a_product_medusa_refuses_fails_alone(pool: PgPool) {
         "193 of ours and the other one"
     );
 
-    // Each full sync gives a refused product one more try; it fails alone again.
+    // Each full sync gives a refused product one more try; it fails alone again. Two products
+    // deleted in Medusa by hand and changed upstream come back: their links are found stale
+    // (Medusa answers 404 for them) and the products are created again.
+    let deleted: Vec<String> = by_external_id(admin.products().await)
+        .into_iter()
+        .filter(|(id, _)| id == "20" || id == "21")
+        .map(|(_, p)| p.id)
+        .collect();
+    admin
+        .post_ok(
+            "/admin/products/batch",
+            &serde_json::json!({ "delete": deleted }),
+        )
+        .await;
+    assert!(sim.set_field(20, "price", Some("5.55")).unwrap());
+    assert!(sim.set_field(21, "price", Some("6.66")).unwrap());
     let again = full_sync(&engine).await;
-    assert_eq!(medusa_counts(&again).failed, 1);
-    assert_eq!(medusa_counts(&again).created, 0);
+    assert_eq!(
+        medusa_counts(&again),
+        MedusaCounts {
+            created: 2,
+            failed: 1,
+            ..MedusaCounts::default()
+        }
+    );
     assert_eq!(admin.products().await.len(), 194);
+    for id in ["20", "21"] {
+        assert_eq!(admin.count_by_external_id(id).await, 1, "{id}");
+    }
 }
 
 #[sqlx::test]
