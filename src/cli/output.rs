@@ -191,6 +191,17 @@ pub fn summary_head(s: &RunSummary) -> String {
             a.candidates, a.confirmed
         );
     }
+    if let Some(m) = &c.medusa {
+        let owed = match m.owed {
+            0 => String::new(),
+            n => format!(", {n} still owed"),
+        };
+        let _ = writeln!(
+            out,
+            "medusa     {} created, {} updated, {} archived, {} refused{owed}",
+            m.created, m.updated, m.archived, m.failed
+        );
+    }
     out
 }
 
@@ -289,6 +300,12 @@ mod tests {
                 fetched: 194,
                 created: 190,
                 failed: 4,
+                medusa: Some(crate::domain::MedusaCounts {
+                    created: 189,
+                    failed: 1,
+                    owed: 2,
+                    ..Default::default()
+                }),
                 ..Counts::default()
             },
             batches: BatchCounts {
@@ -313,6 +330,11 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("194"), "{table}");
+        assert!(
+            table
+                .contains("medusa     189 created, 0 updated, 0 archived, 1 refused, 2 still owed"),
+            "{table}"
+        );
         assert!(
             table.contains("[invalid_product] product 7: product 7 has no title"),
             "{table}"

@@ -193,7 +193,7 @@ impl RunState {
         let Some(pusher) = self.medusa.take() else {
             return;
         };
-        let drained = pusher.finish(queue_owed, self.cancelled()).await;
+        let drained = pusher.finish(queue_owed, &self.control.cancel).await;
         for (product_id, why) in drained.refused {
             self.error(
                 ErrorKind::Medusa,

@@ -293,7 +293,8 @@ impl Sink {
                             () = wake.notified() => {}
                             () = stop.cancelled() => break,
                         }
-                        let chunk = sink.drain(&CancellationToken::new()).await;
+                        // Stopping ends this drain after its chunk: `finish` drains the rest.
+                        let chunk = sink.drain(&stop).await;
                         drained.add(Drained {
                             failure: None,
                             ..chunk.clone()
@@ -363,17 +364,18 @@ impl Pusher {
         self.wake.notify_one();
     }
 
-    /// Stops the pusher and, unless the run was cancelled, pushes what is still owed: first
-    /// queueing every difference when `queue_owed` (a full sync's end). Returns what the run
-    /// pushed; `failure` says why something is still owed.
-    pub async fn finish(self, queue_owed: bool, cancelled: bool) -> Drained {
+    /// Stops the pusher and pushes what is still owed, first queueing every difference when
+    /// `queue_owed` (a full sync's end); `cancel` (the run's) cuts that short after the chunk
+    /// being pushed, leaving the rest owed. Returns what the run pushed; `failure` says why
+    /// something is still owed.
+    pub async fn finish(self, queue_owed: bool, cancel: &CancellationToken) -> Drained {
         self.stop.cancel();
         let mut drained = self.task.await.unwrap_or_default();
         if let Err(e) = self.enabled {
             drained.failure = Some(format!("could not turn the Medusa outbox on: {e}"));
             return drained;
         }
-        if cancelled {
+        if cancel.is_cancelled() {
             return drained;
         }
         if queue_owed {
@@ -390,7 +392,7 @@ impl Pusher {
                 }
             }
         }
-        let last = self.sink.drain(&CancellationToken::new()).await;
+        let last = self.sink.drain(cancel).await;
         drained.counts.owed = last.counts.owed;
         drained.add(last);
         drained
