@@ -168,6 +168,12 @@ async fn errors_are_said_once_with_the_endpoint_and_the_fix(pool: PgPool) {
         "{err}"
     );
     assert!(!err.contains("s3cret"), "{err}");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database {bare_name} with (force)"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
 }
 
 #[sqlx::test]
