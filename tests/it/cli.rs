@@ -54,6 +54,12 @@ async fn bad_configuration_values_name_their_variable() {
         ("SYNC_ARCHIVE_MAX_RATIO", "2"),
         ("SYNC_DRY_RUN", "perhaps"),
         ("SYNC_SAFE_MAX", "0"),
+        ("MEDUSA_URL", "ftp://127.0.0.1:9000"),
+        ("MEDUSA_CURRENCY", "euro"),
+        ("MEDUSA_ARCHIVE", "archive"),
+        ("MEDUSA_BATCH_SIZE", "0"),
+        ("MEDUSA_CONCURRENCY", "many"),
+        ("MEDUSA_RETRY_INTERVAL", "often"),
     ] {
         let output = catalog_sync(&["sync"], &[db, (variable, value)]).await;
         assert_eq!(
@@ -83,6 +89,15 @@ async fn bad_configuration_values_name_their_variable() {
         (&["runs"][..], vec![db, ("LOG_FORMAT", "xml")]),
         (&["runs"][..], vec![db, ("RUST_LOG", "catalog_sync=loud")]),
         (&["runs"][..], vec![db, ("OTEL_SDK_DISABLED", "maybe")]),
+        // A Medusa URL without its key: the key is named.
+        (
+            &["sync"][..],
+            vec![
+                db,
+                ("MEDUSA_URL", "http://127.0.0.1:9000"),
+                ("MEDUSA_API_KEY", ""),
+            ],
+        ),
         (
             &["request"][..],
             vec![("NATS_URL", "nats://a:b@host:4222,nats://c:d@host:4223")],

@@ -621,3 +621,83 @@ async fn medusa_converges_to_the_catalog_under_random_changes_and_faults(pool: P
     assert_eq!(medusa_counts(&last).owed, 0, "seed {seed}");
     assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
 }
+
+#[sqlx::test]
+async fn with_medusa_archive_delete_gone_products_are_deleted_and_come_back_as_new_ones(
+    pool: PgPool,
+) {
+    let medusa = MedusaServer::start().await;
+    let sim = dummyjson_simulator().await;
+    let admin = medusa.admin();
+
+    // Settings the store cannot honour are named in the run's error, and nothing is pushed.
+    let mut wrong_currency = medusa_settings(&sim, medusa.url(), medusa.api_key());
+    wrong_currency.currency = "usd".into();
+    let refused = full_sync(&engine_with_sink(&pool, &sim, wrong_currency)).await;
+    assert_eq!(refused.status, RunStatus::Partial);
+    assert!(
+        refused
+            .errors
+            .iter()
+            .any(|e| e.kind == ErrorKind::Medusa && e.message.contains("MEDUSA_CURRENCY usd")),
+        "{:?}",
+        refused.errors
+    );
+    let mut wrong_channel = medusa_settings(&sim, medusa.url(), medusa.api_key());
+    wrong_channel.sales_channel = Some("sc_does_not_exist".into());
+    let refused = full_sync(&engine_with_sink(&pool, &sim, wrong_channel)).await;
+    assert!(
+        refused
+            .errors
+            .iter()
+            .any(|e| e.message.contains("MEDUSA_SALES_CHANNEL sc_does_not_exist")),
+        "{:?}",
+        refused.errors
+    );
+    assert!(admin.products().await.is_empty());
+
+    let mut settings = medusa_settings(&sim, medusa.url(), medusa.api_key());
+    settings.archive = catalog_sync::settings::MedusaArchive::Delete;
+    let engine = engine_with_sink(&pool, &sim, settings);
+    let first = full_sync(&engine).await;
+    assert_eq!(
+        medusa_counts(&first).created,
+        194,
+        "what was owed is pushed"
+    );
+    let before = by_external_id(admin.products().await);
+
+    sim.delete(8);
+    let gone = full_sync(&engine).await;
+    assert_eq!(
+        medusa_counts(&gone),
+        MedusaCounts {
+            archived: 1,
+            ..MedusaCounts::default()
+        }
+    );
+    assert_eq!(
+        admin.count_by_external_id("8").await,
+        0,
+        "deleted in Medusa"
+    );
+    assert_eq!(admin.products().await.len(), 193);
+
+    assert!(sim.restore(8));
+    let back = full_sync(&engine).await;
+    assert_eq!(
+        medusa_counts(&back),
+        MedusaCounts {
+            created: 1,
+            ..MedusaCounts::default()
+        }
+    );
+    let after = by_external_id(admin.products().await);
+    assert_eq!(after.len(), 194);
+    assert_ne!(after["8"].id, before["8"].id, "a new Medusa product");
+    assert_eq!(
+        after["8"].handle, before["8"].handle,
+        "the handle is free again"
+    );
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+}
