@@ -28,6 +28,7 @@ pub mod health;
 pub mod medusa;
 pub mod messages;
 pub mod metrics;
+pub mod retry;
 pub mod scheduler;
 pub mod settings;
 pub mod source;

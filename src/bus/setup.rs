@@ -7,7 +7,7 @@ use async_nats::jetstream::consumer::FromConsumer;
 use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::context::{ConsumerInfoErrorKind, GetStreamErrorKind};
 use async_nats::jetstream::{self, stream};
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -36,13 +36,11 @@ const SETUP_ATTEMPTS: usize = 5;
 /// with backoff (each attempt reads the current state again), a bad definition is not.
 pub async fn setup(js: &jetstream::Context, topology: &Topology) -> Result<SetupReport, BusError> {
     (|| setup_once(js, topology))
-        .retry(
-            ExponentialBuilder::default()
-                .with_min_delay(Duration::from_millis(200))
-                .with_max_delay(Duration::from_secs(2))
-                .with_max_times(SETUP_ATTEMPTS - 1)
-                .with_jitter(),
-        )
+        .retry(crate::retry::backoff(
+            Duration::from_millis(200),
+            Duration::from_secs(2),
+            SETUP_ATTEMPTS - 1,
+        ))
         .when(BusError::is_retryable)
         .notify(|error, delay| warn!(%error, ?delay, "JetStream set-up failed; trying again"))
         .await

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
+use backon::BackoffBuilder;
 use tokio::task::JoinSet;
 use tracing::{Instrument, info_span, warn};
 
@@ -271,12 +271,8 @@ async fn write_with_retries(
     dry_run: bool,
     retries: usize,
 ) -> Result<BatchWrite, StoreError> {
-    let mut delays = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(250))
-        .with_max_delay(Duration::from_secs(8))
-        .with_max_times(retries)
-        .with_jitter()
-        .build();
+    let mut delays =
+        crate::retry::backoff(Duration::from_millis(250), Duration::from_secs(8), retries).build();
     loop {
         let result = if dry_run {
             store.preview_batch(batch, options.seen_by, known).await

@@ -146,11 +146,11 @@ impl Client {
         Ok(Client {
             http,
             base,
-            backoff: ExponentialBuilder::default()
-                .with_min_delay(settings.retry_min_delay)
-                .with_max_delay(settings.retry_max_delay)
-                .with_max_times(settings.max_retries as usize)
-                .with_jitter(),
+            backoff: crate::retry::backoff(
+                settings.retry_min_delay,
+                settings.retry_max_delay,
+                settings.max_retries as usize,
+            ),
             retry_max_delay: settings.retry_max_delay,
         })
     }

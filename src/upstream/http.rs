@@ -139,11 +139,11 @@ impl Http {
             client,
             limiter,
             redact_user_info,
-            backoff: ExponentialBuilder::default()
-                .with_min_delay(settings.retry_min_delay)
-                .with_max_delay(settings.retry_max_delay)
-                .with_max_times(settings.max_retries as usize)
-                .with_jitter(),
+            backoff: crate::retry::backoff(
+                settings.retry_min_delay,
+                settings.retry_max_delay,
+                settings.max_retries as usize,
+            ),
             retry_max_delay: settings.retry_max_delay,
             request_timeout: settings.request_timeout,
         })
