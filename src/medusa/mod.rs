@@ -29,6 +29,12 @@ use crate::settings::MedusaSettings;
 use crate::store::{Store, StoreError};
 use crate::telemetry::error_chain;
 
+/// How long a pusher's claim on owed products lasts unless renewed.
+const LEASE: Duration = Duration::from_secs(90);
+
+/// How often a pusher renews its claims while it pushes them.
+const LEASE_RENEWAL: Duration = Duration::from_secs(20);
+
 /// Why the sink could not push.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SinkError {
@@ -110,15 +116,11 @@ impl Sink {
         &self.inner.settings
     }
 
-    /// How long a pusher holds claimed products: longer than the slowest push can take (every
-    /// request of it timing out through all its retries), so two pushers never send the same
-    /// product at once.
+    /// How long a claim holds without being renewed: a pusher renews its claims every
+    /// [`LEASE_RENEWAL`] while it pushes, so the products of a pusher that died are free again
+    /// this soon, and two live pushers never send the same product at once.
     fn lease(&self) -> Duration {
-        let s = &self.inner.settings;
-        let tries = s.max_retries + 1;
-        // A chunk sends a lookup, terms and the batch (halved when Medusa refuses one product).
-        (s.request_timeout * tries + s.retry_max_delay * s.max_retries) * 4
-            + Duration::from_secs(60)
+        LEASE
     }
 
     /// Turns the outbox on (once per process). The first time ever, queues the whole catalog:
@@ -259,9 +261,9 @@ impl Sink {
         m.medusa_pushed("updated", total.counts.updated);
         m.medusa_pushed("archived", total.counts.archived);
         m.medusa_pushed("failed", total.counts.failed);
-        if let Ok(Some(state)) = self.inner.store.medusa_state().await {
-            total.counts.owed = state.owed.max(0) as u64;
-            m.medusa_owed(state.owed);
+        if let Ok(owed) = self.inner.store.medusa_owed().await {
+            total.counts.owed = owed.max(0) as u64;
+            m.medusa_owed(owed);
         }
         total
     }

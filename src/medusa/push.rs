@@ -25,6 +25,9 @@ enum Action {
     },
     /// Soft-delete Medusa product `id`.
     Delete { id: String },
+    /// An archived product without a link: Medusa may still have it (its answer was lost), so
+    /// it is looked up and archived there if found; otherwise nothing is owed.
+    ArchiveIfFound,
 }
 
 /// A claimed product on its way to Medusa.
@@ -69,7 +72,22 @@ impl Sink {
             otel.status_code = tracing::field::Empty,
             otel.status_description = tracing::field::Empty,
         );
+        // The claims are renewed while the push goes on (Medusa can take minutes through its
+        // retries); they lapse within a lease if this process dies.
+        let renewal = tokio::spawn({
+            let (store, lease) = (store.clone(), self.lease());
+            let ids: Vec<i64> = claimed.iter().map(|c| c.product_id).collect();
+            async move {
+                loop {
+                    tokio::time::sleep(super::LEASE_RENEWAL).await;
+                    if let Err(e) = store.extend_medusa_claims(&ids, lease).await {
+                        tracing::warn!(error = %error_chain(&e), "could not renew the claim on products owed to Medusa");
+                    }
+                }
+            }
+        });
         let result = self.push_claimed(&claimed).instrument(span.clone()).await;
+        renewal.abort();
         crate::telemetry::record_result(&span, &result);
         match result {
             Ok(drained) => Ok(Some(drained)),
@@ -99,10 +117,7 @@ impl Sink {
                 outcomes.push((*c, nothing_owed()));
                 continue;
             };
-            let Some(action) = action(product, archive) else {
-                outcomes.push((*c, nothing_owed()));
-                continue;
-            };
+            let action = action(product, archive);
             match payload::Raw::of(product) {
                 Ok(raw) => items.push(Item {
                     claimed: *c,
@@ -113,7 +128,11 @@ impl Sink {
                 Err(e) => outcomes.push((*c, refused(e.to_string()))),
             }
         }
-        self.adopt(&mut items).await?;
+        self.adopt(&mut items, archive).await?;
+        let (unfound, items): (Vec<Item>, Vec<Item>) = items
+            .into_iter()
+            .partition(|i| matches!(i.action, Action::ArchiveIfFound));
+        outcomes.extend(unfound.iter().map(|i| (i.claimed, nothing_owed())));
         let wanted: Vec<&OwedProduct> = items
             .iter()
             .filter(|i| !matches!(i.action, Action::Delete { .. }))
@@ -145,13 +164,13 @@ impl Sink {
         Ok(tally(&outcomes, &by_id, failure))
     }
 
-    /// Medusa products with the external id of products about to be created (a crash between
+    /// Medusa products with the external id of products without a link (a crash between
     /// Medusa's answer and our commit, a store filled by hand): updated instead of created
-    /// twice.
-    async fn adopt(&self, items: &mut [Item<'_>]) -> Result<(), SinkError> {
+    /// twice, and archived when the catalog archived them.
+    async fn adopt(&self, items: &mut [Item<'_>], archive: MedusaArchive) -> Result<(), SinkError> {
         let creating: Vec<&str> = items
             .iter()
-            .filter(|i| matches!(i.action, Action::Create))
+            .filter(|i| matches!(i.action, Action::Create | Action::ArchiveIfFound))
             .map(|i| i.product.external_id.as_str())
             .collect();
         if creating.is_empty() {
@@ -175,16 +194,29 @@ impl Sink {
             }
         }
         for item in items.iter_mut() {
-            if matches!(item.action, Action::Create)
-                && let Some(existing) = found.remove(&item.product.external_id)
-            {
-                debug!(product_id = %item.product.external_id, medusa_id = %existing.id, "Medusa already has the product; updating it");
-                item.action = Action::Update {
-                    variant: existing.variants.first().map(|v| v.id.clone()),
-                    id: existing.id,
-                    status: "published",
-                };
+            if !matches!(item.action, Action::Create | Action::ArchiveIfFound) {
+                continue;
             }
+            let Some(existing) = found.remove(&item.product.external_id) else {
+                continue;
+            };
+            debug!(product_id = %item.product.external_id, medusa_id = %existing.id, "Medusa already has the product; updating it");
+            let variant = existing.variants.first().map(|v| v.id.clone());
+            item.action = match (&item.action, archive) {
+                (Action::ArchiveIfFound, MedusaArchive::Delete) => {
+                    Action::Delete { id: existing.id }
+                }
+                (Action::ArchiveIfFound, MedusaArchive::Draft) => Action::Update {
+                    id: existing.id,
+                    variant,
+                    status: "draft",
+                },
+                _ => Action::Update {
+                    id: existing.id,
+                    variant,
+                    status: "published",
+                },
+            };
         }
         Ok(())
     }
@@ -263,27 +295,26 @@ impl Sink {
     }
 }
 
-/// What the catalog wants of a product in Medusa; `None`: nothing (archived, and Medusa never
-/// had it or already deleted it).
-fn action(product: &OwedProduct, archive: MedusaArchive) -> Option<Action> {
+/// What the catalog wants of a product in Medusa.
+fn action(product: &OwedProduct, archive: MedusaArchive) -> Action {
     let linked = match (&product.medusa_product_id, product.pushed_status.as_deref()) {
         (Some(id), Some(status)) if status != "deleted" => Some(id.clone()),
         _ => None,
     };
     match (linked, product.archived, archive) {
-        (None, false, _) => Some(Action::Create),
-        (None, true, _) => None,
-        (Some(id), false, _) => Some(Action::Update {
+        (None, false, _) => Action::Create,
+        (None, true, _) => Action::ArchiveIfFound,
+        (Some(id), false, _) => Action::Update {
             id,
             variant: product.medusa_variant_id.clone(),
             status: "published",
-        }),
-        (Some(id), true, MedusaArchive::Draft) => Some(Action::Update {
+        },
+        (Some(id), true, MedusaArchive::Draft) => Action::Update {
             id,
             variant: product.medusa_variant_id.clone(),
             status: "draft",
-        }),
-        (Some(id), true, MedusaArchive::Delete) => Some(Action::Delete { id }),
+        },
+        (Some(id), true, MedusaArchive::Delete) => Action::Delete { id },
     }
 }
 
@@ -327,6 +358,8 @@ fn add<'a>(
             &refs,
         )),
         Action::Delete { id } => batch.delete.push(id),
+        // Resolved before anything is sent: found and archived, or nothing owed.
+        Action::ArchiveIfFound => {}
     }
 }
 
@@ -442,6 +475,7 @@ fn outcomes(items: &[&Item<'_>], answer: BatchAnswer) -> Vec<Result<Outcome, Str
                         Err("Medusa's answer lacks the deleted product".to_owned())
                     }
                 }
+                Action::ArchiveIfFound => Ok(nothing_owed()),
             }
         })
         .collect()
@@ -499,6 +533,61 @@ fn tally(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn owed(link: Option<(&str, &str)>, archived: bool) -> OwedProduct {
+        OwedProduct {
+            id: 1,
+            external_id: "1".into(),
+            handle: "lamp".into(),
+            title: "Lamp".into(),
+            description: String::new(),
+            brand: None,
+            sku: None,
+            price: None,
+            stock: None,
+            tags: vec![],
+            images: vec![],
+            thumbnail: None,
+            attributes: "{}".into(),
+            content_hash: vec![0; 16],
+            source_updated_at: None,
+            archived,
+            category_id: None,
+            category_slug: None,
+            category_name: None,
+            medusa_category_id: None,
+            medusa_product_id: link.map(|(id, _)| id.to_owned()),
+            medusa_variant_id: link.map(|_| "variant_1".to_owned()),
+            pushed_status: link.map(|(_, status)| status.to_owned()),
+        }
+    }
+
+    #[test]
+    fn each_catalog_state_asks_medusa_for_one_thing() {
+        use MedusaArchive::{Delete, Draft};
+        let show = |p: &OwedProduct, archive| match action(p, archive) {
+            Action::Create => "create".to_owned(),
+            Action::Update { id, status, .. } => format!("update {id} {status}"),
+            Action::Delete { id } => format!("delete {id}"),
+            Action::ArchiveIfFound => "archive if found".to_owned(),
+        };
+        let linked = Some(("prod_1", "published"));
+        let drafted = Some(("prod_1", "draft"));
+        let deleted = Some(("prod_1", "deleted"));
+        assert_eq!(show(&owed(None, false), Draft), "create");
+        assert_eq!(show(&owed(None, true), Draft), "archive if found");
+        assert_eq!(show(&owed(linked, false), Draft), "update prod_1 published");
+        assert_eq!(
+            show(&owed(drafted, false), Draft),
+            "update prod_1 published"
+        );
+        assert_eq!(show(&owed(linked, true), Draft), "update prod_1 draft");
+        assert_eq!(show(&owed(linked, true), Delete), "delete prod_1");
+        // Medusa deleted it: a restored product is created anew, an archived one is left alone
+        // unless Medusa still lists it.
+        assert_eq!(show(&owed(deleted, false), Delete), "create");
+        assert_eq!(show(&owed(deleted, true), Delete), "archive if found");
+    }
 
     #[test]
     fn medusa_messages_name_the_refused_value() {

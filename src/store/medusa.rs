@@ -239,6 +239,27 @@ impl Store {
         self.settle_medusa(&outcomes).await
     }
 
+    /// Pushes owed, refused ones left out: cheap while the outbox is small.
+    pub async fn medusa_owed(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(sql::MEDUSA_OWED)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Keeps holding claimed rows for `lease` more: a pusher that works on them is alive.
+    pub async fn extend_medusa_claims(
+        &self,
+        product_ids: &[i64],
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::MEDUSA_EXTEND_CLAIMS)
+            .bind(product_ids)
+            .bind(lease.as_secs_f64())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The Medusa ids of categories known to exist there.
     pub async fn medusa_categories(
         &self,

@@ -152,6 +152,13 @@ pub const MEDUSA_RELEASE: &str = include_str!("sql/medusa/release.sql");
 
 pub const MEDUSA_STATE: &str = include_str!("sql/medusa/state.sql");
 
+pub const MEDUSA_OWED: &str =
+    "select count(*) from medusa_outbox where refused_generation is distinct from generation";
+
+pub const MEDUSA_EXTEND_CLAIMS: &str = "update medusa_outbox \
+     set claimed_until = now() + make_interval(secs => $2) \
+     where product_id = any($1) and claimed_until is not null";
+
 pub const MEDUSA_STORE_ID: &str = "select store_id from medusa_sink";
 
 pub const MEDUSA_SET_STORE_ID: &str = "update medusa_sink set store_id = $1, updated_at = now()";
