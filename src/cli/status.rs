@@ -308,3 +308,30 @@ pub async fn dead(command: DeadCommand) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn the_medusa_line_says_what_is_owed_and_since_when() {
+        let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
+        let mut state = crate::store::MedusaState {
+            linked: 10_000,
+            last_push: Some(now - Duration::seconds(12)),
+            ..Default::default()
+        };
+        assert_eq!(
+            medusa_line(&state, now),
+            "10,000 products linked, nothing owed, last push 12s ago"
+        );
+        state.owed = 1_500;
+        state.oldest_owed = Some(now - Duration::minutes(40));
+        state.refused = 2;
+        assert_eq!(
+            medusa_line(&state, now),
+            "10,000 products linked, 1,500 pushes owed (oldest 40m ago), 2 refused by Medusa (see runs show), last push 12s ago"
+        );
+    }
+}

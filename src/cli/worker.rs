@@ -11,6 +11,19 @@ use super::args::{EngineArgs, NatsArgs, TopologyArgs, parse};
 use crate::app;
 use crate::settings::{Schedule, ScheduleSettings, WorkerSettings};
 
+/// Where the worker and the scheduler serve their operations endpoint.
+#[derive(Args, Debug)]
+pub struct MetricsArgs {
+    /// Address of the operations endpoint: /metrics, /healthz, /readyz.
+    #[arg(
+        long,
+        env = "METRICS_LISTEN",
+        value_name = "METRICS_LISTEN",
+        default_value = "0.0.0.0:9464"
+    )]
+    pub metrics_listen: std::net::SocketAddr,
+}
+
 #[derive(Args, Debug)]
 pub struct SetupCommand {
     #[command(flatten)]
@@ -32,14 +45,8 @@ pub struct WorkerCommand {
     #[arg(long, env = "SHUTDOWN_TIMEOUT", value_name = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse::parse_duration)]
     pub shutdown_timeout: std::time::Duration,
 
-    /// Address of the operations endpoint: /metrics, /healthz, /readyz.
-    #[arg(
-        long,
-        env = "METRICS_LISTEN",
-        value_name = "METRICS_LISTEN",
-        default_value = "0.0.0.0:9464"
-    )]
-    pub metrics_listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 
     /// Largest message body the worker accepts; larger messages are dead-lettered. Default: the
     /// NATS server's max_payload (nats-server.conf), so whatever can be published is handled.
@@ -54,7 +61,7 @@ impl WorkerCommand {
             nats: self.nats.settings(),
             topology: self.topology.settings(),
             shutdown_timeout: self.shutdown_timeout,
-            metrics_listen: self.metrics_listen,
+            metrics_listen: self.metrics.metrics_listen,
             max_message_bytes: self.max_message_bytes.map(|b| b as usize),
         }
     }
@@ -106,14 +113,8 @@ pub struct SchedulerCommand {
     #[command(flatten)]
     pub schedule: ScheduleArgs,
 
-    /// Address of the operations endpoint: /metrics, /healthz, /readyz.
-    #[arg(
-        long,
-        env = "METRICS_LISTEN",
-        value_name = "METRICS_LISTEN",
-        default_value = "0.0.0.0:9464"
-    )]
-    pub metrics_listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 
     #[command(flatten)]
     pub nats: NatsArgs,
@@ -164,7 +165,7 @@ pub async fn scheduler(
         &command.nats.settings(),
         &command.topology.settings(),
         &command.schedule.settings(),
-        command.metrics_listen,
+        command.metrics.metrics_listen,
         shutdown,
     )
     .await?;

@@ -29,7 +29,9 @@ use crate::settings::MedusaSettings;
 use crate::store::{Store, StoreError};
 use crate::telemetry::error_chain;
 
-/// How long a pusher's claim on owed products lasts unless renewed.
+/// How long a pusher's claim on owed products lasts unless renewed: a pusher renews its claims
+/// every [`LEASE_RENEWAL`] while it pushes, so two live pushers never send the same product at
+/// once, and the products of a pusher that died are free again this soon.
 const LEASE: Duration = Duration::from_secs(90);
 
 /// How often a pusher renews its claims while it pushes them.
@@ -114,13 +116,6 @@ impl Sink {
 
     pub fn settings(&self) -> &MedusaSettings {
         &self.inner.settings
-    }
-
-    /// How long a claim holds without being renewed: a pusher renews its claims every
-    /// [`LEASE_RENEWAL`] while it pushes, so the products of a pusher that died are free again
-    /// this soon, and two live pushers never send the same product at once.
-    fn lease(&self) -> Duration {
-        LEASE
     }
 
     /// Turns the outbox on (once per process). The first time ever, queues the whole catalog:
@@ -296,14 +291,12 @@ impl Sink {
                             () = stop.cancelled() => break,
                         }
                         // Stopping ends this drain after its chunk: `finish` drains the rest.
-                        let chunk = sink.drain(&stop).await;
-                        drained.add(Drained {
-                            failure: None,
-                            ..chunk.clone()
-                        });
-                        if let Some(failure) = chunk.failure {
+                        let mut chunk = sink.drain(&stop).await;
+                        // What failed here is tried again; only the last drain's failure counts.
+                        if let Some(failure) = chunk.failure.take() {
                             warn!(error = %failure, "pushing to Medusa failed; it is tried again after the next batch and at the end of the run");
                         }
+                        drained.add(chunk);
                     }
                 }
                 drained

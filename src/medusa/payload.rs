@@ -378,35 +378,44 @@ pub struct SalesChannel {
     pub sales_channel: Record,
 }
 
+/// A claimed product with every field set, for the sink's unit tests.
+#[cfg(test)]
+pub(crate) fn owed_product() -> OwedProduct {
+    OwedProduct {
+        id: 1,
+        external_id: "17".into(),
+        handle: "red-lipstick".into(),
+        title: "Red Lipstick".into(),
+        description: "Bold".into(),
+        brand: Some("Chic".into()),
+        sku: Some("BEA-17".into()),
+        price: Some("9.99".into()),
+        stock: Some(4),
+        tags: vec!["beauty".into(), "lipstick".into()],
+        images: vec!["https://cdn/1.png".into()],
+        thumbnail: Some("https://cdn/t.png".into()),
+        attributes: r#"{"rating":4.5}"#.into(),
+        content_hash: vec![1; 16],
+        source_updated_at: None,
+        archived: false,
+        category_id: Some(3),
+        category_slug: Some("beauty".into()),
+        category_name: Some("Beauty".into()),
+        medusa_category_id: Some("pcat_1".into()),
+        medusa_product_id: None,
+        medusa_variant_id: None,
+        pushed_status: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn owed(price: Option<&str>) -> OwedProduct {
         OwedProduct {
-            id: 1,
-            external_id: "17".into(),
-            handle: "red-lipstick".into(),
-            title: "Red Lipstick".into(),
-            description: "Bold".into(),
-            brand: Some("Chic".into()),
-            sku: Some("BEA-17".into()),
             price: price.map(Into::into),
-            stock: Some(4),
-            tags: vec!["beauty".into(), "lipstick".into()],
-            images: vec!["https://cdn/1.png".into()],
-            thumbnail: Some("https://cdn/t.png".into()),
-            attributes: r#"{"rating":4.5}"#.into(),
-            content_hash: vec![1; 16],
-            source_updated_at: None,
-            archived: false,
-            category_id: Some(3),
-            category_slug: Some("beauty".into()),
-            category_name: Some("Beauty".into()),
-            medusa_category_id: Some("pcat_1".into()),
-            medusa_product_id: None,
-            medusa_variant_id: None,
-            pushed_status: None,
+            ..owed_product()
         }
     }
 

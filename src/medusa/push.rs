@@ -61,7 +61,7 @@ impl Sink {
     pub(super) async fn push_chunk(&self) -> Result<Option<Drained>, SinkError> {
         let store = &self.inner.store;
         let claimed = store
-            .claim_medusa(self.inner.settings.batch_size, self.lease())
+            .claim_medusa(self.inner.settings.batch_size, super::LEASE)
             .await?;
         if claimed.is_empty() {
             return Ok(None);
@@ -75,12 +75,12 @@ impl Sink {
         // The claims are renewed while the push goes on (Medusa can take minutes through its
         // retries); they lapse within a lease if this process dies.
         let renewal = tokio::spawn({
-            let (store, lease) = (store.clone(), self.lease());
+            let store = store.clone();
             let ids: Vec<i64> = claimed.iter().map(|c| c.product_id).collect();
             async move {
                 loop {
                     tokio::time::sleep(super::LEASE_RENEWAL).await;
-                    if let Err(e) = store.extend_medusa_claims(&ids, lease).await {
+                    if let Err(e) = store.extend_medusa_claims(&ids, super::LEASE).await {
                         tracing::warn!(error = %error_chain(&e), "could not renew the claim on products owed to Medusa");
                     }
                 }
@@ -536,29 +536,11 @@ mod tests {
 
     fn owed(link: Option<(&str, &str)>, archived: bool) -> OwedProduct {
         OwedProduct {
-            id: 1,
-            external_id: "1".into(),
-            handle: "lamp".into(),
-            title: "Lamp".into(),
-            description: String::new(),
-            brand: None,
-            sku: None,
-            price: None,
-            stock: None,
-            tags: vec![],
-            images: vec![],
-            thumbnail: None,
-            attributes: "{}".into(),
-            content_hash: vec![0; 16],
-            source_updated_at: None,
             archived,
-            category_id: None,
-            category_slug: None,
-            category_name: None,
-            medusa_category_id: None,
             medusa_product_id: link.map(|(id, _)| id.to_owned()),
             medusa_variant_id: link.map(|_| "variant_1".to_owned()),
             pushed_status: link.map(|(_, status)| status.to_owned()),
+            ..payload::owed_product()
         }
     }
 

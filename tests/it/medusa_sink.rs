@@ -709,3 +709,38 @@ async fn with_medusa_archive_delete_gone_products_are_deleted_and_come_back_as_n
     );
     assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
 }
+
+/// The outbox without Medusa: a claim keeps other pushers off the products while it holds, a
+/// renewed one keeps holding, one that lapses (its pusher died) lets the products go.
+#[sqlx::test]
+async fn claims_on_owed_products_hold_while_renewed_and_lapse_when_not(pool: PgPool) {
+    let sim = crate::support::simulator(20).await;
+    let store = Store::from_pool(pool.clone());
+    assert!(store.enable_medusa().await.unwrap(), "the sink was off");
+    full_sync(&engine(&pool, &sim)).await;
+    assert_eq!(count(&pool, "select count(*) from medusa_outbox").await, 20);
+
+    let short = Duration::from_secs(1);
+    let renewed = store.claim_medusa(10, short).await.unwrap();
+    let lapsing = store.claim_medusa(10, short).await.unwrap();
+    assert_eq!((renewed.len(), lapsing.len()), (10, 10));
+    assert!(
+        store.claim_medusa(10, short).await.unwrap().is_empty(),
+        "all held"
+    );
+    let ids: Vec<i64> = renewed.iter().map(|c| c.product_id).collect();
+    store
+        .extend_medusa_claims(&ids, Duration::from_secs(60))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let free: BTreeSet<i64> = store
+        .claim_medusa(20, short)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.product_id)
+        .collect();
+    let lapsed: BTreeSet<i64> = lapsing.iter().map(|c| c.product_id).collect();
+    assert_eq!(free, lapsed, "only the claims not renewed lapsed");
+}

@@ -343,6 +343,13 @@ async fn a_nats_restart_mid_run_does_not_stop_the_run(pool: PgPool) {
     worker.kill().await.unwrap();
 }
 
+/// `env` with the operations endpoint on a free port of its own, and that port.
+fn with_metrics_port(env: &Env) -> (Env, u16) {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    (env.with(&[("METRICS_LISTEN", listen.as_str())]), port)
+}
+
 /// A port nothing listens on right now.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -367,11 +374,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 async fn metrics_match_the_summary_and_readyz_follows_nats(pool: PgPool) {
     let sim = simulator(150).await;
     let app = TestApp::new(&pool, &sim).await;
-    let mut env = app.env();
-    let port = free_port();
-    env.vars.retain(|(key, _)| *key != "METRICS_LISTEN");
-    env.vars
-        .push(("METRICS_LISTEN", format!("127.0.0.1:{port}")));
+    let (env, port) = with_metrics_port(&app.env());
     env.setup().await;
     let mut worker = env.worker();
     let base = format!("http://127.0.0.1:{port}");
@@ -659,11 +662,7 @@ async fn request_wait_without_a_worker_says_so_and_stops_on_sigint(pool: PgPool)
 async fn status_shows_the_last_success_and_dead_letters_replay_and_purge(pool: PgPool) {
     let sim = simulator(80).await;
     let app = TestApp::new(&pool, &sim).await;
-    let mut env = app.env();
-    let port = free_port();
-    env.vars.retain(|(key, _)| *key != "METRICS_LISTEN");
-    env.vars
-        .push(("METRICS_LISTEN", format!("127.0.0.1:{port}")));
+    let (env, port) = with_metrics_port(&app.env());
     env.setup().await;
     let mut worker = env.worker();
     let output = env
