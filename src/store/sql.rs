@@ -72,44 +72,58 @@ pub const GET_RUN: &str = include_str!("sql/get_run.sql");
 
 pub const GET_RUN_ERRORS: &str = include_str!("sql/get_run_errors.sql");
 
-// The archive step's statements share their `from ... where` part, kept once in a file of its
-// own and built around with `concat!`.
+// The archive step's statements share their candidate set, kept once in a file of its own and
+// built around with `concat!`.
+//
+// The candidates are a set difference written as `except`, never as `not exists`: the seen
+// list is emptied at the end of every run, so its statistics (after autovacuum) say it is
+// empty while a run fills it with the whole catalog. An anti-join planned on such statistics
+// is a nested loop (products × seen ids, quadratic); `except` is a hash or sort over both sets
+// whatever the statistics say.
 
-/// Live products that none of the attempts `$1` listed, that the id-only listing of run `$2`
-/// (when set) did not list either, and that nothing changed since run `$3` started.
+/// External ids of live products that none of the attempts `$1` listed, that the id-only
+/// listing of run `$2` (when set) did not list either, and that nothing changed since run `$3`
+/// started.
 macro_rules! candidates {
     () => {
-        include_str!("sql/candidates_from.sql")
+        include_str!("sql/candidates.sql")
     };
 }
 
-/// Live products the item endpoint answered 404 for during run `$1`, unchanged since it started.
+/// Ids of live products the item endpoint answered 404 for during run `$1`, unchanged since it
+/// started.
 macro_rules! gone {
     () => {
-        include_str!("sql/gone_from.sql")
+        include_str!("sql/gone.sql")
     };
 }
 
-pub const COUNT_CANDIDATES: &str = concat!("select count(*) ", candidates!());
+pub const COUNT_CANDIDATES: &str = concat!("select count(*) from (", candidates!(), ") c");
 
 pub const CANDIDATE_IDS: &str = concat!(
-    "select p.external_id ",
+    "select c.external_id from (",
     candidates!(),
-    " and ($4::text is null or p.external_id > $4) order by p.external_id limit $5"
+    ") c where ($4::text is null or c.external_id > $4) order by c.external_id limit $5"
 );
 
+/// The live-and-unchanged condition is checked again on the row being updated: an event may
+/// have changed the product after the candidate set was read.
 pub const ARCHIVE_CANDIDATES: &str = concat!(
     "update products set archived_at = now(), last_synced_at = now(), updated_at = now() \
-     where id in (select p.id ",
+     where archived_at is null \
+     and last_synced_at < (select started_at from sync_runs where id = $3) \
+     and external_id in (",
     candidates!(),
     ")"
 );
 
-pub const COUNT_GONE: &str = concat!("select count(*) ", gone!());
+pub const COUNT_GONE: &str = concat!("select count(*) from (", gone!(), ") g");
 
 pub const ARCHIVE_GONE: &str = concat!(
     "update products set archived_at = now(), last_synced_at = now(), updated_at = now() \
-     where id in (select p.id ",
+     where archived_at is null \
+     and last_synced_at < (select started_at from sync_runs where id = $1) \
+     and id in (",
     gone!(),
     ")"
 );

@@ -15,6 +15,7 @@
 //! - [`medusa`]: the Medusa sink against a real Medusa v2 server (`scripts/medusa`), through a
 //!   proxy that counts requests and can go down.
 
+mod archive_plan;
 mod cli;
 mod cluster;
 mod converge;

@@ -1,7 +1,0 @@
-from products p
-where p.archived_at is null
-    and p.last_synced_at < (select started_at from sync_runs where id = $1)
-    and exists (
-        select 1 from sync_run_seen s
-        where s.run_id = $1 and s.kind = 2 and s.external_id = p.external_id
-    )
