@@ -71,6 +71,7 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Response {
         "admin": counters.admin.load(Ordering::Relaxed),
         "list_ids_only": counters.list_ids_only.load(Ordering::Relaxed),
         "rate_limited": counters.rate_limited.load(Ordering::Relaxed),
+        "compressed": counters.compressed.load(Ordering::Relaxed),
     });
     json(StatusCode::OK, &value)
 }
@@ -200,6 +201,7 @@ async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
 async fn clear_faults(State(shared): State<Arc<Shared>>) -> Response {
     shared.count(Kind::Admin);
     shared.faults().clear();
+    shared.rewrites().clear();
     StatusCode::NO_CONTENT.into_response()
 }
 

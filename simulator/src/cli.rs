@@ -79,6 +79,16 @@ pub struct SimulatorArgs {
     )]
     pub basic_auth: Option<(String, String)>,
 
+    /// Compress product answers with this encoding (gzip, deflate or br) when the request's
+    /// Accept-Encoding asks for it
+    #[arg(long, env = "SIM_COMPRESS", value_name = "ENCODING")]
+    pub compress: Option<crate::Encoding>,
+
+    /// With --compress: compress every product answer, asked or not (like a proxy that
+    /// compresses whatever passes)
+    #[arg(long, env = "SIM_COMPRESS_ALWAYS", value_parser = BoolishValueParser::new(), requires = "compress")]
+    pub compress_always: bool,
+
     /// Address to listen on.
     #[arg(long, env = "SIM_LISTEN", default_value = "127.0.0.1:8090")]
     pub listen: SocketAddr,
@@ -99,6 +109,10 @@ impl SimulatorArgs {
             rate_limit_quota: self.rate_limit_quota,
             string_prices: self.string_prices,
             products_file: self.products_file.clone(),
+            compression: self.compress.map(|encoding| crate::Compression {
+                encoding,
+                unasked: self.compress_always,
+            }),
         }
     }
 }

@@ -26,6 +26,7 @@ mod auth;
 mod catalog;
 mod cli;
 mod clock;
+mod delivery;
 mod dump;
 mod faults;
 mod limits;
@@ -52,6 +53,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 pub use cli::{SimulatorArgs, run};
+pub use delivery::{Compression, Encoding};
 pub use faults::Fault;
 pub use listing::{CatalogChange, ListingQuirks};
 
@@ -102,6 +104,10 @@ pub struct SimulatorConfig {
     /// Changes, deletions and overrides work on it as on generated products; added products
     /// are generated. A file that cannot be read fails [`Simulator::start`], naming the file.
     pub products_file: Option<PathBuf>,
+    /// Compress product answers: when the request's `Accept-Encoding` asks for the encoding,
+    /// or always (`unasked`), like an upstream behind a proxy that compresses whatever it
+    /// sends. `None` never compresses.
+    pub compression: Option<Compression>,
 }
 
 impl Default for SimulatorConfig {
@@ -118,6 +124,7 @@ impl Default for SimulatorConfig {
             rate_limit_quota: None,
             string_prices: false,
             products_file: None,
+            compression: None,
         }
     }
 }
@@ -141,6 +148,8 @@ pub struct RequestCounts {
     /// Product requests answered 429 Too Many Requests, whatever the cause (a rate limit, the
     /// quota, or a scripted fault).
     pub rate_limited: u64,
+    /// Product answers sent compressed.
+    pub compressed: u64,
 }
 
 /// A running simulator. Clones share the same server and state.
@@ -201,6 +210,8 @@ impl Simulator {
             error_rate: config.error_rate,
             truncate_rate: config.truncate_rate,
             max_limit: config.max_limit,
+            compression: config.compression,
+            rewrites: Mutex::new(Vec::new()),
             rate_limit,
             basic_auth: config
                 .basic_auth
@@ -258,6 +269,7 @@ impl Simulator {
             admin: counters.admin.load(Ordering::Relaxed),
             list_ids_only: counters.list_ids_only.load(Ordering::Relaxed),
             rate_limited: counters.rate_limited.load(Ordering::Relaxed),
+            compressed: counters.compressed.load(Ordering::Relaxed),
         }
     }
 
@@ -365,9 +377,19 @@ impl Simulator {
         self.shared.faults().fail_page(skip);
     }
 
-    /// Forgets all scripted faults and failing pages.
+    /// Replaces the bytes `from` by `to` in every product answer from now on (listings and
+    /// single products, every shape), after the JSON is written: an upstream whose encoder
+    /// is broken. `to` need not be UTF-8 or JSON — give a product a marker title or price with
+    /// [`Simulator::set_field`], then rewrite the marker into invalid UTF-8 or `NaN`.
+    /// [`Simulator::clear_faults`] forgets the rewrites.
+    pub fn rewrite_answers(&self, from: &[u8], to: &[u8]) {
+        self.shared.rewrites().push((from.to_vec(), to.to_vec()));
+    }
+
+    /// Forgets all scripted faults, failing pages and answer rewrites.
     pub fn clear_faults(&self) {
         self.shared.faults().clear();
+        self.shared.rewrites().clear();
     }
 
     /// The full current JSON of a live product (as `GET /products/{id}` would answer), `None`

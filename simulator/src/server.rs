@@ -21,6 +21,7 @@ use futures_util::{StreamExt as _, stream};
 use super::auth::{BasicAuth, challenge};
 use super::catalog::{FieldSet, names, write_page};
 use super::clock::parse_since;
+use super::delivery::{Compression, Delivery};
 use super::faults::{Fault, Faults, RateLimiter, retry_after_secs};
 use super::limits::SlidingWindow;
 use super::listing::{ListTriggers, ListingQuirks};
@@ -41,6 +42,8 @@ pub(crate) struct Counters {
     pub list_ids_only: AtomicU64,
     /// Product requests answered 429, whatever the reason.
     pub rate_limited: AtomicU64,
+    /// Product answers sent compressed.
+    pub compressed: AtomicU64,
 }
 
 /// The kinds of request the counters tell apart.
@@ -64,6 +67,9 @@ pub(crate) struct Shared {
     pub error_rate: f64,
     pub truncate_rate: f64,
     pub max_limit: Option<u64>,
+    pub compression: Option<Compression>,
+    /// Byte rewrites of every product answer (a broken encoder).
+    pub rewrites: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
     pub rate_limit: Option<RateLimiter>,
     /// The configurable limit, a sliding window.
     pub quota: Option<SlidingWindow>,
@@ -88,6 +94,10 @@ impl Shared {
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn rewrites(&self) -> MutexGuard<'_, Vec<(Vec<u8>, Vec<u8>)>> {
+        self.rewrites.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn listing(&self) -> MutexGuard<'_, ListingQuirks> {
@@ -132,21 +142,31 @@ impl Shared {
     }
 
     /// Runs the misbehaviour pipeline for a product request. `Err` is the answer to send
-    /// instead of the product(s); `Ok(truncate)` says whether to cut the real answer short.
-    /// `listing_skip` is the offset of a listing request, for the pages that always fail.
+    /// instead of the product(s); `Ok` says how the real answer leaves (cut short, rewritten,
+    /// compressed). `listing_skip` is the offset of a listing request, for the pages that
+    /// always fail.
     pub(crate) async fn gate(
         &self,
         kind: Kind,
         headers: &HeaderMap,
         listing_skip: Option<u64>,
-    ) -> Result<bool, Response> {
+    ) -> Result<Delivery, Response> {
         let result = self.misbehave(kind, headers, listing_skip).await;
         if let Err(response) = &result
             && response.status() == StatusCode::TOO_MANY_REQUESTS
         {
             self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
-        result
+        let truncate = result?;
+        let encoding = self.compression.and_then(|c| c.for_request(headers));
+        if encoding.is_some() {
+            self.counters.compressed.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(Delivery {
+            truncate,
+            encoding,
+            rewrites: self.rewrites().clone(),
+        })
     }
 
     async fn misbehave(
@@ -336,8 +356,8 @@ async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, params: Par
     }
     let skip = number(&params, "skip", 0);
     let gate = shared.gate(Kind::List, &headers, skip.as_ref().ok().copied());
-    let truncate = match gate.await {
-        Ok(truncate) => truncate,
+    let delivery = match gate.await {
+        Ok(delivery) => delivery,
         Err(response) => return response,
     };
     let (skip, limit, since) = match (
@@ -365,7 +385,7 @@ async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, params: Par
         total,
         skip,
     ) {
-        Ok(body) => json_response(StatusCode::OK, body, truncate),
+        Ok(body) => delivery.respond(StatusCode::OK, body),
         Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
@@ -377,8 +397,8 @@ async fn single(
     params: Params,
 ) -> Response {
     let params = params.map(|Query(p)| p).unwrap_or_default();
-    let truncate = match shared.gate(Kind::Single, &headers, None).await {
-        Ok(truncate) => truncate,
+    let delivery = match shared.gate(Kind::Single, &headers, None).await {
+        Ok(delivery) => delivery,
         Err(response) => return response,
     };
     let product = id
@@ -386,15 +406,14 @@ async fn single(
         .ok()
         .and_then(|n| shared.product_json(n, shared.fields(&params)));
     match product {
-        Some(body) => json_response(StatusCode::OK, body, truncate),
+        Some(body) => delivery.respond(StatusCode::OK, body),
         None => {
             let text = format!("Product with id '{id}' not found");
-            json_response(
+            delivery.respond(
                 StatusCode::NOT_FOUND,
                 serde_json::json!({ "message": text })
                     .to_string()
                     .into_bytes(),
-                truncate,
             )
         }
     }

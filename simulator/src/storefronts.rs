@@ -13,6 +13,7 @@ use axum::routing::get;
 use serde::Serialize;
 
 use super::catalog::ProductSpec;
+use super::delivery::Delivery;
 use super::server::{Kind, Params, Shared, capped, json_response, number, param, since};
 use super::shapes::{ShopifyProduct, Source, WooProduct};
 use super::styles::{Cursor, absolute, keyset_request, keyset_specs};
@@ -54,9 +55,9 @@ fn shaped<T>(
         .collect()
 }
 
-fn json<T: Serialize>(status: StatusCode, value: &T, truncate: bool) -> Response {
+fn json<T: Serialize>(status: StatusCode, value: &T, delivery: Delivery) -> Response {
     match serde_json::to_vec(value) {
-        Ok(body) => json_response(status, body, truncate),
+        Ok(body) => delivery.respond(status, body),
         Err(e) => json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             serde_json::json!({ "message": e.to_string() })
@@ -71,7 +72,7 @@ fn json<T: Serialize>(status: StatusCode, value: &T, truncate: bool) -> Response
 fn woo_error(status: StatusCode, code: &str, text: &str) -> Response {
     let body =
         serde_json::json!({ "code": code, "message": text, "data": { "status": status.as_u16() } });
-    json(status, &body, false)
+    json(status, &body, Delivery::default())
 }
 
 fn woo_bad_param(name: &str) -> Response {
@@ -94,8 +95,8 @@ async fn woo_list(
         .filter(|&n| n >= 1)
         .map(|n| capped(shared.max_limit, n.min(WOO_MAX_PER_PAGE)));
     let skip = page.zip(per_page).map(|(p, n)| (p - 1).saturating_mul(n));
-    let truncate = match shared.gate(Kind::List, &headers, skip).await {
-        Ok(truncate) => truncate,
+    let delivery = match shared.gate(Kind::List, &headers, skip).await {
+        Ok(delivery) => delivery,
         Err(response) => return response,
     };
     let (Some(skip), Some(per_page)) = (skip, per_page) else {
@@ -117,7 +118,7 @@ async fn woo_list(
         Ok(products) => products,
         Err(e) => return woo_error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", &e),
     };
-    let mut response = json(StatusCode::OK, &products, truncate);
+    let mut response = json(StatusCode::OK, &products, delivery);
     let pages = total.div_ceil(per_page);
     for (name, value) in [("x-wp-total", total), ("x-wp-totalpages", pages)] {
         response
@@ -132,8 +133,8 @@ async fn woo_single(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let truncate = match shared.gate(Kind::Single, &headers, None).await {
-        Ok(truncate) => truncate,
+    let delivery = match shared.gate(Kind::Single, &headers, None).await {
+        Ok(delivery) => delivery,
         Err(response) => return response,
     };
     let spec = id.parse().ok().and_then(|id| shared.catalog().spec(id));
@@ -143,11 +144,11 @@ async fn woo_single(
             "message": "Invalid ID.",
             "data": { "status": 404 },
         });
-        return json(StatusCode::NOT_FOUND, &body, truncate);
+        return json(StatusCode::NOT_FOUND, &body, delivery);
     };
     match shaped(&shared, &[spec], WooProduct::new) {
         Ok(mut products) => match products.pop() {
-            Some(product) => json(StatusCode::OK, &product, truncate),
+            Some(product) => json(StatusCode::OK, &product, delivery),
             None => woo_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -169,7 +170,11 @@ struct ShopifyOne {
 }
 
 fn shopify_error(status: StatusCode, errors: serde_json::Value) -> Response {
-    json(status, &serde_json::json!({ "errors": errors }), false)
+    json(
+        status,
+        &serde_json::json!({ "errors": errors }),
+        Delivery::default(),
+    )
 }
 
 async fn shopify_list(
@@ -178,8 +183,8 @@ async fn shopify_list(
     params: Params,
 ) -> Response {
     let params = params.map(|Query(p)| p).unwrap_or_default();
-    let truncate = match shared.gate(Kind::List, &headers, None).await {
-        Ok(truncate) => truncate,
+    let delivery = match shared.gate(Kind::List, &headers, None).await {
+        Ok(delivery) => delivery,
         Err(response) => return response,
     };
     let (default, max) = SHOPIFY_LIMIT;
@@ -210,7 +215,7 @@ async fn shopify_list(
         Ok(products) => products,
         Err(e) => return shopify_error(StatusCode::INTERNAL_SERVER_ERROR, e.into()),
     };
-    let mut response = json(StatusCode::OK, &ShopifyList { products }, truncate);
+    let mut response = json(StatusCode::OK, &ShopifyList { products }, delivery);
     if let Some(next) = next {
         let query = [("limit", limit.to_string()), ("page_info", next.encode())];
         let link = format!(
@@ -229,28 +234,28 @@ async fn shopify_single(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let truncate = match shared.gate(Kind::Single, &headers, None).await {
-        Ok(truncate) => truncate,
+    let delivery = match shared.gate(Kind::Single, &headers, None).await {
+        Ok(delivery) => delivery,
         Err(response) => return response,
     };
     let spec = file
         .strip_suffix(".json")
         .and_then(|id| id.parse().ok())
         .and_then(|id| shared.catalog().spec(id));
-    let not_found = || {
+    let not_found = |delivery| {
         json(
             StatusCode::NOT_FOUND,
             &serde_json::json!({ "errors": "Not Found" }),
-            truncate,
+            delivery,
         )
     };
     let Some(spec) = spec else {
-        return not_found();
+        return not_found(delivery);
     };
     match shaped(&shared, &[spec], ShopifyProduct::new) {
         Ok(mut products) => match products.pop() {
-            Some(product) => json(StatusCode::OK, &ShopifyOne { product }, truncate),
-            None => not_found(),
+            Some(product) => json(StatusCode::OK, &ShopifyOne { product }, delivery),
+            None => not_found(delivery),
         },
         Err(e) => shopify_error(StatusCode::INTERNAL_SERVER_ERROR, e.into()),
     }

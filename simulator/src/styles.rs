@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::catalog::ProductSpec;
-use super::server::{Kind, Params, Shared, capped, json_response, message, number, param, since};
+use super::server::{Kind, Params, Shared, capped, message, number, param, since};
 
 /// Where a keyset listing goes on from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -126,8 +126,8 @@ async fn keyset_list(
 ) -> Response {
     let params = params.map(|Query(p)| p).unwrap_or_default();
     // Keyset pages have no offset, so no page fails for good here.
-    let truncate = match shared.gate(Kind::List, headers, None).await {
-        Ok(truncate) => truncate,
+    let delivery = match shared.gate(Kind::List, headers, None).await {
+        Ok(delivery) => delivery,
         Err(response) => return response,
     };
     let cursor_param = match style {
@@ -176,7 +176,7 @@ async fn keyset_list(
         Style::NextUrl => format!("],\"links\":{{\"next\":{next}}}}}"),
     };
     body.extend_from_slice(tail.as_bytes());
-    json_response(StatusCode::OK, body, truncate)
+    delivery.respond(StatusCode::OK, body)
 }
 
 /// `http://{addr}{path}?{query}` on the simulator's own address, the query encoded.

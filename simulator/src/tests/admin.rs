@@ -146,6 +146,8 @@ async fn shutdown_stops_serving_and_run_reports_bind_errors() {
         rate_limit_quota: None,
         string_prices: false,
         products_file: None,
+        compress: None,
+        compress_always: false,
         listen: taken.addr(),
     };
     assert!(

@@ -1,11 +1,12 @@
-//! Misbehaviour over HTTP: rate limit, scripted faults, truncation, hangs, latency, errors.
+//! Misbehaviour over HTTP: rate limit, scripted faults, truncation, hangs, latency, errors,
+//! broken bytes and compression.
 
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::super::{Fault, Simulator, SimulatorConfig};
+use super::super::{Compression, Encoding, Fault, Simulator, SimulatorConfig};
 use super::{admin, client, get, local, start};
 
 #[tokio::test]
@@ -137,4 +138,94 @@ async fn latency_and_error_rate_knobs() {
     let (status, body) = get(&failing, "?limit=1").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["message"], "Internal server error");
+}
+
+#[tokio::test]
+async fn rewrites_break_the_bytes_of_every_answer_until_cleared() {
+    let sim = start(SimulatorConfig {
+        products: 5,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    sim.set_field(3, "title", Some(r#""@bad@""#)).unwrap();
+    sim.set_field(4, "price", Some(r#""@nan@""#)).unwrap();
+    sim.rewrite_answers(b"@bad@", b"B\xffD");
+    sim.rewrite_answers(br#""@nan@""#, b"NaN");
+    let bytes = |suffix: &'static str| {
+        let sim = sim.clone();
+        async move {
+            client()
+                .get(format!("{}{suffix}", sim.url()))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        }
+    };
+    let page = bytes("?limit=10").await;
+    assert!(
+        page.windows(3).any(|w| w == b"B\xffD"),
+        "invalid UTF-8 served"
+    );
+    assert!(
+        page.windows(11).any(|w| w == b"\"price\":NaN"),
+        "NaN served"
+    );
+    assert!(std::str::from_utf8(&bytes("/3").await).is_err());
+    sim.clear_faults();
+    assert!(serde_json::from_slice::<Value>(&bytes("?limit=10").await).is_ok());
+}
+
+#[tokio::test]
+async fn answers_are_compressed_when_asked_or_always() {
+    use std::io::Read as _;
+    for (encoding, unasked) in [
+        (Encoding::Gzip, false),
+        (Encoding::Deflate, true),
+        (Encoding::Brotli, true),
+    ] {
+        let sim = start(SimulatorConfig {
+            products: 5,
+            compression: Some(Compression { encoding, unasked }),
+            ..SimulatorConfig::default()
+        })
+        .await;
+        let mut request = client().get(format!("{}?limit=5", sim.url()));
+        if !unasked {
+            request = request.header("accept-encoding", encoding.token());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.headers()["content-encoding"].to_str().unwrap(),
+            encoding.token()
+        );
+        let compressed = response.bytes().await.unwrap();
+        let mut plain = Vec::new();
+        match encoding {
+            Encoding::Gzip => flate2::read::GzDecoder::new(&compressed[..])
+                .read_to_end(&mut plain)
+                .map(drop),
+            Encoding::Deflate => flate2::read::ZlibDecoder::new(&compressed[..])
+                .read_to_end(&mut plain)
+                .map(drop),
+            Encoding::Brotli => brotli::Decompressor::new(&compressed[..], 4096)
+                .read_to_end(&mut plain)
+                .map(drop),
+        }
+        .unwrap();
+        let page: Value = serde_json::from_slice(&plain).unwrap();
+        assert_eq!(page["products"].as_array().unwrap().len(), 5);
+        assert_eq!(sim.request_counts().compressed, 1);
+        // Asked for nothing, an answer that only follows Accept-Encoding is plain.
+        if !unasked {
+            let plain = client()
+                .get(format!("{}?limit=5", sim.url()))
+                .send()
+                .await
+                .unwrap();
+            assert!(plain.headers().get("content-encoding").is_none());
+        }
+    }
 }
