@@ -315,7 +315,11 @@ impl Listing {
         } else {
             0
         };
-        state.counts.failed += self.plan.expected(i).saturating_sub(neighbours);
+        // They count as fetched too, so fetched = created + updated + unchanged + failed in
+        // every outcome: `fetched` is every product the run accounted for.
+        let lost = self.plan.expected(i).saturating_sub(neighbours);
+        state.counts.fetched += lost;
+        state.counts.failed += lost;
         state.error(
             ErrorKind::Upstream,
             None,

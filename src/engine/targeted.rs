@@ -93,6 +93,7 @@ async fn take(
         }
         Ok(None) => gone.push(id),
         Err(e) => {
+            state.counts.fetched += 1;
             state.counts.failed += 1;
             if e.is_retryable() {
                 state.retry_later.push(id.clone());

@@ -7,6 +7,7 @@ mod error;
 mod http;
 mod listing;
 mod mapping;
+mod mend;
 mod wire;
 
 use std::sync::Arc;
@@ -169,15 +170,26 @@ impl Upstream {
                     let page = wire::decode_page(&answer.body)?;
                     return Ok(page);
                 }
-                let raw = listing::decode(&self.source, at, url, &answer.headers, &answer.body)?;
-                Ok(Page {
-                    total: raw.total,
-                    products: raw
-                        .records
-                        .into_iter()
-                        .map(|record| mapping::product(&self.source.fields, record))
-                        .collect(),
-                    next: raw.next,
+                mend::parse_tolerantly(&answer.body, |body, mended| {
+                    let raw = listing::decode(&self.source, at, url, &answer.headers, body)?;
+                    if mended.is_some_and(|m| !m.only_in(&raw.records)) {
+                        return Err(UpstreamError::NotJson("a flaw outside the records".into()));
+                    }
+                    Ok(Page {
+                        total: raw.total,
+                        products: raw
+                            .records
+                            .into_iter()
+                            .map(|record| match mended.and_then(|m| m.flaw_in(record)) {
+                                Some(message) => Err(InvalidProduct {
+                                    product_id: self.record_id(record),
+                                    message,
+                                }),
+                                None => mapping::product(&self.source.fields, record),
+                            })
+                            .collect(),
+                        next: raw.next,
+                    })
                 })
             })
             .instrument(span)
@@ -196,15 +208,20 @@ impl Upstream {
                 if self.source.builtin {
                     return wire::decode_id_page(&answer.body);
                 }
-                let raw = listing::decode(&self.source, at, url, &answer.headers, &answer.body)?;
-                let Some(total) = raw.total else {
-                    return Err(UpstreamError::Shape(
-                        "the id-only listing says no total".into(),
-                    ));
-                };
-                Ok(IdPage {
-                    total,
-                    ids: raw.records.into_iter().map(|r| self.record_id(r)).collect(),
+                mend::parse_tolerantly(&answer.body, |body, mended| {
+                    let raw = listing::decode(&self.source, at, url, &answer.headers, body)?;
+                    if mended.is_some_and(|m| !m.only_in(&raw.records)) {
+                        return Err(UpstreamError::NotJson("a flaw outside the records".into()));
+                    }
+                    let Some(total) = raw.total else {
+                        return Err(UpstreamError::Shape(
+                            "the id-only listing says no total".into(),
+                        ));
+                    };
+                    Ok(IdPage {
+                        total,
+                        ids: raw.records.into_iter().map(|r| self.record_id(r)).collect(),
+                    })
                 })
             })
             .instrument(span)
@@ -295,20 +312,31 @@ impl Upstream {
     }
 
     fn decode_item(&self, body: &[u8]) -> Result<Result<Product, InvalidProduct>, UpstreamError> {
-        let root: &RawValue = serde_json::from_slice(body).map_err(wire::json_error)?;
-        let record = self
-            .source
-            .item
-            .record
-            .select_raw(root)
-            .map_err(|e| UpstreamError::Shape(e.to_string()))?
-            .ok_or_else(|| {
-                UpstreamError::Shape(format!(
-                    "the answer has no product at {:?}",
-                    self.source.item.record.to_string()
-                ))
-            })?;
-        Ok(mapping::product(&self.source.fields, record))
+        mend::parse_tolerantly(body, |body, mended| {
+            let root: &RawValue = serde_json::from_slice(body).map_err(wire::json_error)?;
+            let record = self
+                .source
+                .item
+                .record
+                .select_raw(root)
+                .map_err(|e| UpstreamError::Shape(e.to_string()))?
+                .ok_or_else(|| {
+                    UpstreamError::Shape(format!(
+                        "the answer has no product at {:?}",
+                        self.source.item.record.to_string()
+                    ))
+                })?;
+            if mended.is_some_and(|m| !m.only_in(&[record])) {
+                return Err(UpstreamError::NotJson("a flaw outside the product".into()));
+            }
+            Ok(match mended.and_then(|m| m.flaw_in(record)) {
+                Some(message) => Err(InvalidProduct {
+                    product_id: self.record_id(record),
+                    message,
+                }),
+                None => mapping::product(&self.source.fields, record),
+            })
+        })
     }
 }
 

@@ -204,35 +204,59 @@ pub(crate) fn json_error(e: serde_json::Error) -> UpstreamError {
 }
 
 pub(crate) fn decode_page(body: &[u8]) -> Result<super::Page, UpstreamError> {
-    let page: WirePage = serde_json::from_slice(body).map_err(json_error)?;
-    Ok(super::Page {
-        total: Some(page.total),
-        products: page
-            .products
-            .into_iter()
-            .map(|raw| product_from_json(raw.get()))
-            .collect(),
-        next: None,
+    super::mend::parse_tolerantly(body, |bytes, mended| {
+        let page: WirePage = serde_json::from_slice(bytes).map_err(json_error)?;
+        if mended.is_some_and(|m| !m.only_in(&page.products)) {
+            return Err(UpstreamError::NotJson("a flaw outside the products".into()));
+        }
+        Ok(super::Page {
+            total: Some(page.total),
+            products: page
+                .products
+                .into_iter()
+                .map(|raw| match mended.and_then(|m| m.flaw_in(raw)) {
+                    Some(message) => Err(InvalidProduct {
+                        product_id: id_of(raw.get()),
+                        message,
+                    }),
+                    None => product_from_json(raw.get()),
+                })
+                .collect(),
+            next: None,
+        })
     })
 }
 
 pub(crate) fn decode_id_page(body: &[u8]) -> Result<super::IdPage, UpstreamError> {
-    let page: WirePage = serde_json::from_slice(body).map_err(json_error)?;
-    Ok(super::IdPage {
-        total: page.total,
-        ids: page
-            .products
-            .into_iter()
-            .map(|raw| id_of(raw.get()))
-            .collect(),
+    super::mend::parse_tolerantly(body, |bytes, mended| {
+        let page: WirePage = serde_json::from_slice(bytes).map_err(json_error)?;
+        if mended.is_some_and(|m| !m.only_in(&page.products)) {
+            return Err(UpstreamError::NotJson("a flaw outside the products".into()));
+        }
+        Ok(super::IdPage {
+            total: page.total,
+            ids: page
+                .products
+                .into_iter()
+                .map(|raw| id_of(raw.get()))
+                .collect(),
+        })
     })
 }
 
 pub(crate) fn decode_product(
     body: &[u8],
 ) -> Result<Result<Product, InvalidProduct>, UpstreamError> {
-    let raw: &RawValue = serde_json::from_slice(body).map_err(json_error)?;
-    Ok(product_from_json(raw.get()))
+    super::mend::parse_tolerantly(body, |bytes, mended| {
+        let raw: &RawValue = serde_json::from_slice(bytes).map_err(json_error)?;
+        Ok(match mended.and_then(|m| m.flaw_in(raw)) {
+            Some(message) => Err(InvalidProduct {
+                product_id: id_of(raw.get()),
+                message,
+            }),
+            None => product_from_json(raw.get()),
+        })
+    })
 }
 
 /// The `message` of an error body such as `{"message":"Product with id '7' not found"}`.
@@ -358,6 +382,39 @@ mod tests {
             "{}",
             untitled.message
         );
+    }
+
+    #[test]
+    fn a_bad_byte_or_a_nan_fails_its_product_alone() {
+        let mut body = br#"{"products":[{"id":1,"title":"A"},{"id":2,"title":"B?"},{"id":3,"title":"C","price":NaN},{"id":4,"title":"D"}],"total":4}"#.to_vec();
+        let at = body.iter().position(|b| *b == b'?').unwrap();
+        body[at] = 0xc3;
+        let page = decode_page(&body).unwrap();
+        let ids: Vec<Option<String>> = page
+            .products
+            .iter()
+            .map(|p| match p {
+                Ok(p) => Some(p.external_id.clone()),
+                Err(bad) => bad.product_id.clone(),
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [Some("1"), Some("2"), Some("3"), Some("4")].map(|s| s.map(String::from))
+        );
+        assert!(page.products[0].is_ok() && page.products[3].is_ok());
+        let utf8 = page.products[1].as_ref().unwrap_err();
+        assert!(utf8.message.contains("invalid UTF-8"), "{}", utf8.message);
+        let nan = page.products[2].as_ref().unwrap_err();
+        assert!(nan.message.contains("NaN"), "{}", nan.message);
+        // The same product alone, from the item endpoint.
+        let one = decode_product(br#"{"id":3,"title":"C","price":NaN}"#).unwrap();
+        assert_eq!(one.unwrap_err().product_id.as_deref(), Some("3"));
+        // A flaw in the page's own fields is not a product's: the page fails.
+        assert!(matches!(
+            decode_page(br#"{"products":[{"id":1,"title":"A"}],"total":NaN}"#),
+            Err(UpstreamError::NotJson(_))
+        ));
     }
 
     #[test]

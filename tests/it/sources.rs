@@ -15,7 +15,7 @@ const WOOCOMMERCE: &str = include_str!("../../sources/woocommerce.toml");
 const SHOPIFY: &str = include_str!("../../sources/shopify.toml");
 
 /// `text` with the example shop's address replaced by the simulator's, checked with `env`.
-fn source_at(sim: &Simulator, text: &str, env: &[(&str, &str)]) -> Source {
+pub(crate) fn source_at(sim: &Simulator, text: &str, env: &[(&str, &str)]) -> Source {
     let base = sim.url();
     let origin = base.origin().ascii_serialization();
     let text = text
@@ -29,7 +29,7 @@ fn source_at(sim: &Simulator, text: &str, env: &[(&str, &str)]) -> Source {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn upstream_for(sim: &Simulator, source: Source) -> UpstreamSettings {
+pub(crate) fn upstream_for(sim: &Simulator, source: Source) -> UpstreamSettings {
     UpstreamSettings {
         source: Some(source),
         ..upstream_settings(sim)
