@@ -61,6 +61,9 @@ pub struct EngineSettings {
     pub progress_interval: Duration,
     /// A running run whose heartbeat is older than this belongs to a process that is gone.
     pub stale_after: Duration,
+    /// How far ahead of the clock a version may be: an event dated further ahead is refused,
+    /// and a stored version further ahead never blocks a write.
+    pub future_tolerance: Duration,
 }
 
 /// PostgreSQL.

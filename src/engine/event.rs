@@ -25,19 +25,27 @@ pub struct ProductEvent {
 }
 
 impl ProductEvent {
-    /// The event of a decoded message at stream position `sequence`. A carried product must be
-    /// whole, valid and have the event's id. The version is the envelope's `updated_at`, else
-    /// the product's own update time; carried state without any version is not trusted and is
-    /// dropped, so the product is fetched instead.
-    pub fn from_message(message: ProductUpdated, sequence: u64) -> Result<Self, InvalidMessage> {
-        ProductEvent::decode(message, sequence, event_product_from_json)
+    /// The event of a decoded message at stream position `sequence`, its carried product read
+    /// as the built-in DummyJSON source reads it. See [`ProductEvent::decode`].
+    pub fn from_message(
+        message: ProductUpdated,
+        sequence: u64,
+        latest: DateTime<Utc>,
+    ) -> Result<Self, InvalidMessage> {
+        ProductEvent::decode(message, sequence, latest, event_product_from_json)
     }
 
-    /// The same, with the carried product read by `read_product` (the source's mapping, see
-    /// [`crate::engine::Engine::event_product`]).
+    /// The event of a decoded message at stream position `sequence`, the carried product read
+    /// by `read_product` (the source's mapping, see [`crate::engine::Engine::product_event`]).
+    /// A carried product must be whole, valid and have the event's id. The version is the
+    /// envelope's `updated_at`, else the product's own update time; carried state without any
+    /// version is not trusted and is dropped, so the product is fetched instead. A version
+    /// later than `latest` (the clock plus its tolerance) is refused: a publisher whose clock
+    /// runs ahead would otherwise outrank every real change to the product.
     pub fn decode(
         message: ProductUpdated,
         sequence: u64,
+        latest: DateTime<Utc>,
         read_product: impl Fn(&str) -> Result<Product, InvalidProduct>,
     ) -> Result<Self, InvalidMessage> {
         let carried = match &message.product {
@@ -58,6 +66,14 @@ impl ProductEvent {
         let version = message
             .updated_at
             .or_else(|| carried.as_ref().and_then(|p| p.source_updated_at));
+        if let Some(version) = version.filter(|v| *v > latest) {
+            return Err(InvalidMessage(format!(
+                "the event's version {} is later than {} (this worker's clock plus SYNC_FUTURE_TOLERANCE): a publisher's clock runs ahead, and the event would outrank every real change to product {}",
+                version.to_rfc3339(),
+                latest.to_rfc3339(),
+                message.product_id
+            )));
+        }
         // A deletion needs no state; state without a version is not trusted.
         let deleted = message.deleted;
         let product = carried
@@ -81,7 +97,8 @@ mod tests {
     use super::*;
 
     fn decode(body: &[u8], sequence: u64) -> Result<ProductEvent, InvalidMessage> {
-        ProductEvent::from_message(ProductUpdated::decode(body)?, sequence)
+        let latest = DateTime::parse_from_rfc3339("2027-01-01T00:00:00Z").unwrap();
+        ProductEvent::from_message(ProductUpdated::decode(body)?, sequence, latest.into())
     }
 
     /// A whole DummyJSON product with this id and `meta.updatedAt`, as an event carries it.
@@ -127,6 +144,22 @@ mod tests {
         let e = decode(body.as_bytes(), 1).unwrap();
         assert_eq!(e.version.unwrap().to_rfc3339(), "2025-06-01T00:00:00+00:00");
         assert!(e.product.is_some());
+    }
+
+    #[test]
+    fn a_version_later_than_the_clocks_tolerance_is_refused() {
+        for body in [
+            r#"{"product_id":20,"deleted":true,"updated_at":"2099-01-01T00:00:00Z"}"#.to_owned(),
+            format!(
+                r#"{{"product_id":7,"product":{}}}"#,
+                whole_product(7, "2030-01-01T00:00:00Z")
+            ),
+        ] {
+            let refused = decode(body.as_bytes(), 1).unwrap_err();
+            assert!(refused.0.contains("SYNC_FUTURE_TOLERANCE"), "{}", refused.0);
+        }
+        let on_time = r#"{"product_id":20,"deleted":true,"updated_at":"2026-12-31T23:59:59Z"}"#;
+        assert!(decode(on_time.as_bytes(), 1).is_ok());
     }
 
     #[test]

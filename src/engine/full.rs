@@ -32,6 +32,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
             seen_by: Some(state.run_id),
             respect_source_order: true,
             strict_restore: false,
+            future_tolerance: engine.settings().future_tolerance,
         },
         state.dry_run,
     );

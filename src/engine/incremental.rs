@@ -25,6 +25,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, events: &[Product
                 seen_by: None,
                 respect_source_order: true,
                 strict_restore,
+                future_tolerance: engine.settings().future_tolerance,
             },
             state.dry_run,
         )

@@ -179,13 +179,23 @@ impl Engine {
         &self.store
     }
 
-    /// Reads a product an event carries, as the upstream serves it: the built-in source's
-    /// DummyJSON product (which must be whole), or a record mapped by the source file's fields.
-    pub fn event_product(
+    /// The event of a decoded `product.updated` message at stream position `sequence`: its
+    /// carried product read as the upstream serves it (the built-in source's whole DummyJSON
+    /// product, or a whole record mapped by the source file's fields), its version no further
+    /// ahead of this process's clock than `SYNC_FUTURE_TOLERANCE`.
+    pub fn product_event(
         &self,
-        raw: &str,
-    ) -> Result<crate::domain::Product, crate::upstream::InvalidProduct> {
-        self.upstream.event_product(raw)
+        message: crate::messages::ProductUpdated,
+        sequence: u64,
+    ) -> Result<ProductEvent, crate::messages::InvalidMessage> {
+        let tolerance = chrono::Duration::from_std(self.settings.future_tolerance)
+            .unwrap_or(chrono::Duration::MAX);
+        let latest = chrono::Utc::now()
+            .checked_add_signed(tolerance)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        ProductEvent::decode(message, sequence, latest, |raw| {
+            self.upstream.event_product(raw)
+        })
     }
 
     fn upstream(&self) -> &Upstream {

@@ -27,6 +27,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, ids: &[String]) {
             seen_by: None,
             respect_source_order: true,
             strict_restore: false,
+            future_tolerance: engine.settings().future_tolerance,
         },
         state.dry_run,
     );

@@ -81,7 +81,46 @@ impl Checker<'_> {
                 None => Auth::None,
             },
             rate_limit: file.rate_limit.map(|r| self.rate_limit(r)).transpose()?,
+            event_may_omit: file
+                .events
+                .map(|e| self.may_omit(e))
+                .transpose()?
+                .unwrap_or_default(),
         })
+    }
+
+    /// `[events] may_omit`: names of `[fields]` keys.
+    fn may_omit(&self, events: file::Events) -> Result<Vec<String>, SourceError> {
+        const FIELDS: [&str; 13] = [
+            "external_id",
+            "title",
+            "price",
+            "description",
+            "stock",
+            "category",
+            "category_name",
+            "brand",
+            "sku",
+            "images",
+            "thumbnail",
+            "tags",
+            "updated_at",
+        ];
+        for name in &events.may_omit {
+            if ["external_id", "title", "price"].contains(&name.as_str()) {
+                return Err((self.fail)(
+                    "events.may_omit",
+                    format!("{name:?} is required in every record; it cannot be omitted"),
+                ));
+            }
+            if !FIELDS.contains(&name.as_str()) {
+                return Err((self.fail)(
+                    "events.may_omit",
+                    format!("{name:?} is not a key of [fields]"),
+                ));
+            }
+        }
+        Ok(events.may_omit)
     }
 
     fn missing(&self, key: &str) -> SourceError {

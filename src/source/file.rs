@@ -17,6 +17,7 @@ pub struct File {
     pub fields: Option<Fields>,
     pub auth: Option<Auth>,
     pub rate_limit: Option<RateLimit>,
+    pub events: Option<Events>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +97,13 @@ pub struct Auth {
     pub value: Option<toml::Value>,
     pub user: Option<toml::Value>,
     pub password: Option<toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Events {
+    #[serde(default)]
+    pub may_omit: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

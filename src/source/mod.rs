@@ -36,6 +36,10 @@ pub struct Source {
     pub fields: Fields,
     pub auth: Auth,
     pub rate_limit: Option<RateLimit>,
+    /// Mapped fields an event-carried record may leave out (`[events] may_omit`): fields the
+    /// upstream omits when they have no value. Any other mapped field missing from a record an
+    /// event carries makes it incomplete.
+    pub event_may_omit: Vec<String>,
 }
 
 /// The catalog listing.
@@ -140,24 +144,33 @@ pub struct Fields {
 impl Fields {
     /// Every pointer the mapping uses.
     pub fn all(&self) -> impl Iterator<Item = &Pointer> {
-        [&self.external_id, &self.title, &self.price]
+        self.named().map(|(_, pointer)| pointer)
+    }
+
+    /// Every mapped field with its key in `[fields]`.
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, &Pointer)> {
+        [
+            ("external_id", &self.external_id),
+            ("title", &self.title),
+            ("price", &self.price),
+        ]
+        .into_iter()
+        .chain(
+            [
+                ("description", &self.description),
+                ("stock", &self.stock),
+                ("category", &self.category),
+                ("category_name", &self.category_name),
+                ("brand", &self.brand),
+                ("sku", &self.sku),
+                ("images", &self.images),
+                ("thumbnail", &self.thumbnail),
+                ("tags", &self.tags),
+                ("updated_at", &self.updated_at),
+            ]
             .into_iter()
-            .chain(
-                [
-                    &self.description,
-                    &self.stock,
-                    &self.category,
-                    &self.category_name,
-                    &self.brand,
-                    &self.sku,
-                    &self.images,
-                    &self.thumbnail,
-                    &self.tags,
-                    &self.updated_at,
-                ]
-                .into_iter()
-                .flatten(),
-            )
+            .filter_map(|(name, pointer)| pointer.as_ref().map(|p| (name, p))),
+        )
     }
 }
 

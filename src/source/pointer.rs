@@ -132,6 +132,27 @@ impl Pointer {
         current
     }
 
+    /// Whether `value` has what the pointer goes through, up to its first `*`: the field is
+    /// there, even if null or an empty array (`/images/*/src` needs `images`).
+    pub fn reaches(&self, value: &Value) -> bool {
+        let mut current = value;
+        for segment in &self.segments {
+            let Segment::Key(key) = segment else {
+                return true;
+            };
+            let next = match current {
+                Value::Object(map) => map.get(key),
+                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            };
+            match next {
+                Some(next) => current = next,
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// The one value the pointer selects, if it selects exactly one that is not null.
     pub fn first<'a>(&self, value: &'a Value) -> Option<&'a Value> {
         self.select(value).into_iter().find(|v| !v.is_null())

@@ -41,6 +41,9 @@ pub struct WriteOptions {
     /// An archived product is restored only by a strictly newer version (event-carried state,
     /// which may be a late copy; the upstream's own answers restore at any version).
     pub strict_restore: bool,
+    /// A stored version further ahead of the database's clock than this is not trusted: it
+    /// never blocks a write (it came from a clock that was wrong).
+    pub future_tolerance: std::time::Duration,
 }
 
 /// A product that needs writing.
@@ -140,6 +143,7 @@ impl Store {
                 .bind(sqlx::query(sql::UPDATE_PRODUCTS))
                 .bind(options.respect_source_order)
                 .bind(options.strict_restore)
+                .bind(options.future_tolerance.as_secs_f64())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

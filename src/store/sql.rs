@@ -15,7 +15,9 @@ pub const INSERT_PRODUCTS: &str = include_str!("sql/insert_products.sql");
 /// when the product was created, and storefront URLs must outlive a rename. With `$16` set, an
 /// older `source_updated_at` never overwrites a newer one; with `$17` set as well, an archived
 /// product comes back only with a strictly newer version (a late copy of the event that came
-/// before its deletion must not restore it).
+/// before its deletion must not restore it). A stored version more than `$18` seconds ahead of
+/// the clock blocks nothing: it came from a clock that was wrong, and a full sync repairs what
+/// it did.
 pub const UPDATE_PRODUCTS: &str = include_str!("sql/update_products.sql");
 
 /// Creates missing categories and returns the ids of all asked for. A category another

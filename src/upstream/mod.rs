@@ -269,8 +269,9 @@ impl Upstream {
     }
 
     /// Reads a product an event carries: with the built-in source a whole DummyJSON product,
-    /// with a source file one record mapped by its fields (its required fields present and
-    /// every value valid, like a listed product).
+    /// with a source file one record mapped by its fields. Either must be whole — every mapped
+    /// field there, but those the source says the upstream omits when empty — and every value
+    /// valid, like a listed product: applying a partial record would wipe what it leaves out.
     pub fn event_product(&self, raw: &str) -> Result<Product, InvalidProduct> {
         if self.source.builtin {
             return event_product_from_json(raw);
@@ -279,6 +280,28 @@ impl Upstream {
             product_id: None,
             message: format!("not a JSON record: {e}"),
         })?;
+        let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| InvalidProduct {
+            product_id: None,
+            message: format!("not a JSON record: {e}"),
+        })?;
+        let missing: Vec<String> = self
+            .source
+            .fields
+            .named()
+            .filter(|(name, pointer)| {
+                !self.source.event_may_omit.iter().any(|m| m == name) && !pointer.reaches(&value)
+            })
+            .map(|(name, pointer)| format!("{name} at {pointer}"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(InvalidProduct {
+                product_id: self.record_id(record),
+                message: format!(
+                    "the record is incomplete (missing {}): an event carries the whole record, or none and the worker fetches it",
+                    missing.join(", ")
+                ),
+            });
+        }
         mapping::product(&self.source.fields, record)
     }
 

@@ -34,7 +34,13 @@ updated_at = "/date_modified_gmt"
     let partial = upstream
         .event_product(r#"{"id":12,"name":"Lamp"}"#)
         .unwrap_err();
-    assert!(partial.message.contains("no price"), "{}", partial.message);
+    assert!(
+        partial.message.contains(
+            r#"incomplete (missing price at "/price", updated_at at "/date_modified_gmt")"#
+        ),
+        "{}",
+        partial.message
+    );
 
     let builtin = Upstream::new(&UpstreamSettings::new(
         Url::parse("https://dummyjson.com/products").unwrap(),
@@ -48,6 +54,59 @@ updated_at = "/date_modified_gmt"
         "{}",
         partial.message
     );
+}
+
+#[test]
+fn an_event_record_missing_mapped_fields_is_incomplete_unless_they_may_be_omitted() {
+    init();
+    let source = |extra: &str| {
+        let text = format!(
+            r#"
+[list]
+url = "https://shop.example/wc/v3/products"
+[list.paging]
+style = "page"
+[item]
+url = "https://shop.example/wc/v3/products/{{id}}"
+[fields]
+external_id = "/id"
+title = "/name"
+price = "/price"
+sku = "/sku"
+images = "/images/*/src"
+{extra}
+"#
+        );
+        let mut settings = UpstreamSettings::new(Url::parse("https://shop.example/").unwrap());
+        settings.source = Some(Source::parse("woo.toml", &text, |_| None).unwrap());
+        Upstream::new(&settings).unwrap()
+    };
+    let strict = source("");
+    let without_sku_and_images = r#"{"id":12,"name":"Lamp","price":"24.99"}"#;
+    let refused = strict.event_product(without_sku_and_images).unwrap_err();
+    assert_eq!(refused.product_id.as_deref(), Some("12"));
+    assert!(
+        refused
+            .message
+            .contains(r#"missing sku at "/sku", images at "/images/*/src""#),
+        "{}",
+        refused.message
+    );
+    // Present but empty is the upstream saying "none": taken as it is.
+    let empty = strict
+        .event_product(r#"{"id":12,"name":"Lamp","price":"24.99","sku":null,"images":[]}"#)
+        .unwrap();
+    assert!(empty.sku.is_none() && empty.images.is_empty());
+    let lenient = source("[events]\nmay_omit = [\"sku\", \"images\"]");
+    assert!(lenient.event_product(without_sku_and_images).is_ok());
+    for (bad, problem) in [("price", "required"), ("colour", "not a key")] {
+        let text = format!(
+            "[list]\nurl = \"https://s.example/p\"\n[list.paging]\nstyle = \"page\"\n[item]\nurl = \"https://s.example/p/{{id}}\"\n[fields]\nexternal_id = \"/id\"\ntitle = \"/t\"\nprice = \"/p\"\n[events]\nmay_omit = [\"{bad}\"]\n"
+        );
+        let error = Source::parse("s.toml", &text, |_| None).unwrap_err();
+        assert_eq!(error.key, "events.may_omit");
+        assert!(error.problem.contains(problem), "{}", error.problem);
+    }
 }
 
 #[test]

@@ -122,9 +122,7 @@ async fn apply(
         let decoded = match worker.oversized(&message) {
             Some(reason) => Err(reason),
             None => ProductUpdated::decode(&message.payload)
-                .and_then(|m| {
-                    ProductEvent::decode(m, sequence, |raw| worker.engine.event_product(raw))
-                })
+                .and_then(|m| worker.engine.product_event(m, sequence))
                 .map_err(|e| e.0),
         };
         match decoded {

@@ -27,5 +27,6 @@ mod sources;
 mod support;
 mod sync_engine;
 mod traces;
+mod versions;
 mod worker;
 mod worker_process;

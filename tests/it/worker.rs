@@ -625,7 +625,7 @@ async fn a_partial_or_invalid_carried_product_is_dead_lettered_and_wipes_nothing
         .expect("product 14 applied");
 
     let partial =
-        br#"{"product_id":14,"updated_at":"2030-01-01T00:00:00Z","product":{"id":14,"title":"x"}}"#;
+        br#"{"product_id":14,"updated_at":"2026-11-01T00:00:00Z","product":{"id":14,"title":"x"}}"#;
     let mut nul: serde_json::Value = serde_json::from_slice(&event(15, 1, 1)).unwrap();
     nul["product"]["title"] = "Lamp\u{0}".into();
     let mut wrong_type: serde_json::Value = serde_json::from_slice(&event(16, 1, 1)).unwrap();
@@ -686,8 +686,8 @@ async fn event_versions_decide_and_unversioned_state_is_fetched(pool: PgPool) {
         &carried(
             6,
             "Lamp v2",
-            Some("2030-01-02T00:00:00Z"),
-            "2030-01-02T00:00:00Z",
+            Some("2026-11-02T00:00:00Z"),
+            "2026-11-02T00:00:00Z",
         ),
     )
     .await;
@@ -698,8 +698,8 @@ async fn event_versions_decide_and_unversioned_state_is_fetched(pool: PgPool) {
         &carried(
             6,
             "Lamp v1",
-            Some("2030-01-01T00:00:00Z"),
-            "2031-01-01T00:00:00Z",
+            Some("2026-11-01T00:00:00Z"),
+            "2026-11-03T00:00:00Z",
         ),
     )
     .await;
@@ -716,7 +716,7 @@ async fn event_versions_decide_and_unversioned_state_is_fetched(pool: PgPool) {
     assert!(!archived);
     assert_eq!(
         version.unwrap().to_rfc3339(),
-        "2030-01-02T00:00:00+00:00",
+        "2026-11-02T00:00:00+00:00",
         "the ordering guard keeps its version"
     );
     h.stop().await;
@@ -756,14 +756,14 @@ async fn an_exact_big_price_in_an_event_is_stored_digit_for_digit(pool: PgPool) 
     let body = String::from_utf8(carried(
         8,
         "Gold",
-        Some("2030-01-01T00:00:00Z"),
-        "2030-01-01T00:00:00Z",
+        Some("2026-11-01T00:00:00Z"),
+        "2026-11-01T00:00:00Z",
     ))
     .unwrap()
     .replace("9.5", price);
     h.publish("product.updated", None, body.as_bytes()).await;
-    let text_price = br#"{"product_id":9,"updated_at":"2030-01-01T00:00:00Z","product":PRODUCT}"#;
-    let product = whole_product(9, "Silver", 0.0, "2030-01-01T00:00:00Z")
+    let text_price = br#"{"product_id":9,"updated_at":"2026-11-01T00:00:00Z","product":PRODUCT}"#;
+    let product = whole_product(9, "Silver", 0.0, "2026-11-01T00:00:00Z")
         .to_string()
         .replace("\"price\":0.0", "\"price\":\" 12.50 \"");
     let text = String::from_utf8_lossy(text_price).replace("PRODUCT", &product);

@@ -215,6 +215,18 @@ pub struct SyncArgs {
     )]
     pub run_stale_after: Duration,
 
+    /// How far ahead of this process's clock a product event's version may be. An event dated
+    /// further ahead (a publisher whose clock is wrong) is dead-lettered, since it would outrank
+    /// every real change; a stored version further ahead than this never blocks a write.
+    #[arg(
+        long,
+        env = "SYNC_FUTURE_TOLERANCE",
+        value_name = "SYNC_FUTURE_TOLERANCE",
+        default_value = "5m",
+        value_parser = parse::parse_duration
+    )]
+    pub future_tolerance: Duration,
+
     /// Read everything, write no catalog rows, report what would change.
     #[arg(long, env = "SYNC_DRY_RUN", value_name = "SYNC_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub dry_run: bool,
@@ -262,6 +274,7 @@ impl SyncArgs {
             write_retries: 4,
             progress_interval: Duration::from_secs(2),
             stale_after: self.run_stale_after,
+            future_tolerance: self.future_tolerance,
         }
     }
 }

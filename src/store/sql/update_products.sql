@@ -27,9 +27,11 @@ where p.external_id = u.external_id
     and (p.content_hash is distinct from u.content_hash or p.archived_at is not null)
     and not ($16::bool
         and p.source_updated_at is not null
+        and p.source_updated_at <= now() + make_interval(secs => $18::float8)
         and u.source_updated_at is not null
         and u.source_updated_at < p.source_updated_at)
     and not ($17::bool
         and p.archived_at is not null
         and p.source_updated_at is not null
+        and p.source_updated_at <= now() + make_interval(secs => $18::float8)
         and (u.source_updated_at is null or u.source_updated_at <= p.source_updated_at))

@@ -75,6 +75,7 @@ pub fn settings() -> EngineSettings {
         write_retries: 2,
         progress_interval: Duration::from_millis(100),
         stale_after: Duration::from_secs(60),
+        future_tolerance: Duration::from_secs(300),
     }
 }
 
