@@ -86,6 +86,7 @@ pub async fn worker(
             let server = client.server_info().max_payload;
             settings.max_message_bytes.map_or(server, |m| m.min(server))
         },
+        database_probe: tokio::sync::Mutex::new(()),
     };
     let grace = settings.shutdown_timeout;
     let deadline = shutdown.clone();

@@ -1,5 +1,5 @@
 //! The operations endpoint: `/metrics` (Prometheus text), `/healthz` (the process answers),
-//! `/readyz` (NATS connected, streams present, PostgreSQL reachable where the process uses it)
+//! `/readyz` (NATS connected, streams present, PostgreSQL taking writes where the process uses it)
 //! and `/status` (the service at a glance as JSON, [`crate::status`]; the worker's). The worker
 //! and the scheduler both serve it.
 
@@ -95,10 +95,19 @@ async fn ready(State(r): State<Readiness>) -> impl IntoResponse {
         }
     }
     if let Some(store) = &r.store {
-        let db = tokio::time::timeout(CHECK_TIMEOUT, sqlx::query("select 1").execute(store.pool()))
-            .await;
-        if !matches!(db, Ok(Ok(_))) {
-            problems.push("PostgreSQL is not reachable".to_owned());
+        // A write that changes nothing: a database that answers but refuses writes (read-only,
+        // a replica after a failover) is not ready either.
+        match tokio::time::timeout(CHECK_TIMEOUT, store.check_writable()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) if e.is_read_only() => problems.push(format!(
+                "PostgreSQL takes no writes: {}",
+                crate::telemetry::error_chain(&e)
+            )),
+            Ok(Err(e)) => problems.push(format!(
+                "PostgreSQL is not reachable: {}",
+                crate::telemetry::error_chain(&e)
+            )),
+            Err(_) => problems.push("PostgreSQL is not reachable: no answer".to_owned()),
         }
     }
     if problems.is_empty() {

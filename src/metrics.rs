@@ -17,6 +17,7 @@ type Labels = Vec<(&'static str, String)>;
 
 /// The service's metrics.
 pub struct Metrics {
+    database_writable: Gauge,
     registry: Registry,
     products: Family<Labels, Counter>,
     runs: Family<Labels, Counter>,
@@ -128,6 +129,13 @@ impl Metrics {
             "Products pushed to Medusa, by outcome (created, updated, archived, failed)",
             medusa_pushes.clone(),
         );
+        let database_writable = Gauge::default();
+        registry.register(
+            "database_writable",
+            "1 while PostgreSQL takes writes, 0 while the worker waits for it to take them again (read-only, unreachable)",
+            database_writable.clone(),
+        );
+        database_writable.set(1);
         let medusa_owed = Gauge::default();
         registry.register(
             "medusa_owed",
@@ -136,6 +144,7 @@ impl Metrics {
         );
         Metrics {
             registry,
+            database_writable,
             medusa_requests,
             medusa_pushes,
             medusa_owed,
@@ -230,6 +239,10 @@ impl Metrics {
             .last_success
             .get_or_create(&vec![("mode", mode.to_owned())]);
         gauge.set(gauge.get().max(at.timestamp()));
+    }
+
+    pub fn database_writable(&self, writable: bool) {
+        self.database_writable.set(i64::from(writable));
     }
 
     pub fn dead_letters_waiting(&self, count: u64) {

@@ -163,6 +163,15 @@ impl Engine {
             warn!(%run_id, "the run's record was taken over by another attempt; stopping without recording a result");
             return Ok((RunOutcome::Interrupted { run_id }, state.retry_later));
         }
+        if let Some(e) = state.database_down.take() {
+            // Recorded if the database already takes writes again; otherwise the row stays
+            // running and the next attempt marks it abandoned. Either way the next attempt of
+            // the request resumes from the last committed checkpoint.
+            if let Err(record) = self.store.interrupt_run(run_id, &state.progress()).await {
+                warn!(%run_id, error = %error_chain(&record), "could not record the run as interrupted");
+            }
+            return Err(EngineError(e));
+        }
         if state.cancelled() {
             self.store.interrupt_run(run_id, &state.progress()).await?;
             info!(%run_id, "sync interrupted; the request may run again and resume");

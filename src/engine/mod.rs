@@ -143,6 +143,11 @@ impl EngineError {
     pub fn is_retryable(&self) -> bool {
         self.0.is_retryable()
     }
+
+    /// The database takes no writes now: the work is worth trying again once it does.
+    pub fn is_database_unavailable(&self) -> bool {
+        self.0.is_unavailable()
+    }
 }
 
 /// Moves products from the upstream into the store.

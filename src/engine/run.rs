@@ -59,6 +59,9 @@ pub(super) struct RunState {
     pub seen_runs: Vec<Uuid>,
     /// Pushes the run's changes to Medusa while it goes, when a sink is configured.
     pub medusa: Option<crate::medusa::Pusher>,
+    /// The database stopped taking writes during the run (after the writer's own retries):
+    /// the run stops, and its request or events are delivered again once it takes them.
+    pub database_down: Option<StoreError>,
     /// What the heartbeat writes to the run row.
     progress_tx: watch::Sender<RunProgress>,
     last_errors_saved: Instant,
@@ -96,6 +99,7 @@ impl RunState {
             listing: None,
             seen_runs: Vec::new(),
             medusa: None,
+            database_down: None,
             progress_tx: watch::Sender::new(RunProgress::default()),
             last_errors_saved: Instant::now(),
         }
@@ -227,6 +231,16 @@ impl RunState {
 
     pub fn had_errors(&self) -> bool {
         self.errors_seen > 0
+    }
+
+    /// The database cannot take writes: nothing more this run does can be kept, so it stops
+    /// here (like an interrupted run, it is resumed when its work is delivered again).
+    pub fn database_unavailable(&mut self, e: StoreError) {
+        if self.database_down.is_none() {
+            warn!(run_id = %self.run_id, error = %error_chain(&e), "the database takes no writes; stopping the run");
+            self.database_down = Some(e);
+        }
+        self.control.cancel.cancel();
     }
 
     pub fn cancelled(&self) -> bool {

@@ -215,6 +215,9 @@ impl BatchWriter {
                         error_chain(&e)
                     ),
                 );
+                if e.is_unavailable() {
+                    state.database_unavailable(e);
+                }
             }
         }
         state
@@ -282,6 +285,9 @@ async fn write_with_retries(
         match result {
             Err(e) if e.is_retryable() => match delays.next() {
                 Some(delay) => {
+                    if e.is_read_only() {
+                        store.retire_connections();
+                    }
                     warn!(
                         error = %error_chain(&e),
                         retry_in_ms = delay.as_millis() as u64,

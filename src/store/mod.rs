@@ -9,7 +9,8 @@ mod nodelay;
 mod runs;
 mod sql;
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, PgPool};
@@ -59,6 +60,10 @@ fn explain_connect(e: &sqlx::Error, place: &str, database: &str) -> StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: PgPool,
+    /// Pooled connections opened before this moment are closed instead of used again: they
+    /// belong to a session that refused writes (a read-only database or a replica after a
+    /// failover keeps its sessions read-only after the database accepts writes again).
+    retire_before: Arc<Mutex<Option<Instant>>>,
 }
 
 /// The errors carry the sqlx error for the code that inspects it; their text is the
@@ -99,6 +104,18 @@ impl StoreError {
         )
     }
 
+    /// The database cannot take writes now (down, unreachable, read-only, out of resources):
+    /// nothing can be written until it can, whatever the data.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Connect(_))
+    }
+
+    /// The session refused a write because it is read-only (a database set read-only, or a
+    /// replica): its connection stays so, even once the database accepts writes again.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, StoreError::Unavailable(sqlx::Error::Database(db)) if db.code().as_deref() == Some(READ_ONLY))
+    }
+
     /// A mistake in the configuration (exit code 2), not a failure of the database.
     pub fn is_config(&self) -> bool {
         matches!(self, StoreError::Config(_))
@@ -113,14 +130,20 @@ fn plain(e: &sqlx::Error) -> String {
     }
 }
 
+/// `read_only_sql_transaction`: a write in a read-only session.
+const READ_ONLY: &str = "25006";
+
 /// SQLSTATE codes after which the same statement may succeed: connection exceptions (08),
-/// serialization failures and deadlocks (40001, 40P01), server shutting down or starting (57P01,
-/// 57P02, 57P03), too many connections (53300).
+/// insufficient resources (53: disk full, out of memory, too many connections), a read-only
+/// session (25006: a database set read-only, a replica during a failover), serialization
+/// failures and deadlocks (40001, 40P01), a lock not available (55P03), server shutting down
+/// or starting (57P01, 57P02, 57P03).
 fn is_transient_code(code: &str) -> bool {
     code.starts_with("08")
+        || code.starts_with("53")
         || matches!(
             code,
-            "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300"
+            READ_ONLY | "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03"
         )
 }
 
@@ -187,6 +210,8 @@ impl Store {
                 let _ = connection.close().await;
             }
         }
+        let retire_before = Arc::new(Mutex::new(None::<Instant>));
+        let retire = Arc::clone(&retire_before);
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -196,14 +221,53 @@ impl Store {
                     Ok(())
                 })
             })
+            .before_acquire(move |_, meta| {
+                let opened = Instant::now().checked_sub(meta.age);
+                let retired = *retire.lock().unwrap_or_else(PoisonError::into_inner);
+                let keep = match (opened, retired) {
+                    (Some(opened), Some(before)) => opened > before,
+                    _ => true,
+                };
+                Box::pin(async move { Ok(keep) })
+            })
             .connect_with(options)
             .await
             .map_err(StoreError::Unavailable)?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            retire_before,
+        })
     }
 
     pub fn from_pool(pool: PgPool) -> Store {
-        Store { pool }
+        Store {
+            pool,
+            retire_before: Arc::default(),
+        }
+    }
+
+    /// Closes every pooled connection opened until now as it comes up for use (new ones are
+    /// opened instead): their sessions refused writes and would go on refusing them.
+    pub fn retire_connections(&self) {
+        *self
+            .retire_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    }
+
+    /// Whether the database takes writes now: a write that changes nothing. A read-only
+    /// session's refusal retires the pooled connections, so the next check (and the next
+    /// write) opens fresh ones.
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        let result = sqlx::query(sql::CHECK_WRITABLE)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(StoreError::from);
+        if result.as_ref().is_err_and(StoreError::is_read_only) {
+            self.retire_connections();
+        }
+        result
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -235,6 +299,8 @@ mod tests {
         assert!(is_refused_value_code("54000"), "index row too large");
         assert!(!is_refused_value_code("23505"));
         assert!(!is_refused_value_code("42P01"));
+        assert!(is_transient_code("25006"), "read-only session");
+        assert!(is_transient_code("53100"), "disk full");
         assert!(StoreError::Unavailable(sqlx::Error::PoolTimedOut).is_retryable());
         assert!(!StoreError::Query(sqlx::Error::RowNotFound).is_retryable());
     }

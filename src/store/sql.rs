@@ -42,6 +42,9 @@ pub const SWEEP_STALE: &str = include_str!("sql/sweep_stale.sql");
 /// Seen-id lists of attempts that ended long ago and were never resumed.
 pub const FORGET_OLD_SEEN: &str = include_str!("sql/forget_old_seen.sql");
 
+/// A write that changes nothing: refused by a read-only session like any other write.
+pub const CHECK_WRITABLE: &str = "update sync_runs set heartbeat_at = heartbeat_at where false";
+
 pub const INSERT_ERRORS: &str = include_str!("sql/insert_errors.sql");
 
 pub const FINISH_RUN: &str = include_str!("sql/finish_run.sql");

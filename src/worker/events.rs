@@ -87,7 +87,21 @@ pub(super) async fn consume(
                 None => break,
             }
         }
-        apply(worker, js, messages, max_deliver).await;
+        if apply(worker, js, messages, max_deliver).await {
+            // Pull nothing until the database takes writes: what was already pulled goes back
+            // for later, and no delivery is spent while nothing can be kept.
+            while let Some(Some(Ok(message))) = stream.next().now_or_never() {
+                let _ = message
+                    .ack_with(jetstream::AckKind::Nak(Some(Duration::from_secs(5))))
+                    .await;
+            }
+            drop(stream);
+            worker.wait_for_database(shutdown).await;
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            stream = pull().await?;
+        }
     }
     // Events already pulled but not taken go back at once rather than after `ack_wait`.
     while let Some(Some(Ok(message))) = stream.next().now_or_never() {
@@ -105,13 +119,13 @@ struct Received {
 }
 
 /// Decodes a batch (refusing what does not decode), applies the rest as one run, and settles
-/// every event.
+/// every event. True when the run failed because the database takes no writes.
 async fn apply(
     worker: &Worker,
     js: &jetstream::Context,
     messages: Vec<jetstream::Message>,
     max_deliver: i64,
-) {
+) -> bool {
     let settler = worker.settler(js);
     let mut events = Vec::with_capacity(messages.len());
     let mut accepted = Vec::with_capacity(messages.len());
@@ -145,12 +159,12 @@ async fn apply(
         }
     }
     if events.is_empty() {
-        return;
+        return false;
     }
     let request_id = batch_request_id(&accepted);
     let contexts: Vec<TraceContext> = accepted.iter().map(|r| r.cx.clone()).collect();
     let (span, cx) = batch_span(&worker.topology.updated_subject, &request_id, &contexts);
-    let outcomes = run_batch(worker, js, request_id, events, &accepted, &cx)
+    let (outcomes, database_down) = run_batch(worker, js, request_id, events, &accepted, &cx)
         .instrument(span.clone())
         .await;
     for (received, outcome) in accepted.iter().zip(outcomes) {
@@ -160,9 +174,11 @@ async fn apply(
             .instrument(received.span.clone())
             .await;
     }
+    database_down
 }
 
-/// Applies the batch and publishes its summary; returns how each accepted event's work ended.
+/// Applies the batch and publishes its summary; returns how each accepted event's work ended,
+/// and whether it ended because the database takes no writes.
 async fn run_batch(
     worker: &Worker,
     js: &jetstream::Context,
@@ -170,7 +186,7 @@ async fn run_batch(
     events: Vec<ProductEvent>,
     accepted: &[Received],
     cx: &TraceContext,
-) -> Vec<Outcome> {
+) -> (Vec<Outcome>, bool) {
     let result = worker
         .engine
         .apply_events(
@@ -185,11 +201,11 @@ async fn run_batch(
         Ok((RunOutcome::Finished(summary) | RunOutcome::AlreadyFinished(summary), retry)) => {
             let announced = worker.announce(js, &summary, cx).await;
             if announced != Outcome::Done {
-                return all(announced);
+                return (all(announced), false);
             }
             // Events whose product the upstream failed to serve are tried again later.
             let retry: HashSet<String> = retry.into_iter().collect();
-            accepted
+            let outcomes = accepted
                 .iter()
                 .map(|r| {
                     if retry.contains(&r.product_id) {
@@ -206,11 +222,12 @@ async fn run_batch(
                         Outcome::Done
                     }
                 })
-                .collect()
+                .collect();
+            (outcomes, false)
         }
         Ok((RunOutcome::Interrupted { .. }, _)) => {
             mark_span(Some("interrupted by shutdown; handed back"));
-            all(Outcome::Interrupted)
+            (all(Outcome::Interrupted), false)
         }
         Err(e) => {
             let error = error_chain(&e);
@@ -219,10 +236,11 @@ async fn run_batch(
             for r in accepted {
                 record_status(&r.span, Some(&error));
             }
-            all(Outcome::Failed {
+            let outcomes = all(Outcome::Failed {
                 error,
                 retryable: e.is_retryable(),
-            })
+            });
+            (outcomes, e.is_database_unavailable())
         }
     }
 }

@@ -7,8 +7,10 @@
 //!   `incremental` run, publishes its summary, then settles each event.
 //!
 //! Both settle their messages through one decision (`settle.rs`): acknowledge, deliver again
-//! later, hand back, or dead-letter.
+//! later, hand back, or dead-letter. While the database takes no writes, both stop pulling
+//! until it does (`database.rs`).
 
+mod database;
 mod events;
 mod requests;
 mod settle;
@@ -39,6 +41,8 @@ pub struct Worker {
     pub topology: Topology,
     /// Largest message body accepted; anything larger is dead-lettered.
     pub max_message_bytes: usize,
+    /// Held by the consumer that probes a database taking no writes.
+    pub database_probe: tokio::sync::Mutex<()>,
 }
 
 impl Worker {

@@ -40,10 +40,11 @@ pub(super) async fn consume(
             Some(Ok(message)) => {
                 let (span, cx) = consumer_span(&message, name);
                 let delivered = delivered(&message);
-                let settle = handle(worker, js, &message, ack_wait, shutdown, &cx)
-                    .instrument(span.clone())
-                    .await;
-                let settle = decide(settle, delivered, max_deliver);
+                let (outcome, database_down) =
+                    handle(worker, js, &message, ack_wait, shutdown, &cx)
+                        .instrument(span.clone())
+                        .await;
+                let settle = decide(outcome, delivered, max_deliver);
                 if let Settle::Nak(delay) = &settle {
                     warn!(parent: &span, delivered, ?delay, "the request will be delivered again");
                 }
@@ -52,6 +53,16 @@ pub(super) async fn consume(
                     .settle(&message, settle, &cx, true)
                     .instrument(span)
                     .await;
+                if database_down {
+                    // Pull nothing until the database takes writes: a request pulled now
+                    // would only spend one of its deliveries.
+                    drop(messages);
+                    worker.wait_for_database(shutdown).await;
+                    if shutdown.is_cancelled() {
+                        break;
+                    }
+                    messages = pull().await?;
+                }
             }
             // A missed heartbeat or a reconnect: the pull stream carries on by itself.
             Some(Err(e)) => warn!(error = %error_chain(&e), "sync request consumer hiccup"),
@@ -65,7 +76,8 @@ pub(super) async fn consume(
     Ok(())
 }
 
-/// Runs one request and says how its work ended.
+/// Runs one request and says how its work ended, and whether it ended because the database
+/// takes no writes.
 async fn handle(
     worker: &Worker,
     js: &jetstream::Context,
@@ -73,14 +85,14 @@ async fn handle(
     ack_wait: Duration,
     shutdown: &CancellationToken,
     cx: &TraceContext,
-) -> Outcome {
+) -> (Outcome, bool) {
     if let Some(reason) = worker.oversized(message) {
-        return Outcome::Refused(reason);
+        return (Outcome::Refused(reason), false);
     }
     let decoded = SyncRequested::decode(&message.payload, message_id(message.headers.as_ref()));
     let mut request = match decoded {
         Ok(decoded) => RunRequest::from_message(decoded),
-        Err(reason) => return Outcome::Refused(reason.0),
+        Err(reason) => return (Outcome::Refused(reason.0), false),
     };
     tracing::Span::current().record("request_id", request.request_id.as_str());
     request.trace_id = crate::telemetry::trace_id(cx);
@@ -116,21 +128,22 @@ async fn handle(
 
     match outcome {
         Ok(RunOutcome::Finished(summary) | RunOutcome::AlreadyFinished(summary)) => {
-            worker.announce(js, &summary, cx).await
+            (worker.announce(js, &summary, cx).await, false)
         }
         Ok(RunOutcome::Interrupted { run_id }) => {
             info!(%run_id, "run interrupted by shutdown; handing the request back");
             mark_span(Some("interrupted by shutdown; handed back"));
-            Outcome::Interrupted
+            (Outcome::Interrupted, false)
         }
         Err(e) => {
             let error = error_chain(&e);
             warn!(%error, "sync request failed");
             mark_span(Some(&error));
-            Outcome::Failed {
+            let outcome = Outcome::Failed {
                 error,
                 retryable: e.is_retryable(),
-            }
+            };
+            (outcome, e.is_database_unavailable())
         }
     }
 }

@@ -19,6 +19,7 @@ mod archive_plan;
 mod cli;
 mod cluster;
 mod converge;
+mod database_faults;
 mod decoding;
 mod deploy;
 mod medusa;

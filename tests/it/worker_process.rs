@@ -344,7 +344,7 @@ async fn a_nats_restart_mid_run_does_not_stop_the_run(pool: PgPool) {
 }
 
 /// `env` with the operations endpoint on a free port of its own, and that port.
-fn with_metrics_port(env: &Env) -> (Env, u16) {
+pub(crate) fn with_metrics_port(env: &Env) -> (Env, u16) {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     (env.with(&[("METRICS_LISTEN", listen.as_str())]), port)
@@ -358,14 +358,14 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn get(url: &str) -> Option<(u16, String)> {
+pub(crate) async fn get(url: &str) -> Option<(u16, String)> {
     let response = reqwest::get(url).await.ok()?;
     let status = response.status().as_u16();
     Some((status, response.text().await.ok()?))
 }
 
 /// The value of the sample `series` (name and labels exactly as exposed).
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
