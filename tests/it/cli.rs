@@ -518,6 +518,12 @@ async fn a_bad_source_file_stops_the_command_naming_the_file_and_the_key() {
             "preset = \"dummyjson\"\n[auth]\ntype = \"bearer\"\ntoken = \"sk-live-123\"\n",
             "auth.token",
         ),
+        // An id in the host would send the bearer token wherever an event's product_id says.
+        (
+            "id-in-host.toml",
+            "preset = \"dummyjson\"\n[item]\nurl = \"http://{id}/products\"\n[auth]\ntype = \"bearer\"\ntoken_env = \"SHOP_TOKEN\"\n",
+            "item.url",
+        ),
     ];
     for (name, text, key) in cases {
         let path = dir.path().join(name);
@@ -535,6 +541,18 @@ async fn a_bad_source_file_stops_the_command_naming_the_file_and_the_key() {
             "the secret is never echoed: {err}"
         );
     }
+    let id_in_host = dir.path().join("id-in-host.toml");
+    let output = catalog_sync(
+        &["source", "check", id_in_host.to_str().unwrap()],
+        &[("SHOP_TOKEN", "t0ken")],
+    )
+    .await;
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("id-in-host.toml: item.url: {id} stands in the host"),
+        "{err}"
+    );
 }
 
 #[sqlx::test]
