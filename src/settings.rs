@@ -78,6 +78,10 @@ impl DatabaseSettings {
             .map_err(|e| format!("DATABASE_URL is not a URL ({e})"))?;
         match url.scheme() {
             "postgres" | "postgresql" => Ok(()),
+            // In `user:password@host/db` the parser takes the user for a scheme.
+            other if !crate::credentials::written_with_scheme(self.url.expose(), other) => {
+                Err("DATABASE_URL must start with postgres:// or postgresql://".into())
+            }
             other => Err(format!(
                 "DATABASE_URL must start with postgres:// or postgresql://, not {other}://"
             )),
@@ -385,6 +389,11 @@ mod tests {
         assert!(
             refused.contains("DATABASE_URL") && !refused.contains("hunter2"),
             "{refused}"
+        );
+        let schemeless = db("dbuser:hunter2@127.0.0.1/db").validate().unwrap_err();
+        assert!(
+            schemeless.contains("postgres://") && !schemeless.contains("dbuser"),
+            "{schemeless}"
         );
         assert!(db("postgres://postgres@127.0.0.1/db").validate().is_ok());
     }
