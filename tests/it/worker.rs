@@ -93,12 +93,13 @@ async fn malformed_requests_are_dead_lettered_and_the_worker_goes_on(pool: PgPoo
     let sim = simulator(50).await;
     let h = TestApp::start(&pool, &sim).await;
     let oversized = format!(r#"{{"reason":"{}"}}"#, "x".repeat(5000));
-    let bad: [(&str, &[u8]); 5] = [
+    let bad: [(&str, &[u8]); 6] = [
         ("not JSON", b"sync please"),
         ("wrong types", br#"{"dry_run":"yes"}"#),
         ("unknown mode", br#"{"mode":"everything"}"#),
         ("binary", &[0xff, 0xfe, 0x00]),
         ("oversized", oversized.as_bytes()),
+        ("a path for a request id", br#"{"request_id":"a b/../c"}"#),
     ];
     for (i, (_, body)) in bad.iter().enumerate() {
         h.publish("catalog.sync.requested", Some(&format!("bad-{i}")), body)
@@ -114,7 +115,7 @@ async fn malformed_requests_are_dead_lettered_and_the_worker_goes_on(pool: PgPoo
         .await
     );
     let dead = h.results("catalog.sync.dead").await;
-    assert_eq!(dead.len(), 5, "{dead:#?}");
+    assert_eq!(dead.len(), 6, "{dead:#?}");
     for (letter, (what, _)) in dead.iter().zip(bad.iter()) {
         assert_eq!(letter["subject"], "catalog.sync.requested", "{what}");
         assert!(
@@ -135,6 +136,12 @@ async fn malformed_requests_are_dead_lettered_and_the_worker_goes_on(pool: PgPoo
             .as_str()
             .unwrap()
             .contains("over the 4096-byte limit")
+    );
+    assert!(
+        dead[5]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("request id \"a b/../c\" contains ' '")
     );
     assert!(eventually(10, || h.requests_consumer_idle()).await);
     assert_eq!(count(&pool, "select count(*) from products").await, 50);
