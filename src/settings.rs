@@ -61,6 +61,11 @@ pub struct EngineSettings {
     pub progress_interval: Duration,
     /// A running run whose heartbeat is older than this belongs to a process that is gone.
     pub stale_after: Duration,
+    /// Every run is a dry run (`SYNC_DRY_RUN`), whatever its request says: read and compare,
+    /// write no catalog row and nothing to Medusa (the run itself is still recorded).
+    pub dry_run: bool,
+    /// Every full sync archives beyond `archive_max_ratio` (`SYNC_FORCE_ARCHIVE`).
+    pub force_archive: bool,
 }
 
 /// PostgreSQL.

@@ -62,9 +62,8 @@ pub async fn run(command: SyncCommand, shutdown: CancellationToken) -> anyhow::R
     } else {
         Target::Products(command.products.clone())
     };
+    // --dry-run and --force-archive are the engine's settings: it applies them to every run.
     let mut request = RunRequest::new(target);
-    request.dry_run = command.engine.sync.dry_run;
-    request.force_archive = command.engine.sync.force_archive;
     request.reason = command.reason.clone();
     if let Some(id) = &command.request_id {
         request.request_id = id.clone();

@@ -780,3 +780,98 @@ async fn an_exact_big_price_in_an_event_is_stored_digit_for_digit(pool: PgPool) 
     assert_eq!(stored_product(&pool, "9").await.unwrap().1, "12.50");
     h.stop().await;
 }
+
+#[sqlx::test]
+async fn a_dry_run_worker_reads_requests_and_events_and_writes_no_catalog_row(pool: PgPool) {
+    let sim = simulator(60).await;
+    assert_eq!(full_sync(&engine(&pool, &sim)).await.counts.created, 60);
+    let before = row_versions(&pool).await;
+    // Upstream: one product changed, one gone, two new.
+    sim.mutate(1);
+    sim.delete(2);
+    sim.add_products(2);
+    let mut h = TestApp::new(&pool, &sim).await;
+    h.settings.engine.engine.dry_run = true;
+    h.start_worker();
+
+    h.publish("catalog.sync.requested", Some("dry-full"), b"{}")
+        .await;
+    h.publish(
+        "catalog.sync.requested",
+        Some("dry-products"),
+        br#"{"product_ids":[1,2,61]}"#,
+    )
+    .await;
+    h.publish("product.updated", None, &event(3, 1, 100)).await;
+    h.publish("product.updated", None, br#"{"product_id":4}"#)
+        .await;
+    let gone = br#"{"product_id":5,"deleted":true,"updated_at":"2030-01-01T00:00:00Z"}"#;
+    h.publish("product.updated", None, gone).await;
+
+    assert!(
+        eventually(60, || async {
+            h.requests_consumer_idle().await && h.updates_consumer_idle().await
+        })
+        .await,
+        "every request and event settled"
+    );
+    let summaries = h.results("catalog.sync.completed").await;
+    assert!(summaries.len() >= 3, "{summaries:#?}");
+    assert!(
+        summaries.iter().all(|s| s["dry_run"] == true),
+        "{summaries:#?}"
+    );
+    let full = summaries.iter().find(|s| s["request_id"] == "dry-full");
+    let full = full.expect("the full sync's summary");
+    // It compared everything and says what it would have done.
+    assert_eq!(full["counts"]["created"], 2, "{full}");
+    assert_eq!(full["counts"]["updated"], 1, "{full}");
+    assert_eq!(full["counts"]["archived"], 1, "{full}");
+    assert_eq!(
+        row_versions(&pool).await,
+        before,
+        "no product row written or added"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is not null"
+        )
+        .await,
+        0
+    );
+    assert!(h.results("catalog.sync.dead").await.is_empty());
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn a_worker_told_to_force_archive_archives_beyond_the_ratio(pool: PgPool) {
+    let sim = simulator(50).await;
+    full_sync(&engine(&pool, &sim)).await;
+    // 40 % of the catalog gone upstream, over SYNC_ARCHIVE_MAX_RATIO's 20 %.
+    for id in 1..=20 {
+        sim.delete(id);
+    }
+    let mut h = TestApp::new(&pool, &sim).await;
+    h.settings.engine.engine.force_archive = true;
+    h.start_worker();
+    h.publish("catalog.sync.requested", Some("forced"), b"{}")
+        .await;
+    assert!(
+        eventually(60, || async {
+            h.results("catalog.sync.completed").await.len() == 1
+        })
+        .await
+    );
+    let summary = &h.results("catalog.sync.completed").await[0];
+    assert_eq!(summary["counts"]["archived"], 20, "{summary}");
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is not null"
+        )
+        .await,
+        20
+    );
+    h.stop().await;
+}

@@ -75,6 +75,8 @@ pub fn settings() -> EngineSettings {
         write_retries: 2,
         progress_interval: Duration::from_millis(100),
         stale_after: Duration::from_secs(60),
+        dry_run: false,
+        force_archive: false,
     }
 }
 
