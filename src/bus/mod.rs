@@ -11,7 +11,7 @@ use tracing::Instrument as _;
 use crate::settings::NatsSettings;
 pub use crate::settings::Topology;
 
-pub use setup::{SetupReport, setup};
+pub use setup::{SetupReport, consumer_is_gone, setup};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {

@@ -875,3 +875,85 @@ async fn a_worker_told_to_force_archive_archives_beyond_the_ratio(pool: PgPool) 
     );
     h.stop().await;
 }
+
+#[sqlx::test]
+async fn a_worker_whose_consumers_are_deleted_creates_them_again_and_goes_on(pool: PgPool) {
+    let sim = simulator(20).await;
+    let h = TestApp::start(&pool, &sim).await;
+    let stream = h.js.get_stream("CATALOG").await.unwrap();
+    let pulling = |name: &'static str| {
+        let stream = stream.clone();
+        move || {
+            let stream = stream.clone();
+            async move {
+                let info = stream.consumer_info(name).await;
+                info.is_ok_and(|info| info.num_waiting > 0)
+            }
+        }
+    };
+    for name in ["catalog-sync-requests", "catalog-sync-updates"] {
+        assert!(eventually(30, pulling(name)).await, "{name} pulled");
+        stream.delete_consumer(name).await.unwrap();
+    }
+
+    // Published while the consumers are gone: applied once the worker has them again.
+    h.publish("product.updated", None, &event(7, 1, 100)).await;
+    h.publish(
+        "catalog.sync.requested",
+        Some("after-the-deletion"),
+        br#"{"product_ids":[3]}"#,
+    )
+    .await;
+    assert!(
+        eventually(60, || async {
+            let event = stored_product(&pool, "7").await;
+            let request = stored_product(&pool, "3").await;
+            event.is_some_and(|p| p.0 == "Lamp 7 v1") && request.is_some()
+        })
+        .await,
+        "the event and the request were applied"
+    );
+    for name in ["catalog-sync-requests", "catalog-sync-updates"] {
+        assert!(eventually(30, pulling(name)).await, "{name} pulled again");
+    }
+    assert!(eventually(30, || h.requests_consumer_idle()).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn a_requests_consumer_deleted_during_a_run_is_created_again_after_the_run(pool: PgPool) {
+    // 60 pages of 50 ms one after another: a run of a few seconds.
+    let sim = simulator_with(catalog_sync_simulator::SimulatorConfig {
+        products: 3000,
+        latency: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await;
+    let mut h = TestApp::new(&pool, &sim).await;
+    h.settings.engine.engine.concurrency = 1;
+    h.start_worker();
+    h.publish("catalog.sync.requested", Some("long"), b"{}")
+        .await;
+    let running = "select count(*) from sync_runs where status = 'running'";
+    assert!(eventually(30, || async { count(&pool, running).await == 1 }).await);
+    // No pull waits while the run goes: nothing tells the worker its consumer is gone.
+    let stream = h.js.get_stream("CATALOG").await.unwrap();
+    stream
+        .delete_consumer("catalog-sync-requests")
+        .await
+        .unwrap();
+    h.publish(
+        "catalog.sync.requested",
+        Some("next"),
+        br#"{"product_ids":[3]}"#,
+    )
+    .await;
+    let done = "select count(*) from sync_runs where request_id in ('long', 'next') and status = 'succeeded'";
+    assert!(
+        eventually(90, || async { count(&pool, done).await == 2 }).await,
+        "both requests ran"
+    );
+    assert!(eventually(30, || h.requests_consumer_idle()).await);
+    h.stop().await;
+}
