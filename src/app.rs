@@ -50,6 +50,18 @@ pub async fn worker(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let engine = engine(&settings.engine).await?;
+    let policy = &settings.engine.engine;
+    if policy.dry_run {
+        warn!(
+            "dry run (SYNC_DRY_RUN): requests and events are read and compared, and recorded as dry runs; no catalog row and nothing in Medusa is written"
+        );
+    }
+    if policy.force_archive {
+        warn!(
+            ratio = policy.archive_max_ratio,
+            "SYNC_FORCE_ARCHIVE: full syncs archive what the upstream confirms gone even beyond SYNC_ARCHIVE_MAX_RATIO"
+        );
+    }
     let (client, _) =
         connect_and_setup(&settings.nats, &settings.topology, "catalog-sync worker").await?;
     let listener = tokio::net::TcpListener::bind(settings.metrics_listen)
@@ -72,11 +84,16 @@ pub async fn worker(
             async move { crate::scheduler::run(client, &topology, &schedule, shutdown).await },
         )
     });
-    // What a Medusa outage left owed is delivered without waiting for the next run.
-    let medusa = engine.medusa().cloned().map(|sink| {
-        let (interval, shutdown) = (sink.settings().retry_interval, shutdown.clone());
-        tokio::spawn(async move { sink.keep_draining(interval, shutdown).await })
-    });
+    // What a Medusa outage left owed is delivered without waiting for the next run; a dry-run
+    // worker writes nothing to Medusa.
+    let medusa = engine
+        .medusa()
+        .filter(|_| !policy.dry_run)
+        .cloned()
+        .map(|sink| {
+            let (interval, shutdown) = (sink.settings().retry_interval, shutdown.clone());
+            tokio::spawn(async move { sink.keep_draining(interval, shutdown).await })
+        });
     let worker = Worker {
         engine,
         client: client.clone(),

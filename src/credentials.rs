@@ -48,36 +48,77 @@ pub fn redact(url: &Url) -> String {
     shown.to_string()
 }
 
-/// `text` with the user info of anything URL-like in it redacted, for values that may not even
-/// parse as URLs (an error message quoting a bad setting).
-pub fn redact_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        let (head, tail) = rest.split_at(at + 3);
-        out.push_str(head);
-        let authority_end = tail
-            .find(['/', '?', '#', ' ', ',', '"', '\''])
-            .unwrap_or(tail.len());
-        match tail[..authority_end].rfind('@') {
-            Some(user_end) => {
-                out.push_str(REDACTED);
-                out.push(':');
-                out.push_str(REDACTED);
-                out.push_str(&tail[user_end..authority_end]);
-            }
-            None => out.push_str(&tail[..authority_end]),
+/// A URL setting as it may be shown: one URL or a comma-separated list of them (`NATS_URL`),
+/// each written with a scheme or without (`nats://user:password@host`, `user:password@host`,
+/// `token@host`), percent-encoded or not, with every user info replaced by
+/// `REDACTED:REDACTED`. Values that are no URL at all (a refused setting) are redacted too,
+/// erring on the side of hiding: a user info runs from its URL's `scheme://` (or start) to the
+/// last `@` before the URL's path, and a password with a raw `,` or `/` in it, which no URL
+/// parser reads, is hidden whole.
+pub fn redact_urls(value: &str) -> String {
+    let elements: Vec<&str> = value.split(',').collect();
+    let mut shown = Vec::with_capacity(elements.len());
+    let mut i = 0;
+    while i < elements.len() {
+        let mut url = elements[i].to_owned();
+        i += 1;
+        // A comma in a password splits its URL: the pieces go back together while the one so
+        // far is no server address on its own and the next has no scheme of its own.
+        while i < elements.len()
+            && !url.contains('@')
+            && !elements[i].contains("://")
+            && !is_address(&url)
+        {
+            url.push(',');
+            url.push_str(elements[i]);
+            i += 1;
         }
-        rest = &tail[authority_end..];
+        shown.push(redact_one(&url));
     }
-    out.push_str(rest);
-    out
+    shown.join(",")
+}
+
+/// One URL with its user info, if it has any, redacted.
+fn redact_one(url: &str) -> String {
+    let start = url.find("://").map_or(0, |scheme_end| scheme_end + 3);
+    let user_end = url[start..]
+        .rmatch_indices('@')
+        .map(|(at, _)| start + at)
+        .find(|&at| in_authority(&url[start..at]));
+    match user_end {
+        Some(at) => format!("{}{REDACTED}:{REDACTED}{}", &url[..start], &url[at..]),
+        None => url.to_owned(),
+    }
+}
+
+/// Whether `text`, the part of a URL from its authority to an `@`, may be user info: it has no
+/// `/`, `?` or `#`, or a URL parser does not read it as a host and a path (`user:pa/ss`).
+fn in_authority(text: &str) -> bool {
+    !text.contains(['/', '?', '#']) || Url::parse(&format!("x://{text}")).is_err()
+}
+
+/// Whether `url` (a scheme optional) reads as a server address without user info.
+fn is_address(url: &str) -> bool {
+    let rest = url
+        .find("://")
+        .map_or(url, |scheme_end| &url[scheme_end + 3..]);
+    Url::parse(&format!("x://{}", rest.trim())).is_ok()
+}
+
+/// Whether `text` begins with `scheme://`, that is whether what a URL parser read as the scheme
+/// of `text` was written as one, and not a user name before a password (`user:password@host`),
+/// which an error must not echo.
+pub fn written_with_scheme(text: &str, scheme: &str) -> bool {
+    let text = text.trim_start();
+    text.get(..scheme.len())
+        .is_some_and(|written| written.eq_ignore_ascii_case(scheme))
+        && text[scheme.len()..].starts_with("://")
 }
 
 /// Whether an environment value holds a URL with user info (so `--help` must not print it).
 pub fn has_user_info(value: &OsStr) -> bool {
     let text = value.to_string_lossy();
-    redact_text(&text) != text
+    redact_urls(&text) != text
 }
 
 #[cfg(test)]
@@ -109,14 +150,55 @@ mod tests {
     }
 
     #[test]
-    fn text_with_urls_is_redacted() {
-        assert_eq!(
-            redact_text("nats://a:b@h1:4222,nats://h2:4222 and ftp://x@y/z"),
-            "nats://REDACTED:REDACTED@h1:4222,nats://h2:4222 and ftp://REDACTED:REDACTED@y/z"
-        );
-        assert_eq!(redact_text("no url here"), "no url here");
+    fn url_settings_are_redacted_in_every_form_they_are_written() {
+        let r = "REDACTED:REDACTED@";
+        for (written, shown) in [
+            ("nats://a:b@h1:4222", format!("nats://{r}h1:4222")),
+            ("natsuser:natsSECRET@127.0.0.1:1", format!("{r}127.0.0.1:1")),
+            (
+                "nats://s3cr3t@127.0.0.1:4222",
+                format!("nats://{r}127.0.0.1:4222"),
+            ),
+            ("s3cr3t@127.0.0.1:4222", format!("{r}127.0.0.1:4222")),
+            (
+                "nats://a:b@h1:4222,nats://h2:4222,c:d@h3",
+                format!("nats://{r}h1:4222,nats://h2:4222,{r}h3"),
+            ),
+            ("nats://us%40er:p%3Ass@h:4222", format!("nats://{r}h:4222")),
+            ("nats://user:p@ss@h", format!("nats://{r}h")),
+            ("nats://user:pa/ss@h:4222", format!("nats://{r}h:4222")),
+            ("nats://user:pa,ss@h:4222", format!("nats://{r}h:4222")),
+            ("nats://user:pa?ss@h", format!("nats://{r}h")),
+            (
+                "user:SECRET@127.0.0.1/products",
+                format!("{r}127.0.0.1/products"),
+            ),
+            (
+                "https://u:p@shop.example/p?next=a@b",
+                format!("https://{r}shop.example/p?next=a@b"),
+            ),
+            (
+                "postgres://u:p@db:5432/catalog?sslmode=disable",
+                format!("postgres://{r}db:5432/catalog?sslmode=disable"),
+            ),
+            ("ftp://x@y/z", format!("ftp://{r}y/z")),
+        ] {
+            let redacted = redact_urls(written);
+            assert_eq!(redacted, shown, "{written}");
+        }
+        for plain in [
+            "nats://127.0.0.1:4222",
+            "nats://h1:4222,nats://h2:4222",
+            "127.0.0.1:4222",
+            "https://shop.example/products/sku@eu",
+            "no url here",
+        ] {
+            assert_eq!(redact_urls(plain), plain);
+        }
         assert!(has_user_info(OsStr::new("postgres://u:p@db/catalog")));
+        assert!(has_user_info(OsStr::new("u:p@db:4222")));
+        // `token@host` is how a NATS token is written without a scheme.
+        assert!(has_user_info(OsStr::new("token@example.com")));
         assert!(!has_user_info(OsStr::new("postgres://db/catalog")));
-        assert!(!has_user_info(OsStr::new("user@example.com")));
     }
 }

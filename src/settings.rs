@@ -64,6 +64,11 @@ pub struct EngineSettings {
     /// How far ahead of the clock a version may be: an event dated further ahead is refused,
     /// and a stored version further ahead never blocks a write.
     pub future_tolerance: Duration,
+    /// Every run is a dry run (`SYNC_DRY_RUN`), whatever its request says: read and compare,
+    /// write no catalog row and nothing to Medusa (the run itself is still recorded).
+    pub dry_run: bool,
+    /// Every full sync archives beyond `archive_max_ratio` (`SYNC_FORCE_ARCHIVE`).
+    pub force_archive: bool,
 }
 
 /// PostgreSQL.
@@ -81,6 +86,10 @@ impl DatabaseSettings {
             .map_err(|e| format!("DATABASE_URL is not a URL ({e})"))?;
         match url.scheme() {
             "postgres" | "postgresql" => Ok(()),
+            // In `user:password@host/db` the parser takes the user for a scheme.
+            other if !crate::credentials::written_with_scheme(self.url.expose(), other) => {
+                Err("DATABASE_URL must start with postgres:// or postgresql://".into())
+            }
             other => Err(format!(
                 "DATABASE_URL must start with postgres:// or postgresql://, not {other}://"
             )),
@@ -388,6 +397,11 @@ mod tests {
         assert!(
             refused.contains("DATABASE_URL") && !refused.contains("hunter2"),
             "{refused}"
+        );
+        let schemeless = db("dbuser:hunter2@127.0.0.1/db").validate().unwrap_err();
+        assert!(
+            schemeless.contains("postgres://") && !schemeless.contains("dbuser"),
+            "{schemeless}"
         );
         assert!(db("postgres://postgres@127.0.0.1/db").validate().is_ok());
     }

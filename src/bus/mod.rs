@@ -11,7 +11,7 @@ use tracing::Instrument as _;
 use crate::settings::NatsSettings;
 pub use crate::settings::Topology;
 
-pub use setup::{SetupReport, setup};
+pub use setup::{SetupReport, consumer_is_gone, setup};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -110,14 +110,15 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
             .require_tls(true);
     }
     options.connect(urls).await.map_err(|e| BusError::Connect {
-        servers: settings
-            .urls
-            .iter()
-            .map(|url| crate::credentials::redact_text(url))
-            .collect::<Vec<_>>()
-            .join(", "),
+        servers: shown_urls(&settings.urls),
         reason: crate::telemetry::error_chain(&e),
     })
+}
+
+/// `NATS_URL` as it may be shown: redacted as the value it was written as, so a comma in a
+/// password (which splits the list) does not leave half of it in view.
+fn shown_urls(urls: &[String]) -> String {
+    crate::credentials::redact_urls(&urls.join(","))
 }
 
 /// The server addresses of `NATS_URL`, with any user info taken out (so the client never logs
@@ -133,10 +134,13 @@ fn server_addresses(
 > {
     let mut addresses = Vec::with_capacity(urls.len());
     let mut found: Option<crate::credentials::UserInfo> = None;
-    for text in urls {
-        let shown = crate::credentials::redact_text(text);
+    for (n, text) in urls.iter().enumerate() {
         let invalid = |e: &dyn std::fmt::Display| {
-            BusError::Config(format!("NATS_URL: invalid server address {shown:?}: {e}"))
+            BusError::Config(format!(
+                "NATS_URL: server address {} of {:?} is not valid: {e}",
+                n + 1,
+                shown_urls(urls)
+            ))
         };
         // A bare `host:port` is a NATS address too; it has no user info to take out.
         let with_scheme = if text.contains("://") {

@@ -211,10 +211,7 @@ async fn ensure_consumer(
         .map_err(|e| BusError::JetStream(format!("reading stream {stream_name}: {e}")))?;
     let current = match stream.consumer_info(&name).await {
         Ok(info) => info.config,
-        Err(e)
-            if matches!(e.kind(), ConsumerInfoErrorKind::NotFound)
-                || matches!(&e.kind(), ConsumerInfoErrorKind::JetStream(j) if j.error_code() == ErrorCode::CONSUMER_NOT_FOUND) =>
-        {
+        Err(e) if is_consumer_not_found(&e.kind()) => {
             stream
                 .create_consumer(wanted)
                 .await
@@ -263,6 +260,23 @@ async fn ensure_consumer(
 
 fn is_stream_not_found(kind: &GetStreamErrorKind) -> bool {
     matches!(kind, GetStreamErrorKind::JetStream(e) if e.error_code() == ErrorCode::STREAM_NOT_FOUND)
+}
+
+fn is_consumer_not_found(kind: &ConsumerInfoErrorKind) -> bool {
+    matches!(kind, ConsumerInfoErrorKind::NotFound)
+        || matches!(kind, ConsumerInfoErrorKind::JetStream(j) if j.error_code() == ErrorCode::CONSUMER_NOT_FOUND)
+}
+
+/// Whether consumer `name` (or the catalog stream itself) is known to be gone: the server says
+/// so. A server that cannot be asked says nothing, and the answer is no.
+pub async fn consumer_is_gone(js: &jetstream::Context, topology: &Topology, name: &str) -> bool {
+    match js.get_stream(&topology.stream).await {
+        Ok(stream) => match stream.consumer_info(name).await {
+            Ok(_) => false,
+            Err(e) => is_consumer_not_found(&e.kind()),
+        },
+        Err(e) => is_stream_not_found(&e.kind()),
+    }
 }
 
 #[cfg(test)]

@@ -40,8 +40,10 @@ How the catalog stays equal to the upstream:
               (when its request comes back, or after SYNC_RUN_STALE_AFTER without a heartbeat),
               and the next attempt of a full sync resumes from its last committed checkpoint.
   Credentials User info in SYNC_API_URL, NATS_URL and DATABASE_URL is used, and only ever shown
-              as REDACTED:REDACTED@. A source file names the variables that hold its secrets,
-              and its requests never follow a redirect to another host.";
+              as REDACTED:REDACTED@, however it is written (with a scheme or without, a
+              token, several servers). A source file names the variables that hold its
+              secrets, and its requests never follow a redirect to another host, nor go
+              to a host a product id names.";
 
 /// Keeps a commerce catalog in PostgreSQL in sync with an upstream product API.
 #[derive(Parser, Debug)]

@@ -33,8 +33,9 @@ pub struct RequestCommand {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Request id (also the `Nats-Msg-Id`, so publishing it twice runs once); default: a new UUID.
-    #[arg(long)]
+    /// Request id (also the `Nats-Msg-Id`, so publishing it twice runs once): 1 to 200
+    /// letters, digits and - . _ ~ : @, as the worker accepts. Default: a new UUID.
+    #[arg(long, value_parser = super::sync::parse_request_id)]
     pub request_id: Option<String>,
 
     /// Why the sync is requested; recorded with the run.

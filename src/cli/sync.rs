@@ -34,16 +34,16 @@ pub struct SyncCommand {
     #[arg(long)]
     pub reason: Option<String>,
 
-    /// Request id of the run (default: a new UUID). Running an interrupted or killed request
-    /// again resumes it from its checkpoint; a finished one prints its recorded summary.
+    /// Request id of the run (default: a new UUID): 1 to 200 letters, digits and - . _ ~ : @.
+    /// Running an interrupted or killed request again resumes it from its checkpoint; a
+    /// finished one prints its recorded summary.
     #[arg(long, value_parser = parse_request_id)]
     pub request_id: Option<String>,
 }
 
-fn parse_request_id(s: &str) -> Result<String, String> {
-    if s.trim().is_empty() || s.chars().count() > 200 {
-        return Err("request ids are 1 to 200 characters".into());
-    }
+/// A request id, as the worker accepts one (`check_request_id`).
+pub(super) fn parse_request_id(s: &str) -> Result<String, String> {
+    crate::messages::check_request_id(s).map_err(|e| e.0)?;
     Ok(s.to_owned())
 }
 
@@ -62,9 +62,8 @@ pub async fn run(command: SyncCommand, shutdown: CancellationToken) -> anyhow::R
     } else {
         Target::Products(command.products.clone())
     };
+    // --dry-run and --force-archive are the engine's settings: it applies them to every run.
     let mut request = RunRequest::new(target);
-    request.dry_run = command.engine.sync.dry_run;
-    request.force_archive = command.engine.sync.force_archive;
     request.reason = command.reason.clone();
     if let Some(id) = &command.request_id {
         request.request_id = id.clone();

@@ -14,12 +14,14 @@ use crate::settings::{Schedule, ScheduleSettings, WorkerSettings};
 /// Where the worker and the scheduler serve their operations endpoint.
 #[derive(Args, Debug)]
 pub struct MetricsArgs {
-    /// Address of the operations endpoint: /metrics, /healthz, /readyz.
+    /// Address of the operations endpoint: /metrics, /healthz, /readyz and the worker's
+    /// /status, which answer anyone who reaches them. Loopback by default; in a container,
+    /// where probes and Prometheus come from outside, 0.0.0.0:9464 (the image sets it).
     #[arg(
         long,
         env = "METRICS_LISTEN",
         value_name = "METRICS_LISTEN",
-        default_value = "0.0.0.0:9464"
+        default_value = "127.0.0.1:9464"
     )]
     pub metrics_listen: std::net::SocketAddr,
 }
@@ -177,4 +179,31 @@ pub async fn run(command: RunCommand, shutdown: CancellationToken) -> anyhow::Re
     let schedule = command.schedule.settings();
     app::worker(&command.worker.settings(), Some(&schedule), shutdown).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(clap::Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        metrics: MetricsArgs,
+    }
+
+    #[test]
+    fn the_operations_endpoint_listens_on_loopback_unless_told_otherwise() {
+        use clap::CommandFactory as _;
+        let command = Cli::command();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_id() == "metrics_listen")
+            .expect("the metrics_listen argument");
+        let default: std::net::SocketAddr = arg.get_default_values()[0]
+            .to_str()
+            .and_then(|text| text.parse().ok())
+            .expect("a socket address");
+        assert!(default.ip().is_loopback(), "{default}");
+        assert_eq!(default.port(), 9464);
+    }
 }

@@ -46,7 +46,9 @@ pub fn check_product_id(id: &str) -> Result<(), IdError> {
     Ok(())
 }
 
-fn is_id_char(c: char) -> bool {
+/// Whether `c` may stand in an id: an RFC 3986 unreserved character (ASCII letters, digits,
+/// `-` `.` `_` `~`), `:` or `@`. Product ids and request ids share the alphabet.
+pub fn is_id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | ':' | '@')
 }
 

@@ -222,7 +222,17 @@ impl Engine {
         request: &RunRequest,
         control: RunControl,
     ) -> Result<RunOutcome, EngineError> {
-        Ok(self.execute(request, control).await?.0)
+        let mut request = request.clone();
+        self.govern(&mut request);
+        Ok(self.execute(&request, control).await?.0)
+    }
+
+    /// Puts `request` under the engine's own settings: a dry-run engine (`SYNC_DRY_RUN`) runs
+    /// every request dry, whatever it asks, and a forcing one (`SYNC_FORCE_ARCHIVE`) forces
+    /// every archive.
+    fn govern(&self, request: &mut RunRequest) {
+        request.dry_run |= self.settings.dry_run;
+        request.force_archive |= self.settings.force_archive;
     }
 
     /// Applies a batch of product events as one `incremental` run. Besides the outcome, returns
@@ -238,6 +248,7 @@ impl Engine {
         let mut request = RunRequest::new(Target::Events(events));
         request.request_id = request_id;
         request.trace_id = trace_id;
+        self.govern(&mut request);
         self.execute(&request, control).await
     }
 }

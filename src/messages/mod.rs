@@ -26,7 +26,7 @@ pub use crate::domain::RunSummary;
 pub use dead::DeadLetter;
 pub use event::ProductUpdated;
 pub use progress::SyncProgress;
-pub use request::{MAX_REQUEST_ID_CHARS, Scope, SyncRequested};
+pub use request::{MAX_REQUEST_ID_CHARS, Scope, SyncRequested, check_request_id};
 
 /// Why a message body was refused; the text says what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -7,7 +7,8 @@
 //!
 //! Every field is optional: `{}` is a full sync. `mode` is implied by `product_ids`; `"changes"`
 //! asks for the products the source lists as changed since the last succeeded full sync. The
-//! request id defaults to the message's `Nats-Msg-Id`, then to a new UUID.
+//! request id defaults to the message's `Nats-Msg-Id` when that is a valid request id
+//! ([`check_request_id`]), then to a new UUID; an invalid one in the body refuses the request.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,27 @@ use crate::domain::ProductId;
 
 /// Longest request id accepted.
 pub const MAX_REQUEST_ID_CHARS: usize = 200;
+
+/// The one rule for request ids, wherever one comes from (a message, `request --request-id`,
+/// `sync --request-id`): 1 to 200 characters among letters, digits and `-` `.` `_` `~` `:` `@`,
+/// the characters of product ids. Such an id is also a valid `Nats-Msg-Id` and reads the same
+/// in a log line, a shell and `catalog-sync runs show`.
+pub fn check_request_id(id: &str) -> Result<(), InvalidMessage> {
+    if id.is_empty() {
+        return Err(invalid("request id is empty"));
+    }
+    if id.chars().count() > MAX_REQUEST_ID_CHARS {
+        return Err(InvalidMessage(format!(
+            "request id is longer than {MAX_REQUEST_ID_CHARS} characters"
+        )));
+    }
+    match id.chars().find(|c| !crate::domain::is_id_char(*c)) {
+        Some(bad) => Err(InvalidMessage(format!(
+            "request id {id:?} contains {bad:?}: request ids are letters, digits and - . _ ~ : @"
+        ))),
+        None => Ok(()),
+    }
+}
 
 /// What a request asks to sync.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,18 +146,17 @@ impl SyncRequested {
                 )));
             }
         };
-        let request_id = wire
-            .request_id
-            .or_else(|| message_id.map(str::to_owned))
-            .filter(|id| !id.trim().is_empty());
-        if request_id
-            .as_ref()
-            .is_some_and(|id| id.chars().count() > MAX_REQUEST_ID_CHARS)
-        {
-            return Err(InvalidMessage(format!(
-                "request_id is longer than {MAX_REQUEST_ID_CHARS} characters"
-            )));
-        }
+        // A blank request_id is an absent one. A message id is only a default: one that is no
+        // request id leaves the request a new one.
+        let request_id = match wire.request_id.filter(|id| !id.trim().is_empty()) {
+            Some(id) => {
+                check_request_id(&id)?;
+                Some(id)
+            }
+            None => message_id
+                .filter(|id| check_request_id(id).is_ok())
+                .map(str::to_owned),
+        };
         Ok(SyncRequested {
             request_id,
             scope,
@@ -174,6 +195,32 @@ mod tests {
         assert_eq!(from_header.request_id.as_deref(), Some("b"));
         let blank = SyncRequested::decode(br#"{"request_id":" "}"#, None).unwrap();
         assert_eq!(blank.request_id, None);
+        // A message id that is no request id is not taken for one.
+        let odd = SyncRequested::decode(b"{}", Some("order #7")).unwrap();
+        assert_eq!(odd.request_id, None);
+    }
+
+    #[test]
+    fn request_ids_follow_one_rule() {
+        for id in [
+            "nightly-7",
+            "scheduled-2026-12-01T02:00:00Z",
+            "a.b_c~d@e",
+            &"x".repeat(200),
+        ] {
+            assert_eq!(check_request_id(id), Ok(()), "{id}");
+        }
+        for (id, reason) in [
+            ("", "empty"),
+            ("a b/../c", "contains ' '"),
+            ("a/b", "contains '/'"),
+            ("é", "contains 'é'"),
+            (&"x".repeat(201), "longer than 200"),
+            (&"x".repeat(300), "longer than 200"),
+        ] {
+            let refused = check_request_id(id).unwrap_err();
+            assert!(refused.0.contains(reason), "{id:?}: {refused}");
+        }
     }
 
     #[test]
@@ -223,6 +270,10 @@ mod tests {
             (br#"{"product_ids":[".."]}"#, "path segment"),
             (br#"[]"#, "not a sync request"),
             (long_id.as_bytes(), "longer than 200"),
+            (
+                br#"{"request_id":"a b/../c"}"#,
+                "request id \"a b/../c\" contains ' '",
+            ),
         ] {
             let error = decode(body).unwrap_err();
             assert!(error.0.contains(reason), "{error} should mention {reason}");

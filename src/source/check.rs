@@ -273,6 +273,14 @@ impl Checker<'_> {
                 "must contain {id}, where the product id goes".into(),
             ));
         }
+        if let Some(part) = misplaced_id(&url) {
+            return Err((self.fail)(
+                "item.url",
+                format!(
+                    "{{id}} stands in the {part}: it may only stand in the path or the query, so that no product id can choose where requests (and their credentials) go"
+                ),
+            ));
+        }
         self.url("item.url", &url.replace("{id}", "id"))?;
         Ok(Item {
             url,
@@ -397,6 +405,30 @@ impl Checker<'_> {
             ));
         }
         Ok(RateLimit { requests, per })
+    }
+}
+
+/// The part of item URL `template` where `{id}` stands when that is neither the path nor the
+/// query: the scheme, the user info, the host, the port or the fragment. The template is read
+/// by the URL parser itself (which also takes `http:host` and backslashes as an authority), with
+/// a placeholder in `{id}`'s place: letters, or a digit where only a digit parses (a port).
+fn misplaced_id(template: &str) -> Option<&'static str> {
+    const LETTERS: &str = "catalogsyncproductid";
+    let Ok(url) = Url::parse(&template.replace("{id}", LETTERS)) else {
+        let digit = Url::parse(&template.replace("{id}", "1"));
+        return digit.is_ok().then_some("port");
+    };
+    let holds = |part: &str| part.contains(LETTERS);
+    if holds(url.scheme()) {
+        Some("scheme")
+    } else if holds(url.username()) || url.password().is_some_and(holds) {
+        Some("user info")
+    } else if url.host_str().is_some_and(holds) {
+        Some("host")
+    } else if url.fragment().is_some_and(holds) {
+        Some("fragment")
+    } else {
+        None
     }
 }
 

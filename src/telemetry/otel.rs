@@ -80,7 +80,8 @@ fn exporter_wanted(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<bool>
         if let Some(endpoint) = set(name)
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
         {
-            anyhow::bail!("{name}: expected an http:// or https:// URL, got {endpoint:?}");
+            let shown = crate::credentials::redact_urls(&endpoint);
+            anyhow::bail!("{name}: expected an http:// or https:// URL, got {shown:?}");
         }
     }
     Ok(ENDPOINTS.iter().any(|name| set(name).is_some()))
@@ -169,5 +170,15 @@ mod tests {
             let error = wanted(&vars).unwrap_err().to_string();
             assert!(error.starts_with(variable), "{error}");
         }
+        let error = wanted(&[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "collector:otlpSECRET@otel:4318",
+        )])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("REDACTED:REDACTED@otel:4318") && !error.contains("otlpSECRET"),
+            "{error}"
+        );
     }
 }

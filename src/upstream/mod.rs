@@ -238,7 +238,9 @@ impl Upstream {
     }
 
     /// The item URL of product `id`: the id percent-encoded into the path segment where the
-    /// source's `{id}` stands.
+    /// source's `{id}` stands. Whatever the id, the request goes to the origin (scheme, host
+    /// and port) of the item URL as written, braces and all: an id that would send it, and the
+    /// source's credentials with it, anywhere else is refused.
     fn item_url(&self, id: &str) -> Result<Url, UpstreamError> {
         use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
         /// What may not stand raw in one path segment (RFC 3986 `pchar` keeps the rest).
@@ -259,9 +261,17 @@ impl Upstream {
             .add(b'{')
             .add(b'|')
             .add(b'}');
+        let template = &self.source.item.url;
         let encoded = utf8_percent_encode(id, SEGMENT).to_string();
-        let mut url = Url::parse(&self.source.item.url.replace("{id}", &encoded))
+        let mut url = Url::parse(&template.replace("{id}", &encoded))
             .map_err(|_| UpstreamError::Config("the item URL with the product id is not a URL"))?;
+        // No id has braces, so an `{id}` in the host makes every id's origin differ.
+        let origin = Url::parse(template).map(|t| t.origin());
+        if origin.as_ref().ok() != Some(&url.origin()) {
+            return Err(UpstreamError::Config(
+                "the product id would send the item request to another origin than the item URL's",
+            ));
+        }
         if !self.source.item.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&self.source.item.query);
         }

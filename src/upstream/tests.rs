@@ -126,6 +126,55 @@ fn item_urls_take_the_id_as_one_escaped_segment() {
     );
 }
 
+#[test]
+fn no_product_id_changes_the_origin_of_an_item_request() {
+    init();
+    let text = r#"
+[list]
+url = "https://shop.example/products"
+[list.paging]
+style = "page"
+[item]
+url = "https://shop.example/products/{id}"
+[fields]
+external_id = "/id"
+title = "/name"
+price = "/price"
+"#;
+    let mut source = Source::parse("shop.toml", text, |_| None).unwrap();
+    // Item URLs the source check refuses, as if one had got past it.
+    for template in [
+        "http://{id}/products",
+        "http://shop.example{id}/products",
+        "http://{id}.shop.example/products",
+    ] {
+        source.item.url = template.into();
+        let mut settings = UpstreamSettings::new(Url::parse("https://shop.example/").unwrap());
+        settings.source = Some(source.clone());
+        let upstream = Upstream::new(&settings).unwrap();
+        for id in ["localhost:18101", "evil.example", "7"] {
+            // Refused: as another origin, or as no URL at all (`localhost:18101.shop.example`).
+            assert!(upstream.item_url(id).is_err(), "{template} {id}");
+        }
+        let refused = upstream.item_url("evil.example").unwrap_err();
+        assert!(refused.to_string().contains("another origin"), "{refused}");
+    }
+    // SYNC_API_URL is the built-in source's template: braces in its host do not make one.
+    let builtin = Upstream::new(&UpstreamSettings::new(
+        Url::parse("http://{id}/products").unwrap(),
+    ))
+    .unwrap();
+    assert!(builtin.item_url("localhost:18101").is_err());
+    source.item.url = "https://shop.example/products/{id}".into();
+    let mut settings = UpstreamSettings::new(Url::parse("https://shop.example/").unwrap());
+    settings.source = Some(source);
+    let upstream = Upstream::new(&settings).unwrap();
+    assert_eq!(
+        upstream.item_url("localhost:18101").unwrap().as_str(),
+        "https://shop.example/products/localhost:18101"
+    );
+}
+
 mod readme_example {
     //! The README's walk-through ("From a sample response to a working file") is real: its
     //! source file reads its sample page as it says.

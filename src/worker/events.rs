@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use async_nats::jetstream;
+use async_nats::jetstream::consumer::pull::Stream;
 use futures_util::{FutureExt as _, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, warn};
@@ -33,81 +34,101 @@ pub(super) async fn consume(
     js: &jetstream::Context,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let consumer = worker
-        .consumer(js, &worker.topology.updates_consumer)
-        .await?;
-    let max_deliver = consumer.cached_info().config.max_deliver;
-    let pull = || {
-        consumer
-            .stream()
-            .max_messages_per_batch(EVENT_BATCH)
-            .messages()
+    let name = &worker.topology.updates_consumer;
+    let Some(mut pull) = worker.pull(js, name, EVENT_BATCH, shutdown).await else {
+        return Ok(());
     };
-    info!(consumer = %worker.topology.updates_consumer, "worker consuming product events");
-    let mut stream = pull().await?;
+    info!(consumer = %name, "worker consuming product events");
     loop {
         let first = tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            next = stream.next() => next,
+            next = pull.messages.next() => next,
         };
-        let mut messages = match first {
-            Some(Ok(message)) => vec![message],
-            // A missed heartbeat or a reconnect: the pull stream carries on by itself.
+        let ended = match first {
+            Some(Ok(message)) => {
+                let (messages, ended) = gather(worker, js, name, &mut pull.messages, message).await;
+                // The consumer's own settings: it may have been created again meanwhile.
+                let max_deliver = pull.consumer.cached_info().config.max_deliver;
+                let database_down = apply(worker, js, messages, max_deliver).await;
+                if database_down {
+                    // Pull nothing until the database takes writes: what was already pulled
+                    // goes back for later, and no delivery is spent while nothing can be kept.
+                    while let Some(Some(Ok(message))) = pull.messages.next().now_or_never() {
+                        let _ = message
+                            .ack_with(jetstream::AckKind::Nak(Some(Duration::from_secs(5))))
+                            .await;
+                    }
+                    drop(pull);
+                    worker.wait_for_database(shutdown).await;
+                    match worker.pull(js, name, EVENT_BATCH, shutdown).await {
+                        Some(again) => pull = again,
+                        None => return Ok(()),
+                    }
+                    continue;
+                }
+                match ended {
+                    Some(ended) => ended,
+                    None => continue,
+                }
+            }
             Some(Err(e)) => {
-                warn!(error = %error_chain(&e), "product event consumer hiccup");
-                continue;
-            }
-            None => {
-                warn!("product event stream ended; pulling again");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                stream = pull().await?;
-                continue;
-            }
-        };
-        // What has already arrived joins the batch. When more than one had (events come in
-        // faster than batches are applied), the batch also takes what arrives within a short
-        // linger: fewer, larger batches keep up with a high rate, and a lone event never waits.
-        let mut linger = None;
-        while messages.len() < EVENT_BATCH {
-            let next = match linger {
-                None => stream.next().now_or_never(),
-                Some(until) => tokio::time::timeout_at(until, stream.next()).await.ok(),
-            };
-            match next {
-                Some(Some(Ok(message))) => messages.push(message),
-                Some(Some(Err(e))) => {
+                if !worker.pull_ended(js, name, &e).await {
                     warn!(error = %error_chain(&e), "product event consumer hiccup");
-                    break;
+                    continue;
                 }
-                Some(None) => break,
-                None if linger.is_none() && messages.len() > 1 => {
-                    linger = Some(tokio::time::Instant::now() + EVENT_LINGER);
-                }
-                None => break,
+                error_chain(&e)
             }
-        }
-        if apply(worker, js, messages, max_deliver).await {
-            // Pull nothing until the database takes writes: what was already pulled goes back
-            // for later, and no delivery is spent while nothing can be kept.
-            while let Some(Some(Ok(message))) = stream.next().now_or_never() {
-                let _ = message
-                    .ack_with(jetstream::AckKind::Nak(Some(Duration::from_secs(5))))
-                    .await;
-            }
-            drop(stream);
-            worker.wait_for_database(shutdown).await;
-            if shutdown.is_cancelled() {
-                return Ok(());
-            }
-            stream = pull().await?;
+            None => "the pull stream ended".to_owned(),
+        };
+        warn!(consumer = %name, error = ended, "product events stopped coming; pulling the consumer again");
+        match worker.pull(js, name, EVENT_BATCH, shutdown).await {
+            Some(again) => pull = again,
+            None => break,
         }
     }
     // Events already pulled but not taken go back at once rather than after `ack_wait`.
-    while let Some(Some(Ok(message))) = stream.next().now_or_never() {
+    while let Some(Some(Ok(message))) = pull.messages.next().now_or_never() {
         let _ = message.ack_with(jetstream::AckKind::Nak(None)).await;
     }
     Ok(())
+}
+
+/// The batch that starts with `first`: what has already arrived joins it. When more than one
+/// had (events come in faster than batches are applied), the batch also takes what arrives
+/// within a short linger: fewer, larger batches keep up with a high rate, and a lone event
+/// never waits. Besides the batch, why the pull of consumer `name` ended, if it did.
+async fn gather(
+    worker: &Worker,
+    js: &jetstream::Context,
+    name: &str,
+    messages: &mut Stream,
+    first: jetstream::Message,
+) -> (Vec<jetstream::Message>, Option<String>) {
+    let mut batch = vec![first];
+    let mut linger = None;
+    while batch.len() < EVENT_BATCH {
+        let next = match linger {
+            None => messages.next().now_or_never(),
+            Some(until) => tokio::time::timeout_at(until, messages.next()).await.ok(),
+        };
+        match next {
+            Some(Some(Ok(message))) => batch.push(message),
+            Some(Some(Err(e))) => {
+                if worker.pull_ended(js, name, &e).await {
+                    return (batch, Some(error_chain(&e)));
+                }
+                warn!(error = %error_chain(&e), "product event consumer hiccup");
+                break;
+            }
+            Some(None) => break,
+            None if linger.is_none() && batch.len() > 1 => {
+                linger = Some(tokio::time::Instant::now() + EVENT_LINGER);
+            }
+            None => break,
+        }
+    }
+    (batch, None)
 }
 
 /// An accepted event's message, with its span (kept open until the event is settled).

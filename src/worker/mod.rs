@@ -8,7 +8,9 @@
 //!
 //! Both settle their messages through one decision (`settle.rs`): acknowledge, deliver again
 //! later, hand back, or dead-letter. While the database takes no writes, both stop pulling
-//! until it does (`database.rs`).
+//! until it does (`database.rs`). A consumer that goes away under them (deleted by hand, its
+//! stream created again) is created again from its definition and pulled again, with backoff,
+//! for as long as the worker runs.
 
 mod database;
 mod events;
@@ -20,7 +22,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::consumer::pull::{MessagesError, MessagesErrorKind, Stream};
 use async_nats::jetstream::{self};
+use backon::Retryable as _;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -33,6 +37,21 @@ use crate::telemetry::{TraceContext, error_chain};
 pub use events::EVENT_BATCH;
 use settle::{Outcome, Settler};
 use spans::mark_span;
+
+/// First and longest delay between attempts to pull a consumer again.
+const REPULL_MIN_DELAY: Duration = Duration::from_millis(200);
+const REPULL_MAX_DELAY: Duration = Duration::from_secs(30);
+
+/// How often the server says a waiting pull is alive. Two missed in a row make the worker ask
+/// whether its consumer still exists: one deleted while no pull was waiting goes without a
+/// word, and pulls to it would wait forever.
+const PULL_HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// A durable consumer of the catalog stream and the messages pulled from it.
+struct Pull {
+    consumer: PullConsumer,
+    messages: Stream,
+}
 
 /// The worker's connections and names.
 pub struct Worker {
@@ -120,6 +139,65 @@ impl Worker {
                     info.num_ack_pending as u64,
                 );
             }
+        }
+    }
+
+    /// Pulls consumer `name`, `batch` messages at a time. A consumer that is gone is created
+    /// again from its definition, as at start-up. Each failure is one warning, and the next
+    /// attempt follows the service's backoff, without end: `None` only once `shutdown` comes.
+    async fn pull(
+        &self,
+        js: &jetstream::Context,
+        name: &str,
+        batch: usize,
+        shutdown: &CancellationToken,
+    ) -> Option<Pull> {
+        let attempt = || async {
+            let consumer = match self.consumer(js, name).await {
+                Ok(consumer) => consumer,
+                Err(_) => {
+                    crate::bus::setup(js, &self.topology).await?;
+                    self.consumer(js, name).await?
+                }
+            };
+            let messages = consumer
+                .stream()
+                .max_messages_per_batch(batch)
+                .heartbeat(PULL_HEARTBEAT)
+                .messages()
+                .await?;
+            anyhow::Ok(Pull { consumer, messages })
+        };
+        let pulled = attempt
+            .retry(crate::retry::backoff(
+                REPULL_MIN_DELAY,
+                REPULL_MAX_DELAY,
+                usize::MAX,
+            ))
+            .sleep(tokio::time::sleep)
+            .notify(|e, delay| {
+                warn!(consumer = %name, error = format!("{e:#}"), ?delay, "could not pull the consumer; trying again");
+            });
+        tokio::select! {
+            () = shutdown.cancelled() => None,
+            pulled = pulled => pulled.ok(),
+        }
+    }
+
+    /// Whether `error` from the pull of consumer `name` means it will deliver nothing more:
+    /// the consumer was deleted (or nothing answers for it), it cannot be pulled the way it is
+    /// asked, or heartbeats stopped and the server says it is gone. Otherwise the pull stream
+    /// carries on by itself (a reconnect, a server out of reach for a while).
+    async fn pull_ended(&self, js: &jetstream::Context, name: &str, error: &MessagesError) -> bool {
+        match error.kind() {
+            MessagesErrorKind::ConsumerDeleted
+            | MessagesErrorKind::NoResponders
+            | MessagesErrorKind::PushBasedConsumer
+            | MessagesErrorKind::RequestLimitExceeded => true,
+            MessagesErrorKind::MissingHeartbeat => {
+                crate::bus::consumer_is_gone(js, &self.topology, name).await
+            }
+            _ => false,
         }
     }
 

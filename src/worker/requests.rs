@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
 use tokio::sync::watch;
@@ -24,56 +25,76 @@ pub(super) async fn consume(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let name = &worker.topology.requests_consumer;
-    let consumer = worker.consumer(js, name).await?;
-    let max_deliver = consumer.cached_info().config.max_deliver;
-    let ack_wait = consumer.cached_info().config.ack_wait;
-    let pull = || consumer.stream().max_messages_per_batch(1).messages();
+    let Some(mut pull) = worker.pull(js, name, 1, shutdown).await else {
+        return Ok(());
+    };
     info!(consumer = %name, "worker consuming sync requests");
-    let mut messages = pull().await?;
     loop {
         let next = tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            next = messages.next() => next,
+            next = pull.messages.next() => next,
         };
-        match next {
+        let ended = match next {
             Some(Ok(message)) => {
-                let (span, cx) = consumer_span(&message, name);
-                let delivered = delivered(&message);
-                let (outcome, database_down) =
-                    handle(worker, js, &message, ack_wait, shutdown, &cx)
-                        .instrument(span.clone())
-                        .await;
-                let settle = decide(outcome, delivered, max_deliver);
-                if let Settle::Nak(delay) = &settle {
-                    warn!(parent: &span, delivered, ?delay, "the request will be delivered again");
-                }
-                let settler = worker.settler(js);
-                settler
-                    .settle(&message, settle, &cx, true)
-                    .instrument(span)
-                    .await;
+                let database_down = take(worker, js, &pull.consumer, name, message, shutdown).await;
                 if database_down {
                     // Pull nothing until the database takes writes: a request pulled now
                     // would only spend one of its deliveries.
-                    drop(messages);
+                    drop(pull);
                     worker.wait_for_database(shutdown).await;
-                    if shutdown.is_cancelled() {
-                        break;
+                    match worker.pull(js, name, 1, shutdown).await {
+                        Some(again) => pull = again,
+                        None => break,
                     }
-                    messages = pull().await?;
                 }
+                continue;
             }
-            // A missed heartbeat or a reconnect: the pull stream carries on by itself.
-            Some(Err(e)) => warn!(error = %error_chain(&e), "sync request consumer hiccup"),
-            None => {
-                warn!("sync request stream ended; pulling again");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                messages = pull().await?;
+            Some(Err(e)) => {
+                if !worker.pull_ended(js, name, &e).await {
+                    warn!(error = %error_chain(&e), "sync request consumer hiccup");
+                    continue;
+                }
+                error_chain(&e)
             }
+            None => "the pull stream ended".to_owned(),
+        };
+        warn!(consumer = %name, error = ended, "sync requests stopped coming; pulling the consumer again");
+        match worker.pull(js, name, 1, shutdown).await {
+            Some(again) => pull = again,
+            None => break,
         }
     }
     Ok(())
+}
+
+/// Runs one request of `consumer` (named `name`) and settles its message. True when the run
+/// failed because the database takes no writes.
+async fn take(
+    worker: &Worker,
+    js: &jetstream::Context,
+    consumer: &PullConsumer,
+    name: &str,
+    message: jetstream::Message,
+    shutdown: &CancellationToken,
+) -> bool {
+    // The consumer's own settings: it may have been created again since the worker started.
+    let config = &consumer.cached_info().config;
+    let (span, cx) = consumer_span(&message, name);
+    let delivered = delivered(&message);
+    let (outcome, database_down) = handle(worker, js, &message, config.ack_wait, shutdown, &cx)
+        .instrument(span.clone())
+        .await;
+    let settle = decide(outcome, delivered, config.max_deliver);
+    if let Settle::Nak(delay) = &settle {
+        warn!(parent: &span, delivered, ?delay, "the request will be delivered again");
+    }
+    worker
+        .settler(js)
+        .settle(&message, settle, &cx, true)
+        .instrument(span)
+        .await;
+    database_down
 }
 
 /// Runs one request and says how its work ended, and whether it ended because the database

@@ -518,6 +518,12 @@ async fn a_bad_source_file_stops_the_command_naming_the_file_and_the_key() {
             "preset = \"dummyjson\"\n[auth]\ntype = \"bearer\"\ntoken = \"sk-live-123\"\n",
             "auth.token",
         ),
+        // An id in the host would send the bearer token wherever an event's product_id says.
+        (
+            "id-in-host.toml",
+            "preset = \"dummyjson\"\n[item]\nurl = \"http://{id}/products\"\n[auth]\ntype = \"bearer\"\ntoken_env = \"SHOP_TOKEN\"\n",
+            "item.url",
+        ),
     ];
     for (name, text, key) in cases {
         let path = dir.path().join(name);
@@ -535,6 +541,18 @@ async fn a_bad_source_file_stops_the_command_naming_the_file_and_the_key() {
             "the secret is never echoed: {err}"
         );
     }
+    let id_in_host = dir.path().join("id-in-host.toml");
+    let output = catalog_sync(
+        &["source", "check", id_in_host.to_str().unwrap()],
+        &[("SHOP_TOKEN", "t0ken")],
+    )
+    .await;
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("id-in-host.toml: item.url: {id} stands in the host"),
+        "{err}"
+    );
 }
 
 #[sqlx::test]
@@ -587,4 +605,99 @@ async fn source_check_and_sync_read_a_woocommerce_source(pool: PgPool) {
         name,
         catalog_sync::domain::category_name(first["category"].as_str().unwrap())
     );
+}
+
+#[sqlx::test]
+async fn credentials_in_urls_never_show_in_any_form_they_are_written(pool: PgPool) {
+    // Trust authentication on the test server ignores the password; it must not show anyway.
+    let mut db = reqwest::Url::parse(&database_url(&pool)).unwrap();
+    db.set_password(Some("dbSECRET")).unwrap();
+    let db_in_query = format!("{}?password=dbSECRET", database_url(&pool));
+    let db = db.to_string();
+    catalog_sync(&["migrate"], &[("DATABASE_URL", &db)]).await;
+    let secrets = |output: &Output| {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            stderr(output)
+        );
+        assert!(!all.contains("SECRET"), "{all}");
+        all
+    };
+    // No NATS listens on ports 1 and 2: every command says where it could not connect.
+    for nats_url in [
+        "natsuser:natsSECRET@127.0.0.1:1",
+        "nats://natsuser:natsSECRET@127.0.0.1:1",
+        "natsSECRET@127.0.0.1:1",
+        "nats://natsSECRET@127.0.0.1:1",
+        "natsuser:natsSECRET@127.0.0.1:1,nats://natsuser:natsSECRET@127.0.0.1:2",
+        "nats://nats%40user:nats%2FSECRET@127.0.0.1:1",
+        "nats://natsuser:nats,SECRET@127.0.0.1:1",
+        "nats://natsuser:nats/SECRET@127.0.0.1:1",
+    ] {
+        for database_url in [db.as_str(), db_in_query.as_str()] {
+            let env = [
+                ("DATABASE_URL", database_url),
+                ("NATS_URL", nats_url),
+                ("RUST_LOG", "trace"),
+                ("METRICS_LISTEN", "127.0.0.1:0"),
+            ];
+            for args in [&["worker"][..], &["request"], &["request", "--wait"]] {
+                let output = catalog_sync(args, &env).await;
+                assert!(!output.status.success(), "{nats_url} {args:?}");
+                let said = secrets(&output);
+                assert!(said.contains("NATS"), "{nats_url} {args:?}: {said}");
+            }
+            let status = catalog_sync(&["status", "--json"], &env).await;
+            secrets(&status);
+            let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+            let error = status["nats_error"].as_str().unwrap_or_default();
+            assert!(error.contains("REDACTED:REDACTED@"), "{nats_url}: {error}");
+            for command in ["worker", "request", "status", "sync", "runs", "run"] {
+                secrets(&catalog_sync(&[command, "--help"], &env).await);
+            }
+        }
+    }
+    // An upstream URL without its scheme is refused (exit 2), quoted redacted.
+    let refused = catalog_sync(
+        &["sync"],
+        &[
+            ("DATABASE_URL", db.as_str()),
+            ("SYNC_API_URL", "user:SECRET@127.0.0.1/products"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(2));
+    let said = secrets(&refused);
+    assert!(
+        said.contains("SYNC_API_URL") && said.contains("REDACTED:REDACTED@127.0.0.1/products"),
+        "{said}"
+    );
+    // A schemeless DATABASE_URL is refused without echoing its user for a scheme.
+    let refused = catalog_sync(
+        &["runs"],
+        &[("DATABASE_URL", "dbuser:dbSECRET@127.0.0.1/x")],
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(!secrets(&refused).contains("dbuser"));
+
+    // The same credentials, written without a scheme, authenticate against a real server.
+    let nats = NatsServer::spawn_with(&["--user", "natsuser", "--pass", "natsSECRET"]).await;
+    let nats_url = format!("natsuser:natsSECRET@127.0.0.1:{}", nats.port);
+    let env = [
+        ("DATABASE_URL", db.as_str()),
+        ("NATS_URL", nats_url.as_str()),
+        ("RUST_LOG", "trace"),
+    ];
+    let setup = catalog_sync(&["setup"], &env).await;
+    assert!(setup.status.success(), "{}", stderr(&setup));
+    secrets(&setup);
+    let published = catalog_sync(&["request", "--request-id", "guarded"], &env).await;
+    assert!(published.status.success(), "{}", stderr(&published));
+    assert!(secrets(&published).contains("published request guarded"));
+    let status = catalog_sync(&["status", "--json"], &env).await;
+    secrets(&status);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(status["nats_error"].is_null(), "{status}");
 }

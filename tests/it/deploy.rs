@@ -727,6 +727,60 @@ fn k8s_metrics_service_reaches_pods_serving_its_port_even_when_not_ready() {
     assert!(scraped > 0, "{K8S}: no Service is annotated for Prometheus");
 }
 
+// ---- the operations endpoint -------------------------------------------------------------------
+
+/// The `ENV NAME=value` settings of the default image (the Dockerfile's final stage).
+fn image_env() -> Env {
+    let stage = dockerfile().pop().expect("a final stage");
+    let args = stage.iter().filter_map(|line| line.strip_prefix("ENV "));
+    let pairs = args.flat_map(str::split_whitespace);
+    let pairs = pairs.filter_map(|pair| pair.split_once('='));
+    pairs.map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+#[test]
+fn containers_serve_the_operations_endpoint_on_every_interface_and_say_so() {
+    // Outside a container METRICS_LISTEN is loopback (its /status answers anyone); inside one,
+    // probes and Prometheus come from outside, so every place that runs one sets it itself.
+    let every_interface = |owner: &str, listen: Option<&String>| {
+        let listen = listen.unwrap_or_else(|| panic!("{owner}: set METRICS_LISTEN=0.0.0.0:9464"));
+        let addr: std::net::SocketAddr = listen.parse().unwrap_or_else(|e| panic!("{listen}: {e}"));
+        assert!(
+            addr.ip().is_unspecified(),
+            "{owner}: METRICS_LISTEN {listen} cannot be reached from outside the container"
+        );
+    };
+    every_interface("deploy/Dockerfile", image_env().get("METRICS_LISTEN"));
+    let serves = |subcommand: &str| catalog_sync_help(subcommand).contains("[env: METRICS_LISTEN=");
+    let mut checked = 0;
+    for (name, service) in compose() {
+        let command = runs(&name, &service).unwrap_or_default();
+        let Some(subcommand) = command.strip_prefix("catalog-sync ") else {
+            continue;
+        };
+        if serves(subcommand) {
+            checked += 1;
+            let env = vars(&service["environment"]);
+            every_interface(
+                &format!("compose service {name}"),
+                env.get("METRICS_LISTEN"),
+            );
+        }
+    }
+    let resources = k8s_resources();
+    for (owner, _, container, subcommand) in containers(&resources) {
+        if serves(&subcommand) {
+            checked += 1;
+            let env = container_env(&resources, container);
+            every_interface(&owner, env.get("METRICS_LISTEN"));
+        }
+    }
+    assert!(
+        checked >= 4,
+        "the worker and the scheduler in compose and in {K8S}"
+    );
+}
+
 // ---- NATS --------------------------------------------------------------------------------------
 
 /// The NATS server configurations of the repository: nats/ (the single server, the cluster) and

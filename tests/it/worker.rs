@@ -93,12 +93,13 @@ async fn malformed_requests_are_dead_lettered_and_the_worker_goes_on(pool: PgPoo
     let sim = simulator(50).await;
     let h = TestApp::start(&pool, &sim).await;
     let oversized = format!(r#"{{"reason":"{}"}}"#, "x".repeat(5000));
-    let bad: [(&str, &[u8]); 5] = [
+    let bad: [(&str, &[u8]); 6] = [
         ("not JSON", b"sync please"),
         ("wrong types", br#"{"dry_run":"yes"}"#),
         ("unknown mode", br#"{"mode":"everything"}"#),
         ("binary", &[0xff, 0xfe, 0x00]),
         ("oversized", oversized.as_bytes()),
+        ("a path for a request id", br#"{"request_id":"a b/../c"}"#),
     ];
     for (i, (_, body)) in bad.iter().enumerate() {
         h.publish("catalog.sync.requested", Some(&format!("bad-{i}")), body)
@@ -114,7 +115,7 @@ async fn malformed_requests_are_dead_lettered_and_the_worker_goes_on(pool: PgPoo
         .await
     );
     let dead = h.results("catalog.sync.dead").await;
-    assert_eq!(dead.len(), 5, "{dead:#?}");
+    assert_eq!(dead.len(), 6, "{dead:#?}");
     for (letter, (what, _)) in dead.iter().zip(bad.iter()) {
         assert_eq!(letter["subject"], "catalog.sync.requested", "{what}");
         assert!(
@@ -135,6 +136,12 @@ async fn malformed_requests_are_dead_lettered_and_the_worker_goes_on(pool: PgPoo
             .as_str()
             .unwrap()
             .contains("over the 4096-byte limit")
+    );
+    assert!(
+        dead[5]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("request id \"a b/../c\" contains ' '")
     );
     assert!(eventually(10, || h.requests_consumer_idle()).await);
     assert_eq!(count(&pool, "select count(*) from products").await, 50);
@@ -771,5 +778,182 @@ async fn an_exact_big_price_in_an_event_is_stored_digit_for_digit(pool: PgPool) 
     assert!(eventually(30, || h.updates_consumer_idle()).await);
     assert_eq!(stored_product(&pool, "8").await.unwrap().1, price);
     assert_eq!(stored_product(&pool, "9").await.unwrap().1, "12.50");
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn a_dry_run_worker_reads_requests_and_events_and_writes_no_catalog_row(pool: PgPool) {
+    let sim = simulator(60).await;
+    assert_eq!(full_sync(&engine(&pool, &sim)).await.counts.created, 60);
+    let before = row_versions(&pool).await;
+    // Upstream: one product changed, one gone, two new.
+    sim.mutate(1);
+    sim.delete(2);
+    sim.add_products(2);
+    let mut h = TestApp::new(&pool, &sim).await;
+    h.settings.engine.engine.dry_run = true;
+    h.start_worker();
+
+    h.publish("catalog.sync.requested", Some("dry-full"), b"{}")
+        .await;
+    h.publish(
+        "catalog.sync.requested",
+        Some("dry-products"),
+        br#"{"product_ids":[1,2,61]}"#,
+    )
+    .await;
+    h.publish("product.updated", None, &event(3, 1, 100)).await;
+    h.publish("product.updated", None, br#"{"product_id":4}"#)
+        .await;
+    let gone = br#"{"product_id":5,"deleted":true,"updated_at":"2030-01-01T00:00:00Z"}"#;
+    h.publish("product.updated", None, gone).await;
+
+    assert!(
+        eventually(60, || async {
+            h.requests_consumer_idle().await && h.updates_consumer_idle().await
+        })
+        .await,
+        "every request and event settled"
+    );
+    let summaries = h.results("catalog.sync.completed").await;
+    assert!(summaries.len() >= 3, "{summaries:#?}");
+    assert!(
+        summaries.iter().all(|s| s["dry_run"] == true),
+        "{summaries:#?}"
+    );
+    let full = summaries.iter().find(|s| s["request_id"] == "dry-full");
+    let full = full.expect("the full sync's summary");
+    // It compared everything and says what it would have done.
+    assert_eq!(full["counts"]["created"], 2, "{full}");
+    assert_eq!(full["counts"]["updated"], 1, "{full}");
+    assert_eq!(full["counts"]["archived"], 1, "{full}");
+    assert_eq!(
+        row_versions(&pool).await,
+        before,
+        "no product row written or added"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is not null"
+        )
+        .await,
+        0
+    );
+    assert!(h.results("catalog.sync.dead").await.is_empty());
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn a_worker_told_to_force_archive_archives_beyond_the_ratio(pool: PgPool) {
+    let sim = simulator(50).await;
+    full_sync(&engine(&pool, &sim)).await;
+    // 40 % of the catalog gone upstream, over SYNC_ARCHIVE_MAX_RATIO's 20 %.
+    for id in 1..=20 {
+        sim.delete(id);
+    }
+    let mut h = TestApp::new(&pool, &sim).await;
+    h.settings.engine.engine.force_archive = true;
+    h.start_worker();
+    h.publish("catalog.sync.requested", Some("forced"), b"{}")
+        .await;
+    assert!(
+        eventually(60, || async {
+            h.results("catalog.sync.completed").await.len() == 1
+        })
+        .await
+    );
+    let summary = &h.results("catalog.sync.completed").await[0];
+    assert_eq!(summary["counts"]["archived"], 20, "{summary}");
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is not null"
+        )
+        .await,
+        20
+    );
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn a_worker_whose_consumers_are_deleted_creates_them_again_and_goes_on(pool: PgPool) {
+    let sim = simulator(20).await;
+    let h = TestApp::start(&pool, &sim).await;
+    let stream = h.js.get_stream("CATALOG").await.unwrap();
+    let pulling = |name: &'static str| {
+        let stream = stream.clone();
+        move || {
+            let stream = stream.clone();
+            async move {
+                let info = stream.consumer_info(name).await;
+                info.is_ok_and(|info| info.num_waiting > 0)
+            }
+        }
+    };
+    for name in ["catalog-sync-requests", "catalog-sync-updates"] {
+        assert!(eventually(30, pulling(name)).await, "{name} pulled");
+        stream.delete_consumer(name).await.unwrap();
+    }
+
+    // Published while the consumers are gone: applied once the worker has them again.
+    h.publish("product.updated", None, &event(7, 1, 100)).await;
+    h.publish(
+        "catalog.sync.requested",
+        Some("after-the-deletion"),
+        br#"{"product_ids":[3]}"#,
+    )
+    .await;
+    assert!(
+        eventually(60, || async {
+            let event = stored_product(&pool, "7").await;
+            let request = stored_product(&pool, "3").await;
+            event.is_some_and(|p| p.0 == "Lamp 7 v1") && request.is_some()
+        })
+        .await,
+        "the event and the request were applied"
+    );
+    for name in ["catalog-sync-requests", "catalog-sync-updates"] {
+        assert!(eventually(30, pulling(name)).await, "{name} pulled again");
+    }
+    assert!(eventually(30, || h.requests_consumer_idle()).await);
+    assert!(eventually(30, || h.updates_consumer_idle()).await);
+    h.stop().await;
+}
+
+#[sqlx::test]
+async fn a_requests_consumer_deleted_during_a_run_is_created_again_after_the_run(pool: PgPool) {
+    // 60 pages of 50 ms one after another: a run of a few seconds.
+    let sim = simulator_with(catalog_sync_simulator::SimulatorConfig {
+        products: 3000,
+        latency: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await;
+    let mut h = TestApp::new(&pool, &sim).await;
+    h.settings.engine.engine.concurrency = 1;
+    h.start_worker();
+    h.publish("catalog.sync.requested", Some("long"), b"{}")
+        .await;
+    let running = "select count(*) from sync_runs where status = 'running'";
+    assert!(eventually(30, || async { count(&pool, running).await == 1 }).await);
+    // No pull waits while the run goes: nothing tells the worker its consumer is gone.
+    let stream = h.js.get_stream("CATALOG").await.unwrap();
+    stream
+        .delete_consumer("catalog-sync-requests")
+        .await
+        .unwrap();
+    h.publish(
+        "catalog.sync.requested",
+        Some("next"),
+        br#"{"product_ids":[3]}"#,
+    )
+    .await;
+    let done = "select count(*) from sync_runs where request_id in ('long', 'next') and status = 'succeeded'";
+    assert!(
+        eventually(90, || async { count(&pool, done).await == 2 }).await,
+        "both requests ran"
+    );
+    assert!(eventually(30, || h.requests_consumer_idle()).await);
     h.stop().await;
 }

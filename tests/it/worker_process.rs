@@ -615,6 +615,73 @@ async fn request_wait_with_a_reused_id_answers_at_once_and_says_so(pool: PgPool)
 }
 
 #[sqlx::test]
+async fn request_ids_the_worker_refuses_are_refused_by_the_cli_and_never_published(pool: PgPool) {
+    let sim = simulator(10).await;
+    let app = TestApp::new(&pool, &sim).await;
+    let env = app.env();
+    let long = "x".repeat(300);
+    for id in ["a b/../c", long.as_str(), ""] {
+        for args in [
+            &["request", "--request-id", id][..],
+            &["request", "--wait", "--timeout", "5s", "--request-id", id],
+            &["sync", "--request-id", id],
+        ] {
+            let output = env.command(args).output().await.unwrap();
+            let err = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains("--request-id") && err.contains("request id"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    let mut stream = app.js.get_stream("CATALOG").await.unwrap();
+    let stored = stream.info().await.unwrap().state.messages;
+    assert_eq!(stored, 0, "nothing was published");
+    assert_eq!(count(&pool, "select count(*) from sync_runs").await, 0);
+    // An id the worker takes is published.
+    env.run_ok(&["request", "--request-id", "nightly-2026-12-05"])
+        .await;
+    let stored = stream.info().await.unwrap().state.messages;
+    assert_eq!(stored, 1);
+}
+
+#[sqlx::test]
+async fn a_dry_run_worker_says_so_when_it_starts_and_sync_dry_run_writes_nothing(pool: PgPool) {
+    let sim = simulator(10).await;
+    let app = TestApp::new(&pool, &sim).await;
+    let env = app
+        .env()
+        .with(&[("SYNC_DRY_RUN", "true"), ("RUST_LOG", "info")]);
+    let mut worker = env
+        .command(&["worker", "--force-archive"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = tokio::io::BufReader::new(worker.stderr.take().unwrap());
+    let mut said = String::new();
+    let told = tokio::time::timeout(Duration::from_secs(30), async {
+        use tokio::io::AsyncBufReadExt as _;
+        while stderr.read_line(&mut said).await.unwrap() > 0 {
+            if said.contains("dry run (SYNC_DRY_RUN)") && said.contains("SYNC_FORCE_ARCHIVE") {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(told.is_ok(), "the worker did not say so: {said}");
+    assert!(terminate(&mut worker).await.success());
+
+    // The one-off sync takes SYNC_DRY_RUN the same way.
+    let output = env.run_ok(&["sync", "--json"]).await;
+    let summary: RunSummary = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(summary.dry_run);
+    assert_eq!(summary.counts.created, 10);
+    assert_eq!(count(&pool, "select count(*) from products").await, 0);
+}
+
+#[sqlx::test]
 async fn request_wait_without_a_worker_says_so_and_stops_on_sigint(pool: PgPool) {
     let sim = simulator(10).await;
     let app = TestApp::new(&pool, &sim).await;

@@ -227,11 +227,13 @@ pub struct SyncArgs {
     )]
     pub future_tolerance: Duration,
 
-    /// Read everything, write no catalog rows, report what would change.
+    /// Read everything, write no catalog rows (nor anything to Medusa), report what would
+    /// change. A worker runs every request and every event batch dry.
     #[arg(long, env = "SYNC_DRY_RUN", value_name = "SYNC_DRY_RUN", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub dry_run: bool,
 
-    /// Archive products missing upstream even beyond SYNC_ARCHIVE_MAX_RATIO.
+    /// Archive products missing upstream even beyond SYNC_ARCHIVE_MAX_RATIO (a worker: in every
+    /// full sync it runs).
     #[arg(long, env = "SYNC_FORCE_ARCHIVE", value_name = "SYNC_FORCE_ARCHIVE", value_parser = BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub force_archive: bool,
 }
@@ -275,6 +277,8 @@ impl SyncArgs {
             progress_interval: Duration::from_secs(2),
             stale_after: self.run_stale_after,
             future_tolerance: self.future_tolerance,
+            dry_run: self.dry_run,
+            force_archive: self.force_archive,
         }
     }
 }

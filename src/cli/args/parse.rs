@@ -26,7 +26,7 @@ impl clap::builder::TypedValueParser for HttpUrlParser {
                 clap::error::ErrorKind::ValueValidation,
                 format!(
                     "invalid value '{}' for '{name}': {reason}\n",
-                    crate::credentials::redact_text(&text)
+                    crate::credentials::redact_urls(&text)
                 ),
             )
             .with_cmd(cmd)
@@ -38,6 +38,10 @@ impl clap::builder::TypedValueParser for HttpUrlParser {
 pub fn parse_http_url(s: &str) -> Result<Url, String> {
     let url = Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
+        // In `user:password@host` the parser takes the user for a scheme: not to be echoed.
+        if !crate::credentials::written_with_scheme(s, url.scheme()) {
+            return Err("must start with http:// or https://".into());
+        }
         return Err(format!(
             "scheme must be http or https, not {}",
             url.scheme()
@@ -49,13 +53,13 @@ pub fn parse_http_url(s: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// A duration like `500ms`, `5s` or `2m`.
 /// A source file, read and checked now, so a bad one stops the command at start-up with the
 /// file, the key and the problem named.
 pub fn parse_source(s: &str) -> Result<crate::source::Source, String> {
     crate::source::Source::load(std::path::Path::new(s)).map_err(|e| e.to_string())
 }
 
+/// A duration like `500ms`, `5s` or `2m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 500ms, 5s, 2m)"))
 }
@@ -87,6 +91,11 @@ mod tests {
         assert!(parse_http_url("http://127.0.0.1:8090/products").is_ok());
         assert!(parse_http_url("ftp://example.com/x").is_err());
         assert!(parse_http_url("not a url").is_err());
+        let refused = parse_http_url("user:SECRET@127.0.0.1/products").unwrap_err();
+        assert!(
+            refused.contains("http://") && !refused.contains("user"),
+            "{refused}"
+        );
     }
 
     #[test]

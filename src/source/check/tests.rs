@@ -253,6 +253,41 @@ fn bad_files_name_the_file_the_key_and_the_problem() {
 }
 
 #[test]
+fn the_id_may_stand_only_in_the_item_urls_path_or_query() {
+    let item = |url: &str| {
+        with(r#"style = "offset""#, "").replace("https://shop.example/api/products/{id}", url)
+    };
+    for (url, part) in [
+        ("http://{id}/products", "host"),
+        ("http://{id}.shop.example/products", "host"),
+        ("https://shop.example{id}/products", "host"),
+        ("http:{id}/products", "host"),
+        ("http://shop.example:{id}/products", "port"),
+        ("http://shop.example:80{id}/products", "port"),
+        ("{id}://shop.example/products", "scheme"),
+        ("http://{id}@shop.example/products", "user info"),
+        ("https://shop.example/products#{id}", "fragment"),
+    ] {
+        let e = error(&item(url));
+        assert_eq!(e.key, "item.url", "{url}: {e}");
+        assert!(
+            e.problem.contains(&format!("{{id}} stands in the {part}")),
+            "{url}: {e}"
+        );
+        assert!(e.to_string().starts_with("shop.toml: item.url: "), "{e}");
+    }
+    for url in [
+        "https://shop.example/p/{id}",
+        "https://shop.example/p/{id}.json",
+        "https://shop.example/p?id={id}",
+        "https://shop.example/p/{id}/variants?of={id}",
+    ] {
+        let source = parse(&item(url)).unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(source.item.url, url);
+    }
+}
+
+#[test]
 fn a_missing_file_is_named() {
     let e = Source::load(std::path::Path::new("/nonexistent/shop.toml")).unwrap_err();
     assert_eq!(e.file, "/nonexistent/shop.toml");

@@ -76,6 +76,8 @@ pub fn settings() -> EngineSettings {
         progress_interval: Duration::from_millis(100),
         stale_after: Duration::from_secs(60),
         future_tolerance: Duration::from_secs(300),
+        dry_run: false,
+        force_archive: false,
     }
 }
 
