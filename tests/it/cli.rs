@@ -612,7 +612,11 @@ async fn credentials_in_urls_never_show_in_any_form_they_are_written(pool: PgPoo
     // Trust authentication on the test server ignores the password; it must not show anyway.
     let mut db = reqwest::Url::parse(&database_url(&pool)).unwrap();
     db.set_password(Some("dbSECRET")).unwrap();
-    let db_in_query = format!("{}?password=dbSECRET", database_url(&pool));
+    let mut db_in_query = reqwest::Url::parse(&database_url(&pool)).unwrap();
+    db_in_query
+        .query_pairs_mut()
+        .append_pair("password", "dbSECRET");
+    let db_in_query = db_in_query.to_string();
     let db = db.to_string();
     catalog_sync(&["migrate"], &[("DATABASE_URL", &db)]).await;
     let secrets = |output: &Output| {

@@ -843,6 +843,7 @@ const METRICS: &[(&str, &str)] = &[
     ("catalog_sync_consumer_ack_pending", "gauge"),
     ("catalog_sync_last_success_timestamp_seconds", "gauge"),
     ("catalog_sync_dead_letters_waiting", "gauge"),
+    ("catalog_sync_database_writable", "gauge"),
     ("catalog_sync_medusa_requests", "counter"),
     ("catalog_sync_medusa_pushes", "counter"),
     ("catalog_sync_medusa_owed", "gauge"),

@@ -805,7 +805,7 @@ async fn a_dry_run_worker_reads_requests_and_events_and_writes_no_catalog_row(po
     h.publish("product.updated", None, &event(3, 1, 100)).await;
     h.publish("product.updated", None, br#"{"product_id":4}"#)
         .await;
-    let gone = br#"{"product_id":5,"deleted":true,"updated_at":"2030-01-01T00:00:00Z"}"#;
+    let gone = br#"{"product_id":5,"deleted":true,"updated_at":"2026-11-01T00:00:00Z"}"#;
     h.publish("product.updated", None, gone).await;
 
     assert!(
