@@ -105,6 +105,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
         );
     }
     state.total = plan.planned.saturating_sub(start);
+    state.share_progress();
     info!(
         total,
         planned = plan.planned,
@@ -146,7 +147,17 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
         );
         let cancel = state.control.cancel.clone();
         while !end {
-            match pages.next(&cancel).await {
+            // A batch that commits while the next page is on its way moves the progress and
+            // the checkpoint at once, however slow the upstream is.
+            let next = tokio::select! {
+                next = pages.next(&cancel) => next,
+                written = writer.next_written() => {
+                    writer.book(written, state).await;
+                    listing.settle(state, &writer);
+                    continue;
+                }
+            };
+            match next {
                 None => break,
                 Some(Ok((i, Ok(page)))) => end = listing.take(state, &mut writer, i, page).await,
                 Some(Ok((i, Err(e)))) => listing.lose(state, i, &e),

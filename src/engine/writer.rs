@@ -46,7 +46,7 @@ pub(super) struct WriterSettings {
 }
 
 /// A finished batch write.
-struct Written {
+pub(super) struct Written {
     number: u64,
     size: u64,
     result: Result<BatchWrite, StoreError>,
@@ -83,6 +83,9 @@ impl BatchWriter {
     }
 
     pub async fn push(&mut self, product: PreparedProduct, state: &mut RunState) {
+        // Batches that finished meanwhile are booked now, not when a writer is next needed:
+        // the run's progress and checkpoint follow what is committed.
+        self.collect_ready(state).await;
         self.batch.push(product);
         if self.batch.len() >= self.settings.batch_size {
             self.dispatch(state).await;
@@ -162,9 +165,34 @@ impl BatchWriter {
 
     /// Waits for one batch write and books its outcome.
     async fn collect_one(&mut self, state: &mut RunState) {
-        let Some(joined) = self.in_flight.join_next().await else {
-            return;
-        };
+        if let Some(joined) = self.in_flight.join_next().await {
+            self.book(joined, state).await;
+        }
+    }
+
+    /// Books every batch write that has finished, without waiting for any.
+    async fn collect_ready(&mut self, state: &mut RunState) {
+        while let Some(joined) = self.in_flight.try_join_next() {
+            self.book(joined, state).await;
+        }
+    }
+
+    /// The next batch write to finish; pending for ever while none is in flight. Book it with
+    /// [`BatchWriter::book`]: a caller waiting on something else (the next page) sees commits
+    /// as they happen.
+    pub async fn next_written(&mut self) -> Result<Written, tokio::task::JoinError> {
+        match self.in_flight.join_next().await {
+            Some(joined) => joined,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Books the outcome of a batch write.
+    pub async fn book(
+        &mut self,
+        joined: Result<Written, tokio::task::JoinError>,
+        state: &mut RunState,
+    ) {
         let written = match joined {
             Ok(written) => written,
             Err(e) => {

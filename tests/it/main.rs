@@ -24,6 +24,7 @@ mod decoding;
 mod deploy;
 mod medusa;
 mod medusa_sink;
+mod resume;
 mod sources;
 mod support;
 mod sync_engine;
