@@ -315,3 +315,28 @@ pub async fn invariants(
         listed.join("\n  ")
     ))
 }
+
+/// Every recorded summary says `fetched = created + updated + unchanged + failed`.
+pub async fn counts_add_up(pool: &PgPool) -> Option<String> {
+    let wrong: Vec<(String, Value)> = sqlx::query_as(
+        "select request_id, summary->'counts' from sync_runs where summary is not null
+         and (summary->'counts'->>'fetched')::int8 <> (summary->'counts'->>'created')::int8
+             + (summary->'counts'->>'updated')::int8 + (summary->'counts'->>'unchanged')::int8
+             + (summary->'counts'->>'failed')::int8",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("summaries");
+    (!wrong.is_empty()).then(|| {
+        let listed: Vec<String> = wrong
+            .iter()
+            .take(MAX_LISTED)
+            .map(|(id, counts)| format!("{id}: {counts}"))
+            .collect();
+        format!(
+            "{} summaries whose counts do not add up (fetched = created + updated + unchanged + failed):\n  {}",
+            wrong.len(),
+            listed.join("\n  ")
+        )
+    })
+}

@@ -5,9 +5,11 @@
 //! deletions, additions, some timed to land *during* a full sync), product events with and
 //! without a product, with and without versions, duplicated, delayed and reordered, full and
 //! targeted sync requests, worker SIGKILL and restart, nats-server restart, PostgreSQL
-//! connections killed, and upstream 429s, 500s, timeouts and truncated bodies. Then the bus is
-//! drained, one full sync runs, and every product row is compared field by field with the
-//! upstream. Any difference fails with the seed and a minimal diff.
+//! connections killed, windows where the database is read-only (every session replaced by a
+//! read-only one, and the pools' sessions left read-only after it ends), events dated years
+//! ahead, and upstream 429s, 500s, timeouts and truncated bodies. Then the bus is drained, one
+//! full sync runs, and every product row is compared field by field with the upstream (and
+//! every summary's counts must add up). Any difference fails with the seed and a minimal diff.
 //!
 //! `CONVERGE_SCHEDULES` (default 3) and `CONVERGE_SEED` (default fixed) choose the schedules;
 //! `scripts/converge --schedules N --seed S` runs long ones. Timing still varies from run to

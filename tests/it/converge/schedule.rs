@@ -88,6 +88,26 @@ impl Database {
         }
     }
 
+    /// Makes the database read-only (`on`) or writable again, as a failover to a replica and
+    /// back looks: new sessions follow at once; the sessions of the pools stay as they were.
+    async fn set_read_only(&self, on: bool) {
+        let statement = if on {
+            format!(
+                "alter database {} set default_transaction_read_only = on",
+                self.name
+            )
+        } else {
+            format!(
+                "alter database {} reset default_transaction_read_only",
+                self.name
+            )
+        };
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&self.admin)
+            .await
+            .expect("alter database");
+    }
+
     /// Kills every connection to the schedule's database (the worker's and ours).
     async fn terminate_connections(&self) -> u64 {
         sqlx::query_scalar::<_, i64>(
@@ -155,6 +175,8 @@ struct Run {
     handles: BTreeMap<String, String>,
     /// The newest stored version seen per product: it may only move forward.
     versions: BTreeMap<String, String>,
+    /// While the database is read-only: the step after which it takes writes again.
+    read_only_until: Option<usize>,
     tally: Tally,
     log: Vec<String>,
     step: usize,
@@ -252,6 +274,7 @@ impl Run {
             delayed: Vec::new(),
             handles: BTreeMap::new(),
             versions: BTreeMap::new(),
+            read_only_until: None,
             tally: Tally::default(),
             log: Vec::new(),
             step: 0,
@@ -352,7 +375,17 @@ impl Run {
     }
 
     async fn operation(&mut self) {
-        match self.rng.u32(0..100) {
+        if self.read_only_until.is_some_and(|until| self.step > until) {
+            self.read_only_until = None;
+            self.db.set_read_only(false).await;
+            self.note(
+                "database writable again",
+                "the database takes writes again (pooled sessions left read-only)".into(),
+            );
+        }
+        match self.rng.u32(0..104) {
+            100..=101 if self.read_only_until.is_none() => self.read_only_window().await,
+            100..=103 => self.future_dated_event().await,
             0..=17 => self.upstream_change().await,
             18..=49 => self.product_event().await,
             50..=53 => {
@@ -560,6 +593,40 @@ impl Run {
         self.nats.restart(Duration::from_millis(down)).await;
     }
 
+    /// The database turns read-only for the next few operations, every session with it (a
+    /// failover to a replica): the worker must wait it out and lose nothing.
+    async fn read_only_window(&mut self) {
+        let steps = self.rng.usize(1..=6);
+        self.db.set_read_only(true).await;
+        let killed = self.db.terminate_connections().await;
+        self.read_only_until = Some(self.step + steps);
+        self.note(
+            "database read-only",
+            format!(
+                "the database is read-only for {steps} operations ({killed} sessions replaced)"
+            ),
+        );
+    }
+
+    /// An event from a publisher whose clock runs years ahead: refused, it changes nothing.
+    async fn future_dated_event(&mut self) {
+        let Some(id) = self.live_id() else { return };
+        let body = match (self.rng.bool(), self.sim.product(id)) {
+            (true, Some(mut product)) => {
+                product["title"] = json!("From the future");
+                product["meta"]["updatedAt"] = json!("2030-01-01T00:00:00.000Z");
+                json!({ "product_id": id, "product": product })
+            }
+            _ => json!({ "product_id": id, "deleted": true, "updated_at": "2099-01-01T00:00:00Z" }),
+        };
+        self.note(
+            "future-dated event",
+            format!("event for {id} dated years ahead"),
+        );
+        self.publish("product.updated", None, body.to_string().into_bytes())
+            .await;
+    }
+
     fn upstream_fault(&mut self) {
         let n = self.rng.usize(1..=4);
         let fault = match self.rng.u32(0..5) {
@@ -581,6 +648,13 @@ impl Run {
     /// Quiet bus, one full sync, comparison. `Some` describes what went wrong.
     async fn settle(&mut self) -> Option<String> {
         self.sim.clear_faults();
+        if self.read_only_until.take().is_some() {
+            self.db.set_read_only(false).await;
+            self.note(
+                "database writable again",
+                "the database takes writes again before the drain".into(),
+            );
+        }
         self.release_delayed().await;
         if self
             .worker
@@ -643,6 +717,9 @@ impl Run {
         }
         if let Some(diff) = super::compare::diff(&self.db.pool, &self.sim).await {
             return Some(format!("after the final full sync: {diff}"));
+        }
+        if let Some(wrong) = super::compare::counts_add_up(&self.db.pool).await {
+            return Some(wrong);
         }
         super::compare::invariants(&self.db.pool, &self.sim, &self.handles, &mut self.versions)
             .await
