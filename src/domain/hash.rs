@@ -13,6 +13,22 @@ impl ContentHash {
     }
 }
 
+/// A 128-bit fingerprint (XXH3) of one upstream record's exact bytes, seeded with the mapping
+/// that reads it. The same bytes read by the same mapping give the same product, so a record
+/// whose fingerprint the catalog already holds needs no decoding to be known unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RecordFingerprint(pub [u8; 16]);
+
+impl RecordFingerprint {
+    pub fn of(seed: u64, record: &[u8]) -> Self {
+        RecordFingerprint(xxhash_rust::xxh3::xxh3_128_with_seed(record, seed).to_le_bytes())
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// Feeds values into an XXH3 state in an unambiguous encoding: every item is tagged and every
 /// string is length-prefixed.
 pub(crate) struct Hasher(Xxh3);

@@ -11,7 +11,7 @@ mod summary;
 
 pub use attributes::Attributes;
 pub use handle::{slugify, suffixed_handle};
-pub use hash::ContentHash;
+pub use hash::{ContentHash, RecordFingerprint};
 pub use id::{IdError, MAX_ID_CHARS, ProductId, check_product_id, is_id_char};
 pub use price::{MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, Price, PriceError};
 pub use product::{PreparedProduct, Product, ProductError, category_name};

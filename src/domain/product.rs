@@ -162,6 +162,9 @@ pub struct PreparedProduct {
     pub handle: String,
     /// The handle it gets when the slug is taken.
     pub handle_suffixed: String,
+    /// The fingerprint of the listing record it was read from; `None` for a product from an
+    /// event or the item endpoint, whose bytes differ from the listing's.
+    pub record: Option<super::RecordFingerprint>,
 }
 
 impl From<Product> for PreparedProduct {
@@ -173,6 +176,17 @@ impl From<Product> for PreparedProduct {
             handle,
             handle_suffixed,
             product,
+            record: None,
+        }
+    }
+}
+
+impl PreparedProduct {
+    /// A product read from a listing record with this fingerprint.
+    pub fn listed(product: Product, record: super::RecordFingerprint) -> Self {
+        PreparedProduct {
+            record: Some(record),
+            ..PreparedProduct::from(product)
         }
     }
 }

@@ -7,7 +7,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use tracing::info;
 
 use super::Engine;
-use super::full::prepare;
 use super::run::RunState;
 use crate::domain::ErrorKind;
 use crate::source::TimeFormat;
@@ -63,12 +62,13 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState) {
         state.dry_run,
     );
     let first_page = PageAt::first(engine.settings().page_size);
-    let first = engine
-        .upstream()
-        .page_at(&first_page, Some((filter.0.as_str(), filter.1.as_str())))
+    // Products known by their bytes are unchanged here too: only what really changed is decoded.
+    let lister = engine.lister();
+    let first = lister
+        .page(&first_page, Some((filter.0.as_str(), filter.1.as_str())))
         .await;
     let first = match first {
-        Ok(page) => prepare(page),
+        Ok(page) => page,
         Err(e) => {
             state.fatal(
                 ErrorKind::Upstream,
@@ -77,7 +77,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState) {
             return;
         }
     };
-    super::sequential::read(engine, state, &mut writer, first, Some(filter)).await;
+    super::sequential::read(engine, &lister, state, &mut writer, first, Some(filter)).await;
     writer.finish(state).await;
 }
 

@@ -29,14 +29,14 @@ use crate::upstream::IdPage;
 const CHECK_CHUNK: u32 = 500;
 
 /// Confirms and archives the live products the listing (of `total` products, in pages of
-/// `page_size`) did not serve.
+/// `page_size`) did not serve; `counted` is how many there are (counted by the caller).
 pub(super) async fn archive_missing(
     engine: &Engine,
     state: &mut RunState,
     writer: &mut BatchWriter,
-    page_size: u64,
-    total: u64,
+    (page_size, total): (u64, u64),
     listing_moved: bool,
+    counted: Result<u64, StoreError>,
 ) {
     let seen_runs = state.seen_runs.clone();
     let mut candidates = Candidates {
@@ -52,7 +52,7 @@ pub(super) async fn archive_missing(
         id_listing_pages: 0,
     };
     let result: Result<(), StoreError> = async {
-        report.candidates = engine.store().count_candidates(&candidates).await?;
+        report.candidates = counted?;
         if report.candidates == 0 {
             return Ok(());
         }

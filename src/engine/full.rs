@@ -13,14 +13,14 @@ use tracing::{info, warn};
 use super::Engine;
 use super::checkpoint::Tracker;
 use super::fetch;
+use super::listed::{Listed, PreparedPage};
 use super::listing::{Continuity, Plan};
 use super::run::RunState;
 use super::writer::BatchWriter;
 use crate::domain::ErrorKind;
-use crate::domain::PreparedProduct;
-use crate::store::{ListingCheckpoint, WriteOptions};
+use crate::store::{Candidates, ListingCheckpoint, WriteOptions};
 use crate::telemetry::error_chain;
-use crate::upstream::{Access, InvalidProduct, Page, PageAt, UpstreamError};
+use crate::upstream::{Access, PageAt, UpstreamError};
 
 /// Most `listing_moved` errors one run records; further signs are only counted.
 const MAX_MOVED_ERRORS: u64 = 5;
@@ -53,8 +53,18 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
         None => (0, None),
     };
 
-    let first = match engine.upstream().page(start, settings.page_size).await {
-        Ok(page) => prepare(page),
+    let lister = engine.lister();
+    let first = match lister
+        .page(
+            &PageAt::Offset {
+                skip: start,
+                limit: settings.page_size,
+            },
+            None,
+        )
+        .await
+    {
+        Ok(page) => page,
         Err(e) => {
             state.fatal(
                 ErrorKind::Upstream,
@@ -66,7 +76,8 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
     let total = match first.total.filter(|_| access != Access::Sequential) {
         Some(total) => total,
         None => {
-            let read = super::sequential::read(engine, state, &mut writer, first, None).await;
+            let read =
+                super::sequential::read(engine, &lister, state, &mut writer, first, None).await;
             writer.finish(state).await;
             let mut moved = read.moved;
             let archivable = read.complete && !read.capped;
@@ -134,15 +145,18 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
     let plan = listing.plan.clone();
     let past_end = (!plan.capped).then(|| plan.pages - 1);
     if !end {
-        let (upstream, task_plan) = (engine.upstream().clone(), plan.clone());
+        let (task_lister, task_plan) = (lister.clone(), plan.clone());
         let mut pages = fetch::in_order(
             1..past_end.unwrap_or(plan.pages),
             settings.concurrency,
             move |i| {
-                let upstream = upstream.clone();
-                let (skip, limit) = (task_plan.skip(i), task_plan.limit(i));
-                // Decoding and hashing happen in the task, off the writer's path.
-                async move { (i, upstream.page(skip, limit as u32).await.map(prepare)) }
+                let lister = task_lister.clone();
+                let at = PageAt::Offset {
+                    skip: task_plan.skip(i),
+                    limit: task_plan.limit(i) as u32,
+                };
+                // Sifting, decoding and hashing happen in the task, off the writer's path.
+                async move { (i, lister.page(&at, None).await) }
             },
         );
         let cancel = state.control.cancel.clone();
@@ -169,13 +183,13 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
         }
     }
     if let Some(i) = past_end.filter(|_| !end && !state.cancelled()) {
-        match engine
-            .upstream()
-            .page(plan.skip(i), plan.limit(i) as u32)
-            .await
-        {
+        let at = PageAt::Offset {
+            skip: plan.skip(i),
+            limit: plan.limit(i) as u32,
+        };
+        match lister.page(&at, None).await {
             Ok(page) => {
-                listing.take(state, &mut writer, i, prepare(page)).await;
+                listing.take(state, &mut writer, i, page).await;
             }
             Err(e) => listing.lose(state, i, &e),
         }
@@ -211,7 +225,23 @@ async fn archive_step(
         info!(run_id = %state.run_id, "run interrupted; nothing is archived");
         return;
     }
-    match engine.store().seen_twice(state.run_id).await {
+    let archivable =
+        listing_complete && state.fatal_message().is_none() && state.batches.failed == 0;
+    // Both read the whole seen list: side by side, on two connections.
+    let seen_runs = state.seen_runs.clone();
+    let candidates = Candidates {
+        seen_runs: &seen_runs,
+        run_id: state.run_id,
+        after_id_listing: false,
+    };
+    let (repeated, counted) = tokio::join!(engine.store().seen_twice(state.run_id), async {
+        if archivable {
+            Some(engine.store().count_candidates(&candidates).await)
+        } else {
+            None
+        }
+    });
+    match repeated {
         Ok(0) => {}
         Ok(repeated) => moved.note(
             state,
@@ -220,11 +250,17 @@ async fn archive_step(
         Err(e) => warn!(error = %error_chain(&e), "could not check the listing for repeated ids"),
     }
     moved.report(state);
-    let archivable =
-        listing_complete && state.fatal_message().is_none() && state.batches.failed == 0;
-    if archivable {
-        super::confirm::archive_missing(engine, state, writer, page_size, total, moved.count > 0)
-            .await;
+    if let Some(counted) = counted {
+        let listing_moved = moved.count > 0;
+        super::confirm::archive_missing(
+            engine,
+            state,
+            writer,
+            (page_size, total),
+            listing_moved,
+            counted,
+        )
+        .await;
     } else {
         info!(run_id = %state.run_id, "not every product arrived; nothing is archived");
     }
@@ -286,7 +322,7 @@ impl Listing {
         page: PreparedPage,
     ) -> bool {
         let verdict = {
-            let ids: Vec<Option<&str>> = page.products.iter().map(item_id).collect();
+            let ids: Vec<Option<&str>> = page.products.iter().map(Listed::id).collect();
             self.continuity
                 .check(&self.plan, i, page.total.unwrap_or(self.total), &ids)
         };
@@ -297,7 +333,7 @@ impl Listing {
         let last_id = keep
             .end
             .checked_sub(1)
-            .and_then(|last| item_id(&page.products[last]).map(str::to_owned));
+            .and_then(|last| page.products[last].id().map(str::to_owned));
         take_products(
             state,
             writer,
@@ -357,17 +393,22 @@ impl Listing {
     }
 }
 
-/// Hands listed products to the writer; a record that is not a valid product fails alone.
+/// Hands listed products to the writer (a record known unchanged by its bytes only to be
+/// recorded as seen); one that is not a valid product fails alone.
 pub(super) async fn take_products(
     state: &mut RunState,
     writer: &mut BatchWriter,
-    items: impl IntoIterator<Item = Result<PreparedProduct, InvalidProduct>>,
+    items: impl IntoIterator<Item = Listed>,
 ) {
     for item in items {
         state.counts.fetched += 1;
         match item {
-            Ok(product) => writer.push(product, state).await,
-            Err(invalid) => {
+            Listed::Unchanged(id) => {
+                state.counts.unchanged += 1;
+                writer.push_unchanged(id, state).await;
+            }
+            Listed::Read(Ok(product)) => writer.push(product, state).await,
+            Listed::Read(Err(invalid)) => {
                 state.counts.failed += 1;
                 state.error(
                     ErrorKind::InvalidProduct,
@@ -377,32 +418,5 @@ pub(super) async fn take_products(
                 );
             }
         }
-    }
-}
-
-/// The id of a listing element, valid product or not.
-fn item_id(item: &Result<PreparedProduct, InvalidProduct>) -> Option<&str> {
-    match item {
-        Ok(product) => Some(product.product.external_id.as_str()),
-        Err(invalid) => invalid.product_id.as_deref(),
-    }
-}
-
-/// A page whose products are hashed and have their handles computed.
-pub(super) struct PreparedPage {
-    pub total: Option<u64>,
-    pub products: Vec<Result<PreparedProduct, InvalidProduct>>,
-    pub next: Option<PageAt>,
-}
-
-pub(super) fn prepare(page: Page) -> PreparedPage {
-    PreparedPage {
-        total: page.total,
-        next: page.next,
-        products: page
-            .products
-            .into_iter()
-            .map(|item| item.map(PreparedProduct::from))
-            .collect(),
     }
 }

@@ -12,6 +12,7 @@ mod fetch;
 mod full;
 mod incremental;
 mod lifecycle;
+mod listed;
 mod listing;
 mod run;
 mod sequential;
@@ -209,6 +210,11 @@ impl Engine {
 
     fn settings(&self) -> &EngineSettings {
         &self.settings
+    }
+
+    /// Reads listing pages for a run, sifted against the catalog.
+    fn lister(&self) -> listed::Lister {
+        listed::Lister::new(self.upstream.clone(), self.store.clone())
     }
 
     /// A batch writer with this engine's batch size, write concurrency and retries.

@@ -12,7 +12,8 @@ use tokio_util::task::AbortOnDropHandle;
 use tracing::{Instrument as _, info};
 
 use super::Engine;
-use super::full::{Moved, PreparedPage, prepare, take_products};
+use super::full::{Moved, take_products};
+use super::listed::{Lister, PreparedPage};
 use super::run::RunState;
 use super::writer::BatchWriter;
 use crate::domain::ErrorKind;
@@ -35,6 +36,7 @@ pub(super) struct Read {
 /// of products changed since then.
 pub(super) async fn read(
     engine: &Engine,
+    lister: &Lister,
     state: &mut RunState,
     writer: &mut BatchWriter,
     first: PreparedPage,
@@ -87,10 +89,10 @@ pub(super) async fn read(
         };
         // The next page downloads while this one is written.
         let pending = next.map(|at| {
-            let (upstream, since) = (engine.upstream().clone(), since.clone());
+            let (lister, since) = (lister.clone(), since.clone());
             let fetch = async move {
                 let since = since.as_ref().map(|(p, v)| (p.as_str(), v.as_str()));
-                let page = upstream.page_at(&at, since).await.map(prepare);
+                let page = lister.page(&at, since).await;
                 (at, page)
             };
             AbortOnDropHandle::new(tokio::spawn(fetch.in_current_span()))

@@ -24,6 +24,9 @@ const MAX_KNOWN_CATEGORIES: usize = 10_000;
 pub(super) struct BatchWriter {
     store: Store,
     batch: Vec<PreparedProduct>,
+    /// Ids of products known unchanged by their record's bytes, recorded as seen by the run
+    /// with the batch.
+    seen: Vec<String>,
     settings: WriterSettings,
     options: WriteOptions,
     dry_run: bool,
@@ -62,6 +65,7 @@ impl BatchWriter {
         BatchWriter {
             store,
             batch: Vec::with_capacity(settings.batch_size),
+            seen: Vec::new(),
             settings,
             options,
             dry_run,
@@ -74,7 +78,7 @@ impl BatchWriter {
 
     /// The number of the batch that holds the product pushed last.
     pub fn mark(&self, state: &RunState) -> u64 {
-        state.batches.total + u64::from(!self.batch.is_empty())
+        state.batches.total + u64::from(!self.batch.is_empty() || !self.seen.is_empty())
     }
 
     /// Every batch up to this number is committed (a failed batch holds it back for good).
@@ -92,6 +96,19 @@ impl BatchWriter {
         }
     }
 
+    /// Takes a product known unchanged by its record's bytes: nothing is written but, in a full
+    /// sync, its id in the run's seen list (with the batch it falls in).
+    pub async fn push_unchanged(&mut self, id: String, state: &mut RunState) {
+        self.collect_ready(state).await;
+        if self.options.seen_by.is_none() {
+            return;
+        }
+        self.seen.push(id);
+        if self.batch.len() + self.seen.len() >= self.settings.batch_size {
+            self.dispatch(state).await;
+        }
+    }
+
     /// Writes what is buffered and waits for every batch in flight.
     pub async fn finish(&mut self, state: &mut RunState) {
         self.dispatch(state).await;
@@ -102,13 +119,14 @@ impl BatchWriter {
 
     /// Starts writing the buffered batch, first waiting for a free writer.
     async fn dispatch(&mut self, state: &mut RunState) {
-        if self.batch.is_empty() {
+        if self.batch.is_empty() && self.seen.is_empty() {
             return;
         }
         let mut batch = std::mem::replace(
             &mut self.batch,
             Vec::with_capacity(self.settings.batch_size),
         );
+        let seen = std::mem::take(&mut self.seen);
         // A product repeated in one batch is written once, in its last form; the earlier copies
         // count as unchanged so fetched = created + updated + unchanged + failed.
         state.counts.unchanged += dedupe_by_external_id(&mut batch);
@@ -140,8 +158,13 @@ impl BatchWriter {
         self.in_flight.spawn(
             async move {
                 let started = std::time::Instant::now();
-                let result =
-                    write_isolating(&store, &batch, options, &known, dry_run, retries).await;
+                let result = match record_seen(&store, options.seen_by, &seen).await {
+                    Ok(()) if batch.is_empty() => Ok(BatchWrite::default()),
+                    Ok(()) => {
+                        write_isolating(&store, &batch, options, &known, dry_run, retries).await
+                    }
+                    Err(e) => Err(e),
+                };
                 crate::metrics::metrics().batch_written(started.elapsed());
                 let span = tracing::Span::current();
                 match &result {
@@ -252,6 +275,21 @@ impl BatchWriter {
             .report_progress(&self.store, self.settings.progress_interval)
             .await;
     }
+}
+
+/// Records the ids of products known unchanged as seen by run `seen_by`.
+async fn record_seen(
+    store: &Store,
+    seen_by: Option<uuid::Uuid>,
+    seen: &[String],
+) -> Result<(), StoreError> {
+    let Some(run_id) = seen_by.filter(|_| !seen.is_empty()) else {
+        return Ok(());
+    };
+    let ids: Vec<&str> = seen.iter().map(String::as_str).collect();
+    store
+        .record_ids(run_id, crate::store::SeenKind::Listed, &ids)
+        .await
 }
 
 /// Writes a batch; when the database refuses a value, writes it again without the product that

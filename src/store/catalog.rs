@@ -51,9 +51,29 @@ struct Pending {
     position: usize,
     is_new: bool,
     handle_taken: bool,
+    /// Unchanged, but stored without a record fingerprint: only that is written.
+    fingerprint_only: bool,
 }
 
 impl Store {
+    /// Of listed records (`ids` with their record `fingerprints`), the positions of those whose
+    /// fingerprint a live product already holds: unchanged, they need no decoding.
+    pub async fn unchanged_records(
+        &self,
+        ids: &[&str],
+        fingerprints: &[&[u8]],
+    ) -> Result<Vec<usize>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let positions: Vec<i32> = sqlx::query_scalar(sql::SIFT_RECORDS)
+            .bind(ids)
+            .bind(fingerprints)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(positions.into_iter().map(|p| p as usize).collect())
+    }
+
     /// Writes one batch in one transaction. The batch must not repeat an external id.
     /// `known` are categories known to exist: most batches need no category statement.
     pub async fn write_batch(
@@ -63,7 +83,12 @@ impl Store {
         known: &KnownCategories,
     ) -> Result<BatchWrite, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let pending = classify(&mut tx, batch, options.seen_by).await?;
+        let (refreshed, pending): (Vec<Pending>, Vec<Pending>) =
+            classify(&mut tx, batch, options.seen_by)
+                .await?
+                .into_iter()
+                .partition(|p| p.fingerprint_only);
+        refresh_fingerprints(&mut tx, batch, &refreshed.iter().collect::<Vec<_>>()).await?;
         let mut write = BatchWrite {
             unchanged: (batch.len() - pending.len()) as u64,
             ..BatchWrite::default()
@@ -162,7 +187,11 @@ impl Store {
         known: &KnownCategories,
     ) -> Result<BatchWrite, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let pending = classify(&mut tx, batch, seen_by).await?;
+        let pending: Vec<Pending> = classify(&mut tx, batch, seen_by)
+            .await?
+            .into_iter()
+            .filter(|p| !p.fingerprint_only)
+            .collect();
         let slugs: Vec<&str> = batch
             .iter()
             .filter_map(|p| p.product.category.as_deref())
@@ -198,21 +227,57 @@ async fn classify(
         .collect();
     let hashes: Vec<&[u8]> = batch.iter().map(|p| p.hash.as_bytes()).collect();
     let handles: Vec<&str> = batch.iter().map(|p| p.handle.as_str()).collect();
-    let rows: Vec<(i32, bool, bool)> = sqlx::query_as(sql::CLASSIFY_PRODUCTS)
+    let fingerprints: Vec<Option<&[u8]>> = batch
+        .iter()
+        .map(|p| p.record.as_ref().map(|f| f.as_bytes()))
+        .collect();
+    let rows: Vec<(i32, bool, bool, bool)> = sqlx::query_as(sql::CLASSIFY_PRODUCTS)
         .bind(seen_by)
         .bind(&ids)
         .bind(&hashes)
         .bind(&handles)
+        .bind(&fingerprints)
         .fetch_all(&mut **tx)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(position, is_new, handle_taken)| Pending {
-            position: position as usize,
-            is_new,
-            handle_taken,
-        })
+        .map(
+            |(position, is_new, handle_taken, fingerprint_only)| Pending {
+                position: position as usize,
+                is_new,
+                handle_taken,
+                fingerprint_only,
+            },
+        )
         .collect())
+}
+
+/// Stores the record fingerprints of unchanged products that had none: their next full sync
+/// needs no decoding. Writes no other column, and queues nothing for Medusa.
+async fn refresh_fingerprints(
+    tx: &mut Transaction<'static, Postgres>,
+    batch: &[PreparedProduct],
+    refreshed: &[&Pending],
+) -> Result<(), StoreError> {
+    if refreshed.is_empty() {
+        return Ok(());
+    }
+    let (ids, fingerprints): (Vec<&str>, Vec<Option<&[u8]>>) = refreshed
+        .iter()
+        .map(|p| {
+            let prepared = &batch[p.position];
+            (
+                prepared.product.external_id.as_str(),
+                prepared.record.as_ref().map(|f| f.as_bytes()),
+            )
+        })
+        .unzip();
+    sqlx::query(sql::REFRESH_FINGERPRINTS)
+        .bind(&ids)
+        .bind(&fingerprints)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Makes sure the categories exist (sorted, so concurrent batches lock them in the same
@@ -264,6 +329,7 @@ struct Rows<'a> {
     attributes: Vec<&'a str>,
     hashes: Vec<&'a [u8]>,
     source_updated_at: Vec<Option<DateTime<Utc>>>,
+    fingerprints: Vec<Option<&'a [u8]>>,
 }
 
 /// Joins list items for `string_to_array(…, E'\x1f')`.
@@ -287,6 +353,7 @@ impl<'a> Rows<'a> {
             attributes: Vec::with_capacity(n),
             hashes: Vec::with_capacity(n),
             source_updated_at: Vec::with_capacity(n),
+            fingerprints: Vec::with_capacity(n),
         }
     }
 
@@ -312,9 +379,11 @@ impl<'a> Rows<'a> {
         self.attributes.push(p.attributes.as_str());
         self.hashes.push(prepared.hash.as_bytes());
         self.source_updated_at.push(p.source_updated_at);
+        self.fingerprints
+            .push(prepared.record.as_ref().map(|f| f.as_bytes()));
     }
 
-    /// Binds the fifteen column arrays, `$1` to `$15`, in the order the statements list them.
+    /// Binds the sixteen column arrays, `$1` to `$16`, in the order the statements list them.
     fn bind<'q>(
         &'q self,
         query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
@@ -335,5 +404,6 @@ impl<'a> Rows<'a> {
             .bind(&self.attributes)
             .bind(&self.hashes)
             .bind(&self.source_updated_at)
+            .bind(&self.fingerprints)
     }
 }

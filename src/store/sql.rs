@@ -3,7 +3,11 @@
 
 /// Records the ids as seen by the run (when `$1` is set) and returns the products that need
 /// writing: new, changed, or archived. For new ones it also says whether their plain handle is
-/// held by another product (a stored product keeps the handle it has).
+/// held by another product (a stored product keeps the handle it has). An unchanged product
+/// stored without a record fingerprint (written before fingerprints, or by an event) and read
+/// from a record (`$5`) is returned too, marked `fingerprint_only`: only its fingerprint is
+/// written, once. A stored fingerprint of other bytes (another mapping, say) is left alone: an
+/// unchanged product is never rewritten for it, and is decoded until it changes.
 pub const CLASSIFY_PRODUCTS: &str = include_str!("sql/classify_products.sql");
 
 /// New products. Tags and images travel as text joined with U+001F, which product text never
@@ -12,10 +16,10 @@ pub const INSERT_PRODUCTS: &str = include_str!("sql/insert_products.sql");
 
 /// Changed or archived products. The hash is checked again, so a row another writer already
 /// brought to the same content is not rewritten. The handle is never touched: it was assigned
-/// when the product was created, and storefront URLs must outlive a rename. With `$16` set, an
-/// older `source_updated_at` never overwrites a newer one; with `$17` set as well, an archived
+/// when the product was created, and storefront URLs must outlive a rename. With `$17` set, an
+/// older `source_updated_at` never overwrites a newer one; with `$18` set as well, an archived
 /// product comes back only with a strictly newer version (a late copy of the event that came
-/// before its deletion must not restore it). A stored version more than `$18` seconds ahead of
+/// before its deletion must not restore it). A stored version more than `$19` seconds ahead of
 /// the clock blocks nothing: it came from a clock that was wrong, and a full sync repairs what
 /// it did.
 pub const UPDATE_PRODUCTS: &str = include_str!("sql/update_products.sql");
@@ -23,6 +27,13 @@ pub const UPDATE_PRODUCTS: &str = include_str!("sql/update_products.sql");
 /// Creates missing categories and returns the ids of all asked for. A category another
 /// transaction committed meanwhile is absent from this statement's snapshot; the caller looks
 /// those up again.
+/// Of the listed records (`$1` ids, `$2` record fingerprints), the positions of those whose
+/// fingerprint a live product already holds: unchanged, they need no decoding.
+pub const SIFT_RECORDS: &str = include_str!("sql/sift_records.sql");
+
+/// Stores record fingerprints (`$2`) of unchanged products (`$1`), nothing else.
+pub const REFRESH_FINGERPRINTS: &str = include_str!("sql/refresh_fingerprints.sql");
+
 pub const ENSURE_CATEGORIES: &str = include_str!("sql/ensure_categories.sql");
 
 pub const CATEGORY_IDS: &str = include_str!("sql/category_ids.sql");

@@ -8,6 +8,7 @@ mod http;
 mod listing;
 mod mapping;
 mod mend;
+mod records;
 mod wire;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::source::Source;
 pub use error::UpstreamError;
 pub(crate) use error::retry_after;
 pub use listing::{Access, PageAt};
+pub use records::RawPage;
 pub use wire::{EVENT_PRODUCT_FIELDS, InvalidProduct, event_product_from_json, product_from_json};
 
 /// The span of one listing page (`ids_only`: of the id-only pass).
@@ -77,6 +79,8 @@ pub struct IdPage {
 pub struct Upstream {
     http: http::Http,
     source: Arc<Source>,
+    /// Seeds the fingerprints of the source's records (see [`RawPage`]).
+    seed: u64,
 }
 
 impl Upstream {
@@ -90,6 +94,7 @@ impl Upstream {
             let http = http::Http::new(settings, headers, source.rate_limit.as_ref(), false)?;
             return Ok(Upstream {
                 http,
+                seed: records::seed(source),
                 source: Arc::new(source.clone()),
             });
         }
@@ -126,9 +131,11 @@ impl Upstream {
             headers.insert(name.clone(), value);
         }
         let http = http::Http::new(settings, headers, None, user_info.is_some())?;
+        let source = Source::dummyjson(&base);
         Ok(Upstream {
             http,
-            source: Arc::new(Source::dummyjson(&base)),
+            seed: records::seed(&source),
+            source: Arc::new(source),
         })
     }
 
@@ -160,37 +167,30 @@ impl Upstream {
         at: &PageAt,
         since: Option<(&str, &str)>,
     ) -> Result<Page, UpstreamError> {
+        self.records_at(at, since).await.map(RawPage::decode_all)
+    }
+
+    /// Fetches the listing page `at` (with `since`, only products changed since then) without
+    /// decoding its records.
+    pub async fn records_at(
+        &self,
+        at: &PageAt,
+        since: Option<(&str, &str)>,
+    ) -> Result<RawPage, UpstreamError> {
         let url = listing::url(&self.source, at, false, since)?;
         let span = page_span(false, at);
         let url = &url;
         self.http
             .with_retries(|resends| async move {
                 let answer = self.http.get(url, resends).await?;
-                if self.source.builtin {
-                    let page = wire::decode_page(&answer.body)?;
-                    return Ok(page);
-                }
-                mend::parse_tolerantly(&answer.body, |body, mended| {
-                    let raw = listing::decode(&self.source, at, url, &answer.headers, body)?;
-                    if mended.is_some_and(|m| !m.only_in(&raw.records)) {
-                        return Err(UpstreamError::NotJson("a flaw outside the records".into()));
-                    }
-                    Ok(Page {
-                        total: raw.total,
-                        products: raw
-                            .records
-                            .into_iter()
-                            .map(|record| match mended.and_then(|m| m.flaw_in(record)) {
-                                Some(message) => Err(InvalidProduct {
-                                    product_id: self.record_id(record),
-                                    message,
-                                }),
-                                None => mapping::product(&self.source.fields, record),
-                            })
-                            .collect(),
-                        next: raw.next,
-                    })
-                })
+                RawPage::parse(
+                    &self.source,
+                    self.seed,
+                    at,
+                    url,
+                    &answer.headers,
+                    answer.body,
+                )
             })
             .instrument(span)
             .await
@@ -229,12 +229,7 @@ impl Upstream {
     }
 
     fn record_id(&self, record: &RawValue) -> Option<String> {
-        let value: serde_json::Value = serde_json::from_str(record.get()).ok()?;
-        match self.source.fields.external_id.first(&value)? {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
+        records::record_id(&self.source, record)
     }
 
     /// The item URL of product `id`: the id percent-encoded into the path segment where the

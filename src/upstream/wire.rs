@@ -191,7 +191,16 @@ pub fn event_product_from_json(raw: &str) -> Result<Product, InvalidProduct> {
     product_from_json(raw)
 }
 
-fn id_of(raw: &str) -> Option<String> {
+/// The id of a DummyJSON product object, read without decoding the rest of it when the id is
+/// its first key (as DummyJSON writes it).
+pub(crate) fn id_of(raw: &str) -> Option<String> {
+    if let Some(rest) = raw.trim_start().strip_prefix("{\"id\":") {
+        let rest = rest.trim_start();
+        let token = rest[..rest.find([',', '}']).unwrap_or(rest.len())].trim_end();
+        if let Ok(id) = serde_json::from_str::<ProductId>(token) {
+            return Some(id.0);
+        }
+    }
     serde_json::from_str::<WireId>(raw).ok().map(|w| w.id.0)
 }
 
@@ -203,28 +212,10 @@ pub(crate) fn json_error(e: serde_json::Error) -> UpstreamError {
     }
 }
 
-pub(crate) fn decode_page(body: &[u8]) -> Result<super::Page, UpstreamError> {
-    super::mend::parse_tolerantly(body, |bytes, mended| {
-        let page: WirePage = serde_json::from_slice(bytes).map_err(json_error)?;
-        if mended.is_some_and(|m| !m.only_in(&page.products)) {
-            return Err(UpstreamError::NotJson("a flaw outside the products".into()));
-        }
-        Ok(super::Page {
-            total: Some(page.total),
-            products: page
-                .products
-                .into_iter()
-                .map(|raw| match mended.and_then(|m| m.flaw_in(raw)) {
-                    Some(message) => Err(InvalidProduct {
-                        product_id: id_of(raw.get()),
-                        message,
-                    }),
-                    None => product_from_json(raw.get()),
-                })
-                .collect(),
-            next: None,
-        })
-    })
+/// The records of a DummyJSON listing page, undecoded, and its total.
+pub(crate) fn page_records(body: &[u8]) -> Result<(Vec<&RawValue>, u64), UpstreamError> {
+    let page: WirePage = serde_json::from_slice(body).map_err(json_error)?;
+    Ok((page.products, page.total))
 }
 
 pub(crate) fn decode_id_page(body: &[u8]) -> Result<super::IdPage, UpstreamError> {
@@ -269,6 +260,11 @@ pub(crate) fn error_message(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A DummyJSON listing answer read as the built-in source reads it.
+    fn decode_page(body: &[u8]) -> Result<super::super::Page, UpstreamError> {
+        super::super::records::decode_builtin_page(body)
+    }
 
     const FIXTURE_PRODUCT: &str = r#"{"id":1,"title":"Essence Mascara Lash Princess",
         "description":"Popular mascara","category":"beauty","price":9.99,"discountPercentage":10.48,
@@ -415,6 +411,20 @@ mod tests {
             decode_page(br#"{"products":[{"id":1,"title":"A"}],"total":NaN}"#),
             Err(UpstreamError::NotJson(_))
         ));
+    }
+
+    #[test]
+    fn ids_are_read_first_or_anywhere_in_the_object() {
+        for (raw, id) in [
+            (r#"{"id":17,"title":"A"}"#, Some("17")),
+            (r#"{"id": "sku-9" ,"title":"A"}"#, Some("sku-9")),
+            (r#"{"id":"a,b","title":"A"}"#, None),
+            (r#"{"title":"A","id":5}"#, Some("5")),
+            (r#"{"id":"a/b"}"#, None),
+            (r#"{"id":3}"#, Some("3")),
+        ] {
+            assert_eq!(id_of(raw).as_deref(), id, "{raw}");
+        }
     }
 
     #[test]

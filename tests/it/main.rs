@@ -22,6 +22,7 @@ mod converge;
 mod database_faults;
 mod decoding;
 mod deploy;
+mod fingerprints;
 mod medusa;
 mod medusa_sink;
 mod resume;

@@ -12,26 +12,27 @@ update products as p set
     attributes = u.attributes::jsonb,
     content_hash = u.content_hash,
     source_updated_at = u.source_updated_at,
+    record_fingerprint = u.record_fingerprint,
     last_synced_at = now(),
     archived_at = null,
     updated_at = now()
 from unnest(
     $1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[],
     $8::text[], $9::int8[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[],
-    $15::timestamptz[]
+    $15::timestamptz[], $16::bytea[]
 ) as u(
     external_id, handle, title, description, category_id, brand, sku, price, stock, tags, images,
-    thumbnail, attributes, content_hash, source_updated_at
+    thumbnail, attributes, content_hash, source_updated_at, record_fingerprint
 )
 where p.external_id = u.external_id
     and (p.content_hash is distinct from u.content_hash or p.archived_at is not null)
-    and not ($16::bool
+    and not ($17::bool
         and p.source_updated_at is not null
-        and p.source_updated_at <= now() + make_interval(secs => $18::float8)
+        and p.source_updated_at <= now() + make_interval(secs => $19::float8)
         and u.source_updated_at is not null
         and u.source_updated_at < p.source_updated_at)
-    and not ($17::bool
+    and not ($18::bool
         and p.archived_at is not null
         and p.source_updated_at is not null
-        and p.source_updated_at <= now() + make_interval(secs => $18::float8)
+        and p.source_updated_at <= now() + make_interval(secs => $19::float8)
         and (u.source_updated_at is null or u.source_updated_at <= p.source_updated_at))

@@ -1,0 +1,109 @@
+//! A listing page sifted against the catalog before it is decoded: a record whose exact bytes
+//! (its fingerprint) a live product already holds is unchanged, and the batch writer only
+//! records it as seen; the others are decoded and hashed, off the writer's path.
+//!
+//! This is what keeps an unchanged re-run cheap: most of its cost would otherwise be decoding
+//! products only to find their content hash unchanged.
+
+use tracing::debug;
+
+use crate::domain::PreparedProduct;
+use crate::store::Store;
+use crate::telemetry::error_chain;
+use crate::upstream::{InvalidProduct, PageAt, RawPage, Upstream, UpstreamError};
+
+/// Reads a run's listing pages: each fetched undecoded, sifted against the catalog, the rest
+/// decoded. Cheap to clone (one per fetch task).
+#[derive(Clone, Debug)]
+pub(super) struct Lister {
+    upstream: Upstream,
+    store: Store,
+}
+
+impl Lister {
+    pub fn new(upstream: Upstream, store: Store) -> Lister {
+        Lister { upstream, store }
+    }
+
+    /// The listing page `at` (with `since`: only products changed since then), ready for the
+    /// run.
+    pub async fn page(
+        &self,
+        at: &PageAt,
+        since: Option<(&str, &str)>,
+    ) -> Result<PreparedPage, UpstreamError> {
+        let raw = self.upstream.records_at(at, since).await?;
+        Ok(sift(&self.store, raw).await)
+    }
+}
+
+/// One record of a listing page, as the run takes it.
+#[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a page holds at most one page of records; boxing would cost an allocation per product"
+)]
+pub(super) enum Listed {
+    /// The catalog holds this record's exact bytes for a live product.
+    Unchanged(String),
+    /// A product to write (new, changed, or not known by its bytes), or why it is none.
+    Read(Result<PreparedProduct, InvalidProduct>),
+}
+
+impl Listed {
+    /// The record's id, valid product or not.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Listed::Unchanged(id) => Some(id),
+            Listed::Read(Ok(product)) => Some(product.product.external_id.as_str()),
+            Listed::Read(Err(invalid)) => invalid.product_id.as_deref(),
+        }
+    }
+}
+
+/// A listing page ready for the run.
+#[derive(Debug)]
+pub(super) struct PreparedPage {
+    pub total: Option<u64>,
+    pub products: Vec<Listed>,
+    pub next: Option<PageAt>,
+}
+
+/// Sifts `page` against the catalog and decodes the rest. When the catalog cannot be asked,
+/// every record is decoded: the batch writer finds the unchanged ones by their content hash
+/// instead.
+async fn sift(store: &Store, page: RawPage) -> PreparedPage {
+    let mut known = vec![false; page.len()];
+    let candidates: Vec<(usize, &str, crate::domain::RecordFingerprint)> = (0..page.len())
+        .filter_map(|i| Some((i, page.id(i)?, page.fingerprint(i)?)))
+        .collect();
+    let ids: Vec<&str> = candidates.iter().map(|(_, id, _)| *id).collect();
+    let fingerprints: Vec<&[u8]> = candidates.iter().map(|(_, _, f)| f.as_bytes()).collect();
+    match store.unchanged_records(&ids, &fingerprints).await {
+        Ok(unchanged) => {
+            for position in unchanged {
+                if let Some((i, _, _)) = candidates.get(position) {
+                    known[*i] = true;
+                }
+            }
+        }
+        Err(e) => {
+            debug!(error = %error_chain(&e), "could not sift the page; decoding every record");
+        }
+    }
+    let products = (0..page.len())
+        .map(|i| match (known[i], page.id(i), page.fingerprint(i)) {
+            (true, Some(id), _) => Listed::Unchanged(id.to_owned()),
+            (_, _, Some(fingerprint)) => Listed::Read(
+                page.decode(i)
+                    .map(|product| PreparedProduct::listed(product, fingerprint)),
+            ),
+            (_, _, None) => Listed::Read(page.decode(i).map(PreparedProduct::from)),
+        })
+        .collect();
+    PreparedPage {
+        total: page.total,
+        next: page.next.clone(),
+        products,
+    }
+}

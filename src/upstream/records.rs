@@ -1,0 +1,259 @@
+//! A listing page as it arrived: its records still undecoded, each with its id and the
+//! fingerprint of its exact bytes. The engine decodes only the records whose fingerprint the
+//! catalog does not already hold: an unchanged product costs no decoding.
+
+use std::sync::Arc;
+
+use reqwest::Url;
+use reqwest::header::HeaderMap;
+use serde_json::value::RawValue;
+
+use super::mend::Mended;
+use super::{InvalidProduct, Page, PageAt, UpstreamError, listing, mapping, mend, wire};
+use crate::domain::{Product, RecordFingerprint};
+use crate::source::Source;
+
+/// Bumped whenever decoding or the content hash changes for the same bytes, so fingerprints
+/// taken before no longer pass for unchanged records (each is decoded and refreshed once).
+const DECODER_VERSION: &str = "catalog-sync records v1";
+
+/// A listing page whose records are not decoded yet.
+#[derive(Debug)]
+pub struct RawPage {
+    /// How many products the listing says it has, when it says.
+    pub total: Option<u64>,
+    /// Where the next page is, for listings that say (or offsets without a total).
+    pub next: Option<PageAt>,
+    /// The answer's bytes, mended when it held flaws inside records.
+    body: Vec<u8>,
+    records: Vec<Record>,
+    source: Arc<Source>,
+    seed: u64,
+}
+
+#[derive(Debug)]
+struct Record {
+    start: usize,
+    end: usize,
+    id: Option<String>,
+    /// Why the record cannot be read as it came (bad bytes inside it).
+    flaw: Option<String>,
+}
+
+/// The seed of a source's record fingerprints: its mapping, so records read by another mapping
+/// are never taken for unchanged.
+pub(super) fn seed(source: &Source) -> u64 {
+    let mapping = if source.builtin {
+        "builtin dummyjson".to_owned()
+    } else {
+        format!("{:?} {:?}", source.list.records, source.fields)
+    };
+    xxhash_rust::xxh3::xxh3_64(format!("{DECODER_VERSION} {mapping}").as_bytes())
+}
+
+impl RawPage {
+    /// Splits the answer to the page `at` (requested at `url`) into its records.
+    pub(super) fn parse(
+        source: &Arc<Source>,
+        seed: u64,
+        at: &PageAt,
+        url: &Url,
+        headers: &HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<RawPage, UpstreamError> {
+        let split = |bytes: &[u8], mended: Option<&Mended>| -> Result<RawPage, UpstreamError> {
+            let (records, total, next) = if source.builtin {
+                let (records, total) = wire::page_records(bytes)?;
+                (records, Some(total), None)
+            } else {
+                let raw = listing::decode(source, at, url, headers, bytes)?;
+                (raw.records, raw.total, raw.next)
+            };
+            if mended.is_some_and(|m| !m.only_in(&records)) {
+                return Err(UpstreamError::NotJson("a flaw outside the records".into()));
+            }
+            let base = bytes.as_ptr() as usize;
+            let records = records
+                .into_iter()
+                .map(|raw| {
+                    let start = raw.get().as_ptr() as usize - base;
+                    Record {
+                        start,
+                        end: start + raw.get().len(),
+                        id: record_id(source, raw),
+                        flaw: mended.and_then(|m| m.flaw_in(raw)),
+                    }
+                })
+                .collect();
+            Ok(RawPage {
+                total,
+                next,
+                body: Vec::new(),
+                records,
+                source: Arc::clone(source),
+                seed,
+            })
+        };
+        match split(&body, None) {
+            Ok(page) => Ok(RawPage { body, ..page }),
+            Err(UpstreamError::NotJson(original)) => match mend::mend(&body) {
+                Some(mended) => {
+                    let page = split(&mended.bytes, Some(&mended))
+                        .map_err(|_| UpstreamError::NotJson(original))?;
+                    Ok(RawPage {
+                        body: mended.bytes,
+                        ..page
+                    })
+                }
+                None => Err(UpstreamError::NotJson(original)),
+            },
+            Err(other) => Err(other),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The id of record `i`, when it has a readable one.
+    pub fn id(&self, i: usize) -> Option<&str> {
+        self.records[i].id.as_deref()
+    }
+
+    /// The fingerprint of record `i`; `None` for a record that held a flaw, which is never
+    /// taken for unchanged.
+    pub fn fingerprint(&self, i: usize) -> Option<RecordFingerprint> {
+        let record = &self.records[i];
+        (record.flaw.is_none())
+            .then(|| RecordFingerprint::of(self.seed, &self.body[record.start..record.end]))
+    }
+
+    /// Record `i` read with the source's mapping.
+    pub fn decode(&self, i: usize) -> Result<Product, InvalidProduct> {
+        let record = &self.records[i];
+        if let Some(flaw) = &record.flaw {
+            return Err(InvalidProduct {
+                product_id: record.id.clone(),
+                message: flaw.clone(),
+            });
+        }
+        // The bytes were split out of valid JSON text, so they are valid UTF-8 and JSON.
+        let text = std::str::from_utf8(&self.body[record.start..record.end]).map_err(|e| {
+            InvalidProduct {
+                product_id: record.id.clone(),
+                message: format!("not UTF-8: {e}"),
+            }
+        })?;
+        if self.source.builtin {
+            return wire::product_from_json(text);
+        }
+        let raw: &RawValue = serde_json::from_str(text).map_err(|e| InvalidProduct {
+            product_id: record.id.clone(),
+            message: format!("not a JSON record: {e}"),
+        })?;
+        mapping::product(&self.source.fields, raw)
+    }
+
+    /// Every record decoded.
+    pub fn decode_all(self) -> Page {
+        Page {
+            total: self.total,
+            products: (0..self.len()).map(|i| self.decode(i)).collect(),
+            next: self.next.clone(),
+        }
+    }
+}
+
+/// The id of a record: a string, or a number written as text.
+pub(super) fn record_id(source: &Source, record: &RawValue) -> Option<String> {
+    if source.builtin {
+        return wire::id_of(record.get());
+    }
+    let raw = source.fields.external_id.select_raw(record).ok()??;
+    match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A DummyJSON listing answer read as the built-in source reads it (for tests).
+#[cfg(test)]
+pub(super) fn decode_builtin_page(body: &[u8]) -> Result<Page, UpstreamError> {
+    let source = Arc::new(Source::dummyjson(
+        &Url::parse("https://dummyjson.com/products").expect("a URL"),
+    ));
+    let url = Url::parse("https://dummyjson.com/products?limit=30&skip=0").expect("a URL");
+    RawPage::parse(
+        &source,
+        seed(&source),
+        &PageAt::first(30),
+        &url,
+        &HeaderMap::new(),
+        body.to_vec(),
+    )
+    .map(RawPage::decode_all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(body: &[u8]) -> RawPage {
+        let source = Arc::new(Source::dummyjson(
+            &Url::parse("https://dummyjson.com/products").unwrap(),
+        ));
+        let url = Url::parse("https://dummyjson.com/products?limit=3&skip=0").unwrap();
+        RawPage::parse(
+            &source,
+            seed(&source),
+            &PageAt::first(3),
+            &url,
+            &HeaderMap::new(),
+            body.to_vec(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn records_keep_their_ids_and_fingerprint_their_exact_bytes() {
+        let one =
+            page(br#"{"products":[{"id":1,"title":"A"},{"id":"x-2","title":"B"}],"total":2}"#);
+        let again =
+            page(br#"{"total":2,"products":[{"id":1,"title":"A"}, {"id":"x-2","title":"C"}]}"#);
+        assert_eq!((one.id(0), one.id(1)), (Some("1"), Some("x-2")));
+        assert_eq!(one.fingerprint(0), again.fingerprint(0), "same bytes");
+        assert_ne!(one.fingerprint(1), again.fingerprint(1), "other bytes");
+        assert_eq!(one.decode(1).unwrap().title, "B");
+        assert_eq!(one.total, Some(2));
+    }
+
+    #[test]
+    fn a_record_with_a_flaw_has_no_fingerprint_and_fails_alone() {
+        let mut body =
+            br#"{"products":[{"id":1,"title":"A"},{"id":2,"title":"B?"}],"total":2}"#.to_vec();
+        let at = body.iter().position(|b| *b == b'?').unwrap();
+        body[at] = 0xff;
+        let page = page(&body);
+        assert!(page.fingerprint(0).is_some() && page.decode(0).is_ok());
+        assert!(page.fingerprint(1).is_none());
+        let bad = page.decode(1).unwrap_err();
+        assert_eq!(bad.product_id.as_deref(), Some("2"));
+        assert!(bad.message.contains("invalid UTF-8"), "{}", bad.message);
+    }
+
+    #[test]
+    fn another_mapping_gives_other_fingerprints() {
+        let builtin = Source::dummyjson(&Url::parse("https://dummyjson.com/products").unwrap());
+        let file = Source::parse("d.toml", "preset = \"dummyjson\"", |_| None).unwrap();
+        let mut other = file.clone();
+        other.fields.title = crate::source::Pointer::parse("/name").unwrap();
+        assert_ne!(seed(&builtin), seed(&file));
+        assert_ne!(seed(&file), seed(&other));
+        assert_eq!(seed(&file), seed(&file.clone()));
+    }
+}
