@@ -6,10 +6,10 @@ use crate::support::*;
 use catalog_sync::domain::RunStatus;
 use sqlx::PgPool;
 
-/// Per product: its fingerprint, and when a sync last changed it.
-async fn fingerprints(
-    pool: &PgPool,
-) -> Vec<(String, Option<Vec<u8>>, chrono::DateTime<chrono::Utc>)> {
+/// A product's id, record fingerprint, and when a sync last changed it.
+type Fingerprinted = (String, Option<Vec<u8>>, chrono::DateTime<chrono::Utc>);
+
+async fn fingerprints(pool: &PgPool) -> Vec<Fingerprinted> {
     sqlx::query_as(
         "select external_id, record_fingerprint, last_synced_at from products order by external_id",
     )
@@ -68,9 +68,8 @@ async fn unchanged_records_are_known_by_their_bytes_and_missing_fingerprints_fil
         (1, 299),
         "{changed:?}"
     );
-    let seven = |rows: &[(String, Option<Vec<u8>>, chrono::DateTime<chrono::Utc>)]| {
-        rows.iter().find(|(id, _, _)| id == "7").unwrap().1.clone()
-    };
+    let seven =
+        |rows: &[Fingerprinted]| rows.iter().find(|(id, _, _)| id == "7").unwrap().1.clone();
     assert_ne!(seven(&fingerprints(&pool).await), seven(&first));
     let price: String =
         sqlx::query_scalar("select price::text from products where external_id = '7'")
