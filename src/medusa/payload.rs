@@ -14,17 +14,43 @@ const OPTION_VALUE: &str = "Default";
 /// which hold 15 digits exactly.
 const MAX_PRICE_DIGITS: usize = 15;
 
-/// A catalog handle as Medusa accepts it: Medusa allows no `--`, which the catalog uses before
-/// the id suffix of a handle whose title another product holds (`lamp--17` becomes `lamp-17`).
+/// The segment that stands for the empty one between the two dashes of a catalog handle's
+/// `--` (Medusa allows no `--`): `lamp--17` becomes `lamp-id-17`, "lamp, id 17".
+const SEPARATOR_SEGMENT: &str = "id";
+
+/// A catalog handle as Medusa accepts it, one to one: the catalog puts `--` before the id
+/// suffix of a handle whose title another product holds, which Medusa refuses. Each empty
+/// segment (between the dashes of `--`) becomes `id`, and a segment that is `id` repeated gets
+/// one `id` more, so the rendering can be read back and two catalog handles never meet in
+/// Medusa: `lamp--17` is `lamp-id-17`, `lamp-17` stays `lamp-17`, `id-card` is `idid-card`.
+/// Plain slugs without an `id` segment (nearly all) are unchanged.
+///
+/// A product keeps the handle it got at its first push (`medusa_links.medusa_handle`): this
+/// rendering only names products Medusa never had.
 pub fn handle(catalog: &str) -> String {
-    let mut out = String::with_capacity(catalog.len());
-    for c in catalog.chars() {
-        if c == '-' && out.ends_with('-') {
-            continue;
-        }
-        out.push(c);
-    }
-    out
+    let segments: Vec<String> = catalog
+        .split('-')
+        .map(|segment| {
+            let repeats = segment.len() / SEPARATOR_SEGMENT.len();
+            if segment.is_empty() {
+                SEPARATOR_SEGMENT.to_owned()
+            } else if repeats > 0 && segment == SEPARATOR_SEGMENT.repeat(repeats) {
+                format!("{segment}{SEPARATOR_SEGMENT}")
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect();
+    segments.join("-")
+}
+
+/// The handle a product has in Medusa: the one it got at its first push, else its catalog
+/// handle rendered for Medusa.
+pub fn handle_of(product: &OwedProduct) -> String {
+    product
+        .medusa_handle
+        .clone()
+        .unwrap_or_else(|| handle(&product.handle))
 }
 
 /// The fields asked back from a batch: enough to link, nothing more.
@@ -90,6 +116,8 @@ pub struct Metadata<'a> {
 /// The fields a product has whether it is created or updated.
 #[derive(Serialize)]
 pub struct Content<'a> {
+    /// Sent with updates too: an edit in the Medusa admin is corrected.
+    handle: &'a str,
     title: &'a str,
     description: &'a str,
     external_id: &'a str,
@@ -103,7 +131,6 @@ pub struct Content<'a> {
 
 #[derive(Serialize)]
 pub struct NewProduct<'a> {
-    handle: String,
     #[serde(flatten)]
     content: Content<'a>,
     sales_channels: [Id<'a>; 1],
@@ -171,10 +198,12 @@ fn prices<'a>(amount: Option<&'a RawValue>, currency: &'a str) -> Vec<Price<'a>>
         .collect()
 }
 
-/// The raw JSON parts of a product, checked once: its attributes and its price.
+/// The parts of a product worked out once per push: its raw attributes and price (checked),
+/// and its Medusa handle.
 pub struct Raw {
     pub attributes: Box<RawValue>,
     pub amount: Option<Box<RawValue>>,
+    pub handle: String,
 }
 
 impl Raw {
@@ -183,6 +212,7 @@ impl Raw {
         Ok(Raw {
             attributes: attributes(product)?,
             amount: product.price.as_deref().map(amount).transpose()?,
+            handle: handle_of(product),
         })
     }
 }
@@ -195,11 +225,12 @@ fn attributes(product: &OwedProduct) -> Result<Box<RawValue>, PayloadError> {
 
 fn content<'a>(
     product: &'a OwedProduct,
+    raw: &'a Raw,
     status: &'static str,
     refs: &Refs<'a>,
-    attributes: &'a RawValue,
 ) -> Content<'a> {
     Content {
+        handle: &raw.handle,
         title: &product.title,
         description: &product.description,
         external_id: &product.external_id,
@@ -213,7 +244,7 @@ fn content<'a>(
             stock: product.stock,
             category: product.category_slug.as_deref(),
             source_updated_at: product.source_updated_at.map(|t| t.to_rfc3339()),
-            attributes,
+            attributes: &raw.attributes,
         },
     }
 }
@@ -226,8 +257,7 @@ pub fn new_product<'a>(
     sales_channel: &'a str,
 ) -> NewProduct<'a> {
     NewProduct {
-        handle: handle(&product.handle),
-        content: content(product, "published", refs, &raw.attributes),
+        content: content(product, raw, "published", refs),
         sales_channels: [Id { id: sales_channel }],
         options: [ProductOption {
             title: OPTION_TITLE,
@@ -254,7 +284,7 @@ pub fn product_update<'a>(
     let (id, variant) = target;
     ProductUpdate {
         id,
-        content: content(product, status, refs, &raw.attributes),
+        content: content(product, raw, status, refs),
         variants: variant
             .map(|id| VariantUpdate {
                 id,
@@ -404,6 +434,7 @@ pub(crate) fn owed_product() -> OwedProduct {
         medusa_category_id: Some("pcat_1".into()),
         medusa_product_id: None,
         medusa_variant_id: None,
+        medusa_handle: None,
         pushed_status: None,
     }
 }
@@ -466,7 +497,10 @@ mod tests {
         assert_eq!(json["status"], "draft");
         assert_eq!(json["variants"][0]["id"], "variant_1");
         assert_eq!(json["variants"][0]["prices"], serde_json::json!([]));
-        assert!(json.get("handle").is_none(), "the handle is never changed");
+        assert_eq!(
+            json["handle"], "red-lipstick",
+            "an edit in Medusa is undone"
+        );
         let without = product_update(&product, &raw, ("prod_1", None), "published", &refs());
         assert!(
             serde_json::to_value(&without)
@@ -477,10 +511,66 @@ mod tests {
     }
 
     #[test]
-    fn suffixed_handles_lose_their_double_dash() {
-        assert_eq!(handle("lamp--17"), "lamp-17");
+    fn suffixed_handles_read_id_where_the_catalog_has_a_double_dash() {
+        assert_eq!(handle("lamp--17"), "lamp-id-17");
+        assert_eq!(handle("lamp-17"), "lamp-17", "a plain slug is unchanged");
         assert_eq!(handle("red-lipstick"), "red-lipstick");
-        assert_eq!(handle("a--b-1"), "a-b-1");
+        assert_eq!(handle("café-crème--a-b"), "café-crème-id-a-b");
+        assert_eq!(handle("id-card"), "idid-card");
+        assert_eq!(handle("lamp-id-17"), "lamp-idid-17");
+        assert_eq!(handle("lamp--id"), "lamp-id-idid");
+        assert_eq!(handle("video-idea"), "video-idea", "only whole segments");
+    }
+
+    #[test]
+    fn a_product_keeps_the_handle_of_its_first_push() {
+        let legacy = OwedProduct {
+            handle: "lamp--17".into(),
+            medusa_handle: Some("lamp-17".into()),
+            ..owed_product()
+        };
+        assert_eq!(handle_of(&legacy), "lamp-17");
+        let new = OwedProduct {
+            medusa_handle: None,
+            ..legacy
+        };
+        assert_eq!(handle_of(&new), "lamp-id-17");
+    }
+
+    /// Reads a rendering back: what makes it one to one.
+    fn catalog_handle(medusa: &str) -> String {
+        medusa
+            .split('-')
+            .map(|segment| {
+                let repeats = segment.len() / SEPARATOR_SEGMENT.len();
+                if repeats > 0 && segment == SEPARATOR_SEGMENT.repeat(repeats) {
+                    SEPARATOR_SEGMENT.repeat(repeats - 1)
+                } else {
+                    segment.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn distinct_catalog_handles_stay_distinct_in_medusa(
+            a in "[a-zé0-9]{1,8}(-[a-zé0-9]{1,8}|-id|-idid){0,4}",
+            b in "[a-zé0-9]{1,8}(-[a-zé0-9]{1,8}|-id){0,3}",
+            id in "[a-z0-9]{1,6}(-[a-z0-9]{1,4}|-id){0,2}",
+        ) {
+            let suffixed = crate::domain::suffixed_handle(&a, &id);
+            for catalog in [a.as_str(), b.as_str(), suffixed.as_str()] {
+                let medusa = handle(catalog);
+                proptest::prop_assert_eq!(catalog_handle(&medusa), catalog);
+                proptest::prop_assert!(!medusa.contains("--") && !medusa.starts_with('-') && !medusa.ends_with('-'));
+            }
+            proptest::prop_assert_ne!(handle(&suffixed), handle(&b));
+            if a != b {
+                proptest::prop_assert_ne!(handle(&a), handle(&b));
+            }
+        }
     }
 
     #[test]

@@ -394,10 +394,9 @@ fn culprits(e: &MedusaError, items: &[&Item<'_>]) -> HashMap<usize, Outcome> {
     }
     let named: Vec<&str> = quoted_or_listed(message);
     let mut matching = items.iter().enumerate().filter(|(_, item)| {
-        let handle = payload::handle(&item.product.handle);
         named
             .iter()
-            .any(|n| *n == handle || item.product.sku.as_deref() == Some(*n))
+            .any(|n| *n == item.raw.handle || item.product.sku.as_deref() == Some(*n))
     });
     match (matching.next(), matching.next()) {
         (Some((index, _)), None) => HashMap::from([(index, refused(e.to_string()))]),
@@ -440,6 +439,7 @@ fn outcomes(items: &[&Item<'_>], answer: BatchAnswer) -> Vec<Result<Outcome, Str
                 product_id: item.product.id,
                 medusa_variant_id: answered.variants.first().map(|v| v.id.clone()),
                 medusa_product_id: answered.id,
+                medusa_handle: item.raw.handle.clone(),
                 pushed_hash: hash.clone(),
                 pushed_status: status,
             };
@@ -466,6 +466,7 @@ fn outcomes(items: &[&Item<'_>], answer: BatchAnswer) -> Vec<Result<Outcome, Str
                                 product_id: item.product.id,
                                 medusa_product_id: id.clone(),
                                 medusa_variant_id: None,
+                                medusa_handle: item.raw.handle.clone(),
                                 pushed_hash: hash,
                                 pushed_status: "deleted",
                             },

@@ -40,6 +40,8 @@ pub struct OwedProduct {
     pub medusa_category_id: Option<String>,
     pub medusa_product_id: Option<String>,
     pub medusa_variant_id: Option<String>,
+    /// The handle the product got at its first push, kept even after Medusa deleted it.
+    pub medusa_handle: Option<String>,
     pub pushed_status: Option<String>,
 }
 
@@ -49,6 +51,7 @@ pub struct Link {
     pub product_id: i64,
     pub medusa_product_id: String,
     pub medusa_variant_id: Option<String>,
+    pub medusa_handle: String,
     pub pushed_hash: Vec<u8>,
     /// `published`, `draft` or `deleted`.
     pub pushed_status: &'static str,
@@ -62,8 +65,8 @@ pub enum Settled {
     Delivered(Link),
     /// Nothing to tell Medusa (an archived product it never had): the row is cleared.
     NothingOwed,
-    /// The Medusa product of the link is gone: the link is dropped and the row stays, so the
-    /// next claim creates the product again.
+    /// The Medusa product of the link is gone: the link is marked `deleted` (its handle is
+    /// kept) and the row stays, so the next claim creates the product again.
     LinkGone(String),
     /// Medusa refused this version of the product: kept, not pushed again until it changes.
     Refused(String),
@@ -199,13 +202,14 @@ impl Store {
                 .bind(&links.product_ids)
                 .bind(&links.medusa_product_ids)
                 .bind(&links.medusa_variant_ids)
+                .bind(&links.handles)
                 .bind(&links.hashes)
                 .bind(&links.statuses)
                 .execute(&mut *tx)
                 .await?;
         }
         if !gone.is_empty() {
-            sqlx::query(sql::MEDUSA_DELETE_LINKS)
+            sqlx::query(sql::MEDUSA_LINKS_GONE)
                 .bind(&gone)
                 .execute(&mut *tx)
                 .await?;
@@ -316,6 +320,7 @@ struct LinkRows {
     product_ids: Vec<i64>,
     medusa_product_ids: Vec<String>,
     medusa_variant_ids: Vec<Option<String>>,
+    handles: Vec<String>,
     hashes: Vec<Vec<u8>>,
     statuses: Vec<&'static str>,
 }
@@ -325,6 +330,7 @@ impl LinkRows {
         self.product_ids.push(link.product_id);
         self.medusa_product_ids.push(link.medusa_product_id.clone());
         self.medusa_variant_ids.push(link.medusa_variant_id.clone());
+        self.handles.push(link.medusa_handle.clone());
         self.hashes.push(link.pushed_hash.clone());
         self.statuses.push(link.pushed_status);
     }

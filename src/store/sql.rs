@@ -144,7 +144,9 @@ pub const MEDUSA_LOAD: &str = include_str!("sql/medusa/load.sql");
 
 pub const MEDUSA_UPSERT_LINKS: &str = include_str!("sql/medusa/upsert_links.sql");
 
-pub const MEDUSA_DELETE_LINKS: &str = "delete from medusa_links where product_id = any($1)";
+/// Links whose Medusa product is gone: kept, with their handle, as `deleted`.
+pub const MEDUSA_LINKS_GONE: &str = "update medusa_links set pushed_status = 'deleted', \
+     pushed_at = now() where product_id = any($1)";
 
 pub const MEDUSA_DELETE_DONE: &str = include_str!("sql/medusa/delete_done.sql");
 

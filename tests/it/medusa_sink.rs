@@ -121,7 +121,9 @@ async fn assert_medusa_equals_catalog(pool: &PgPool, admin: &MedusaAdmin, channe
         );
         let m = &medusa[&row.external_id];
         let id = &row.external_id;
-        assert_eq!(m.handle, row.handle.replace("--", "-"), "{id}: handle");
+        // The catalog's `--` reads `-id-` in Medusa (no title here has an `id` word, which
+        // would be written `idid`).
+        assert_eq!(m.handle, row.handle.replace("--", "-id-"), "{id}: handle");
         assert_eq!(m.title, row.title, "{id}: title");
         assert_eq!(
             m.description.as_deref().unwrap_or(""),
@@ -518,6 +520,51 @@ async fn a_product_medusa_refuses_fails_alone(pool: PgPool) {
     for id in ["20", "21"] {
         assert_eq!(admin.count_by_external_id(id).await, 1, "{id}");
     }
+}
+
+#[sqlx::test]
+async fn a_suffixed_handle_and_a_title_that_reads_the_same_stay_two_products_in_medusa(
+    pool: PgPool,
+) {
+    let medusa = MedusaServer::start().await;
+    let sim = crate::support::simulator(20).await;
+    // Two products titled "Lamp": the second one's catalog handle is `lamp--5`. A third is
+    // titled "Lamp 5": its handle is `lamp-5`, which a `--` read as `-` would also give.
+    sim.set_title(4, "Lamp");
+    sim.set_title(5, "Lamp");
+    sim.set_title(9, "Lamp 5");
+    let admin = medusa.admin();
+    let engine = engine_with_sink(
+        &pool,
+        &sim,
+        medusa_settings(&sim, medusa.url(), medusa.api_key()),
+    );
+
+    let first = full_sync(&engine).await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{:?}", first.errors);
+    assert_eq!(medusa_counts(&first).created, 20);
+    let handles: BTreeMap<String, String> = by_external_id(admin.products().await)
+        .into_iter()
+        .map(|(id, p)| (id, p.handle))
+        .collect();
+    assert_eq!(handles["4"], "lamp");
+    assert_eq!(handles["5"], "lamp-id-5");
+    assert_eq!(handles["9"], "lamp-5");
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+    let kept: Vec<(String, String)> = sqlx::query_as(
+        "select p.external_id, l.medusa_handle from medusa_links l \
+         join products p on p.id = l.product_id where p.external_id in ('4', '5', '9') \
+         order by p.id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept,
+        [("4", "lamp"), ("5", "lamp-id-5"), ("9", "lamp-5")]
+            .map(|(id, handle)| (id.to_owned(), handle.to_owned())),
+        "each product's Medusa handle is kept with its link"
+    );
 }
 
 #[sqlx::test]
