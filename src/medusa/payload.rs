@@ -356,6 +356,13 @@ pub struct Record {
     pub id: String,
 }
 
+/// `GET /admin/product-categories` or `/admin/product-tags` asked for ids only.
+#[derive(Deserialize, Debug)]
+pub struct IdList {
+    #[serde(alias = "product_categories", alias = "product_tags")]
+    pub records: Vec<Record>,
+}
+
 /// `GET /admin/product-categories`.
 #[derive(Deserialize, Debug)]
 pub struct Categories {
@@ -431,7 +438,6 @@ pub(crate) fn owed_product() -> OwedProduct {
         category_id: Some(3),
         category_slug: Some("beauty".into()),
         category_name: Some("Beauty".into()),
-        medusa_category_id: Some("pcat_1".into()),
         medusa_product_id: None,
         medusa_variant_id: None,
         medusa_handle: None,

@@ -138,10 +138,27 @@ impl Sink {
             .filter(|i| !matches!(i.action, Action::Delete { .. }))
             .map(|i| i.product)
             .collect();
-        let terms = self.terms(&wanted).await?;
-        let sent = self
+        let mut terms = self.terms(&wanted).await?;
+        let mut sent = self
             .send_isolating(items.iter().collect(), &terms, &context.sales_channel)
             .await;
+        // A category or tag deleted in Medusa makes Medusa refuse every product that names it:
+        // its id is forgotten, the term found or created again, and the refused products sent
+        // once more.
+        if sent.iter().any(is_refused) && self.forget_stale_terms(&terms).await? > 0 {
+            terms = self.terms(&wanted).await?;
+            let again: Vec<usize> = (0..sent.len()).filter(|i| is_refused(&sent[*i])).collect();
+            let resent = self
+                .send_isolating(
+                    again.iter().map(|i| &items[*i]).collect(),
+                    &terms,
+                    &context.sales_channel,
+                )
+                .await;
+            for (i, outcome) in again.into_iter().zip(resent) {
+                sent[i] = outcome;
+            }
+        }
         let mut failure = None;
         for (item, result) in items.iter().zip(sent) {
             let outcome = match result {
@@ -480,6 +497,16 @@ fn outcomes(items: &[&Item<'_>], answer: BatchAnswer) -> Vec<Result<Outcome, Str
             }
         })
         .collect()
+}
+
+fn is_refused(sent: &Result<Outcome, String>) -> bool {
+    matches!(
+        sent,
+        Ok(Outcome {
+            settled: Settled::Refused(_),
+            ..
+        })
+    )
 }
 
 fn delivered(link: Link, counted: Counted) -> Outcome {

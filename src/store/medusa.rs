@@ -37,7 +37,6 @@ pub struct OwedProduct {
     pub category_id: Option<i64>,
     pub category_slug: Option<String>,
     pub category_name: Option<String>,
-    pub medusa_category_id: Option<String>,
     pub medusa_product_id: Option<String>,
     pub medusa_variant_id: Option<String>,
     /// The handle the product got at its first push, kept even after Medusa deleted it.
@@ -285,6 +284,25 @@ impl Store {
             .bind(medusa_id)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Forgets the Medusa ids of categories and tags Medusa no longer has.
+    pub async fn forget_medusa_terms(
+        &self,
+        category_ids: &[String],
+        tag_ids: &[String],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(sql::MEDUSA_FORGET_CATEGORIES)
+            .bind(category_ids)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(sql::MEDUSA_FORGET_TAGS)
+            .bind(tag_ids)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

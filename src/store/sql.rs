@@ -178,6 +178,11 @@ pub const MEDUSA_CATEGORIES: &str =
 pub const MEDUSA_LINK_CATEGORY: &str = "insert into medusa_categories (category_id, medusa_category_id) \
      values ($1, $2) on conflict (category_id) do update set medusa_category_id = excluded.medusa_category_id";
 
+pub const MEDUSA_FORGET_CATEGORIES: &str =
+    "delete from medusa_categories where medusa_category_id = any($1)";
+
+pub const MEDUSA_FORGET_TAGS: &str = "delete from medusa_tags where medusa_tag_id = any($1)";
+
 pub const MEDUSA_TAGS: &str = "select value, medusa_tag_id from medusa_tags where value = any($1)";
 
 pub const MEDUSA_LINK_TAG: &str = "insert into medusa_tags (value, medusa_tag_id) values ($1, $2) \

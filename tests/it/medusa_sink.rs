@@ -568,6 +568,73 @@ async fn a_suffixed_handle_and_a_title_that_reads_the_same_stay_two_products_in_
 }
 
 #[sqlx::test]
+async fn a_category_or_tag_deleted_in_medusa_is_made_again_and_its_products_land(pool: PgPool) {
+    let medusa = MedusaServer::start().await;
+    let sim = dummyjson_simulator().await;
+    let admin = medusa.admin();
+    let engine = engine_with_sink(
+        &pool,
+        &sim,
+        medusa_settings(&sim, medusa.url(), medusa.api_key()),
+    );
+    let first = full_sync(&engine).await;
+    assert_eq!(medusa_counts(&first).created, 194);
+
+    // Someone deletes the category "beauty" (products 1 to 5) and the tag "perfumes"
+    // (products 6 to 10, among others) in the Medusa admin; products of each change upstream.
+    let category = admin
+        .get_json("/admin/product-categories?handle[]=beauty&fields=id")
+        .await;
+    let category = category["product_categories"][0]["id"].as_str().unwrap();
+    admin
+        .delete_ok(&format!("/admin/product-categories/{category}"))
+        .await;
+    let tag = admin
+        .get_json("/admin/product-tags?value[]=perfumes&fields=id")
+        .await;
+    let tag = tag["product_tags"][0]["id"].as_str().unwrap();
+    admin.delete_ok(&format!("/admin/product-tags/{tag}")).await;
+    assert!(sim.set_field(1, "price", Some("10.01")).unwrap());
+    assert!(sim.set_field(7, "price", Some("130.07")).unwrap());
+
+    let healed = full_sync(&engine).await;
+    assert_eq!(healed.status, RunStatus::Succeeded, "{:?}", healed.errors);
+    assert_eq!(medusa_counts(&healed).failed, 0);
+    let products = by_external_id(admin.products().await);
+    let beauty: Vec<(&str, &str)> = products["1"]
+        .categories
+        .iter()
+        .map(|c| (c.handle.as_str(), c.name.as_str()))
+        .collect();
+    assert_eq!(beauty, [("beauty", "Beauty")], "made again");
+    assert_eq!(
+        decimal(&products["1"].variants[0].prices[0].amount),
+        "10.01"
+    );
+    let tags: BTreeSet<&str> = products["7"]
+        .tags
+        .iter()
+        .map(|t| t.value.as_str())
+        .collect();
+    assert_eq!(tags, BTreeSet::from(["fragrances", "perfumes"]));
+    assert_eq!(
+        decimal(&products["7"].variants[0].prices[0].amount),
+        "130.07"
+    );
+    let kept: Vec<String> = sqlx::query_scalar(
+        "select medusa_category_id from medusa_categories \
+         union all select medusa_tag_id from medusa_tags",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        !kept.iter().any(|id| id == category || id == tag),
+        "the stale ids are forgotten"
+    );
+}
+
+#[sqlx::test]
 async fn a_product_updated_event_reaches_medusa(pool: PgPool) {
     let medusa = MedusaServer::start().await;
     let sim = dummyjson_simulator().await;

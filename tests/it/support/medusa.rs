@@ -750,6 +750,24 @@ impl MedusaAdmin {
         parse(&what, &ok_text(response, &what).await)
     }
 
+    /// `GET {path}` that must answer 200; its JSON answer.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get_ok(path).await
+    }
+
+    /// `DELETE {path}` that must answer 200 (Medusa's soft delete).
+    pub async fn delete_ok(&self, path: &str) {
+        let what = format!("DELETE {path}");
+        let response = self
+            .client
+            .delete(format!("{}{path}", self.url))
+            .basic_auth(&self.api_key, Some(""))
+            .send()
+            .await
+            .expect("DELETE reaches Medusa");
+        ok_text(response, &what).await;
+    }
+
     /// Every live product (deleted ones are left out), all pages, oldest first.
     pub async fn products(&self) -> Vec<MedusaProduct> {
         let mut products = Vec::new();
