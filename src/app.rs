@@ -49,7 +49,11 @@ pub async fn worker(
     schedule: Option<&ScheduleSettings>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let engine = engine(&settings.engine).await?;
+    // Medusa pushes leave through the outbox, drained by a pusher of their own (started below):
+    // an event's acknowledgement and a catalog write wait for our commit only.
+    let engine = engine(&settings.engine)
+        .await?
+        .leaving_medusa_to_the_pusher();
     let (client, _) =
         connect_and_setup(&settings.nats, &settings.topology, "catalog-sync worker").await?;
     let listener = tokio::net::TcpListener::bind(settings.metrics_listen)
@@ -72,11 +76,13 @@ pub async fn worker(
             async move { crate::scheduler::run(client, &topology, &schedule, shutdown).await },
         )
     });
-    // What a Medusa outage left owed is delivered without waiting for the next run.
-    let medusa = engine.medusa().cloned().map(|sink| {
-        let (interval, shutdown) = (sink.settings().retry_interval, shutdown.clone());
-        tokio::spawn(async move { sink.keep_draining(interval, shutdown).await })
-    });
+    // Stopped with the consumers, or when they fail.
+    let stop_pushing = shutdown.child_token();
+    let medusa = engine
+        .medusa()
+        .cloned()
+        .map(|sink| tokio::spawn(sink.run_pusher(stop_pushing.clone())));
+    let pusher = medusa.as_ref().map(|task| task.abort_handle());
     let worker = Worker {
         engine,
         client: client.clone(),
@@ -89,8 +95,17 @@ pub async fn worker(
     };
     let grace = settings.shutdown_timeout;
     let deadline = shutdown.clone();
+    let consume_then_stop_pushing = async {
+        let result = worker.run(shutdown).await;
+        stop_pushing.cancel();
+        // The pusher ends after the chunk it is pushing; what it leaves stays owed.
+        if let Some(medusa) = medusa {
+            let _ = medusa.await;
+        }
+        result
+    };
     let result = tokio::select! {
-        result = worker.run(shutdown) => result,
+        result = consume_then_stop_pushing => result,
         () = async move {
             deadline.cancelled().await;
             tokio::time::sleep(grace).await;
@@ -103,8 +118,8 @@ pub async fn worker(
     if let Some(scheduler) = scheduler {
         scheduler.abort();
     }
-    if let Some(medusa) = medusa {
-        medusa.abort();
+    if let Some(pusher) = pusher {
+        pusher.abort();
     }
     bus::flush(&client).await;
     result

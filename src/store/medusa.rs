@@ -73,15 +73,30 @@ pub enum Settled {
     Failed(String),
 }
 
+/// Where Medusa stands against the catalog, counted the same way for a run's summary and for
+/// `status`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct MedusaBacklog {
+    /// Products Medusa has (published or draft).
+    pub linked: i64,
+    /// Products with a push owed (refused ones are counted apart).
+    pub owed: i64,
+    /// Owed products a pusher holds now (it is pushing them, or it died and its claim has
+    /// not lapsed yet).
+    pub held: i64,
+    /// When the last of those claims lapses unless renewed.
+    pub held_until: Option<DateTime<Utc>>,
+}
+
 /// The sink's state, as `status` shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct MedusaState {
     pub store_id: Option<String>,
     pub enabled_at: Option<DateTime<Utc>>,
-    /// Products Medusa has (published or draft).
-    pub linked: i64,
-    /// Products with a push owed (refused ones are counted apart).
-    pub owed: i64,
+    /// Linked, owed and held, as a run's summary counts them.
+    #[sqlx(skip)]
+    #[serde(flatten)]
+    pub backlog: MedusaBacklog,
     /// Products Medusa refused in their current version.
     pub refused: i64,
     pub oldest_owed: Option<DateTime<Utc>>,
@@ -242,6 +257,13 @@ impl Store {
         self.settle_medusa(&outcomes).await
     }
 
+    /// What Medusa has and is owed now: cheap while the outbox is small.
+    pub async fn medusa_backlog(&self) -> Result<MedusaBacklog, StoreError> {
+        Ok(sqlx::query_as(sql::MEDUSA_BACKLOG)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// Pushes owed, refused ones left out: cheap while the outbox is small.
     pub async fn medusa_owed(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(sql::MEDUSA_OWED)
@@ -325,10 +347,14 @@ impl Store {
 
     /// The sink's state; `None` when no process with MEDUSA_URL ever ran on this database.
     pub async fn medusa_state(&self) -> Result<Option<MedusaState>, StoreError> {
-        let state: MedusaState = sqlx::query_as(sql::MEDUSA_STATE)
+        let mut state: MedusaState = sqlx::query_as(sql::MEDUSA_STATE)
             .fetch_one(&self.pool)
             .await?;
-        Ok(state.enabled_at.is_some().then_some(state))
+        if state.enabled_at.is_none() {
+            return Ok(None);
+        }
+        state.backlog = self.medusa_backlog().await?;
+        Ok(Some(state))
     }
 }
 

@@ -154,6 +154,8 @@ pub const MEDUSA_RELEASE: &str = include_str!("sql/medusa/release.sql");
 
 pub const MEDUSA_STATE: &str = include_str!("sql/medusa/state.sql");
 
+pub const MEDUSA_BACKLOG: &str = include_str!("sql/medusa/backlog.sql");
+
 pub const MEDUSA_OWED: &str =
     "select count(*) from medusa_outbox where refused_generation is distinct from generation";
 

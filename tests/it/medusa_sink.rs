@@ -224,6 +224,7 @@ async fn the_catalog_lands_in_medusa_and_follows_price_changes_deletions_and_res
         medusa_counts(&first),
         MedusaCounts {
             created: 194,
+            linked: 194,
             ..MedusaCounts::default()
         }
     );
@@ -236,7 +237,13 @@ async fn the_catalog_lands_in_medusa_and_follows_price_changes_deletions_and_res
     proxy.reset();
     let again = full_sync(&engine).await;
     assert_eq!(again.status, RunStatus::Succeeded, "{:?}", again.errors);
-    assert_eq!(medusa_counts(&again), MedusaCounts::default());
+    assert_eq!(
+        medusa_counts(&again),
+        MedusaCounts {
+            linked: 194,
+            ..MedusaCounts::default()
+        }
+    );
     assert_eq!(proxy.requests().total, 0, "{:?}", proxy.requests());
     assert_eq!(medusa_versions(&admin).await, before);
 
@@ -265,6 +272,7 @@ async fn the_catalog_lands_in_medusa_and_follows_price_changes_deletions_and_res
         MedusaCounts {
             updated: 5,
             archived: 3,
+            linked: 194,
             ..MedusaCounts::default()
         }
     );
@@ -307,6 +315,7 @@ async fn the_catalog_lands_in_medusa_and_follows_price_changes_deletions_and_res
         medusa_counts(&restored),
         MedusaCounts {
             updated: 1,
+            linked: 194,
             ..MedusaCounts::default()
         }
     );
@@ -349,10 +358,7 @@ async fn pushes_owed_while_medusa_is_down_are_delivered_once_without_duplicates(
     let shutdown = CancellationToken::new();
     let retrying = tokio::spawn({
         let (sink, shutdown) = (sink(&pool, settings.clone()), shutdown.clone());
-        async move {
-            sink.keep_draining(Duration::from_millis(300), shutdown)
-                .await
-        }
+        async move { sink.run_pusher(shutdown).await }
     });
     wait_for(Duration::from_secs(120), || async {
         count(&pool, "select count(*) from medusa_outbox").await == 0
@@ -473,6 +479,7 @@ async fn a_product_medusa_refuses_fails_alone(pool: PgPool) {
         MedusaCounts {
             created: 193,
             failed: 1,
+            linked: 193,
             ..MedusaCounts::default()
         }
     );
@@ -513,6 +520,7 @@ async fn a_product_medusa_refuses_fails_alone(pool: PgPool) {
         MedusaCounts {
             created: 2,
             failed: 1,
+            linked: 193,
             ..MedusaCounts::default()
         }
     );
@@ -660,6 +668,134 @@ async fn a_product_updated_event_reaches_medusa(pool: PgPool) {
     app.stop().await;
 }
 
+/// A catalog product's price as the catalog holds it.
+async fn catalog_price(pool: &PgPool, external_id: &str) -> Option<String> {
+    sqlx::query_scalar("select price::text from products where external_id = $1")
+        .bind(external_id)
+        .fetch_one(pool)
+        .await
+        .expect("the product is in the catalog")
+}
+
+/// A product's price in Medusa, read directly (not through the proxy).
+async fn medusa_price(admin: &MedusaAdmin, external_id: &str) -> String {
+    let products = by_external_id(admin.products().await);
+    decimal(&products[external_id].variants[0].prices[0].amount)
+}
+
+#[sqlx::test]
+async fn events_reach_the_catalog_and_are_acknowledged_while_medusa_holds_their_push_back(
+    pool: PgPool,
+) {
+    let medusa = MedusaServer::start().await;
+    let proxy = MedusaProxy::start(medusa.url()).await;
+    let sim = dummyjson_simulator().await;
+    let admin = medusa.admin();
+    let settings = medusa_settings(&sim, &proxy.url(), medusa.api_key());
+    let first = full_sync(&engine_with_sink(&pool, &sim, settings.clone())).await;
+    assert_eq!(medusa_counts(&first).created, 194);
+
+    let mut app = TestApp::new(&pool, &sim).await;
+    app.settings.engine.medusa = Some(settings);
+    app.start_worker();
+    // Medusa takes as long as the test wants: every write waits at the proxy.
+    proxy.hold_writes(true);
+    assert!(sim.set_field(33, "price", Some("4321.09")).unwrap());
+    app.publish("product.updated", None, br#"{"product_id":33}"#)
+        .await;
+    wait_for(Duration::from_secs(60), || async {
+        catalog_price(&pool, "33").await.as_deref() == Some("4321.09") && proxy.in_flight().held > 0
+    })
+    .await;
+    // The next event is not held behind that push, and neither waits for Medusa to be settled.
+    assert!(sim.set_field(34, "price", Some("1.23")).unwrap());
+    app.publish("product.updated", None, br#"{"product_id":34}"#)
+        .await;
+    wait_for(Duration::from_secs(60), || async {
+        catalog_price(&pool, "34").await.as_deref() == Some("1.23")
+            && app.updates_consumer_idle().await
+    })
+    .await;
+    // A full sync requested meanwhile ends too, its summary saying what the pusher owes.
+    app.publish("catalog.sync.requested", Some("full-while-held"), b"{}")
+        .await;
+    wait_for(Duration::from_secs(60), || async {
+        app.requests_consumer_idle().await
+            && app
+                .results("catalog.sync.completed")
+                .await
+                .iter()
+                .any(|s| s["request_id"] == "full-while-held")
+    })
+    .await;
+    assert!(proxy.in_flight().held > 0, "{:?}", proxy.in_flight());
+    assert_ne!(
+        medusa_price(&admin, "33").await,
+        "4321.09",
+        "not pushed yet"
+    );
+    let summaries = app.results("catalog.sync.completed").await;
+    let full = summaries
+        .iter()
+        .find(|s| s["request_id"] == "full-while-held")
+        .unwrap();
+    assert_eq!(full["status"], "succeeded", "{full}");
+    let counts = &full["counts"]["medusa"];
+    assert_eq!(counts["delivered_by"], "pusher", "{counts}");
+    assert!(counts["owed"].as_u64().unwrap() >= 2, "{counts}");
+    assert_eq!(counts["linked"], 194, "{counts}");
+
+    // Medusa answers again: the pusher delivers.
+    proxy.hold_writes(false);
+    wait_for(Duration::from_secs(60), || async {
+        medusa_price(&admin, "33").await == "4321.09" && medusa_price(&admin, "34").await == "1.23"
+    })
+    .await;
+    app.stop().await;
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+}
+
+/// `catalog-sync sync` has no pusher that outlives it: it delivers what it owes before it
+/// ends, waiting out the claims of a pusher that died, and its summary counts Medusa the way
+/// `status` does.
+#[sqlx::test]
+async fn a_sync_delivers_what_a_dead_pusher_held_and_counts_it_as_status_does(pool: PgPool) {
+    let medusa = MedusaServer::start().await;
+    let sim = dummyjson_simulator().await;
+    let store = Store::from_pool(pool.clone());
+    // The catalog is written and queued for Medusa; a pusher claimed 50 products and died.
+    assert!(store.enable_medusa().await.unwrap());
+    full_sync(&engine(&pool, &sim)).await;
+    let dead = store
+        .claim_medusa(50, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 50);
+
+    let summary = full_sync(&engine_with_sink(
+        &pool,
+        &sim,
+        medusa_settings(&sim, medusa.url(), medusa.api_key()),
+    ))
+    .await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.errors);
+    assert_eq!(
+        medusa_counts(&summary),
+        MedusaCounts {
+            created: 194,
+            linked: 194,
+            ..MedusaCounts::default()
+        }
+    );
+    assert_eq!(medusa.admin().products().await.len(), 194);
+    let state = store.medusa_state().await.unwrap().expect("the sink ran");
+    assert_eq!(
+        (state.backlog.linked, state.backlog.owed, state.backlog.held),
+        (194, 0, 0),
+        "status counts what the summary counts"
+    );
+}
+
 /// Rounds of the randomised convergence test below.
 const ROUNDS: usize = 6;
 
@@ -798,6 +934,7 @@ async fn with_medusa_archive_delete_gone_products_are_deleted_and_come_back_as_n
         medusa_counts(&gone),
         MedusaCounts {
             archived: 1,
+            linked: 193,
             ..MedusaCounts::default()
         }
     );
@@ -814,6 +951,7 @@ async fn with_medusa_archive_delete_gone_products_are_deleted_and_come_back_as_n
         medusa_counts(&back),
         MedusaCounts {
             created: 1,
+            linked: 194,
             ..MedusaCounts::default()
         }
     );
