@@ -11,6 +11,7 @@
 //! never queued: they cost Medusa nothing.
 
 mod client;
+mod drift;
 mod payload;
 mod push;
 mod pusher;

@@ -103,6 +103,15 @@ pub struct VariantUpdate<'a> {
     prices: Vec<Price<'a>>,
 }
 
+/// The one variant an update sends: ours by id, or, when Medusa has lost it (deleted in the
+/// admin), a new one in its place.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum VariantChange<'a> {
+    Known(VariantUpdate<'a>),
+    New(NewVariant<'a>),
+}
+
 /// Everything of a catalog product Medusa has no field for.
 #[derive(Serialize)]
 pub struct Metadata<'a> {
@@ -143,11 +152,10 @@ pub struct ProductUpdate<'a> {
     id: &'a str,
     #[serde(flatten)]
     content: Content<'a>,
-    /// Only the one variant the sink made, by id: Medusa replaces the variant list with what
-    /// is sent, so sending none would leave the price stale and sending a new one would delete
-    /// the old.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    variants: Vec<VariantUpdate<'a>>,
+    /// The one variant the sink made, by id: Medusa replaces the variant list with what is
+    /// sent, so variants added in the admin go, and a variant deleted there comes back as a
+    /// new one (sending none would leave the price stale).
+    variants: [VariantChange<'a>; 1],
 }
 
 /// The Medusa ids a product's push refers to.
@@ -263,13 +271,7 @@ pub fn new_product<'a>(
             title: OPTION_TITLE,
             values: [OPTION_VALUE],
         }],
-        variants: [NewVariant {
-            title: OPTION_VALUE,
-            sku: product.sku.as_deref(),
-            options: [(OPTION_TITLE, OPTION_VALUE)].into_iter().collect(),
-            prices: prices(raw.amount.as_deref(), refs.currency),
-            manage_inventory: false,
-        }],
+        variants: [new_variant(product, raw, refs)],
     }
 }
 
@@ -282,17 +284,28 @@ pub fn product_update<'a>(
     refs: &Refs<'a>,
 ) -> ProductUpdate<'a> {
     let (id, variant) = target;
+    let variant = match variant {
+        Some(id) => VariantChange::Known(VariantUpdate {
+            id,
+            sku: product.sku.as_deref(),
+            prices: prices(raw.amount.as_deref(), refs.currency),
+        }),
+        None => VariantChange::New(new_variant(product, raw, refs)),
+    };
     ProductUpdate {
         id,
         content: content(product, raw, status, refs),
-        variants: variant
-            .map(|id| VariantUpdate {
-                id,
-                sku: product.sku.as_deref(),
-                prices: prices(raw.amount.as_deref(), refs.currency),
-            })
-            .into_iter()
-            .collect(),
+        variants: [variant],
+    }
+}
+
+fn new_variant<'a>(product: &'a OwedProduct, raw: &'a Raw, refs: &Refs<'a>) -> NewVariant<'a> {
+    NewVariant {
+        title: OPTION_VALUE,
+        sku: product.sku.as_deref(),
+        options: [(OPTION_TITLE, OPTION_VALUE)].into_iter().collect(),
+        prices: prices(raw.amount.as_deref(), refs.currency),
+        manage_inventory: false,
     }
 }
 
@@ -332,6 +345,88 @@ pub struct ProductList {
     pub products: Vec<Answered>,
 }
 
+/// The fields the drift check reads of each Medusa product: the ones the sink owns.
+pub const OWNED_FIELDS: &str = "id,external_id,handle,title,description,status,thumbnail,\
+metadata,images.url,tags.value,categories.handle,variants.id,variants.sku,\
+variants.prices.amount,variants.prices.currency_code";
+
+/// A page of `GET /admin/products?fields=OWNED_FIELDS`.
+#[derive(Deserialize, Debug)]
+pub struct ListedPage {
+    pub products: Vec<Listed>,
+    pub count: u64,
+}
+
+/// A Medusa product as the drift check reads it.
+#[derive(Deserialize, Debug, Default)]
+pub struct Listed {
+    pub id: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub handle: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub thumbnail: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub images: Vec<ListedImage>,
+    #[serde(default)]
+    pub tags: Vec<ListedTag>,
+    #[serde(default)]
+    pub categories: Vec<ListedCategory>,
+    #[serde(default)]
+    pub variants: Vec<ListedVariant>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct ListedImage {
+    pub url: String,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct ListedTag {
+    pub value: String,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct ListedCategory {
+    pub handle: String,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct ListedVariant {
+    pub id: String,
+    #[serde(default)]
+    pub sku: Option<String>,
+    #[serde(default)]
+    pub prices: Vec<ListedPrice>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct ListedPrice {
+    pub currency_code: String,
+    /// The amount's JSON text as Medusa wrote it (`19.5`), compared as a decimal.
+    pub amount: Box<RawValue>,
+}
+
+/// What the catalog writes into a product's `metadata`, as JSON: the keys the sink owns there
+/// (Medusa merges metadata, so other keys are someone else's).
+pub fn owned_metadata(product: &OwedProduct, raw: &Raw) -> serde_json::Value {
+    let refs = Refs {
+        category: None,
+        tags: Vec::new(),
+        currency: "",
+    };
+    serde_json::to_value(content(product, raw, "", &refs).metadata).unwrap_or_default()
+}
+
 /// `GET /admin/stores`.
 #[derive(Deserialize, Debug)]
 pub struct Stores {
@@ -356,10 +451,15 @@ pub struct Record {
     pub id: String,
 }
 
-/// `GET /admin/product-categories` or `/admin/product-tags` asked for ids only.
+/// `GET /admin/products`, `/admin/product-categories` or `/admin/product-tags` asked for ids
+/// only.
 #[derive(Deserialize, Debug)]
 pub struct IdList {
-    #[serde(alias = "product_categories", alias = "product_tags")]
+    #[serde(
+        alias = "products",
+        alias = "product_categories",
+        alias = "product_tags"
+    )]
     pub records: Vec<Record>,
 }
 
@@ -488,7 +588,7 @@ mod tests {
     }
 
     #[test]
-    fn an_update_names_the_variant_and_never_adds_one() {
+    fn an_update_sends_our_one_variant_by_id_or_anew() {
         let product = owed(None);
         let raw = Raw::of(&product).unwrap();
         let with = product_update(
@@ -508,12 +608,10 @@ mod tests {
             "an edit in Medusa is undone"
         );
         let without = product_update(&product, &raw, ("prod_1", None), "published", &refs());
-        assert!(
-            serde_json::to_value(&without)
-                .unwrap()
-                .get("variants")
-                .is_none()
-        );
+        let json = serde_json::to_value(&without).unwrap();
+        assert_eq!(json["variants"].as_array().unwrap().len(), 1);
+        assert!(json["variants"][0].get("id").is_none(), "a new one: {json}");
+        assert_eq!(json["variants"][0]["options"][OPTION_TITLE], "Default");
     }
 
     #[test]

@@ -208,7 +208,8 @@ impl Pusher {
     }
 
     /// Ends the run's part: a full sync (`full`) first queues every product whose Medusa copy
-    /// differs from the catalog; then a run that delivers its own changes pushes what is still
+    /// drifted (changed or deleted in Medusa, see `drift.rs`) or whose link differs from the
+    /// catalog; then a run that delivers its own changes pushes what is still
     /// owed (`cancel`, the run's, cuts that short after the chunk being pushed), and one that
     /// leaves them to the worker's pusher wakes it. Reports what the run pushed and what is
     /// owed when it ends, as `status` counts it.
@@ -227,6 +228,13 @@ impl Pusher {
                 .push(format!("could not turn the Medusa outbox on: {e}"));
         } else if !cancel.is_cancelled() {
             if full {
+                match self.sink.correct_drift(cancel).await {
+                    Ok(drift) => report.counts.corrected = drift.corrected,
+                    Err(e) => report.errors.push(format!(
+                        "could not look for changes made in Medusa: {}",
+                        error_chain(&e)
+                    )),
+                }
                 match self.sink.queue_owed().await {
                     Ok(queued) if queued > 0 => {
                         info!(
@@ -248,6 +256,7 @@ impl Pusher {
         }
         report.counts = MedusaCounts {
             delivered_by: self.delivery,
+            corrected: report.counts.corrected,
             ..drained.counts
         };
         report.refused = drained.refused;

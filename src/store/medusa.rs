@@ -88,6 +88,16 @@ pub struct MedusaBacklog {
     pub held_until: Option<DateTime<Utc>>,
 }
 
+/// The link of a Medusa product a listing page holds.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ListedLink {
+    pub medusa_product_id: String,
+    pub product_id: i64,
+    /// A push of the product is owed (or Medusa refused its current version).
+    pub owed: bool,
+    pub pushed_at: DateTime<Utc>,
+}
+
 /// The sink's state, as `status` shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct MedusaState {
@@ -262,6 +272,63 @@ impl Store {
         Ok(sqlx::query_as(sql::MEDUSA_BACKLOG)
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    /// The links of the Medusa products `medusa_ids` (a listing page).
+    pub async fn medusa_links_listed(
+        &self,
+        medusa_ids: &[&str],
+    ) -> Result<Vec<ListedLink>, StoreError> {
+        Ok(sqlx::query_as(sql::MEDUSA_LINKS_LISTED)
+            .bind(medusa_ids)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Up to `limit` live links (product id, Medusa id) after product `after`.
+    pub async fn medusa_links_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(sql::MEDUSA_LINKS_AFTER)
+            .bind(after)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Queues products to be pushed again; returns how many were not queued already.
+    pub async fn queue_medusa(&self, product_ids: &[i64]) -> Result<u64, StoreError> {
+        if product_ids.is_empty() {
+            return Ok(0);
+        }
+        Ok(sqlx::query(sql::MEDUSA_QUEUE)
+            .bind(product_ids)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Forgets the Medusa variant of products whose variant Medusa no longer has.
+    pub async fn forget_medusa_variants(&self, product_ids: &[i64]) -> Result<(), StoreError> {
+        if !product_ids.is_empty() {
+            sqlx::query(sql::MEDUSA_FORGET_VARIANTS)
+                .bind(product_ids)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Marks the links of products Medusa no longer has deleted and queues the live ones;
+    /// returns how many it queued.
+    pub async fn medusa_links_vanished(&self, product_ids: &[i64]) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql::MEDUSA_LINKS_VANISHED)
+            .bind(product_ids)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     /// Pushes owed, refused ones left out: cheap while the outbox is small.

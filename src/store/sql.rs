@@ -156,6 +156,23 @@ pub const MEDUSA_STATE: &str = include_str!("sql/medusa/state.sql");
 
 pub const MEDUSA_BACKLOG: &str = include_str!("sql/medusa/backlog.sql");
 
+pub const MEDUSA_LINKS_LISTED: &str = include_str!("sql/medusa/links_listed.sql");
+
+pub const MEDUSA_LINKS_VANISHED: &str = include_str!("sql/medusa/links_vanished.sql");
+
+/// Up to `$2` live links after product `$1`, in product order.
+pub const MEDUSA_LINKS_AFTER: &str = "select product_id, medusa_product_id from medusa_links \
+     where product_id > $1 and pushed_status <> 'deleted' order by product_id limit $2";
+
+/// Queues products (to be pushed as they are in the catalog).
+pub const MEDUSA_QUEUE: &str = "insert into medusa_outbox (product_id) \
+     select id from unnest($1::int8[]) as q(id) order by id on conflict (product_id) do nothing";
+
+/// Forgets the Medusa variant of products whose variant Medusa no longer has: the next push
+/// gives them a new one.
+pub const MEDUSA_FORGET_VARIANTS: &str =
+    "update medusa_links set medusa_variant_id = null where product_id = any($1)";
+
 pub const MEDUSA_OWED: &str =
     "select count(*) from medusa_outbox where refused_generation is distinct from generation";
 

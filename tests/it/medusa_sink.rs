@@ -232,7 +232,8 @@ async fn the_catalog_lands_in_medusa_and_follows_price_changes_deletions_and_res
     assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
     assert_eq!(count(&pool, "select count(*) from medusa_outbox").await, 0);
 
-    // Unchanged: Medusa hears nothing, and no Medusa row changes.
+    // Unchanged: Medusa is only read (to find what changed on its side: nothing did), and no
+    // Medusa row changes.
     let before = medusa_versions(&admin).await;
     proxy.reset();
     let again = full_sync(&engine).await;
@@ -244,7 +245,8 @@ async fn the_catalog_lands_in_medusa_and_follows_price_changes_deletions_and_res
             ..MedusaCounts::default()
         }
     );
-    assert_eq!(proxy.requests().total, 0, "{:?}", proxy.requests());
+    let requests = proxy.requests();
+    assert_eq!((requests.post, requests.delete), (0, 0), "{requests:?}");
     assert_eq!(medusa_versions(&admin).await, before);
 
     // Five prices change and three products go upstream.
@@ -321,6 +323,92 @@ async fn the_catalog_lands_in_medusa_and_follows_price_changes_deletions_and_res
     );
     assert_eq!(admin.count_by_external_id("60").await, 1);
     assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+}
+
+#[sqlx::test]
+async fn a_full_sync_undoes_edits_and_deletions_made_in_the_medusa_admin(pool: PgPool) {
+    let medusa = MedusaServer::start().await;
+    let proxy = MedusaProxy::start(medusa.url()).await;
+    let sim = dummyjson_simulator().await;
+    let admin = medusa.admin();
+    let engine = engine_with_sink(
+        &pool,
+        &sim,
+        medusa_settings(&sim, &proxy.url(), medusa.api_key()),
+    );
+    let first = full_sync(&engine).await;
+    assert_eq!(medusa_counts(&first).created, 194);
+
+    // Someone edits products in the Medusa admin, and deletes one; the upstream is unchanged.
+    let products = by_external_id(admin.products().await);
+    let edit = |id: &str, body: serde_json::Value| {
+        let (admin, path) = (
+            admin.clone(),
+            format!("/admin/products/{}", products[id].id),
+        );
+        async move { admin.post_ok(&path, &body).await }
+    };
+    edit("3", serde_json::json!({"title": "Edited in Medusa"})).await;
+    edit(
+        "42",
+        serde_json::json!({"handle": "edited-in-medusa", "status": "draft"}),
+    )
+    .await;
+    edit(
+        "99",
+        serde_json::json!({"metadata": {"brand": "Someone else", "note": "theirs"}}),
+    )
+    .await;
+    edit("120", serde_json::json!({"tags": []})).await;
+    let p17 = &products["17"];
+    admin
+        .post_ok(
+            &format!("/admin/products/{}/variants/{}", p17.id, p17.variants[0].id),
+            &serde_json::json!({"prices": [{"currency_code": "eur", "amount": 1}]}),
+        )
+        .await;
+    let p60 = &products["60"];
+    admin
+        .delete_ok(&format!(
+            "/admin/products/{}/variants/{}",
+            p60.id, p60.variants[0].id
+        ))
+        .await;
+    admin
+        .delete_ok(&format!("/admin/products/{}", products["150"].id))
+        .await;
+
+    let healed = full_sync(&engine).await;
+    assert_eq!(healed.status, RunStatus::Succeeded, "{:?}", healed.errors);
+    assert_eq!(
+        medusa_counts(&healed),
+        MedusaCounts {
+            corrected: 7,
+            updated: 6,
+            created: 1,
+            linked: 194,
+            ..MedusaCounts::default()
+        }
+    );
+    assert_eq!(healed.counts.unchanged, 194, "the catalog did not change");
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+    let after = by_external_id(admin.products().await);
+    assert_eq!(
+        after["99"].metadata["note"], "theirs",
+        "keys we do not write stay"
+    );
+    assert_ne!(after["150"].id, products["150"].id, "created again");
+    assert_eq!(
+        after["150"].handle, products["150"].handle,
+        "with its handle"
+    );
+
+    // Corrected, nothing has drifted: the next full sync only reads Medusa.
+    proxy.reset();
+    let again = full_sync(&engine).await;
+    assert_eq!(medusa_counts(&again).corrected, 0);
+    let requests = proxy.requests();
+    assert_eq!((requests.post, requests.delete), (0, 0), "{requests:?}");
 }
 
 #[sqlx::test]
@@ -640,6 +728,9 @@ async fn a_category_or_tag_deleted_in_medusa_is_made_again_and_its_products_land
         !kept.iter().any(|id| id == category || id == tag),
         "the stale ids are forgotten"
     );
+    // The other products of the category and the tag lost them in Medusa: put back too.
+    assert!(medusa_counts(&healed).corrected >= 8, "{healed:?}");
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
 }
 
 #[sqlx::test]
