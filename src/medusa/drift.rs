@@ -4,14 +4,15 @@
 //! or that Medusa no longer has (deleted there). The queued products are then pushed like any
 //! other: the correction goes through the outbox.
 //!
-//! The cost follows the catalog: one listing request per [`PAGE`] Medusa products and two
-//! indexed queries per page. Products Medusa no longer has are found by counting: only when
+//! The cost follows the catalog: one listing request per [`PAGE`] Medusa products (read
+//! `MEDUSA_CONCURRENCY` at a time) and two indexed queries per page. Products Medusa no longer has are found by counting: only when
 //! fewer linked products were listed than are linked are the links asked for by id, a request
 //! per [`ID_CHUNK`] of them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
@@ -27,6 +28,13 @@ const PAGE: usize = 200;
 /// Links asked for at once when looking for products Medusa no longer has (the ids travel in
 /// the query string).
 const ID_CHUNK: usize = 100;
+
+/// Linked products listed, to find those Medusa no longer has.
+struct Tally {
+    started_at: DateTime<Utc>,
+    /// Listed products whose link was last pushed before `started_at`.
+    linked_listed: u64,
+}
 
 /// What a drift check found.
 #[derive(Debug, Default)]
@@ -83,79 +91,33 @@ impl Sink {
         self.context().await?;
         let store = &self.inner.store;
         let mut report = DriftReport::default();
-        let mut linked_listed = 0u64;
-        let mut offset = 0usize;
-        while !cancel.is_cancelled() {
-            let read_at = Utc::now();
-            let (limit, skip) = (PAGE.to_string(), offset.to_string());
-            let page: ListedPage = self
-                .inner
-                .client
-                .get(
-                    "admin/products",
-                    &[
-                        ("fields", payload::OWNED_FIELDS),
-                        ("limit", limit.as_str()),
-                        ("offset", skip.as_str()),
-                        ("order", "id"),
-                    ],
-                )
-                .await?;
+        let mut tally = Tally {
+            // Links made or changed while the check runs (a pusher works meanwhile) are left
+            // out of the count of products Medusa no longer has: their pages may have been
+            // read before.
+            started_at: Utc::now(),
+            linked_listed: 0,
+        };
+        // The first page says how many there are; the others are read MEDUSA_CONCURRENCY at a
+        // time (Medusa answers two pages at once faster than one after the other) and
+        // compared in order.
+        let first = self.listing_page(0).await?;
+        let pages = first.1.count.div_ceil(PAGE as u64) as usize;
+        let mut rest = futures_util::stream::iter(1..pages)
+            .map(|page| self.listing_page(page * PAGE))
+            .buffered(self.inner.settings.concurrency);
+        let mut next = Some(Ok(first));
+        while let Some(page) = next {
+            if cancel.is_cancelled() {
+                return Ok(report);
+            }
+            let (read_at, page) = page?;
             report.requests += 1;
-            let listed = page.products.len();
-            report.listed += listed as u64;
-            offset += listed;
-            let ids: Vec<&str> = page.products.iter().map(|p| p.id.as_str()).collect();
-            let links = store.medusa_links_listed(&ids).await?;
-            linked_listed += links.len() as u64;
-            // A product owed, or pushed since this page was read, is not compared: the push
-            // brings it to the catalog's state, or already did.
-            let settled: HashMap<i64, &str> = links
-                .iter()
-                .filter(|l| !l.owed && l.pushed_at < read_at)
-                .map(|l| (l.product_id, l.medusa_product_id.as_str()))
-                .collect();
-            let ids: Vec<i64> = settled.keys().copied().collect();
-            let products = store.load_medusa_owed(&ids).await?;
-            let by_medusa_id: HashMap<&str, &Listed> =
-                page.products.iter().map(|p| (p.id.as_str(), p)).collect();
-            let currency = &self.inner.settings.currency;
-            let (mut drifted, mut variants_gone) = (Vec::new(), Vec::new());
-            for product in &products {
-                let Some(listed) = settled
-                    .get(&product.id)
-                    .and_then(|medusa_id| by_medusa_id.get(medusa_id))
-                else {
-                    continue;
-                };
-                report.compared += 1;
-                let Ok(raw) = Raw::of(product) else {
-                    continue; // Medusa refused it already: a `medusa` error says why
-                };
-                let fields = differences(product, &raw, listed, currency);
-                if fields.is_empty() {
-                    continue;
-                }
-                debug!(product_id = %product.external_id, ?fields, "changed in Medusa");
-                for field in &fields {
-                    *report.fields.entry(field).or_default() += 1;
-                }
-                if fields.contains(&"variants") && !has_our_variant(product, listed) {
-                    variants_gone.push(product.id);
-                }
-                drifted.push(product.id);
-            }
-            store.forget_medusa_variants(&variants_gone).await?;
-            report.corrected += store.queue_medusa(&drifted).await?;
-            if listed < PAGE || offset as u64 >= page.count {
-                break;
-            }
+            self.compare_page(read_at, &page, &mut tally, &mut report)
+                .await?;
+            next = rest.next().await;
         }
-        if cancel.is_cancelled() {
-            return Ok(report);
-        }
-        let linked = store.medusa_backlog().await?.linked.max(0) as u64;
-        if linked_listed < linked {
+        if tally.linked_listed < store.medusa_linked_before(tally.started_at).await? {
             let gone = self.find_gone(cancel, &mut report.requests).await?;
             if !gone.is_empty() {
                 *report.fields.entry("gone").or_default() += gone.len() as u64;
@@ -163,6 +125,84 @@ impl Sink {
             }
         }
         Ok(report)
+    }
+
+    /// The page of Medusa's products at `offset`, with the time it was asked for.
+    async fn listing_page(&self, offset: usize) -> Result<(DateTime<Utc>, ListedPage), SinkError> {
+        let read_at = Utc::now();
+        let (limit, offset) = (PAGE.to_string(), offset.to_string());
+        let page = self
+            .inner
+            .client
+            .get(
+                "admin/products",
+                &[
+                    ("fields", payload::OWNED_FIELDS),
+                    ("limit", limit.as_str()),
+                    ("offset", offset.as_str()),
+                    ("order", "id"),
+                ],
+            )
+            .await?;
+        Ok((read_at, page))
+    }
+
+    /// Compares the linked products of a page with the catalog and queues those that drifted.
+    async fn compare_page(
+        &self,
+        read_at: DateTime<Utc>,
+        page: &ListedPage,
+        tally: &mut Tally,
+        report: &mut DriftReport,
+    ) -> Result<(), SinkError> {
+        let store = &self.inner.store;
+        report.listed += page.products.len() as u64;
+        let ids: Vec<&str> = page.products.iter().map(|p| p.id.as_str()).collect();
+        let links = store.medusa_links_listed(&ids).await?;
+        tally.linked_listed += links
+            .iter()
+            .filter(|l| l.pushed_at < tally.started_at)
+            .count() as u64;
+        // A product owed, or pushed since this page was read, is not compared: the push brings
+        // it to the catalog's state, or already did.
+        let settled: HashMap<i64, &str> = links
+            .iter()
+            .filter(|l| !l.owed && l.pushed_at < read_at)
+            .map(|l| (l.product_id, l.medusa_product_id.as_str()))
+            .collect();
+        let ids: Vec<i64> = settled.keys().copied().collect();
+        let products = store.load_medusa_owed(&ids).await?;
+        let by_medusa_id: HashMap<&str, &Listed> =
+            page.products.iter().map(|p| (p.id.as_str(), p)).collect();
+        let currency = &self.inner.settings.currency;
+        let (mut drifted, mut variants_gone) = (Vec::new(), Vec::new());
+        for product in &products {
+            let Some(listed) = settled
+                .get(&product.id)
+                .and_then(|medusa_id| by_medusa_id.get(medusa_id))
+            else {
+                continue;
+            };
+            report.compared += 1;
+            let Ok(raw) = Raw::of(product) else {
+                continue; // Medusa refused it already: a `medusa` error says why
+            };
+            let fields = differences(product, &raw, listed, currency);
+            if fields.is_empty() {
+                continue;
+            }
+            debug!(product_id = %product.external_id, ?fields, "changed in Medusa");
+            for field in &fields {
+                *report.fields.entry(field).or_default() += 1;
+            }
+            if fields.contains(&"variants") && !has_our_variant(product, listed) {
+                variants_gone.push(product.id);
+            }
+            drifted.push(product.id);
+        }
+        store.forget_medusa_variants(&variants_gone).await?;
+        report.corrected += store.queue_medusa(&drifted).await?;
+        Ok(())
     }
 
     /// The linked products Medusa no longer has, asked for by id.

@@ -285,6 +285,15 @@ impl Store {
             .await?)
     }
 
+    /// Live links last pushed before `at`.
+    pub async fn medusa_linked_before(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let linked: i64 = sqlx::query_scalar(sql::MEDUSA_LINKED_BEFORE)
+            .bind(at)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(linked.max(0) as u64)
+    }
+
     /// Up to `limit` live links (product id, Medusa id) after product `after`.
     pub async fn medusa_links_after(
         &self,

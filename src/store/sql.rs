@@ -160,6 +160,9 @@ pub const MEDUSA_LINKS_LISTED: &str = include_str!("sql/medusa/links_listed.sql"
 
 pub const MEDUSA_LINKS_VANISHED: &str = include_str!("sql/medusa/links_vanished.sql");
 
+pub const MEDUSA_LINKED_BEFORE: &str =
+    "select count(*) from medusa_links where pushed_status <> 'deleted' and pushed_at < $1";
+
 /// Up to `$2` live links after product `$1`, in product order.
 pub const MEDUSA_LINKS_AFTER: &str = "select product_id, medusa_product_id from medusa_links \
      where product_id > $1 and pushed_status <> 'deleted' order by product_id limit $2";
