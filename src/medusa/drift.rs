@@ -17,7 +17,8 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
 
-use super::payload::{self, IdList, Listed, ListedPage, Raw};
+use super::answers::{self, IdList, Listed, ListedPage};
+use super::payload::{self, Raw};
 use super::{Sink, SinkError};
 use crate::domain::Price;
 use crate::store::OwedProduct;
@@ -137,7 +138,7 @@ impl Sink {
             .get(
                 "admin/products",
                 &[
-                    ("fields", payload::OWNED_FIELDS),
+                    ("fields", answers::OWNED_FIELDS),
                     ("limit", limit.as_str()),
                     ("offset", offset.as_str()),
                     ("order", "id"),

@@ -10,6 +10,7 @@
 //! itself, which brings Medusa to the catalog's state before it ends. Unchanged products are
 //! never queued: they cost Medusa nothing.
 
+mod answers;
 mod client;
 mod drift;
 mod payload;
@@ -159,7 +160,7 @@ impl Sink {
         self.inner
             .context
             .get_or_try_init(|| async {
-                let stores: payload::Stores = self
+                let stores: answers::Stores = self
                     .inner
                     .client
                     .get(
@@ -193,7 +194,7 @@ impl Sink {
                 }
                 let sales_channel = match &settings.sales_channel {
                     Some(id) => {
-                        let found: Result<payload::SalesChannel, _> = self
+                        let found: Result<answers::SalesChannel, _> = self
                             .inner
                             .client
                             .get(&format!("admin/sales-channels/{id}"), &[("fields", "id")])

@@ -1,7 +1,8 @@
-//! What the sink sends to Medusa and reads back: a catalog product as a Medusa product (one
-//! option, one variant, one exact price), and the parts of Medusa's answers the sink needs.
+//! What the sink sends to Medusa: a catalog product as a Medusa product (one option, one
+//! variant, one exact price, a handle Medusa accepts), categories and tags. What Medusa
+//! answers is in `answers.rs`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::store::OwedProduct;
@@ -52,9 +53,6 @@ pub fn handle_of(product: &OwedProduct) -> String {
         .clone()
         .unwrap_or_else(|| handle(&product.handle))
 }
-
-/// The fields asked back from a batch: enough to link, nothing more.
-pub const BATCH_FIELDS: &str = "id,external_id,handle,variants.id";
 
 /// `POST /admin/products/batch`.
 #[derive(Serialize, Default)]
@@ -309,113 +307,6 @@ fn new_variant<'a>(product: &'a OwedProduct, raw: &'a Raw, refs: &Refs<'a>) -> N
     }
 }
 
-/// A product in a batch answer.
-#[derive(Deserialize, Debug)]
-pub struct Answered {
-    pub id: String,
-    #[serde(default)]
-    pub external_id: Option<String>,
-    #[serde(default)]
-    pub variants: Vec<AnsweredVariant>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct AnsweredVariant {
-    pub id: String,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct BatchAnswer {
-    #[serde(default)]
-    pub created: Vec<Answered>,
-    #[serde(default)]
-    pub updated: Vec<Answered>,
-    pub deleted: Option<Deleted>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Deleted {
-    #[serde(default)]
-    pub ids: Vec<String>,
-}
-
-/// `GET /admin/products`.
-#[derive(Deserialize, Debug)]
-pub struct ProductList {
-    pub products: Vec<Answered>,
-}
-
-/// The fields the drift check reads of each Medusa product: the ones the sink owns.
-pub const OWNED_FIELDS: &str = "id,external_id,handle,title,description,status,thumbnail,\
-metadata,images.url,tags.value,categories.handle,variants.id,variants.sku,\
-variants.prices.amount,variants.prices.currency_code";
-
-/// A page of `GET /admin/products?fields=OWNED_FIELDS`.
-#[derive(Deserialize, Debug)]
-pub struct ListedPage {
-    pub products: Vec<Listed>,
-    pub count: u64,
-}
-
-/// A Medusa product as the drift check reads it.
-#[derive(Deserialize, Debug, Default)]
-pub struct Listed {
-    pub id: String,
-    #[serde(default)]
-    pub external_id: Option<String>,
-    #[serde(default)]
-    pub handle: Option<String>,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub thumbnail: Option<String>,
-    #[serde(default)]
-    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default)]
-    pub images: Vec<ListedImage>,
-    #[serde(default)]
-    pub tags: Vec<ListedTag>,
-    #[serde(default)]
-    pub categories: Vec<ListedCategory>,
-    #[serde(default)]
-    pub variants: Vec<ListedVariant>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct ListedImage {
-    pub url: String,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct ListedTag {
-    pub value: String,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct ListedCategory {
-    pub handle: String,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct ListedVariant {
-    pub id: String,
-    #[serde(default)]
-    pub sku: Option<String>,
-    #[serde(default)]
-    pub prices: Vec<ListedPrice>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct ListedPrice {
-    pub currency_code: String,
-    /// The amount's JSON text as Medusa wrote it (`19.5`), compared as a decimal.
-    pub amount: Box<RawValue>,
-}
-
 /// What the catalog writes into a product's `metadata`, as JSON: the keys the sink owns there
 /// (Medusa merges metadata, so other keys are someone else's).
 pub fn owned_metadata(product: &OwedProduct, raw: &Raw) -> serde_json::Value {
@@ -427,54 +318,6 @@ pub fn owned_metadata(product: &OwedProduct, raw: &Raw) -> serde_json::Value {
     serde_json::to_value(content(product, raw, "", &refs).metadata).unwrap_or_default()
 }
 
-/// `GET /admin/stores`.
-#[derive(Deserialize, Debug)]
-pub struct Stores {
-    pub stores: Vec<StoreInfo>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct StoreInfo {
-    pub id: String,
-    pub default_sales_channel_id: Option<String>,
-    #[serde(default)]
-    pub supported_currencies: Vec<SupportedCurrency>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct SupportedCurrency {
-    pub currency_code: String,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Record {
-    pub id: String,
-}
-
-/// `GET /admin/products`, `/admin/product-categories` or `/admin/product-tags` asked for ids
-/// only.
-#[derive(Deserialize, Debug)]
-pub struct IdList {
-    #[serde(
-        alias = "products",
-        alias = "product_categories",
-        alias = "product_tags"
-    )]
-    pub records: Vec<Record>,
-}
-
-/// `GET /admin/product-categories`.
-#[derive(Deserialize, Debug)]
-pub struct Categories {
-    pub product_categories: Vec<Category>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Category {
-    pub id: String,
-    pub handle: String,
-}
-
 /// `POST /admin/product-categories`.
 #[derive(Serialize)]
 pub struct NewCategory<'a> {
@@ -483,36 +326,9 @@ pub struct NewCategory<'a> {
     pub is_active: bool,
 }
 
-#[derive(Deserialize, Debug)]
-pub struct CreatedCategory {
-    pub product_category: Record,
-}
-
-/// `GET /admin/product-tags`.
-#[derive(Deserialize, Debug)]
-pub struct Tags {
-    pub product_tags: Vec<Tag>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Tag {
-    pub id: String,
-    pub value: String,
-}
-
 #[derive(Serialize)]
 pub struct NewTag<'a> {
     pub value: &'a str,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct CreatedTag {
-    pub product_tag: Record,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct SalesChannel {
-    pub sales_channel: Record,
 }
 
 /// A claimed product with every field set, for the sink's unit tests.

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use tracing::{Instrument, debug, info_span};
 
-use super::payload::{self, Answered, Batch, BatchAnswer, ProductList, Refs};
+use super::answers::{self, Answered, BatchAnswer, ProductList};
+use super::payload::{self, Batch, Refs};
 use super::terms::Terms;
 use super::{Drained, MedusaError, Sink, SinkError};
 use crate::settings::MedusaArchive;
@@ -261,7 +262,7 @@ impl Sink {
                 .client
                 .post(
                     "admin/products/batch",
-                    &[("fields", payload::BATCH_FIELDS)],
+                    &[("fields", answers::BATCH_FIELDS)],
                     &batch,
                 )
                 .await;

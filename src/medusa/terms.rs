@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use tracing::warn;
 
-use super::payload::{Categories, CreatedCategory, CreatedTag, IdList, NewCategory, NewTag, Tags};
+use super::answers::{Categories, CreatedCategory, CreatedTag, IdList, Tags};
+use super::payload::{NewCategory, NewTag};
 use super::{Sink, SinkError};
 use crate::store::OwedProduct;
 
