@@ -209,10 +209,10 @@ impl Pusher {
 
     /// Ends the run's part: a full sync (`full`) first queues every product whose Medusa copy
     /// drifted (changed or deleted in Medusa, see `drift.rs`) or whose link differs from the
-    /// catalog; then a run that delivers its own changes pushes what is still
-    /// owed (`cancel`, the run's, cuts that short after the chunk being pushed), and one that
-    /// leaves them to the worker's pusher wakes it. Reports what the run pushed and what is
-    /// owed when it ends, as `status` counts it.
+    /// catalog; then a run that delivers its own changes pushes what is still owed (`cancel`,
+    /// the run's, cuts that short after the chunk being pushed), and one that leaves them to
+    /// the worker's pusher wakes it. Reports what the run pushed and what is owed when it
+    /// ends, as `status` counts it.
     pub async fn finish(self, full: bool, cancel: &CancellationToken) -> RunReport {
         let mut drained = match self.own {
             Some(own) => {
