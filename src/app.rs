@@ -49,7 +49,11 @@ pub async fn worker(
     schedule: Option<&ScheduleSettings>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let engine = engine(&settings.engine).await?;
+    // Medusa pushes leave through the outbox, drained by a pusher of their own (started below):
+    // an event's acknowledgement and a catalog write wait for our commit only.
+    let engine = engine(&settings.engine)
+        .await?
+        .leaving_medusa_to_the_pusher();
     let policy = &settings.engine.engine;
     if policy.dry_run {
         warn!(
@@ -84,16 +88,14 @@ pub async fn worker(
             async move { crate::scheduler::run(client, &topology, &schedule, shutdown).await },
         )
     });
-    // What a Medusa outage left owed is delivered without waiting for the next run; a dry-run
-    // worker writes nothing to Medusa.
+    // Stopped with the consumers, or when they fail. A dry-run worker writes nothing to Medusa.
+    let stop_pushing = shutdown.child_token();
     let medusa = engine
         .medusa()
         .filter(|_| !policy.dry_run)
         .cloned()
-        .map(|sink| {
-            let (interval, shutdown) = (sink.settings().retry_interval, shutdown.clone());
-            tokio::spawn(async move { sink.keep_draining(interval, shutdown).await })
-        });
+        .map(|sink| tokio::spawn(sink.run_pusher(stop_pushing.clone())));
+    let pusher = medusa.as_ref().map(|task| task.abort_handle());
     let worker = Worker {
         engine,
         client: client.clone(),
@@ -107,8 +109,17 @@ pub async fn worker(
     };
     let grace = settings.shutdown_timeout;
     let deadline = shutdown.clone();
+    let consume_then_stop_pushing = async {
+        let result = worker.run(shutdown).await;
+        stop_pushing.cancel();
+        // The pusher ends after the chunk it is pushing; what it leaves stays owed.
+        if let Some(medusa) = medusa {
+            let _ = medusa.await;
+        }
+        result
+    };
     let result = tokio::select! {
-        result = worker.run(shutdown) => result,
+        result = consume_then_stop_pushing => result,
         () = async move {
             deadline.cancelled().await;
             tokio::time::sleep(grace).await;
@@ -121,8 +132,8 @@ pub async fn worker(
     if let Some(scheduler) = scheduler {
         scheduler.abort();
     }
-    if let Some(medusa) = medusa {
-        medusa.abort();
+    if let Some(pusher) = pusher {
+        pusher.abort();
     }
     bus::flush(&client).await;
     result

@@ -150,9 +150,10 @@ pub struct MedusaSettings {
     pub archive: MedusaArchive,
     /// Products per `POST /admin/products/batch`.
     pub batch_size: usize,
-    /// Batches sent at once.
+    /// Batches sent at once, and listing pages the drift check reads at once.
     pub concurrency: usize,
-    /// How often the worker pushes what is still owed (after a Medusa outage, say).
+    /// How often the worker's pusher pushes what is still owed (after a Medusa outage, say),
+    /// and how long it waits after a failed push.
     pub retry_interval: Duration,
     /// Timeouts and retries: the upstream's policy.
     pub connect_timeout: Duration,

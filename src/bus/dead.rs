@@ -39,7 +39,8 @@ pub struct Queues {
     pub events_in_progress: u64,
     /// Dead letters stored.
     pub dead_letters: u64,
-    /// Workers pulling sync requests right now (idle ones keep a pull request open).
+    /// Pull requests waiting on the requests consumer: more than zero while a worker waits
+    /// for a request. Not a count of workers: one worker may keep two open.
     pub request_pullers: u64,
 }
 

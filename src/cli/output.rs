@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
-use crate::domain::{ArchiveMethod, RunError, RunStatus, RunSummary};
+use crate::domain::{ArchiveMethod, MedusaDelivery, RunError, RunStatus, RunSummary};
 use crate::store::RunRecord;
 
 /// 0 succeeded or skipped, 1 failed, 3 partial (2 is for usage and configuration errors).
@@ -192,14 +192,25 @@ pub fn summary_head(s: &RunSummary) -> String {
         );
     }
     if let Some(m) = &c.medusa {
-        let owed = match m.owed {
+        let pushed = match m.delivered_by {
+            MedusaDelivery::Run => format!(
+                "{} created, {} updated, {} archived, {} refused",
+                m.created, m.updated, m.archived, m.failed
+            ),
+            MedusaDelivery::Pusher => "left to the worker's pusher".to_owned(),
+        };
+        let corrected = match m.corrected {
             0 => String::new(),
-            n => format!(", {n} still owed"),
+            n => format!(", {n} corrected (changed in Medusa)"),
+        };
+        let owed = match m.owed {
+            0 => "nothing owed".to_owned(),
+            n => format!("{} still owed", thousands(n)),
         };
         let _ = writeln!(
             out,
-            "medusa     {} created, {} updated, {} archived, {} refused{owed}",
-            m.created, m.updated, m.archived, m.failed
+            "medusa     {pushed}{corrected}; {} linked, {owed}",
+            thousands(m.linked)
         );
     }
     out
@@ -304,6 +315,8 @@ mod tests {
                     created: 189,
                     failed: 1,
                     owed: 2,
+                    corrected: 3,
+                    linked: 1_189,
                     ..Default::default()
                 }),
                 ..Counts::default()
@@ -331,8 +344,21 @@ mod tests {
         );
         assert!(table.contains("194"), "{table}");
         assert!(
-            table
-                .contains("medusa     189 created, 0 updated, 0 archived, 1 refused, 2 still owed"),
+            table.contains(
+                "medusa     189 created, 0 updated, 0 archived, 1 refused, 3 corrected (changed in Medusa); 1,189 linked, 2 still owed"
+            ),
+            "{table}"
+        );
+        let mut pushed_later = summary.clone();
+        pushed_later.counts.medusa = Some(crate::domain::MedusaCounts {
+            owed: 5,
+            linked: 194,
+            delivered_by: MedusaDelivery::Pusher,
+            ..Default::default()
+        });
+        let table = summary_table(&pushed_later);
+        assert!(
+            table.contains("medusa     left to the worker's pusher; 194 linked, 5 still owed"),
             "{table}"
         );
         assert!(

@@ -128,19 +128,7 @@ fn table(s: &Status) -> String {
     }
     match (&s.queues, &s.nats_error) {
         (Some(q), _) => {
-            line(
-                "requests",
-                format!(
-                    "{} pending, {} in progress; {}",
-                    q.requests_pending,
-                    q.requests_in_progress,
-                    match q.request_pullers {
-                        0 if q.requests_in_progress == 0 => "no worker is pulling".to_owned(),
-                        0 => "the worker is busy".to_owned(),
-                        n => format!("{n} worker(s) pulling"),
-                    }
-                ),
-            );
+            line("requests", requests_line(q));
             line(
                 "events",
                 format!(
@@ -181,13 +169,38 @@ fn table(s: &Status) -> String {
     out
 }
 
-/// The Medusa sink in one line: what Medusa has, what is owed and since when.
+/// The sync requests: what waits, what runs, and whether a worker takes them.
+fn requests_line(q: &crate::bus::dead::Queues) -> String {
+    // JetStream counts pull requests, not workers: one worker may keep two open.
+    let pullers = match (q.request_pullers, q.requests_in_progress) {
+        (0, 0) => "no worker is pulling",
+        (0, _) => "the worker is busy",
+        _ => "a worker is waiting for more",
+    };
+    format!(
+        "{} pending, {} in progress; {pullers}",
+        q.requests_pending, q.requests_in_progress
+    )
+}
+
+/// The Medusa sink in one line: what Medusa has, what is owed, since when, and how much of it
+/// a pusher holds.
 fn medusa_line(m: &crate::store::MedusaState, now: DateTime<Utc>) -> String {
-    let mut text = format!("{} products linked", thousands(m.linked as u64));
-    match (m.owed, m.oldest_owed) {
+    let b = &m.backlog;
+    let mut text = format!("{} products linked", thousands(b.linked as u64));
+    let held = match (b.held, b.held_until) {
+        (0, _) => String::new(),
+        (held, Some(until)) if until > now => format!(
+            "; {} held by a pusher for up to {}",
+            thousands(held as u64),
+            age((until - now).num_seconds())
+        ),
+        (held, _) => format!("; {} held by a pusher", thousands(held as u64)),
+    };
+    match (b.owed, m.oldest_owed) {
         (0, _) => text.push_str(", nothing owed"),
         (owed, Some(since)) => text.push_str(&format!(
-            ", {} pushes owed (oldest {} ago)",
+            ", {} pushes owed (oldest {} ago{held})",
             thousands(owed as u64),
             age((now - since).num_seconds())
         )),
@@ -315,10 +328,34 @@ mod tests {
     use chrono::Duration;
 
     #[test]
+    fn the_requests_line_never_counts_pull_requests_as_workers() {
+        let queues = |pullers, in_progress| crate::bus::dead::Queues {
+            request_pullers: pullers,
+            requests_in_progress: in_progress,
+            ..Default::default()
+        };
+        assert_eq!(
+            requests_line(&queues(2, 0)),
+            "0 pending, 0 in progress; a worker is waiting for more"
+        );
+        assert_eq!(
+            requests_line(&queues(0, 1)),
+            "0 pending, 1 in progress; the worker is busy"
+        );
+        assert_eq!(
+            requests_line(&queues(0, 0)),
+            "0 pending, 0 in progress; no worker is pulling"
+        );
+    }
+
+    #[test]
     fn the_medusa_line_says_what_is_owed_and_since_when() {
         let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
         let mut state = crate::store::MedusaState {
-            linked: 10_000,
+            backlog: crate::store::MedusaBacklog {
+                linked: 10_000,
+                ..Default::default()
+            },
             last_push: Some(now - Duration::seconds(12)),
             ..Default::default()
         };
@@ -326,12 +363,18 @@ mod tests {
             medusa_line(&state, now),
             "10,000 products linked, nothing owed, last push 12s ago"
         );
-        state.owed = 1_500;
+        state.backlog.owed = 1_500;
         state.oldest_owed = Some(now - Duration::minutes(40));
         state.refused = 2;
         assert_eq!(
             medusa_line(&state, now),
             "10,000 products linked, 1,500 pushes owed (oldest 40m ago), 2 refused by Medusa (see runs show), last push 12s ago"
+        );
+        state.backlog.held = 200;
+        state.backlog.held_until = Some(now + Duration::seconds(85));
+        assert_eq!(
+            medusa_line(&state, now),
+            "10,000 products linked, 1,500 pushes owed (oldest 40m ago; 200 held by a pusher for up to 1m), 2 refused by Medusa (see runs show), last push 12s ago"
         );
     }
 }

@@ -86,7 +86,8 @@ pub struct Counts {
     pub medusa: Option<MedusaCounts>,
 }
 
-/// Products a run pushed to Medusa (their own or ones earlier runs still owed).
+/// A run and Medusa: what it pushed (its own changes or ones earlier runs still owed), what it
+/// corrected, and where Medusa stood when it ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MedusaCounts {
     /// New Medusa products.
@@ -97,9 +98,34 @@ pub struct MedusaCounts {
     pub archived: u64,
     /// Products Medusa refused: recorded as `medusa` errors, not pushed again until they change.
     pub failed: u64,
-    /// Pushes still owed when the run ended (Medusa unreachable, say): the next run or the
-    /// worker delivers them.
+    /// Pushes still owed when the run ended, as `status` counts them: with `delivered_by`
+    /// `pusher`, what the worker's pusher has yet to deliver; with `run`, what the run could
+    /// not (Medusa unreachable, say; a `medusa` error says why).
     pub owed: u64,
+    /// Full syncs: products whose Medusa copy had drifted from the catalog (edited or deleted
+    /// in Medusa) and were queued to be corrected.
+    #[serde(default)]
+    pub corrected: u64,
+    /// Products Medusa has (published or draft) when the run ended, as `status` counts them.
+    #[serde(default)]
+    pub linked: u64,
+    /// Who pushes the run's changes: the run itself before it ends (`catalog-sync sync`), or
+    /// the worker's pusher (then `created`, `updated`, `archived` and `failed` stay 0: the
+    /// pusher's work shows in `status` and the metrics).
+    #[serde(default)]
+    pub delivered_by: MedusaDelivery,
+}
+
+/// Who pushes a run's changes to Medusa.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MedusaDelivery {
+    /// The run, before it ends: the one-shot `catalog-sync sync`, which has no pusher that
+    /// outlives it.
+    #[default]
+    Run,
+    /// The worker's pusher, off the run's path: no event's acknowledgement waits for Medusa.
+    Pusher,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

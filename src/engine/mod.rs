@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::{RunMode, RunSummary};
+use crate::domain::{MedusaDelivery, RunMode, RunSummary};
 use crate::messages::{Scope, SyncRequested};
 pub use crate::settings::EngineSettings;
 use crate::store::{Store, StoreError, WriteOptions};
@@ -157,8 +157,10 @@ pub struct Engine {
     store: Store,
     upstream: Upstream,
     settings: EngineSettings,
-    /// Brings a Medusa store to the catalog's state after every run, when configured.
+    /// Brings a Medusa store to the catalog's state, when configured.
     medusa: Option<crate::medusa::Sink>,
+    /// Who pushes a run's changes to Medusa.
+    medusa_delivery: MedusaDelivery,
 }
 
 impl Engine {
@@ -168,12 +170,23 @@ impl Engine {
             upstream,
             settings,
             medusa: None,
+            medusa_delivery: MedusaDelivery::Run,
         }
     }
 
-    /// The same engine, pushing every run's changes to Medusa through `sink`.
+    /// The same engine, bringing Medusa to the catalog's state through `sink`: each run pushes
+    /// its changes and ends once Medusa has them (what `catalog-sync sync` needs), unless
+    /// [`Engine::leaving_medusa_to_the_pusher`].
     pub fn with_medusa(mut self, sink: crate::medusa::Sink) -> Self {
         self.medusa = Some(sink);
+        self
+    }
+
+    /// The same engine, its runs leaving their Medusa pushes to the process's pusher
+    /// ([`crate::medusa::Sink::run_pusher`], which the caller runs): a run only wakes it, so no
+    /// event's acknowledgement and no catalog write waits for Medusa.
+    pub fn leaving_medusa_to_the_pusher(mut self) -> Self {
+        self.medusa_delivery = MedusaDelivery::Pusher;
         self
     }
 

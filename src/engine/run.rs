@@ -57,7 +57,7 @@ pub(super) struct RunState {
     pub listing: Option<ListingCheckpoint>,
     /// Full syncs: the attempts whose seen ids count (this run and those it resumed).
     pub seen_runs: Vec<Uuid>,
-    /// Pushes the run's changes to Medusa while it goes, when a sink is configured.
+    /// The run's part with Medusa, when a sink is configured: who pushes its changes.
     pub medusa: Option<crate::medusa::Pusher>,
     /// The database stopped taking writes during the run (after the writer's own retries):
     /// the run stops, and its request or events are delivered again once it takes them.
@@ -191,14 +191,15 @@ impl RunState {
         }
     }
 
-    /// Stops the Medusa pusher: pushes what is still owed (after queueing every difference
-    /// from Medusa when `queue_owed`) and books what it did and what Medusa refused.
-    pub async fn finish_medusa(&mut self, queue_owed: bool) {
+    /// Ends the run's part with Medusa (see [`crate::medusa::Pusher::finish`]; a full sync
+    /// first queues every difference from Medusa) and books what it pushed, what Medusa
+    /// refused and what is still owed.
+    pub async fn finish_medusa(&mut self, full: bool) {
         let Some(pusher) = self.medusa.take() else {
             return;
         };
-        let drained = pusher.finish(queue_owed, &self.control.cancel).await;
-        for (product_id, why) in drained.refused {
+        let report = pusher.finish(full, &self.control.cancel).await;
+        for (product_id, why) in report.refused {
             self.error(
                 ErrorKind::Medusa,
                 Some(product_id),
@@ -206,18 +207,10 @@ impl RunState {
                 format!("Medusa refused the product: {why}"),
             );
         }
-        if let Some(failure) = drained.failure {
-            self.error(
-                ErrorKind::Medusa,
-                None,
-                None,
-                format!(
-                    "{} pushes to Medusa are still owed (the next run or the worker delivers them): {failure}",
-                    drained.counts.owed
-                ),
-            );
+        for message in report.errors {
+            self.error(ErrorKind::Medusa, None, None, message);
         }
-        self.counts.medusa = Some(drained.counts);
+        self.counts.medusa = Some(report.counts);
     }
 
     pub fn fatal(&mut self, kind: ErrorKind, message: String) {

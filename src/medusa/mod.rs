@@ -1,28 +1,32 @@
-//! The Medusa sink: with `MEDUSA_URL` set, every run also brings a Medusa v2 store to the
-//! catalog's state.
+//! The Medusa sink: with `MEDUSA_URL` set, the catalog's changes are brought to a Medusa v2
+//! store.
 //!
 //! The catalog tables stay the source of the diff. A product whose content or archived state
-//! changes is queued in `medusa_outbox` by a trigger, in the transaction that changes it; pushers
-//! claim queued products, send them to Medusa in `POST /admin/products/batch` requests, and
-//! record the Medusa ids in `medusa_links`. A run drains the outbox while it writes and before it
-//! ends; the worker also drains it every `MEDUSA_RETRY_INTERVAL`, so what a Medusa outage left
-//! owed is delivered once Medusa is back. Unchanged products are never queued: they cost Medusa
-//! nothing.
+//! changes is queued in `medusa_outbox` by a trigger, in the transaction that changes it;
+//! pushers claim queued products, send them to Medusa in `POST /admin/products/batch` requests,
+//! and record the Medusa ids in `medusa_links`. Who pushes (`pusher.rs`): in the worker, a
+//! pusher of its own, woken by every commit and every `MEDUSA_RETRY_INTERVAL`, so no event's
+//! acknowledgement and no catalog write waits for Medusa; in `catalog-sync sync`, the run
+//! itself, which brings Medusa to the catalog's state before it ends. Unchanged products are
+//! never queued: they cost Medusa nothing.
 
+mod answers;
 mod client;
+mod drift;
 mod payload;
 mod push;
+mod pusher;
 mod terms;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify, OnceCell};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info, warn};
+use tracing::{info, warn};
 
 pub use client::MedusaError;
+pub use pusher::{Pusher, RunReport};
 
 use crate::domain::MedusaCounts;
 use crate::settings::MedusaSettings;
@@ -74,6 +78,8 @@ struct Inner {
     /// One process creates a category or tag at a time (another process doing the same is
     /// met by looking it up again).
     terms: Mutex<()>,
+    /// Wakes the worker's pusher: products were queued.
+    wake: Notify,
 }
 
 /// What one drain did.
@@ -110,6 +116,7 @@ impl Sink {
                 context: OnceCell::new(),
                 enabled: OnceCell::new(),
                 terms: Mutex::new(()),
+                wake: Notify::new(),
             }),
         })
     }
@@ -153,7 +160,7 @@ impl Sink {
         self.inner
             .context
             .get_or_try_init(|| async {
-                let stores: payload::Stores = self
+                let stores: answers::Stores = self
                     .inner
                     .client
                     .get(
@@ -187,7 +194,7 @@ impl Sink {
                 }
                 let sales_channel = match &settings.sales_channel {
                     Some(id) => {
-                        let found: Result<payload::SalesChannel, _> = self
+                        let found: Result<answers::SalesChannel, _> = self
                             .inner
                             .client
                             .get(&format!("admin/sales-channels/{id}"), &[("fields", "id")])
@@ -261,135 +268,5 @@ impl Sink {
             m.medusa_owed(owed);
         }
         total
-    }
-
-    /// A pusher for one run: drains the outbox whenever the run pokes it (after each committed
-    /// batch), until [`Pusher::finish`]. A full sync (`reask_refused`) gives the products
-    /// Medusa refused one more try.
-    pub async fn start(&self, reask_refused: bool) -> Pusher {
-        let wake = Arc::new(Notify::new());
-        let stop = CancellationToken::new();
-        let mut enabled = self.enable().await.map_err(|e| error_chain(&e));
-        if reask_refused && enabled.is_ok() {
-            enabled = self
-                .inner
-                .store
-                .reask_medusa_refused()
-                .await
-                .map(|_| ())
-                .map_err(|e| error_chain(&e));
-        }
-        let task = tokio::spawn({
-            let (sink, wake, stop) = (self.clone(), wake.clone(), stop.clone());
-            let enabled = enabled.is_ok();
-            async move {
-                let mut drained = Drained::default();
-                if enabled {
-                    loop {
-                        tokio::select! {
-                            () = wake.notified() => {}
-                            () = stop.cancelled() => break,
-                        }
-                        // Stopping ends this drain after its chunk: `finish` drains the rest.
-                        let mut chunk = sink.drain(&stop).await;
-                        // What failed here is tried again; only the last drain's failure counts.
-                        if let Some(failure) = chunk.failure.take() {
-                            warn!(error = %failure, "pushing to Medusa failed; it is tried again after the next batch and at the end of the run");
-                        }
-                        drained.add(chunk);
-                    }
-                }
-                drained
-            }
-            .in_current_span()
-        });
-        Pusher {
-            sink: self.clone(),
-            wake,
-            stop,
-            task,
-            enabled,
-        }
-    }
-
-    /// Drains the outbox every `interval` until `shutdown`: what a Medusa outage left owed is
-    /// delivered without waiting for the next run.
-    pub async fn keep_draining(&self, interval: Duration, shutdown: CancellationToken) {
-        let mut last_failure: Option<String> = None;
-        loop {
-            let result = match self.enable().await {
-                Ok(()) => self.drain(&shutdown).await,
-                Err(e) => Drained {
-                    failure: Some(error_chain(&e)),
-                    ..Drained::default()
-                },
-            };
-            for (product, why) in &result.refused {
-                warn!(product_id = %product, error = %why, "Medusa refused a product");
-            }
-            match (&result.failure, &last_failure) {
-                (Some(now), Some(before)) if now == before => {}
-                (Some(now), _) => {
-                    warn!(error = %now, owed = result.counts.owed, "pushing to Medusa failed; trying again every {interval:?}")
-                }
-                (None, Some(_)) => info!("Medusa answers again; what was owed is delivered"),
-                (None, None) => {}
-            }
-            last_failure = result.failure;
-            tokio::select! {
-                () = tokio::time::sleep(interval) => {}
-                () = shutdown.cancelled() => return,
-            }
-        }
-    }
-}
-
-/// A run's pusher (see [`Sink::start`]).
-pub struct Pusher {
-    sink: Sink,
-    wake: Arc<Notify>,
-    stop: CancellationToken,
-    task: JoinHandle<Drained>,
-    enabled: Result<(), String>,
-}
-
-impl Pusher {
-    /// Tells the pusher there may be something to push.
-    pub fn poke(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Stops the pusher and pushes what is still owed, first queueing every difference when
-    /// `queue_owed` (a full sync's end); `cancel` (the run's) cuts that short after the chunk
-    /// being pushed, leaving the rest owed. Returns what the run pushed; `failure` says why
-    /// something is still owed.
-    pub async fn finish(self, queue_owed: bool, cancel: &CancellationToken) -> Drained {
-        self.stop.cancel();
-        let mut drained = self.task.await.unwrap_or_default();
-        if let Err(e) = self.enabled {
-            drained.failure = Some(format!("could not turn the Medusa outbox on: {e}"));
-            return drained;
-        }
-        if cancel.is_cancelled() {
-            return drained;
-        }
-        if queue_owed {
-            match self.sink.queue_owed().await {
-                Ok(queued) if queued > 0 => {
-                    info!(
-                        queued,
-                        "products whose Medusa copy differs from the catalog queued"
-                    )
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    warn!(error = %error_chain(&e), "could not compare the catalog with what Medusa has")
-                }
-            }
-        }
-        let last = self.sink.drain(cancel).await;
-        drained.counts.owed = last.counts.owed;
-        drained.add(last);
-        drained
     }
 }

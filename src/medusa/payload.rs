@@ -1,7 +1,8 @@
-//! What the sink sends to Medusa and reads back: a catalog product as a Medusa product (one
-//! option, one variant, one exact price), and the parts of Medusa's answers the sink needs.
+//! What the sink sends to Medusa: a catalog product as a Medusa product (one option, one
+//! variant, one exact price, a handle Medusa accepts), categories and tags. What Medusa
+//! answers is in `answers.rs`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::store::OwedProduct;
@@ -14,21 +15,44 @@ const OPTION_VALUE: &str = "Default";
 /// which hold 15 digits exactly.
 const MAX_PRICE_DIGITS: usize = 15;
 
-/// A catalog handle as Medusa accepts it: Medusa allows no `--`, which the catalog uses before
-/// the id suffix of a handle whose title another product holds (`lamp--17` becomes `lamp-17`).
+/// The segment that stands for the empty one between the two dashes of a catalog handle's
+/// `--` (Medusa allows no `--`): `lamp--17` becomes `lamp-id-17`, "lamp, id 17".
+const SEPARATOR_SEGMENT: &str = "id";
+
+/// A catalog handle as Medusa accepts it, one to one: the catalog puts `--` before the id
+/// suffix of a handle whose title another product holds, which Medusa refuses. Each empty
+/// segment (between the dashes of `--`) becomes `id`, and a segment that is `id` repeated gets
+/// one `id` more, so the rendering can be read back and two catalog handles never meet in
+/// Medusa: `lamp--17` is `lamp-id-17`, `lamp-17` stays `lamp-17`, `id-card` is `idid-card`.
+/// Plain slugs without an `id` segment (nearly all) are unchanged.
+///
+/// A product keeps the handle it got at its first push (`medusa_links.medusa_handle`): this
+/// rendering only names products Medusa never had.
 pub fn handle(catalog: &str) -> String {
-    let mut out = String::with_capacity(catalog.len());
-    for c in catalog.chars() {
-        if c == '-' && out.ends_with('-') {
-            continue;
-        }
-        out.push(c);
-    }
-    out
+    let segments: Vec<String> = catalog
+        .split('-')
+        .map(|segment| {
+            let repeats = segment.len() / SEPARATOR_SEGMENT.len();
+            if segment.is_empty() {
+                SEPARATOR_SEGMENT.to_owned()
+            } else if repeats > 0 && segment == SEPARATOR_SEGMENT.repeat(repeats) {
+                format!("{segment}{SEPARATOR_SEGMENT}")
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect();
+    segments.join("-")
 }
 
-/// The fields asked back from a batch: enough to link, nothing more.
-pub const BATCH_FIELDS: &str = "id,external_id,handle,variants.id";
+/// The handle a product has in Medusa: the one it got at its first push, else its catalog
+/// handle rendered for Medusa.
+pub fn handle_of(product: &OwedProduct) -> String {
+    product
+        .medusa_handle
+        .clone()
+        .unwrap_or_else(|| handle(&product.handle))
+}
 
 /// `POST /admin/products/batch`.
 #[derive(Serialize, Default)]
@@ -77,6 +101,15 @@ pub struct VariantUpdate<'a> {
     prices: Vec<Price<'a>>,
 }
 
+/// The one variant an update sends: ours by id, or, when Medusa has lost it (deleted in the
+/// admin), a new one in its place.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum VariantChange<'a> {
+    Known(VariantUpdate<'a>),
+    New(NewVariant<'a>),
+}
+
 /// Everything of a catalog product Medusa has no field for.
 #[derive(Serialize)]
 pub struct Metadata<'a> {
@@ -90,6 +123,8 @@ pub struct Metadata<'a> {
 /// The fields a product has whether it is created or updated.
 #[derive(Serialize)]
 pub struct Content<'a> {
+    /// Sent with updates too: an edit in the Medusa admin is corrected.
+    handle: &'a str,
     title: &'a str,
     description: &'a str,
     external_id: &'a str,
@@ -103,7 +138,6 @@ pub struct Content<'a> {
 
 #[derive(Serialize)]
 pub struct NewProduct<'a> {
-    handle: String,
     #[serde(flatten)]
     content: Content<'a>,
     sales_channels: [Id<'a>; 1],
@@ -116,11 +150,10 @@ pub struct ProductUpdate<'a> {
     id: &'a str,
     #[serde(flatten)]
     content: Content<'a>,
-    /// Only the one variant the sink made, by id: Medusa replaces the variant list with what
-    /// is sent, so sending none would leave the price stale and sending a new one would delete
-    /// the old.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    variants: Vec<VariantUpdate<'a>>,
+    /// The one variant the sink made, by id: Medusa replaces the variant list with what is
+    /// sent, so variants added in the admin go, and a variant deleted there comes back as a
+    /// new one (sending none would leave the price stale).
+    variants: [VariantChange<'a>; 1],
 }
 
 /// The Medusa ids a product's push refers to.
@@ -171,10 +204,12 @@ fn prices<'a>(amount: Option<&'a RawValue>, currency: &'a str) -> Vec<Price<'a>>
         .collect()
 }
 
-/// The raw JSON parts of a product, checked once: its attributes and its price.
+/// The parts of a product worked out once per push: its raw attributes and price (checked),
+/// and its Medusa handle.
 pub struct Raw {
     pub attributes: Box<RawValue>,
     pub amount: Option<Box<RawValue>>,
+    pub handle: String,
 }
 
 impl Raw {
@@ -183,6 +218,7 @@ impl Raw {
         Ok(Raw {
             attributes: attributes(product)?,
             amount: product.price.as_deref().map(amount).transpose()?,
+            handle: handle_of(product),
         })
     }
 }
@@ -195,11 +231,12 @@ fn attributes(product: &OwedProduct) -> Result<Box<RawValue>, PayloadError> {
 
 fn content<'a>(
     product: &'a OwedProduct,
+    raw: &'a Raw,
     status: &'static str,
     refs: &Refs<'a>,
-    attributes: &'a RawValue,
 ) -> Content<'a> {
     Content {
+        handle: &raw.handle,
         title: &product.title,
         description: &product.description,
         external_id: &product.external_id,
@@ -213,7 +250,7 @@ fn content<'a>(
             stock: product.stock,
             category: product.category_slug.as_deref(),
             source_updated_at: product.source_updated_at.map(|t| t.to_rfc3339()),
-            attributes,
+            attributes: &raw.attributes,
         },
     }
 }
@@ -226,20 +263,13 @@ pub fn new_product<'a>(
     sales_channel: &'a str,
 ) -> NewProduct<'a> {
     NewProduct {
-        handle: handle(&product.handle),
-        content: content(product, "published", refs, &raw.attributes),
+        content: content(product, raw, "published", refs),
         sales_channels: [Id { id: sales_channel }],
         options: [ProductOption {
             title: OPTION_TITLE,
             values: [OPTION_VALUE],
         }],
-        variants: [NewVariant {
-            title: OPTION_VALUE,
-            sku: product.sku.as_deref(),
-            options: [(OPTION_TITLE, OPTION_VALUE)].into_iter().collect(),
-            prices: prices(raw.amount.as_deref(), refs.currency),
-            manage_inventory: false,
-        }],
+        variants: [new_variant(product, raw, refs)],
     }
 }
 
@@ -252,90 +282,40 @@ pub fn product_update<'a>(
     refs: &Refs<'a>,
 ) -> ProductUpdate<'a> {
     let (id, variant) = target;
+    let variant = match variant {
+        Some(id) => VariantChange::Known(VariantUpdate {
+            id,
+            sku: product.sku.as_deref(),
+            prices: prices(raw.amount.as_deref(), refs.currency),
+        }),
+        None => VariantChange::New(new_variant(product, raw, refs)),
+    };
     ProductUpdate {
         id,
-        content: content(product, status, refs, &raw.attributes),
-        variants: variant
-            .map(|id| VariantUpdate {
-                id,
-                sku: product.sku.as_deref(),
-                prices: prices(raw.amount.as_deref(), refs.currency),
-            })
-            .into_iter()
-            .collect(),
+        content: content(product, raw, status, refs),
+        variants: [variant],
     }
 }
 
-/// A product in a batch answer.
-#[derive(Deserialize, Debug)]
-pub struct Answered {
-    pub id: String,
-    #[serde(default)]
-    pub external_id: Option<String>,
-    #[serde(default)]
-    pub variants: Vec<AnsweredVariant>,
+fn new_variant<'a>(product: &'a OwedProduct, raw: &'a Raw, refs: &Refs<'a>) -> NewVariant<'a> {
+    NewVariant {
+        title: OPTION_VALUE,
+        sku: product.sku.as_deref(),
+        options: [(OPTION_TITLE, OPTION_VALUE)].into_iter().collect(),
+        prices: prices(raw.amount.as_deref(), refs.currency),
+        manage_inventory: false,
+    }
 }
 
-#[derive(Deserialize, Debug)]
-pub struct AnsweredVariant {
-    pub id: String,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct BatchAnswer {
-    #[serde(default)]
-    pub created: Vec<Answered>,
-    #[serde(default)]
-    pub updated: Vec<Answered>,
-    pub deleted: Option<Deleted>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Deleted {
-    #[serde(default)]
-    pub ids: Vec<String>,
-}
-
-/// `GET /admin/products`.
-#[derive(Deserialize, Debug)]
-pub struct ProductList {
-    pub products: Vec<Answered>,
-}
-
-/// `GET /admin/stores`.
-#[derive(Deserialize, Debug)]
-pub struct Stores {
-    pub stores: Vec<StoreInfo>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct StoreInfo {
-    pub id: String,
-    pub default_sales_channel_id: Option<String>,
-    #[serde(default)]
-    pub supported_currencies: Vec<SupportedCurrency>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct SupportedCurrency {
-    pub currency_code: String,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Record {
-    pub id: String,
-}
-
-/// `GET /admin/product-categories`.
-#[derive(Deserialize, Debug)]
-pub struct Categories {
-    pub product_categories: Vec<Category>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Category {
-    pub id: String,
-    pub handle: String,
+/// What the catalog writes into a product's `metadata`, as JSON: the keys the sink owns there
+/// (Medusa merges metadata, so other keys are someone else's).
+pub fn owned_metadata(product: &OwedProduct, raw: &Raw) -> serde_json::Value {
+    let refs = Refs {
+        category: None,
+        tags: Vec::new(),
+        currency: "",
+    };
+    serde_json::to_value(content(product, raw, "", &refs).metadata).unwrap_or_default()
 }
 
 /// `POST /admin/product-categories`.
@@ -346,36 +326,9 @@ pub struct NewCategory<'a> {
     pub is_active: bool,
 }
 
-#[derive(Deserialize, Debug)]
-pub struct CreatedCategory {
-    pub product_category: Record,
-}
-
-/// `GET /admin/product-tags`.
-#[derive(Deserialize, Debug)]
-pub struct Tags {
-    pub product_tags: Vec<Tag>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Tag {
-    pub id: String,
-    pub value: String,
-}
-
 #[derive(Serialize)]
 pub struct NewTag<'a> {
     pub value: &'a str,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct CreatedTag {
-    pub product_tag: Record,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct SalesChannel {
-    pub sales_channel: Record,
 }
 
 /// A claimed product with every field set, for the sink's unit tests.
@@ -401,9 +354,9 @@ pub(crate) fn owed_product() -> OwedProduct {
         category_id: Some(3),
         category_slug: Some("beauty".into()),
         category_name: Some("Beauty".into()),
-        medusa_category_id: Some("pcat_1".into()),
         medusa_product_id: None,
         medusa_variant_id: None,
+        medusa_handle: None,
         pushed_status: None,
     }
 }
@@ -451,7 +404,7 @@ mod tests {
     }
 
     #[test]
-    fn an_update_names_the_variant_and_never_adds_one() {
+    fn an_update_sends_our_one_variant_by_id_or_anew() {
         let product = owed(None);
         let raw = Raw::of(&product).unwrap();
         let with = product_update(
@@ -466,21 +419,78 @@ mod tests {
         assert_eq!(json["status"], "draft");
         assert_eq!(json["variants"][0]["id"], "variant_1");
         assert_eq!(json["variants"][0]["prices"], serde_json::json!([]));
-        assert!(json.get("handle").is_none(), "the handle is never changed");
-        let without = product_update(&product, &raw, ("prod_1", None), "published", &refs());
-        assert!(
-            serde_json::to_value(&without)
-                .unwrap()
-                .get("variants")
-                .is_none()
+        assert_eq!(
+            json["handle"], "red-lipstick",
+            "an edit in Medusa is undone"
         );
+        let without = product_update(&product, &raw, ("prod_1", None), "published", &refs());
+        let json = serde_json::to_value(&without).unwrap();
+        assert_eq!(json["variants"].as_array().unwrap().len(), 1);
+        assert!(json["variants"][0].get("id").is_none(), "a new one: {json}");
+        assert_eq!(json["variants"][0]["options"][OPTION_TITLE], "Default");
     }
 
     #[test]
-    fn suffixed_handles_lose_their_double_dash() {
-        assert_eq!(handle("lamp--17"), "lamp-17");
+    fn suffixed_handles_read_id_where_the_catalog_has_a_double_dash() {
+        assert_eq!(handle("lamp--17"), "lamp-id-17");
+        assert_eq!(handle("lamp-17"), "lamp-17", "a plain slug is unchanged");
         assert_eq!(handle("red-lipstick"), "red-lipstick");
-        assert_eq!(handle("a--b-1"), "a-b-1");
+        assert_eq!(handle("café-crème--a-b"), "café-crème-id-a-b");
+        assert_eq!(handle("id-card"), "idid-card");
+        assert_eq!(handle("lamp-id-17"), "lamp-idid-17");
+        assert_eq!(handle("lamp--id"), "lamp-id-idid");
+        assert_eq!(handle("video-idea"), "video-idea", "only whole segments");
+    }
+
+    #[test]
+    fn a_product_keeps_the_handle_of_its_first_push() {
+        let legacy = OwedProduct {
+            handle: "lamp--17".into(),
+            medusa_handle: Some("lamp-17".into()),
+            ..owed_product()
+        };
+        assert_eq!(handle_of(&legacy), "lamp-17");
+        let new = OwedProduct {
+            medusa_handle: None,
+            ..legacy
+        };
+        assert_eq!(handle_of(&new), "lamp-id-17");
+    }
+
+    /// Reads a rendering back: what makes it one to one.
+    fn catalog_handle(medusa: &str) -> String {
+        medusa
+            .split('-')
+            .map(|segment| {
+                let repeats = segment.len() / SEPARATOR_SEGMENT.len();
+                if repeats > 0 && segment == SEPARATOR_SEGMENT.repeat(repeats) {
+                    SEPARATOR_SEGMENT.repeat(repeats - 1)
+                } else {
+                    segment.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn distinct_catalog_handles_stay_distinct_in_medusa(
+            a in "[a-zé0-9]{1,8}(-[a-zé0-9]{1,8}|-id|-idid){0,4}",
+            b in "[a-zé0-9]{1,8}(-[a-zé0-9]{1,8}|-id){0,3}",
+            id in "[a-z0-9]{1,6}(-[a-z0-9]{1,4}|-id){0,2}",
+        ) {
+            let suffixed = crate::domain::suffixed_handle(&a, &id);
+            for catalog in [a.as_str(), b.as_str(), suffixed.as_str()] {
+                let medusa = handle(catalog);
+                proptest::prop_assert_eq!(catalog_handle(&medusa), catalog);
+                proptest::prop_assert!(!medusa.contains("--") && !medusa.starts_with('-') && !medusa.ends_with('-'));
+            }
+            proptest::prop_assert_ne!(handle(&suffixed), handle(&b));
+            if a != b {
+                proptest::prop_assert_ne!(handle(&a), handle(&b));
+            }
+        }
     }
 
     #[test]

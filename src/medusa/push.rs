@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use tracing::{Instrument, debug, info_span};
 
-use super::payload::{self, Answered, Batch, BatchAnswer, ProductList, Refs};
+use super::answers::{self, Answered, BatchAnswer, ProductList};
+use super::payload::{self, Batch, Refs};
 use super::terms::Terms;
 use super::{Drained, MedusaError, Sink, SinkError};
 use crate::settings::MedusaArchive;
@@ -138,10 +139,27 @@ impl Sink {
             .filter(|i| !matches!(i.action, Action::Delete { .. }))
             .map(|i| i.product)
             .collect();
-        let terms = self.terms(&wanted).await?;
-        let sent = self
+        let mut terms = self.terms(&wanted).await?;
+        let mut sent = self
             .send_isolating(items.iter().collect(), &terms, &context.sales_channel)
             .await;
+        // A category or tag deleted in Medusa makes Medusa refuse every product that names it:
+        // its id is forgotten, the term found or created again, and the refused products sent
+        // once more.
+        if sent.iter().any(is_refused) && self.forget_stale_terms(&terms).await? > 0 {
+            terms = self.terms(&wanted).await?;
+            let again: Vec<usize> = (0..sent.len()).filter(|i| is_refused(&sent[*i])).collect();
+            let resent = self
+                .send_isolating(
+                    again.iter().map(|i| &items[*i]).collect(),
+                    &terms,
+                    &context.sales_channel,
+                )
+                .await;
+            for (i, outcome) in again.into_iter().zip(resent) {
+                sent[i] = outcome;
+            }
+        }
         let mut failure = None;
         for (item, result) in items.iter().zip(sent) {
             let outcome = match result {
@@ -244,7 +262,7 @@ impl Sink {
                 .client
                 .post(
                     "admin/products/batch",
-                    &[("fields", payload::BATCH_FIELDS)],
+                    &[("fields", answers::BATCH_FIELDS)],
                     &batch,
                 )
                 .await;
@@ -394,10 +412,9 @@ fn culprits(e: &MedusaError, items: &[&Item<'_>]) -> HashMap<usize, Outcome> {
     }
     let named: Vec<&str> = quoted_or_listed(message);
     let mut matching = items.iter().enumerate().filter(|(_, item)| {
-        let handle = payload::handle(&item.product.handle);
         named
             .iter()
-            .any(|n| *n == handle || item.product.sku.as_deref() == Some(*n))
+            .any(|n| *n == item.raw.handle || item.product.sku.as_deref() == Some(*n))
     });
     match (matching.next(), matching.next()) {
         (Some((index, _)), None) => HashMap::from([(index, refused(e.to_string()))]),
@@ -440,6 +457,7 @@ fn outcomes(items: &[&Item<'_>], answer: BatchAnswer) -> Vec<Result<Outcome, Str
                 product_id: item.product.id,
                 medusa_variant_id: answered.variants.first().map(|v| v.id.clone()),
                 medusa_product_id: answered.id,
+                medusa_handle: item.raw.handle.clone(),
                 pushed_hash: hash.clone(),
                 pushed_status: status,
             };
@@ -466,6 +484,7 @@ fn outcomes(items: &[&Item<'_>], answer: BatchAnswer) -> Vec<Result<Outcome, Str
                                 product_id: item.product.id,
                                 medusa_product_id: id.clone(),
                                 medusa_variant_id: None,
+                                medusa_handle: item.raw.handle.clone(),
                                 pushed_hash: hash,
                                 pushed_status: "deleted",
                             },
@@ -479,6 +498,16 @@ fn outcomes(items: &[&Item<'_>], answer: BatchAnswer) -> Vec<Result<Outcome, Str
             }
         })
         .collect()
+}
+
+fn is_refused(sent: &Result<Outcome, String>) -> bool {
+    matches!(
+        sent,
+        Ok(Outcome {
+            settled: Settled::Refused(_),
+            ..
+        })
+    )
 }
 
 fn delivered(link: Link, counted: Counted) -> Outcome {

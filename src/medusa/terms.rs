@@ -1,9 +1,14 @@
 //! Categories and tags: Medusa links products to them by id, so each is created in Medusa once
-//! (found by its handle or value first) and its id kept in our database.
+//! (found by its handle or value first) and its id kept in our database. The kept ids heal by
+//! themselves: when Medusa refuses products, the ids they used are checked, and those of
+//! categories or tags deleted in Medusa are forgotten, to be found or created again.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::payload::{Categories, CreatedCategory, CreatedTag, NewCategory, NewTag, Tags};
+use tracing::warn;
+
+use super::answers::{Categories, CreatedCategory, CreatedTag, IdList, Tags};
+use super::payload::{NewCategory, NewTag};
 use super::{Sink, SinkError};
 use crate::store::OwedProduct;
 
@@ -25,18 +30,17 @@ impl Sink {
         let mut terms = Terms::default();
         let mut wanted_categories: BTreeMap<i64, (&str, &str)> = BTreeMap::new();
         for p in products {
-            match (p.category_id, &p.medusa_category_id) {
-                (Some(id), Some(medusa)) => {
-                    terms.categories.insert(id, medusa.clone());
-                }
-                (Some(id), None) => {
-                    let slug = p.category_slug.as_deref().unwrap_or_default();
-                    let name = p.category_name.as_deref().unwrap_or(slug);
-                    wanted_categories.insert(id, (slug, name));
-                }
-                _ => {}
+            if let Some(id) = p.category_id {
+                let slug = p.category_slug.as_deref().unwrap_or_default();
+                let name = p.category_name.as_deref().unwrap_or(slug);
+                wanted_categories.insert(id, (slug, name));
             }
         }
+        let ids: Vec<i64> = wanted_categories.keys().copied().collect();
+        for (id, medusa) in self.inner.store.medusa_categories(&ids).await? {
+            terms.categories.insert(id, medusa);
+        }
+        wanted_categories.retain(|id, _| !terms.categories.contains_key(id));
         let values: BTreeSet<&str> = products
             .iter()
             .flat_map(|p| p.tags.iter().map(String::as_str))
@@ -57,6 +61,50 @@ impl Sink {
             .await?;
         self.ensure_tags(&missing_tags, &mut terms).await?;
         Ok(terms)
+    }
+
+    /// Checks that Medusa still has the categories and tags of `terms`, and forgets the ids of
+    /// those it no longer has (deleted in the Medusa admin): Medusa refuses every product that
+    /// names one (`Product tags with product_id: …, product_tag_id: …, already exists`), and the
+    /// next [`Sink::terms`] finds or creates them anew. Returns how many ids it forgot.
+    pub(super) async fn forget_stale_terms(&self, terms: &Terms) -> Result<usize, SinkError> {
+        let categories: BTreeSet<&str> = terms.categories.values().map(String::as_str).collect();
+        let tags: BTreeSet<&str> = terms.tags.values().map(String::as_str).collect();
+        let stale_categories = self.missing("admin/product-categories", categories).await?;
+        let stale_tags = self.missing("admin/product-tags", tags).await?;
+        let forgotten = stale_categories.len() + stale_tags.len();
+        if forgotten > 0 {
+            warn!(
+                categories = ?stale_categories,
+                tags = ?stale_tags,
+                "Medusa no longer has categories or tags it had; they are found or created again"
+            );
+            self.inner
+                .store
+                .forget_medusa_terms(&stale_categories, &stale_tags)
+                .await?;
+        }
+        Ok(forgotten)
+    }
+
+    /// The ids among `ids` that the Medusa list at `path` does not have.
+    async fn missing(&self, path: &str, ids: BTreeSet<&str>) -> Result<Vec<String>, SinkError> {
+        let ids: Vec<&str> = ids.into_iter().collect();
+        let mut missing = Vec::new();
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
+            let limit = chunk.len().to_string();
+            let mut query = vec![("fields", "id"), ("limit", limit.as_str())];
+            query.extend(chunk.iter().map(|id| ("id[]", *id)));
+            let found: IdList = self.inner.client.get(path, &query).await?;
+            let found: BTreeSet<&str> = found.records.iter().map(|r| r.id.as_str()).collect();
+            missing.extend(
+                chunk
+                    .iter()
+                    .filter(|id| !found.contains(*id))
+                    .map(|id| (*id).to_owned()),
+            );
+        }
+        Ok(missing)
     }
 
     async fn ensure_categories(

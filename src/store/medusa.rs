@@ -37,9 +37,10 @@ pub struct OwedProduct {
     pub category_id: Option<i64>,
     pub category_slug: Option<String>,
     pub category_name: Option<String>,
-    pub medusa_category_id: Option<String>,
     pub medusa_product_id: Option<String>,
     pub medusa_variant_id: Option<String>,
+    /// The handle the product got at its first push, kept even after Medusa deleted it.
+    pub medusa_handle: Option<String>,
     pub pushed_status: Option<String>,
 }
 
@@ -49,6 +50,7 @@ pub struct Link {
     pub product_id: i64,
     pub medusa_product_id: String,
     pub medusa_variant_id: Option<String>,
+    pub medusa_handle: String,
     pub pushed_hash: Vec<u8>,
     /// `published`, `draft` or `deleted`.
     pub pushed_status: &'static str,
@@ -62,8 +64,8 @@ pub enum Settled {
     Delivered(Link),
     /// Nothing to tell Medusa (an archived product it never had): the row is cleared.
     NothingOwed,
-    /// The Medusa product of the link is gone: the link is dropped and the row stays, so the
-    /// next claim creates the product again.
+    /// The Medusa product of the link is gone: the link is marked `deleted` (its handle is
+    /// kept) and the row stays, so the next claim creates the product again.
     LinkGone(String),
     /// Medusa refused this version of the product: kept, not pushed again until it changes.
     Refused(String),
@@ -71,15 +73,40 @@ pub enum Settled {
     Failed(String),
 }
 
+/// Where Medusa stands against the catalog, counted the same way for a run's summary and for
+/// `status`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct MedusaBacklog {
+    /// Products Medusa has (published or draft).
+    pub linked: i64,
+    /// Products with a push owed (refused ones are counted apart).
+    pub owed: i64,
+    /// Owed products a pusher holds now (it is pushing them, or it died and its claim has
+    /// not lapsed yet).
+    pub held: i64,
+    /// When the last of those claims lapses unless renewed.
+    pub held_until: Option<DateTime<Utc>>,
+}
+
+/// The link of a Medusa product a listing page holds.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ListedLink {
+    pub medusa_product_id: String,
+    pub product_id: i64,
+    /// A push of the product is owed (or Medusa refused its current version).
+    pub owed: bool,
+    pub pushed_at: DateTime<Utc>,
+}
+
 /// The sink's state, as `status` shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct MedusaState {
     pub store_id: Option<String>,
     pub enabled_at: Option<DateTime<Utc>>,
-    /// Products Medusa has (published or draft).
-    pub linked: i64,
-    /// Products with a push owed (refused ones are counted apart).
-    pub owed: i64,
+    /// Linked, owed and held, as a run's summary counts them.
+    #[sqlx(skip)]
+    #[serde(flatten)]
+    pub backlog: MedusaBacklog,
     /// Products Medusa refused in their current version.
     pub refused: i64,
     pub oldest_owed: Option<DateTime<Utc>>,
@@ -199,13 +226,14 @@ impl Store {
                 .bind(&links.product_ids)
                 .bind(&links.medusa_product_ids)
                 .bind(&links.medusa_variant_ids)
+                .bind(&links.handles)
                 .bind(&links.hashes)
                 .bind(&links.statuses)
                 .execute(&mut *tx)
                 .await?;
         }
         if !gone.is_empty() {
-            sqlx::query(sql::MEDUSA_DELETE_LINKS)
+            sqlx::query(sql::MEDUSA_LINKS_GONE)
                 .bind(&gone)
                 .execute(&mut *tx)
                 .await?;
@@ -237,6 +265,79 @@ impl Store {
             .map(|c| (*c, Settled::Failed(why.to_owned())))
             .collect();
         self.settle_medusa(&outcomes).await
+    }
+
+    /// What Medusa has and is owed now: cheap while the outbox is small.
+    pub async fn medusa_backlog(&self) -> Result<MedusaBacklog, StoreError> {
+        Ok(sqlx::query_as(sql::MEDUSA_BACKLOG)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The links of the Medusa products `medusa_ids` (a listing page).
+    pub async fn medusa_links_listed(
+        &self,
+        medusa_ids: &[&str],
+    ) -> Result<Vec<ListedLink>, StoreError> {
+        Ok(sqlx::query_as(sql::MEDUSA_LINKS_LISTED)
+            .bind(medusa_ids)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Live links last pushed before `at`.
+    pub async fn medusa_linked_before(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let linked: i64 = sqlx::query_scalar(sql::MEDUSA_LINKED_BEFORE)
+            .bind(at)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(linked.max(0) as u64)
+    }
+
+    /// Up to `limit` live links (product id, Medusa id) after product `after`.
+    pub async fn medusa_links_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(sql::MEDUSA_LINKS_AFTER)
+            .bind(after)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Queues products to be pushed again; returns how many were not queued already.
+    pub async fn queue_medusa(&self, product_ids: &[i64]) -> Result<u64, StoreError> {
+        if product_ids.is_empty() {
+            return Ok(0);
+        }
+        Ok(sqlx::query(sql::MEDUSA_QUEUE)
+            .bind(product_ids)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Forgets the Medusa variant of products whose variant Medusa no longer has.
+    pub async fn forget_medusa_variants(&self, product_ids: &[i64]) -> Result<(), StoreError> {
+        if !product_ids.is_empty() {
+            sqlx::query(sql::MEDUSA_FORGET_VARIANTS)
+                .bind(product_ids)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Marks the links of products Medusa no longer has deleted and queues the live ones;
+    /// returns how many it queued.
+    pub async fn medusa_links_vanished(&self, product_ids: &[i64]) -> Result<u64, StoreError> {
+        Ok(sqlx::query(sql::MEDUSA_LINKS_VANISHED)
+            .bind(product_ids)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     /// Pushes owed, refused ones left out: cheap while the outbox is small.
@@ -284,6 +385,25 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets the Medusa ids of categories and tags Medusa no longer has.
+    pub async fn forget_medusa_terms(
+        &self,
+        category_ids: &[String],
+        tag_ids: &[String],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(sql::MEDUSA_FORGET_CATEGORIES)
+            .bind(category_ids)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(sql::MEDUSA_FORGET_TAGS)
+            .bind(tag_ids)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The Medusa ids of tags known to exist there.
     pub async fn medusa_tags(&self, values: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
         Ok(sqlx::query_as(sql::MEDUSA_TAGS)
@@ -303,10 +423,14 @@ impl Store {
 
     /// The sink's state; `None` when no process with MEDUSA_URL ever ran on this database.
     pub async fn medusa_state(&self) -> Result<Option<MedusaState>, StoreError> {
-        let state: MedusaState = sqlx::query_as(sql::MEDUSA_STATE)
+        let mut state: MedusaState = sqlx::query_as(sql::MEDUSA_STATE)
             .fetch_one(&self.pool)
             .await?;
-        Ok(state.enabled_at.is_some().then_some(state))
+        if state.enabled_at.is_none() {
+            return Ok(None);
+        }
+        state.backlog = self.medusa_backlog().await?;
+        Ok(Some(state))
     }
 }
 
@@ -316,6 +440,7 @@ struct LinkRows {
     product_ids: Vec<i64>,
     medusa_product_ids: Vec<String>,
     medusa_variant_ids: Vec<Option<String>>,
+    handles: Vec<String>,
     hashes: Vec<Vec<u8>>,
     statuses: Vec<&'static str>,
 }
@@ -325,6 +450,7 @@ impl LinkRows {
         self.product_ids.push(link.product_id);
         self.medusa_product_ids.push(link.medusa_product_id.clone());
         self.medusa_variant_ids.push(link.medusa_variant_id.clone());
+        self.handles.push(link.medusa_handle.clone());
         self.hashes.push(link.pushed_hash.clone());
         self.statuses.push(link.pushed_status);
     }

@@ -174,13 +174,37 @@ pub const MEDUSA_LOAD: &str = include_str!("sql/medusa/load.sql");
 
 pub const MEDUSA_UPSERT_LINKS: &str = include_str!("sql/medusa/upsert_links.sql");
 
-pub const MEDUSA_DELETE_LINKS: &str = "delete from medusa_links where product_id = any($1)";
+/// Links whose Medusa product is gone: kept, with their handle, as `deleted`.
+pub const MEDUSA_LINKS_GONE: &str = "update medusa_links set pushed_status = 'deleted', \
+     pushed_at = now() where product_id = any($1)";
 
 pub const MEDUSA_DELETE_DONE: &str = include_str!("sql/medusa/delete_done.sql");
 
 pub const MEDUSA_RELEASE: &str = include_str!("sql/medusa/release.sql");
 
 pub const MEDUSA_STATE: &str = include_str!("sql/medusa/state.sql");
+
+pub const MEDUSA_BACKLOG: &str = include_str!("sql/medusa/backlog.sql");
+
+pub const MEDUSA_LINKS_LISTED: &str = include_str!("sql/medusa/links_listed.sql");
+
+pub const MEDUSA_LINKS_VANISHED: &str = include_str!("sql/medusa/links_vanished.sql");
+
+pub const MEDUSA_LINKED_BEFORE: &str =
+    "select count(*) from medusa_links where pushed_status <> 'deleted' and pushed_at < $1";
+
+/// Up to `$2` live links after product `$1`, in product order.
+pub const MEDUSA_LINKS_AFTER: &str = "select product_id, medusa_product_id from medusa_links \
+     where product_id > $1 and pushed_status <> 'deleted' order by product_id limit $2";
+
+/// Queues products (to be pushed as they are in the catalog).
+pub const MEDUSA_QUEUE: &str = "insert into medusa_outbox (product_id) \
+     select id from unnest($1::int8[]) as q(id) order by id on conflict (product_id) do nothing";
+
+/// Forgets the Medusa variant of products whose variant Medusa no longer has: the next push
+/// gives them a new one.
+pub const MEDUSA_FORGET_VARIANTS: &str =
+    "update medusa_links set medusa_variant_id = null where product_id = any($1)";
 
 pub const MEDUSA_OWED: &str =
     "select count(*) from medusa_outbox where refused_generation is distinct from generation";
@@ -205,6 +229,11 @@ pub const MEDUSA_CATEGORIES: &str =
 
 pub const MEDUSA_LINK_CATEGORY: &str = "insert into medusa_categories (category_id, medusa_category_id) \
      values ($1, $2) on conflict (category_id) do update set medusa_category_id = excluded.medusa_category_id";
+
+pub const MEDUSA_FORGET_CATEGORIES: &str =
+    "delete from medusa_categories where medusa_category_id = any($1)";
+
+pub const MEDUSA_FORGET_TAGS: &str = "delete from medusa_tags where medusa_tag_id = any($1)";
 
 pub const MEDUSA_TAGS: &str = "select value, medusa_tag_id from medusa_tags where value = any($1)";
 

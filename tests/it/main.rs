@@ -12,8 +12,9 @@
 //! - [`cluster`]: a three-node JetStream cluster losing a node.
 //! - [`converge`]: the convergence checker (random schedules of changes and faults).
 //! - [`deploy`]: the deployment files against the binaries (what no linter can check).
-//! - [`medusa`]: the Medusa sink against a real Medusa v2 server (`scripts/medusa`), through a
-//!   proxy that counts requests and can go down.
+//! - [`medusa`]: the harness for a real Medusa v2 server (`scripts/medusa`) and the proxy in
+//!   front of it (counts requests, goes down, holds writes or answers back);
+//!   [`medusa_sink`], [`medusa_drift`] and [`medusa_pusher`]: the Medusa sink against it.
 
 mod archive_plan;
 mod cli;
@@ -24,6 +25,8 @@ mod decoding;
 mod deploy;
 mod fingerprints;
 mod medusa;
+mod medusa_drift;
+mod medusa_pusher;
 mod medusa_sink;
 mod resume;
 mod sources;

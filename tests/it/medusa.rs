@@ -2,12 +2,13 @@
 //! harness itself against the real server: the server, the proxy in front of it and the admin
 //! client that reads the store back.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::support::eventually;
 use crate::support::medusa::{
-    MedusaAdmin, MedusaProxy, MedusaServer, ProxyRequests, dummyjson_simulator,
+    InFlight, MedusaAdmin, MedusaProxy, MedusaServer, ProxyRequests, dummyjson_simulator,
 };
 
 /// A product as `POST /admin/products` takes it: Medusa wants options even for one variant,
@@ -144,28 +145,38 @@ async fn the_harness_writes_and_reads_a_real_medusa_through_a_proxy_that_goes_do
     proxy.set_down(false).await;
     assert_eq!(admin.products().await.len(), 2, "up again on the same port");
 
-    // Answers to writes are held back; reads are not.
-    proxy.set_delay(Duration::from_millis(300));
-    let asked = Instant::now();
-    assert_eq!(admin.count_by_external_id("2").await, 1);
+    // Writes held back before Medusa sees them; reads are not.
+    proxy.hold_writes(true);
+    let held = tokio::spawn({
+        let admin = admin.clone();
+        async move {
+            admin
+                .post_ok("/admin/product-tags", &json!({"value": "held"}))
+                .await
+        }
+    });
     assert!(
-        asked.elapsed() < Duration::from_millis(300),
-        "a read is not delayed"
+        eventually(30, || async { proxy.in_flight().held == 1 }).await,
+        "{:?}",
+        proxy.in_flight()
     );
-    let asked = Instant::now();
-    admin
-        .post_ok(
-            "/admin/product-tags",
-            &serde_json::json!({"value": "delayed"}),
-        )
-        .await;
-    assert!(
-        asked.elapsed() >= Duration::from_millis(300),
-        "answer delayed"
+    assert_eq!(
+        admin.count_by_external_id("2").await,
+        1,
+        "a read goes through"
     );
+    assert_eq!(proxy.in_flight().held, 1, "the write still waits");
+    assert!(!held.is_finished());
+    proxy.hold_writes(false);
+    let tag = tokio::time::timeout(Duration::from_secs(30), held)
+        .await
+        .expect("let through")
+        .expect("write task");
+    assert_eq!(tag["product_tag"]["value"], "held");
+    proxy.wait_until_idle().await;
 
     // Down while a request waits for its (delayed) answer: the client gets no answer.
-    proxy.set_delay(Duration::from_secs(20));
+    proxy.set_delay(Duration::from_secs(120));
     let waiting = tokio::spawn({
         let admin = admin.clone();
         async move {
@@ -174,16 +185,22 @@ async fn the_harness_writes_and_reads_a_real_medusa_through_a_proxy_that_goes_do
                 .await
         }
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let cut_at = Instant::now();
+    assert!(
+        eventually(30, || async { proxy.in_flight().delayed == 1 }).await,
+        "{:?}",
+        proxy.in_flight()
+    );
     proxy.set_down(true).await;
-    let cut = waiting
+    let cut = tokio::time::timeout(Duration::from_secs(30), waiting)
         .await
+        .expect("the cut ends the request long before its answer was due")
         .expect("request task")
         .expect_err("cut in flight");
-    assert!(
-        cut_at.elapsed() < Duration::from_secs(5),
-        "cut at once: {cut}"
+    assert!(!cut.is_timeout(), "cut, not timed out: {cut}");
+    assert_eq!(
+        proxy.in_flight(),
+        InFlight::default(),
+        "nothing left in flight"
     );
     proxy.set_delay(Duration::ZERO);
     proxy.set_down(false).await;

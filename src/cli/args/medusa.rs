@@ -69,7 +69,8 @@ pub struct MedusaArgs {
     )]
     pub medusa_batch_size: u32,
 
-    /// Medusa batch requests in flight at once.
+    /// Medusa batch requests in flight at once, and listing pages a full sync's drift check
+    /// reads at once.
     #[arg(
         long,
         env = "MEDUSA_CONCURRENCY",
@@ -79,7 +80,8 @@ pub struct MedusaArgs {
     )]
     pub medusa_concurrency: u32,
 
-    /// How often the worker pushes what is still owed to Medusa (after an outage, say).
+    /// How often the worker's pusher pushes what is still owed to Medusa (after an outage,
+    /// say), and how long it waits after a failed push.
     #[arg(
         long,
         env = "MEDUSA_RETRY_INTERVAL",

@@ -1,7 +1,8 @@
 //! A real Medusa v2 server for the tests of the Medusa sink, started by `scripts/medusa` on its
 //! own database (a copy of a migrated template, so about 5 s per server), a reverse proxy in
-//! front of it that counts requests and can go down or slow down, an admin client that reads
-//! the store back field by field, and the simulator serving the real DummyJSON catalog.
+//! front of it that counts requests, can go down, hold writes back before Medusa sees them or
+//! hold Medusa's answers back, and says what it has in flight; an admin client that reads the
+//! store back field by field; and the simulator serving the real DummyJSON catalog.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -218,6 +219,59 @@ pub struct ProxyRequests {
     pub total: u64,
 }
 
+/// Requests the proxy is working on, by where they are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InFlight {
+    /// Writes waiting to be let through to Medusa (see [`MedusaProxy::hold_writes`]).
+    pub held: u64,
+    /// Requests Medusa has not answered yet.
+    pub at_medusa: u64,
+    /// Answers to writes held back after Medusa gave them (see [`MedusaProxy::set_delay`]).
+    pub delayed: u64,
+}
+
+impl InFlight {
+    fn count(&mut self, stage: Stage) -> &mut u64 {
+        match stage {
+            Stage::Held => &mut self.held,
+            Stage::AtMedusa => &mut self.at_medusa,
+            Stage::Delayed => &mut self.delayed,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Stage {
+    Held,
+    AtMedusa,
+    Delayed,
+}
+
+/// Counts a request in a stage for as long as it lives, even when its connection is cut and
+/// its handler dropped.
+struct InStage<'a> {
+    shared: &'a ProxyShared,
+    stage: Stage,
+}
+
+impl<'a> InStage<'a> {
+    fn enter(shared: &'a ProxyShared, stage: Stage) -> InStage<'a> {
+        *shared.in_flight.lock().expect("proxy stages").count(stage) += 1;
+        InStage { shared, stage }
+    }
+}
+
+impl Drop for InStage<'_> {
+    fn drop(&mut self) {
+        *self
+            .shared
+            .in_flight
+            .lock()
+            .expect("proxy stages")
+            .count(self.stage) -= 1;
+    }
+}
+
 /// What the proxy's handlers share across its up and down periods.
 struct ProxyShared {
     /// Without a connection pool: each request opens its own connection to Medusa, as a reverse
@@ -227,6 +281,9 @@ struct ProxyShared {
     target: String,
     requests: Mutex<ProxyRequests>,
     delay: Mutex<Duration>,
+    /// While true, writes wait before they reach Medusa.
+    hold: tokio::sync::watch::Sender<bool>,
+    in_flight: Mutex<InFlight>,
 }
 
 /// A reverse proxy on 127.0.0.1 in front of a Medusa server. Down, it listens on nothing (a
@@ -258,6 +315,8 @@ impl MedusaProxy {
             target: target.trim_end_matches('/').to_owned(),
             requests: Mutex::new(ProxyRequests::default()),
             delay: Mutex::new(Duration::ZERO),
+            hold: tokio::sync::watch::Sender::new(false),
+            in_flight: Mutex::new(InFlight::default()),
         });
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -287,6 +346,29 @@ impl MedusaProxy {
     /// in Medusa when a client that gives up sooner sees its timeout.
     pub fn set_delay(&self, delay: Duration) {
         *self.shared.delay.lock().expect("proxy delay") = delay;
+    }
+
+    /// Holds every write (anything but a GET) back before Medusa sees it, until called again
+    /// with `false`: a Medusa that takes as long as a test wants to answer. Reads go through.
+    pub fn hold_writes(&self, hold: bool) {
+        self.shared.hold.send_replace(hold);
+    }
+
+    /// What the proxy is working on now.
+    pub fn in_flight(&self) -> InFlight {
+        *self.shared.in_flight.lock().expect("proxy stages")
+    }
+
+    /// Waits (up to a minute) until the proxy has nothing in flight: every request it received
+    /// has been answered, so whatever Medusa was asked to do is done.
+    pub async fn wait_until_idle(&self) {
+        let idle =
+            super::eventually(60, || async { self.in_flight() == InFlight::default() }).await;
+        assert!(
+            idle,
+            "the proxy still has {:?} after a minute",
+            self.in_flight()
+        );
     }
 
     /// Down: stops listening and cuts every connection, idle or in flight (the client of an
@@ -385,13 +467,24 @@ fn count(shared: &ProxyShared, method: &axum::http::Method) {
     }
 }
 
-/// Forwards the request, then holds the answer to a write back for the delay set (reads are
-/// answered at once, so a client's lookups still work while its writes time out).
+/// Forwards the request, a write once writes are no longer held; then holds the answer to a
+/// write back for the delay set (reads are answered at once, so a client's lookups still work
+/// while its writes wait or time out).
 async fn forward_and_wait(shared: &ProxyShared, request: Request) -> Response {
     let write = request.method() != axum::http::Method::GET;
-    let response = forward_to_medusa(shared, request).await;
+    if write {
+        let _held = InStage::enter(shared, Stage::Held);
+        let mut hold = shared.hold.subscribe();
+        // The sender lives as long as `shared`: the wait ends when writes are let through.
+        let _ = hold.wait_for(|held| !*held).await;
+    }
+    let response = {
+        let _at_medusa = InStage::enter(shared, Stage::AtMedusa);
+        forward_to_medusa(shared, request).await
+    };
     if write {
         let delay = *shared.delay.lock().expect("proxy delay");
+        let _delayed = InStage::enter(shared, Stage::Delayed);
         tokio::time::sleep(delay).await;
     }
     response
@@ -655,6 +748,24 @@ impl MedusaAdmin {
         let what = format!("POST {path}");
         let response = self.post(path, body).await.expect("POST reaches Medusa");
         parse(&what, &ok_text(response, &what).await)
+    }
+
+    /// `GET {path}` that must answer 200; its JSON answer.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get_ok(path).await
+    }
+
+    /// `DELETE {path}` that must answer 200 (Medusa's soft delete).
+    pub async fn delete_ok(&self, path: &str) {
+        let what = format!("DELETE {path}");
+        let response = self
+            .client
+            .delete(format!("{}{path}", self.url))
+            .basic_auth(&self.api_key, Some(""))
+            .send()
+            .await
+            .expect("DELETE reaches Medusa");
+        ok_text(response, &what).await;
     }
 
     /// Every live product (deleted ones are left out), all pages, oldest first.

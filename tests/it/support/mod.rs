@@ -5,6 +5,7 @@
 pub mod app;
 pub mod cluster;
 pub mod medusa;
+pub mod medusa_catalog;
 pub mod otlp;
 pub mod process;
 
