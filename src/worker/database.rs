@@ -24,12 +24,19 @@ impl Worker {
             () = shutdown.cancelled() => return,
             guard = self.database_probe.lock() => guard,
         };
+        // The failure may have come from a pooled session that is read-only while the
+        // database no longer is (one opened during a read-only window): none opened until now
+        // is used again, here or by the next run.
+        let store = self.engine.store();
+        store.retire_connections();
         let mut pause = FIRST_PROBE;
         let mut waited = false;
         loop {
-            match self.engine.store().check_writable().await {
+            match store.check_writable().await {
                 Ok(()) => {
                     if waited {
+                        // Sessions opened while the database took no writes may still refuse.
+                        store.retire_connections();
                         info!("the database takes writes again; consuming again");
                     }
                     metrics().database_writable(true);
