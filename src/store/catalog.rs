@@ -66,7 +66,11 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        // Planned afresh each time, never from a cached generic plan: during a first load
+        // the catalog grows under it, and a plan made while it was nearly empty (a sequential
+        // scan of products per page) makes the load quadratic.
         let positions: Vec<i32> = sqlx::query_scalar(sql::SIFT_RECORDS)
+            .persistent(false)
             .bind(ids)
             .bind(fingerprints)
             .fetch_all(&self.pool)

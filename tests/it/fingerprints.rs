@@ -97,3 +97,28 @@ async fn unchanged_records_are_known_by_their_bytes_and_missing_fingerprints_fil
         0
     );
 }
+
+#[sqlx::test]
+async fn pages_are_sifted_with_a_plan_made_for_the_catalog_as_it_is_now(pool: PgPool) {
+    use sqlx::Connection as _;
+    // A first load grows the catalog under the sift: a plan cached while it was nearly empty
+    // (a sequential scan of products per page) would make the load quadratic. The statement
+    // is planned afresh each time, so no connection keeps a prepared copy of it.
+    let url = database_url(&pool);
+    let single = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    let store = catalog_sync::store::Store::from_pool(single.clone());
+    for round in 0..8 {
+        let id = round.to_string();
+        store
+            .unchanged_records(&[id.as_str()], &[&[0u8; 16][..]])
+            .await
+            .unwrap();
+    }
+    let mut connection = single.acquire().await.unwrap();
+    assert_eq!(connection.cached_statements_size(), 0);
+    connection.ping().await.unwrap();
+}
