@@ -91,11 +91,12 @@ pub const GET_RUN_ERRORS: &str = include_str!("sql/get_run_errors.sql");
 // The archive step's statements share their candidate set, kept once in a file of its own and
 // built around with `concat!`.
 //
-// The candidates are a set difference written as `except`, never as `not exists`: the seen
-// list is emptied at the end of every run, so its statistics (after autovacuum) say it is
+// The candidates are a set difference written as `except all`, never as `not exists`: the
+// seen list is emptied at the end of every run, so its statistics (after autovacuum) say it is
 // empty while a run fills it with the whole catalog. An anti-join planned on such statistics
 // is a nested loop (products × seen ids, quadratic); `except` is a hash or sort over both sets
-// whatever the statistics say.
+// whatever the statistics say. `all`: products' ids are unique already, so nothing is gained
+// by removing duplicates (and an id listed twice still removes its product).
 
 /// External ids of live products that none of the attempts `$1` listed, that the id-only
 /// listing of run `$2` (when set) did not list either, and that nothing changed since run `$3`

@@ -1,9 +1,9 @@
 select p.external_id from products p
 where p.archived_at is null
     and p.last_synced_at < (select started_at from sync_runs where id = $3)
-except
+except all
 select s.external_id from sync_run_seen s
 where s.run_id = any($1) and s.kind = 0
-except
+except all
 select s.external_id from sync_run_seen s
 where s.run_id = $2 and s.kind = 1
