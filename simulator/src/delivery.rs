@@ -8,7 +8,7 @@ use std::str::FromStr;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
-use super::server::json_response;
+use super::server::{json_response, message};
 
 /// A content coding the simulator can answer with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,13 +122,7 @@ impl Delivery {
                 );
                 response
             }
-            Err(e) => json_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                serde_json::json!({ "message": e.to_string() })
-                    .to_string()
-                    .into_bytes(),
-                false,
-            ),
+            Err(e) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         }
     }
 }

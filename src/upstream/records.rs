@@ -181,9 +181,9 @@ pub(super) fn record_id(source: &Source, record: &RawValue) -> Option<String> {
     }
 }
 
-/// A DummyJSON listing answer read as the built-in source reads it (for tests).
+/// A DummyJSON listing answer split as the built-in source splits it (for tests).
 #[cfg(test)]
-pub(super) fn decode_builtin_page(body: &[u8]) -> Result<Page, UpstreamError> {
+fn builtin_page(body: &[u8]) -> Result<RawPage, UpstreamError> {
     let source = Arc::new(Source::dummyjson(
         &Url::parse("https://dummyjson.com/products").expect("a URL"),
     ));
@@ -196,7 +196,12 @@ pub(super) fn decode_builtin_page(body: &[u8]) -> Result<Page, UpstreamError> {
         &HeaderMap::new(),
         body.to_vec(),
     )
-    .map(RawPage::decode_all)
+}
+
+/// A DummyJSON listing answer read as the built-in source reads it (for tests).
+#[cfg(test)]
+pub(super) fn decode_builtin_page(body: &[u8]) -> Result<Page, UpstreamError> {
+    builtin_page(body).map(RawPage::decode_all)
 }
 
 #[cfg(test)]
@@ -204,19 +209,7 @@ mod tests {
     use super::*;
 
     fn page(body: &[u8]) -> RawPage {
-        let source = Arc::new(Source::dummyjson(
-            &Url::parse("https://dummyjson.com/products").unwrap(),
-        ));
-        let url = Url::parse("https://dummyjson.com/products?limit=3&skip=0").unwrap();
-        RawPage::parse(
-            &source,
-            seed(&source),
-            &PageAt::first(3),
-            &url,
-            &HeaderMap::new(),
-            body.to_vec(),
-        )
-        .unwrap()
+        builtin_page(body).unwrap()
     }
 
     #[test]
