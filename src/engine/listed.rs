@@ -7,7 +7,7 @@
 
 use tracing::debug;
 
-use crate::domain::PreparedProduct;
+use crate::domain::{PreparedProduct, RecordFingerprint};
 use crate::store::Store;
 use crate::telemetry::error_chain;
 use crate::upstream::{InvalidProduct, PageAt, RawPage, Upstream, UpstreamError};
@@ -74,12 +74,14 @@ pub(super) struct PreparedPage {
 /// instead.
 async fn sift(store: &Store, page: RawPage) -> PreparedPage {
     let mut known = vec![false; page.len()];
-    let candidates: Vec<(usize, &str, crate::domain::RecordFingerprint)> = (0..page.len())
-        .filter_map(|i| Some((i, page.id(i)?, page.fingerprint(i)?)))
+    let fingerprints: Vec<Option<RecordFingerprint>> =
+        (0..page.len()).map(|i| page.fingerprint(i)).collect();
+    let candidates: Vec<(usize, &str, RecordFingerprint)> = (0..page.len())
+        .filter_map(|i| Some((i, page.id(i)?, fingerprints[i]?)))
         .collect();
     let ids: Vec<&str> = candidates.iter().map(|(_, id, _)| *id).collect();
-    let fingerprints: Vec<&[u8]> = candidates.iter().map(|(_, _, f)| f.as_bytes()).collect();
-    match store.unchanged_records(&ids, &fingerprints).await {
+    let sought: Vec<&[u8]> = candidates.iter().map(|(_, _, f)| f.as_bytes()).collect();
+    match store.unchanged_records(&ids, &sought).await {
         Ok(unchanged) => {
             for position in unchanged {
                 if let Some((i, _, _)) = candidates.get(position) {
@@ -92,7 +94,7 @@ async fn sift(store: &Store, page: RawPage) -> PreparedPage {
         }
     }
     let products = (0..page.len())
-        .map(|i| match (known[i], page.id(i), page.fingerprint(i)) {
+        .map(|i| match (known[i], page.id(i), fingerprints[i]) {
             (true, Some(id), _) => Listed::Unchanged(id.to_owned()),
             (_, _, Some(fingerprint)) => Listed::Read(
                 page.decode(i)

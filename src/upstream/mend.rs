@@ -33,14 +33,24 @@ pub(super) fn parse_tolerantly<T>(
     body: &[u8],
     parse: impl Fn(&[u8], Option<&Mended>) -> Result<T, UpstreamError>,
 ) -> Result<T, UpstreamError> {
+    parse_keeping_mended(body, parse).map(|(parsed, _)| parsed)
+}
+
+/// [`parse_tolerantly`], also handing back the mended bytes when it parsed those (for a
+/// caller that keeps offsets into what was parsed).
+pub(super) fn parse_keeping_mended<T>(
+    body: &[u8],
+    parse: impl Fn(&[u8], Option<&Mended>) -> Result<T, UpstreamError>,
+) -> Result<(T, Option<Vec<u8>>), UpstreamError> {
     match parse(body, None) {
+        Ok(parsed) => Ok((parsed, None)),
         Err(UpstreamError::NotJson(original)) => match mend(body) {
-            Some(mended) => {
-                parse(&mended.bytes, Some(&mended)).map_err(|_| UpstreamError::NotJson(original))
-            }
+            Some(mended) => parse(&mended.bytes, Some(&mended))
+                .map(|parsed| (parsed, Some(mended.bytes)))
+                .map_err(|_| UpstreamError::NotJson(original)),
             None => Err(UpstreamError::NotJson(original)),
         },
-        other => other,
+        Err(other) => Err(other),
     }
 }
 

@@ -155,11 +155,6 @@ impl Upstream {
         self.access() == Access::Offsets && !self.source.list.id_query.is_empty()
     }
 
-    /// Fetches `limit` products starting at `skip`, retrying transient failures.
-    pub async fn page(&self, skip: u64, limit: u32) -> Result<Page, UpstreamError> {
-        self.page_at(&PageAt::Offset { skip, limit }, None).await
-    }
-
     /// Fetches the listing page `at`; with `since` (`(parameter, value)`), only products
     /// changed since then.
     pub async fn page_at(

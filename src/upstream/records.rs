@@ -94,21 +94,11 @@ impl RawPage {
                 seed,
             })
         };
-        match split(&body, None) {
-            Ok(page) => Ok(RawPage { body, ..page }),
-            Err(UpstreamError::NotJson(original)) => match mend::mend(&body) {
-                Some(mended) => {
-                    let page = split(&mended.bytes, Some(&mended))
-                        .map_err(|_| UpstreamError::NotJson(original))?;
-                    Ok(RawPage {
-                        body: mended.bytes,
-                        ..page
-                    })
-                }
-                None => Err(UpstreamError::NotJson(original)),
-            },
-            Err(other) => Err(other),
-        }
+        let (page, mended) = mend::parse_keeping_mended(&body, split)?;
+        Ok(RawPage {
+            body: mended.unwrap_or(body),
+            ..page
+        })
     }
 
     pub fn len(&self) -> usize {
