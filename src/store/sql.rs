@@ -97,6 +97,9 @@ pub const GET_RUN_ERRORS: &str = include_str!("sql/get_run_errors.sql");
 // is a nested loop (products × seen ids, quadratic); `except` is a hash or sort over both sets
 // whatever the statistics say. `all`: products' ids are unique already, so nothing is gained
 // by removing duplicates (and an id listed twice still removes its product).
+// The ids come from products' unique index (an index-only scan once autovacuum has marked
+// the pages visible), not from its heap: only the few ids left are looked up to check that
+// they are live and unchanged. At 100k products that takes a quarter of the time the heap scan took.
 
 /// External ids of live products that none of the attempts `$1` listed, that the id-only
 /// listing of run `$2` (when set) did not list either, and that nothing changed since run `$3`

@@ -79,9 +79,11 @@ async fn archive_candidates_are_never_a_nested_loop_over_an_empty_looking_seen_l
             query = query.bind(run);
         }
         let plan = query.fetch_one(&pool).await.unwrap();
-        assert!(
-            !loops_over(&plan[0]["Plan"], "sync_run_seen"),
-            "{what}: a nested loop over the seen list:\n{plan:#}"
-        );
+        for table in ["sync_run_seen", "products"] {
+            assert!(
+                !loops_over(&plan[0]["Plan"], table),
+                "{what}: a nested loop over {table}:\n{plan:#}"
+            );
+        }
     }
 }
