@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 
 use super::args::{DatabaseArgs, NatsArgs, TopologyArgs};
 use super::output::thousands;
+use super::print::{errln, out, outln};
 use super::{exit, output};
 use crate::bus;
 use crate::settings::Schedule;
@@ -61,9 +62,9 @@ pub async fn status(command: StatusCommand) -> anyhow::Result<ExitCode> {
         status.nats_error = Some(crate::telemetry::error_chain(e));
     }
     if command.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        outln!("{}", serde_json::to_string_pretty(&status)?)?;
     } else {
-        print!("{}", table(&status));
+        out!("{}", table(&status))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -277,11 +278,11 @@ pub async fn dead(command: DeadCommand) -> anyhow::Result<ExitCode> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                outln!("{}", serde_json::to_string_pretty(&rows)?)?;
             } else if letters.is_empty() {
-                println!("no dead letters");
+                outln!("no dead letters")?;
             } else {
-                print!("{}", output::dead_letters_table(&letters));
+                out!("{}", output::dead_letters_table(&letters))?;
             }
         }
         DeadAction::Replay { sequences, all } => {
@@ -297,10 +298,10 @@ pub async fn dead(command: DeadCommand) -> anyhow::Result<ExitCode> {
             let mut failed = 0;
             for sequence in sequences {
                 match bus::dead::replay(&js, &topology, sequence).await {
-                    Ok(letter) => println!("replayed {sequence} to {}", letter.subject),
+                    Ok(letter) => outln!("replayed {sequence} to {}", letter.subject)?,
                     Err(e) => {
                         failed += 1;
-                        eprintln!("error: {}", crate::telemetry::error_chain(&e));
+                        errln!("error: {}", crate::telemetry::error_chain(&e));
                     }
                 }
             }
@@ -312,11 +313,11 @@ pub async fn dead(command: DeadCommand) -> anyhow::Result<ExitCode> {
         DeadAction::Purge { yes } => {
             if !yes {
                 let waiting = bus::dead::waiting(&js, &topology).await?;
-                println!("{waiting} dead letters would be removed; run again with --yes");
+                outln!("{waiting} dead letters would be removed; run again with --yes")?;
                 return Ok(exit::code(exit::CONFIG));
             }
             let purged = bus::dead::purge(&js, &topology).await?;
-            println!("removed {purged} dead letters");
+            outln!("removed {purged} dead letters")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,121 @@
+//! What a person sees from the `catalog-sync` binary at the edges: output into a pipe whose
+//! reader leaves, a NATS server without JetStream, an upstream that cannot be reached or answers
+//! a web page, and the small truths of `status`, `dead list`, `runs show` and `sync`.
+
+use std::process::Stdio;
+
+use sqlx::PgPool;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::app::TestApp;
+use crate::support::process::Env;
+use crate::support::*;
+
+/// What a Rust program says when it dies on a write to a closed pipe.
+fn panicked(stderr: &str) -> bool {
+    stderr.contains("panicked") || stderr.contains("Broken pipe") || stderr.contains("backtrace")
+}
+
+/// Runs `catalog-sync <args>` with stdout a pipe whose reader closes after `lines` lines (at
+/// once for 0); returns the exit code and stderr.
+async fn into_head(env: &Env, args: &[&str], lines: usize) -> (Option<i32>, String) {
+    let mut child = env
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("catalog-sync starts");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    for _ in 0..lines {
+        reader
+            .next_line()
+            .await
+            .expect("stdout reads")
+            .expect("a line");
+    }
+    drop(reader);
+    let output = child.wait_with_output().await.expect("catalog-sync ends");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[sqlx::test]
+async fn a_listing_piped_into_head_ends_quietly_with_exit_zero(pool: PgPool) {
+    let sim = simulator(10).await;
+    let app = TestApp::new(&pool, &sim).await;
+    let env = app.env();
+    env.run_ok(&["migrate"]).await;
+    // Far more than a pipe holds (64 KiB): the binary is still writing when the reader leaves.
+    sqlx::query(
+        "insert into sync_runs (id, request_id, mode, status, started_at, finished_at)
+         select gen_random_uuid(), 'piped-' || n, 'full', 'succeeded', now(), now()
+         from generate_series(1, 1000) n",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    for (args, lines) in [
+        (&["runs", "--limit", "1000"][..], 3),
+        (&["runs", "--limit", "1000", "--json"], 3),
+        (&["runs", "--limit", "1000"], 0),
+    ] {
+        let (code, stderr) = into_head(&env, args, lines).await;
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(!panicked(&stderr), "{args:?}: {stderr}");
+    }
+}
+
+#[sqlx::test]
+async fn every_command_that_prints_ends_quietly_when_its_reader_has_gone(pool: PgPool) {
+    let sim = simulator(30).await;
+    let app = TestApp::new(&pool, &sim).await;
+    let env = app.env();
+
+    // A sync keeps its own exit code: the run succeeded, whoever read the summary.
+    for args in [&["sync"][..], &["sync", "--json"]] {
+        let (code, stderr) = into_head(&env, args, 0).await;
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(!panicked(&stderr), "{args:?}: {stderr}");
+    }
+    let run_id: uuid::Uuid = sqlx::query_scalar("select id from sync_runs limit 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let run_id = run_id.to_string();
+    let source = tempfile::NamedTempFile::new().unwrap();
+    let origin = sim.url().origin().ascii_serialization();
+    std::fs::write(
+        source.path(),
+        include_str!("../../sources/woocommerce.toml")
+            .replace("https://shop.example/wp-json", &origin)
+            .replace("requests = 10", "requests = 1000"),
+    )
+    .unwrap();
+    let env = env.with(&[
+        ("WC_CONSUMER_KEY", "ck_test"),
+        ("WC_CONSUMER_SECRET", "cs_test"),
+    ]);
+    for args in [
+        &["runs"][..],
+        &["runs", "show", &run_id],
+        &["runs", "show", &run_id, "--json"],
+        &["status"],
+        &["status", "--json"],
+        &["setup"],
+        &["request"],
+        &["publish-update", "3"],
+        &["dead", "list"],
+        &["dead", "list", "--json"],
+        &["dead", "purge"],
+        &["source", "check", source.path().to_str().unwrap()],
+    ] {
+        let (code, stderr) = into_head(&env, args, 0).await;
+        assert!(!panicked(&stderr), "{args:?}: {stderr}");
+        // `dead purge` without --yes says how many would go and exits 2, read or not.
+        let expected = if args == ["dead", "purge"] { 2 } else { 0 };
+        assert_eq!(code, Some(expected), "{args:?}: {stderr}");
+    }
+}
