@@ -119,3 +119,51 @@ async fn every_command_that_prints_ends_quietly_when_its_reader_has_gone(pool: P
         assert_eq!(code, Some(expected), "{args:?}: {stderr}");
     }
 }
+
+#[sqlx::test]
+async fn a_nats_server_without_jetstream_is_named_at_once_with_how_to_enable_it(pool: PgPool) {
+    let sim = simulator(10).await;
+    let nats = NatsServer::spawn_without_jetstream().await;
+    // A server without authorization takes any credentials; they must not show.
+    let url = format!("nats://ops:s3cret@127.0.0.1:{}", nats.port);
+    let env = Env::with_nats_url(&pool, &sim.url(), url);
+    let shown = format!("NATS at nats://REDACTED:REDACTED@127.0.0.1:{}", nats.port);
+    for args in [
+        &["setup"][..],
+        &["worker"],
+        &["request"],
+        &["request", "--wait"],
+        &["dead", "list"],
+    ] {
+        let output = tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            env.command(args).output(),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{args:?} ends instead of waiting for JetStream"))
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{shown} runs without JetStream")),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("nats-server -js") && stderr.contains("nats/nats-server.conf"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("trying again") && !stderr.contains("does not exist"),
+            "said at once, without retries: {stderr}"
+        );
+        assert!(!stderr.contains("s3cret"), "{stderr}");
+    }
+    let status = env.command(&["status", "--json"]).output().await.unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(
+        status["nats_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("runs without JetStream")),
+        "{status}"
+    );
+}
