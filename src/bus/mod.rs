@@ -126,6 +126,10 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
     Ok(client)
 }
 
+/// How long [`require_jetstream`] waits for an answer. "No responders" comes back at once;
+/// a cluster without a meta leader may not answer at all, and must not hold the start-up long.
+const JETSTREAM_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Fails at once when the server has no JetStream: every JetStream call would otherwise be
 /// retried and end in "requested JetStream resource does not exist". A server without it has
 /// no one to answer the account-info request (no responders); one with JetStream off for the
@@ -134,9 +138,10 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
 async fn require_jetstream(client: &async_nats::Client, urls: &[String]) -> Result<(), BusError> {
     use async_nats::jetstream::ErrorCode;
     use async_nats::jetstream::context::AccountErrorKind;
-    let answer = async_nats::jetstream::new(client.clone())
-        .query_account()
-        .await;
+    let js = async_nats::jetstream::new(client.clone());
+    let Ok(answer) = tokio::time::timeout(JETSTREAM_CHECK_TIMEOUT, js.query_account()).await else {
+        return Ok(());
+    };
     let scope = match answer.map_err(|e| e.kind()) {
         Err(AccountErrorKind::JetStreamUnavailable) => "",
         Err(AccountErrorKind::JetStream(e))
