@@ -167,3 +167,62 @@ async fn a_nats_server_without_jetstream_is_named_at_once_with_how_to_enable_it(
         "{status}"
     );
 }
+
+#[sqlx::test]
+async fn sync_names_the_upstream_it_cannot_reach_and_what_came_instead_of_json(pool: PgPool) {
+    let database = database_url(&pool);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let refused = format!("http://shop:pw-9f1@127.0.0.1:{port}/products?key=k-s3cret");
+    let env = Env {
+        vars: vec![
+            ("DATABASE_URL", database.clone()),
+            ("SYNC_API_URL", refused),
+            ("SYNC_MAX_RETRIES", "0".into()),
+        ],
+    };
+    let output = env.command(&["sync"]).output().await.unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "first page (skip=0) failed: could not reach the upstream at http://127.0.0.1:{port}: "
+        )),
+        "{said}"
+    );
+    assert!(
+        !said.contains("pw-9f1") && !said.contains("k-s3cret"),
+        "{said}"
+    );
+
+    // A web page where the JSON listing should be: said, with what it was, and not retried.
+    let sim = simulator(30).await;
+    sim.rewrite_answers(
+        br#"{"products":"#,
+        b"<!DOCTYPE html>\n<html><head><title>Down for maintenance</title></head>\n<body>Back soon",
+    );
+    let env = Env {
+        vars: vec![
+            ("DATABASE_URL", database),
+            ("SYNC_API_URL", sim.url().to_string()),
+        ],
+    };
+    let output = env.command(&["sync"]).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    let origin = format!("http://127.0.0.1:{}", sim.addr().port());
+    assert!(
+        stdout.contains(&format!(
+            "first page (skip=0) failed: the upstream at {origin} answered 200 OK with application/json; charset=utf-8, not JSON: it begins \"<!DOCTYPE html> <html><head><title>Down for maintenance</title></head> <body>Back soon"
+        )),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("retrying"), "not retried: {stderr}");
+}
