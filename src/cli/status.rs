@@ -12,7 +12,6 @@ use super::output::thousands;
 use super::print::{errln, out, outln};
 use super::{exit, output};
 use crate::bus;
-use crate::settings::Schedule;
 use crate::status::{Schedules, Status, age};
 use crate::store::Store;
 
@@ -24,18 +23,6 @@ pub struct StatusCommand {
     pub nats: NatsArgs,
     #[command(flatten)]
     pub topology: TopologyArgs,
-
-    /// The full-sync schedule, to say when the next one is requested (the scheduler's).
-    #[arg(long, env = "SYNC_SCHEDULE", value_name = "SYNC_SCHEDULE")]
-    pub schedule: Option<Schedule>,
-
-    /// The changes schedule, likewise.
-    #[arg(
-        long,
-        env = "SYNC_CHANGES_SCHEDULE",
-        value_name = "SYNC_CHANGES_SCHEDULE"
-    )]
-    pub changes_schedule: Option<Schedule>,
 
     /// Print the status as JSON (the same object as the worker's /status).
     #[arg(long)]
@@ -53,10 +40,8 @@ pub async fn status(command: StatusCommand) -> anyhow::Result<ExitCode> {
         .as_ref()
         .ok()
         .map(|c| async_nats::jetstream::new(c.clone()));
-    let schedules = Schedules {
-        full: command.schedule.clone(),
-        changes: command.changes_schedule.clone(),
-    };
+    // The schedules are the scheduler's, as its runs recorded them, not this shell's.
+    let schedules = Schedules::default();
     let mut status = crate::status::gather(&store, js.as_ref(), &topology, &schedules).await?;
     if let Err(e) = &client {
         status.nats_error = Some(crate::telemetry::error_chain(e));
@@ -66,7 +51,13 @@ pub async fn status(command: StatusCommand) -> anyhow::Result<ExitCode> {
     } else {
         out!("{}", table(&status))?;
     }
-    Ok(ExitCode::SUCCESS)
+    // A probe tells a status with unknown queues from a whole one (PostgreSQL unreachable
+    // ends above, with 1 too).
+    Ok(if status.nats_error.is_some() {
+        exit::code(exit::FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn when(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -154,13 +145,7 @@ fn table(s: &Status) -> String {
             ),
         ),
     }
-    let next: Vec<String> = [("full", s.next_full_sync), ("changes", s.next_changes_sync)]
-        .into_iter()
-        .filter_map(|(what, at)| at.map(|at| format!("{what} {}", when(at, s.generated_at))))
-        .collect();
-    if !next.is_empty() {
-        line("next syncs", next.join(" · "));
-    }
+    line("next syncs", next_syncs(s));
     if let Some(m) = &s.medusa {
         line("medusa", medusa_line(m, s.generated_at));
         if let Some(error) = &m.last_error {
@@ -168,6 +153,39 @@ fn table(s: &Status) -> String {
         }
     }
     out
+}
+
+/// When the scheduler requests the next syncs, by which schedule, and how that is known.
+fn next_syncs(s: &Status) -> String {
+    let known = [
+        ("full", &s.full_schedule, s.next_full_sync),
+        ("changes", &s.changes_schedule, s.next_changes_sync),
+    ];
+    let next: Vec<String> = known
+        .iter()
+        .filter_map(|(what, schedule, at)| {
+            let schedule = schedule.as_ref()?;
+            let at = at.map_or_else(
+                || "no further slot".to_owned(),
+                |at| when(at, s.generated_at),
+            );
+            Some(format!("{what} {at}, schedule {}", schedule.schedule))
+        })
+        .collect();
+    if next.is_empty() {
+        return "unknown: no scheduled request has run yet (the scheduler's SYNC_SCHEDULE decides)"
+            .to_owned();
+    }
+    let recorded: Vec<&str> = known
+        .iter()
+        .filter_map(|(_, schedule, _)| schedule.as_ref()?.recorded_by.as_deref())
+        .collect();
+    let from = match recorded.as_slice() {
+        [] => String::new(),
+        [one] => format!(" (as the run of {one} recorded it)"),
+        _ => format!(" (as the runs of {} recorded them)", recorded.join(" and ")),
+    };
+    format!("{}{from}", next.join(" · "))
 }
 
 /// The sync requests: what waits, what runs, and whether a worker takes them.

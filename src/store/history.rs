@@ -46,6 +46,15 @@ pub struct LastSuccess {
     pub finished_at: DateTime<Utc>,
 }
 
+/// The newest run of a mode that the scheduler requested.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ScheduledRun {
+    pub mode: String,
+    pub request_id: String,
+    /// What the scheduler wrote in the request: the schedule it runs.
+    pub reason: String,
+}
+
 /// A run going on now.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct RunningRun {
@@ -85,6 +94,14 @@ impl Store {
     /// The newest succeeded run (not a dry run) of each mode.
     pub async fn last_successes(&self) -> Result<Vec<LastSuccess>, StoreError> {
         Ok(sqlx::query_as(sql::LAST_SUCCESSES)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// The newest run of each mode whose request id starts with `prefix` (the scheduler's).
+    pub async fn last_scheduled(&self, prefix: &str) -> Result<Vec<ScheduledRun>, StoreError> {
+        Ok(sqlx::query_as(sql::LAST_SCHEDULED)
+            .bind(prefix)
             .fetch_all(&self.pool)
             .await?)
     }

@@ -226,3 +226,76 @@ async fn sync_names_the_upstream_it_cannot_reach_and_what_came_instead_of_json(p
     );
     assert!(!stderr.contains("retrying"), "not retried: {stderr}");
 }
+
+#[sqlx::test]
+async fn status_exits_one_when_it_cannot_ask_nats_and_still_shows_the_database(pool: PgPool) {
+    let sim = simulator(10).await;
+    let env = Env::with_nats_url(&pool, &sim.url(), "nats://127.0.0.1:1".into());
+    env.run_ok(&["sync", "--request-id", "by-hand"]).await;
+
+    for args in [&["status", "--json"][..], &["status"]] {
+        let output = env.command(args).output().await.unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stdout}");
+        assert!(stdout.contains("by-hand"), "the database's part: {stdout}");
+        assert!(stdout.contains("could not connect to NATS"), "{stdout}");
+    }
+}
+
+#[sqlx::test]
+async fn status_shows_the_schedule_the_scheduler_runs_not_the_shells(pool: PgPool) {
+    let sim = simulator(10).await;
+    let app = TestApp::new(&pool, &sim).await;
+    let env = app.env();
+    let status = env.run_ok(&["status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(status["full_schedule"].is_null(), "{status}");
+    let text = env.run_ok(&["status"]).await;
+    assert!(
+        String::from_utf8_lossy(&text.stdout)
+            .contains("next syncs       unknown: no scheduled request has run yet"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+
+    let _run = env
+        .with(&[("SYNC_SCHEDULE", "*/2 * * * * *")])
+        .command(&["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("catalog-sync run starts");
+    assert!(
+        eventually(60, || async {
+            count(
+                &pool,
+                "select count(*) from sync_runs where request_id like 'scheduled-%' and status <> 'running'",
+            )
+            .await
+                > 0
+        })
+        .await,
+        "a scheduled run"
+    );
+
+    // The shell asking has another schedule in its environment; it does not count.
+    let shell = env.with(&[("SYNC_SCHEDULE", "0 2 * * *")]);
+    let status = shell.run_ok(&["status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        status["full_schedule"]["schedule"], "*/2 * * * * *",
+        "{status}"
+    );
+    let recorded_by = status["full_schedule"]["recorded_by"].as_str().unwrap();
+    assert!(recorded_by.starts_with("scheduled-"), "{status}");
+    assert!(
+        status["next_full_sync"].as_str().unwrap() > status["generated_at"].as_str().unwrap(),
+        "{status}"
+    );
+    let text = shell.run_ok(&["status"]).await;
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(", schedule */2 * * * * * (as the run of scheduled-"),
+        "{text}"
+    );
+}
