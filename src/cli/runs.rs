@@ -47,7 +47,8 @@ pub struct RunsCommand {
 pub enum RunsAction {
     /// Show one run: its summary and stored errors.
     Show {
-        /// The run id, its first characters (at least 4), or a request id (its newest attempt).
+        /// The run id, its first characters (at least 4; `runs` shows 8), or a request id (its
+        /// newest attempt).
         run: String,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -98,7 +99,10 @@ pub async fn run(command: RunsCommand) -> anyhow::Result<ExitCode> {
                 (Some(newest), _) => (*newest).clone(),
                 (None, [one]) => one.clone(),
                 (None, []) => {
-                    errln!("no run has the id or request id {run:?}");
+                    errln!(
+                        "no run has the id or request id {run:?}{}",
+                        short_prefix_hint(&run)
+                    );
                     return Ok(exit::code(exit::FAILED));
                 }
                 (None, many) => {
@@ -153,6 +157,20 @@ pub async fn run(command: RunsCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// What to add when `key` matched nothing and may have been meant as the start of a run id
+/// too short to be taken as one.
+fn short_prefix_hint(key: &str) -> String {
+    let looks_like_an_id = key.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if looks_like_an_id && key.len() < crate::store::MIN_RUN_ID_PREFIX {
+        format!(
+            " (the start of a run id needs at least {} characters, as `runs` shows them: the first 8)",
+            crate::store::MIN_RUN_ID_PREFIX
+        )
+    } else {
+        String::new()
     }
 }
 

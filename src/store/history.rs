@@ -75,6 +75,10 @@ pub struct RunFilter {
     pub since: Option<DateTime<Utc>>,
 }
 
+/// The fewest characters of a run id that `find_runs` takes as its start: fewer would match
+/// runs by chance, and a short request id such as `1` would be taken for one.
+pub const MIN_RUN_ID_PREFIX: usize = 4;
+
 impl Store {
     /// The newest runs first, at most `limit`, those `filter` keeps.
     pub async fn list_runs(
@@ -117,8 +121,9 @@ impl Store {
     /// attempts), newest first.
     pub async fn find_runs(&self, key: &str) -> Result<Vec<RunRecord>, StoreError> {
         // Only a run id's characters may be a prefix; anything else is a request id only.
-        let prefix = (key.len() >= 4 && key.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
-            .then(|| key.to_ascii_lowercase());
+        let prefix = (key.len() >= MIN_RUN_ID_PREFIX
+            && key.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+        .then(|| key.to_ascii_lowercase());
         Ok(sqlx::query_as(sql::FIND_RUNS)
             .bind(prefix)
             .bind(key)

@@ -299,3 +299,39 @@ async fn status_shows_the_schedule_the_scheduler_runs_not_the_shells(pool: PgPoo
         "{text}"
     );
 }
+
+#[sqlx::test]
+async fn runs_show_says_that_the_start_of_a_run_id_needs_four_characters(pool: PgPool) {
+    let sim = simulator(10).await;
+    let env = Env::with_nats_url(&pool, &sim.url(), "nats://127.0.0.1:1".into());
+    let synced = env.run_ok(&["sync", "--json"]).await;
+    let summary: catalog_sync::domain::RunSummary = serde_json::from_slice(&synced.stdout).unwrap();
+    let run_id = summary.run_id.to_string();
+
+    for short in [&run_id[..1], &run_id[..3]] {
+        let output = env
+            .command(&["runs", "show", short])
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "no run has the id or request id {short:?} (the start of a run id needs at least 4 characters"
+            )),
+            "{stderr}"
+        );
+    }
+    let shown = env.run_ok(&["runs", "show", &run_id[..4]]).await;
+    assert!(String::from_utf8_lossy(&shown.stdout).contains(&run_id));
+    // A key that cannot be the start of a run id is a request id only: no hint.
+    let output = env
+        .command(&["runs", "show", "nightly"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("characters"), "{stderr}");
+}
