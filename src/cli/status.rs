@@ -300,7 +300,10 @@ pub async fn dead(command: DeadCommand) -> anyhow::Result<ExitCode> {
             } else if letters.is_empty() {
                 outln!("no dead letters")?;
             } else {
-                out!("{}", output::dead_letters_table(&letters))?;
+                out!(
+                    "{}",
+                    output::dead_letters_table(&letters, output::line_width())
+                )?;
             }
         }
         DeadAction::Replay { sequences, all } => {

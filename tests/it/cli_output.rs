@@ -335,3 +335,40 @@ async fn runs_show_says_that_the_start_of_a_run_id_needs_four_characters(pool: P
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(!stderr.contains("characters"), "{stderr}");
 }
+
+#[sqlx::test]
+async fn dead_list_cuts_reasons_only_to_fit_the_terminal_and_never_in_json(pool: PgPool) {
+    let sim = simulator(10).await;
+    let app = TestApp::start(&pool, &sim).await;
+    let env = app.env();
+    app.publish("product.updated", None, br#"{"product_id":".."}"#)
+        .await;
+    assert!(
+        eventually(30, || async {
+            app.results("catalog.sync.dead").await.len() == 1
+        })
+        .await,
+        "a dead letter"
+    );
+    let listed = env.run_ok(&["dead", "list", "--json"]).await;
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let reason = listed[0]["letter"]["reason"].as_str().unwrap().to_owned();
+    assert!(reason.chars().count() > 60, "a long reason: {reason}");
+
+    // A 250-column terminal, and a pipe (no COLUMNS): the whole reason.
+    for env in [env.with(&[("COLUMNS", "250")]), env.with(&[])] {
+        let table = env.run_ok(&["dead", "list"]).await;
+        let table = String::from_utf8_lossy(&table.stdout);
+        assert!(table.contains(&reason), "{table}");
+        assert!(table.lines().all(|l| l.chars().count() <= 250), "{table}");
+    }
+    // A narrow one: cut to fit, marked.
+    let table = env
+        .with(&[("COLUMNS", "110")])
+        .run_ok(&["dead", "list"])
+        .await;
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(!table.contains(&reason) && table.contains('…'), "{table}");
+    assert!(table.lines().all(|l| l.chars().count() <= 110), "{table}");
+    app.stop().await;
+}
