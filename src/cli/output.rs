@@ -3,7 +3,9 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
-use crate::domain::{ArchiveMethod, MedusaDelivery, RunError, RunStatus, RunSummary};
+use crate::domain::{
+    ArchiveMethod, MedusaDelivery, NotFound, RunError, RunMode, RunStatus, RunSummary,
+};
 use crate::store::RunRecord;
 
 /// 0 succeeded or skipped, 1 failed, 3 partial (2 is for usage and configuration errors).
@@ -256,6 +258,9 @@ pub fn summary_head(s: &RunSummary) -> String {
             a.candidates, a.confirmed
         );
     }
+    if let Some(not_found) = &s.not_found {
+        let _ = writeln!(out, "not found  {}", not_found_line(s, not_found));
+    }
     if let Some(m) = &c.medusa {
         let pushed = match m.delivered_by {
             MedusaDelivery::Run => format!(
@@ -279,6 +284,47 @@ pub fn summary_head(s: &RunSummary) -> String {
         );
     }
     out
+}
+
+/// The ids the upstream answered 404 for, and what the run did with them: a targeted run
+/// archives those the catalog had live (all its archived products are these); the others were
+/// never in the catalog, or already archived, and nothing was done with them.
+fn not_found_line(s: &RunSummary, not_found: &NotFound) -> String {
+    let listed = not_found.ids.len() as u64;
+    let more = match not_found.count.saturating_sub(listed) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let ids = if not_found.count == 1 { "id" } else { "ids" };
+    let archived = if s.dry_run {
+        "to archive (dry run)"
+    } else {
+        "archived"
+    };
+    let done = if s.mode == RunMode::Products {
+        let (gone, left) = (
+            s.counts.archived,
+            not_found.count.saturating_sub(s.counts.archived),
+        );
+        let mut parts = Vec::new();
+        if gone > 0 {
+            let them = if gone == 1 { "it" } else { "them" };
+            parts.push(format!("{gone} {archived} (the catalog had {them} live)"));
+        }
+        if left > 0 {
+            parts.push(format!(
+                "{left} not a live product in the catalog: nothing done"
+            ));
+        }
+        parts.join(", ")
+    } else {
+        format!("{archived} where the catalog had them live")
+    };
+    format!(
+        "{} {ids} the upstream does not have (404): {}{more}; {done}",
+        not_found.count,
+        not_found.ids.join(", ")
+    )
 }
 
 pub fn error_lines(errors: &[RunError]) -> String {
@@ -400,6 +446,7 @@ mod tests {
             trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
             archive: None,
             resumed_from: None,
+            not_found: None,
         };
         let table = summary_table(&summary);
         assert!(table.contains("status     partial (full sync)"), "{table}");

@@ -372,3 +372,50 @@ async fn dead_list_cuts_reasons_only_to_fit_the_terminal_and_never_in_json(pool:
     assert!(table.lines().all(|l| l.chars().count() <= 110), "{table}");
     app.stop().await;
 }
+
+#[sqlx::test]
+async fn a_targeted_sync_says_which_ids_the_upstream_does_not_have_and_what_it_did(pool: PgPool) {
+    let sim = simulator(30).await;
+    let env = Env::with_nats_url(&pool, &sim.url(), "nats://127.0.0.1:1".into());
+
+    let unknown = env.run_ok(&["sync", "--products", "4,99999"]).await;
+    let table = String::from_utf8_lossy(&unknown.stdout);
+    assert!(table.contains("status     succeeded"), "{table}");
+    assert!(
+        table.contains(
+            "not found  1 id the upstream does not have (404): 99999; 1 not a live product in the catalog: nothing done"
+        ),
+        "{table}"
+    );
+
+    env.run_ok(&["sync"]).await;
+    sim.delete(5);
+    let gone = env
+        .run_ok(&["sync", "--products", "5,77777", "--json"])
+        .await;
+    let summary: serde_json::Value = serde_json::from_slice(&gone.stdout).unwrap();
+    assert_eq!(summary["not_found"]["count"], 2, "{summary}");
+    assert_eq!(
+        summary["not_found"]["ids"],
+        serde_json::json!(["5", "77777"]),
+        "{summary}"
+    );
+    assert_eq!(summary["counts"]["archived"], 1, "{summary}");
+    let run_id = summary["run_id"].as_str().unwrap();
+    let shown = env.run_ok(&["runs", "show", run_id]).await;
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains(
+            "not found  2 ids the upstream does not have (404): 5, 77777; 1 archived (the catalog had it live), 1 not a live product in the catalog: nothing done"
+        ),
+        "{shown}"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where external_id = '5' and archived_at is not null"
+        )
+        .await,
+        1
+    );
+}
