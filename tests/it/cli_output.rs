@@ -419,3 +419,50 @@ async fn a_targeted_sync_says_which_ids_the_upstream_does_not_have_and_what_it_d
         1
     );
 }
+
+#[sqlx::test]
+async fn a_total_over_safe_max_says_how_many_were_synced_and_why_it_stopped(pool: PgPool) {
+    let sim = simulator(194).await;
+    let env = Env::with_nats_url(&pool, &sim.url(), "nats://127.0.0.1:1".into());
+    let safe_max_errors = |output: &std::process::Output| {
+        let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        summary["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "safe_max")
+            .map(|e| e["message"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    // A total of a trillion from an upstream that has 194 products.
+    sim.set_listing_quirks(catalog_sync_simulator::ListingQuirks {
+        total: Some(1_000_000_000_000),
+        ..Default::default()
+    });
+    let lying = env.command(&["sync", "--json"]).output().await.unwrap();
+    assert_eq!(lying.status.code(), Some(3), "partial");
+    assert_eq!(
+        safe_max_errors(&lying),
+        [
+            "the upstream says it lists 1000000000000 products, more than SYNC_SAFE_MAX=1000000, but its listing ended after 194: they were synced, and nothing was archived because the listing and its total disagree"
+        ]
+    );
+    assert_eq!(count(&pool, "select count(*) from products").await, 194);
+
+    // A catalog truly over SYNC_SAFE_MAX stops there.
+    sim.set_listing_quirks(catalog_sync_simulator::ListingQuirks::default());
+    let capped = env
+        .with(&[("SYNC_SAFE_MAX", "80")])
+        .command(&["sync", "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(capped.status.code(), Some(3), "partial");
+    assert_eq!(
+        safe_max_errors(&capped),
+        [
+            "the upstream lists 194 products, more than SYNC_SAFE_MAX=80: the run stopped there, after 80, and archived nothing"
+        ]
+    );
+}
