@@ -466,3 +466,54 @@ async fn a_total_over_safe_max_says_how_many_were_synced_and_why_it_stopped(pool
         ]
     );
 }
+
+/// The query in `psql "$DATABASE_URL" -c '...'` of `text`: the one the demo suggests.
+fn suggested_query(text: &str) -> String {
+    let at = text
+        .find(r#"psql \"\$DATABASE_URL\" -c '"#)
+        .map(|at| at + r#"psql \"\$DATABASE_URL\" -c '"#.len())
+        .or_else(|| {
+            text.find(r#"psql "$DATABASE_URL" -c '"#)
+                .map(|at| at + r#"psql "$DATABASE_URL" -c '"#.len())
+        })
+        .expect("a psql line");
+    let end = text[at..].find('\'').expect("the query's end");
+    text[at..at + end].to_owned()
+}
+
+#[sqlx::test]
+async fn the_psql_query_the_demo_suggests_lists_live_products_only(pool: PgPool) {
+    let demo = suggested_query(include_str!("../../scripts/demo"));
+    assert_eq!(
+        demo,
+        suggested_query(include_str!("../../README.md")),
+        "the README shows the demo's query"
+    );
+    let sim = simulator(30).await;
+    let env = Env::with_nats_url(&pool, &sim.url(), "nats://127.0.0.1:1".into());
+    env.run_ok(&["sync"]).await;
+    // All but two gone upstream and archived: any five rows would include archived ones.
+    let gone: Vec<String> = (3..=30).map(|id| id.to_string()).collect();
+    for id in 3..=30 {
+        sim.delete(id);
+    }
+    env.run_ok(&["sync", "--products", &gone.join(",")]).await;
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from products where archived_at is null"
+        )
+        .await,
+        2
+    );
+
+    let listed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select external_id from ({demo}) listed"
+    )))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut listed = listed;
+    listed.sort();
+    assert_eq!(listed, ["1", "2"], "{demo}");
+}
