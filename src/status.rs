@@ -89,19 +89,13 @@ impl KnownSchedule {
     }
 }
 
+/// A schedule to find slots of, and how `status` shows it.
+type Known = Option<(Schedule, KnownSchedule)>;
+
 /// The schedules the scheduler runs: `own` when this process runs them, else those its newest
 /// scheduled runs recorded (a scheduler restarted with another schedule shows once its first
 /// slot has run).
-async fn known_schedules(
-    store: &Store,
-    own: &Schedules,
-) -> Result<
-    (
-        Option<(Schedule, KnownSchedule)>,
-        Option<(Schedule, KnownSchedule)>,
-    ),
-    StoreError,
-> {
+async fn known_schedules(store: &Store, own: &Schedules) -> Result<(Known, Known), StoreError> {
     if let Some(full) = &own.full {
         let changes = own
             .changes
@@ -179,9 +173,7 @@ pub async fn gather(
         },
     };
     let (full, changes) = known_schedules(store, schedules).await?;
-    let next = |known: &Option<(Schedule, KnownSchedule)>| {
-        known.as_ref().and_then(|(s, _)| s.next_after(now))
-    };
+    let next = |known: &Known| known.as_ref().and_then(|(s, _)| s.next_after(now));
     Ok(Status {
         generated_at: now,
         last_full_sync: last_success.iter().find(|s| s.mode == "full").cloned(),
