@@ -26,7 +26,7 @@ async fn run() -> ExitCode {
     let telemetry = match telemetry::init(cli.logging()) {
         Ok(telemetry) => telemetry,
         Err(e) => {
-            eprintln!("error: {}", cli::describe(&e));
+            cli::say_error(&e);
             return ExitCode::from(cli::exit::CONFIG);
         }
     };
@@ -34,7 +34,7 @@ async fn run() -> ExitCode {
     let code = match cli::run(cli, shutdown).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", cli::describe(&e));
+            cli::say_error(&e);
             ExitCode::from(cli::exit_code(&e))
         }
     };

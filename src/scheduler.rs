@@ -19,13 +19,27 @@ pub enum Requests {
     Changes,
 }
 
+/// How every slot's request id starts.
+pub const SLOT_REQUEST_PREFIX: &str = "scheduled-";
+
 /// The request id (and `Nats-Msg-Id`) of a slot: the same on every replica.
 pub fn slot_request_id(requests: Requests, slot: DateTime<Utc>) -> String {
     let at = slot.to_rfc3339_opts(SecondsFormat::Secs, true);
     match requests {
-        Requests::Full => format!("scheduled-{at}"),
-        Requests::Changes => format!("scheduled-changes-{at}"),
+        Requests::Full => format!("{SLOT_REQUEST_PREFIX}{at}"),
+        Requests::Changes => format!("{SLOT_REQUEST_PREFIX}changes-{at}"),
     }
+}
+
+/// The reason a slot's request carries: the schedule it comes from. The worker records it with
+/// the run, which is how `status` knows the schedule the scheduler runs ([`slot_schedule`]).
+pub fn slot_reason(schedule: &Schedule) -> String {
+    format!("schedule {}", schedule.text())
+}
+
+/// The schedule a slot's reason names, when it is one ([`slot_reason`]).
+pub fn slot_schedule(reason: &str) -> Option<Schedule> {
+    reason.strip_prefix("schedule ")?.parse().ok()
 }
 
 /// Publishes one request per slot of each schedule until `shutdown` or `max_runs` slots.
@@ -92,7 +106,7 @@ async fn publish_slots(
             Requests::Changes => SyncRequested::changes(request_id.as_str()),
         };
         let request = SyncRequested {
-            reason: Some(format!("schedule {}", schedule.text())),
+            reason: Some(slot_reason(schedule)),
             requested_at: Some(slot),
             ..base
         };

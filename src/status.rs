@@ -7,6 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::bus::dead::Queues;
+use crate::scheduler::{SLOT_REQUEST_PREFIX, slot_schedule};
 use crate::settings::{Schedule, Topology};
 use crate::store::{Store, StoreError};
 use crate::telemetry::error_chain;
@@ -25,9 +26,14 @@ pub struct Status {
     pub queues: Option<Queues>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nats_error: Option<String>,
-    /// When the schedules request the next syncs (when they are configured).
+    /// When the schedules request the next syncs, when they are known (`full_schedule`,
+    /// `changes_schedule`).
     pub next_full_sync: Option<DateTime<Utc>>,
     pub next_changes_sync: Option<DateTime<Utc>>,
+    /// The schedule of full syncs the scheduler runs, and where that is known from.
+    pub full_schedule: Option<KnownSchedule>,
+    /// The schedule of `changes` syncs, likewise.
+    pub changes_schedule: Option<KnownSchedule>,
     /// The Medusa sink, once a process with MEDUSA_URL ran on this database.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub medusa: Option<crate::store::MedusaState>,
@@ -56,14 +62,67 @@ pub struct Running {
     pub eta_seconds: Option<u64>,
 }
 
-/// The schedules to say the next slot of.
+/// The schedules a process runs itself (`catalog-sync run`), to say the next slot of. A process
+/// without them (`status`, a worker alone) shows the ones the scheduler recorded instead.
 #[derive(Clone, Debug, Default)]
 pub struct Schedules {
     pub full: Option<Schedule>,
     pub changes: Option<Schedule>,
 }
 
-/// Gathers the status from the database and, when given, JetStream.
+/// A schedule as `status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KnownSchedule {
+    /// The cron expression.
+    pub schedule: String,
+    /// The request of the newest scheduled run, whose reason named the schedule; `None` when
+    /// the process that answers runs the schedule itself.
+    pub recorded_by: Option<String>,
+}
+
+impl KnownSchedule {
+    fn own(schedule: &Schedule) -> KnownSchedule {
+        KnownSchedule {
+            schedule: schedule.text().to_owned(),
+            recorded_by: None,
+        }
+    }
+}
+
+/// A schedule to find slots of, and how `status` shows it.
+type Known = Option<(Schedule, KnownSchedule)>;
+
+/// The schedules the scheduler runs: `own` when this process runs them, else those its newest
+/// scheduled runs recorded (a scheduler restarted with another schedule shows once its first
+/// slot has run).
+async fn known_schedules(store: &Store, own: &Schedules) -> Result<(Known, Known), StoreError> {
+    if let Some(full) = &own.full {
+        let changes = own
+            .changes
+            .as_ref()
+            .map(|c| (c.clone(), KnownSchedule::own(c)));
+        return Ok((Some((full.clone(), KnownSchedule::own(full))), changes));
+    }
+    let (mut full, mut changes) = (None, None);
+    for run in store.last_scheduled(SLOT_REQUEST_PREFIX).await? {
+        let Some(schedule) = slot_schedule(&run.reason) else {
+            continue;
+        };
+        let known = KnownSchedule {
+            schedule: schedule.text().to_owned(),
+            recorded_by: Some(run.request_id),
+        };
+        match run.mode.as_str() {
+            "full" => full = Some((schedule, known)),
+            "changes" => changes = Some((schedule, known)),
+            _ => {}
+        }
+    }
+    Ok((full, changes))
+}
+
+/// Gathers the status from the database and, when given, JetStream. `schedules` are the ones
+/// this process runs, if any.
 pub async fn gather(
     store: &Store,
     js: Option<&async_nats::jetstream::Context>,
@@ -113,6 +172,8 @@ pub async fn gather(
             Err(e) => (None, Some(error_chain(&e))),
         },
     };
+    let (full, changes) = known_schedules(store, schedules).await?;
+    let next = |known: &Known| known.as_ref().and_then(|(s, _)| s.next_after(now));
     Ok(Status {
         generated_at: now,
         last_full_sync: last_success.iter().find(|s| s.mode == "full").cloned(),
@@ -120,8 +181,10 @@ pub async fn gather(
         running,
         queues,
         nats_error,
-        next_full_sync: schedules.full.as_ref().and_then(|s| s.next_after(now)),
-        next_changes_sync: schedules.changes.as_ref().and_then(|s| s.next_after(now)),
+        next_full_sync: next(&full),
+        next_changes_sync: next(&changes),
+        full_schedule: full.map(|(_, known)| known),
+        changes_schedule: changes.map(|(_, known)| known),
         medusa: store.medusa_state().await?,
     })
 }

@@ -19,6 +19,15 @@ pub enum BusError {
         "could not connect to NATS at {servers}: {reason}; is nats-server running there (NATS_URL)?"
     )]
     Connect { servers: String, reason: String },
+    #[error(
+        "NATS at {servers} runs without JetStream{scope}, which catalog-sync needs: start nats-server with -js (nats-server -js -sd DIR), or with the configuration in the project's nats/ folder, which enables it (nats-server -c nats/nats-server.conf)"
+    )]
+    NoJetStream {
+        servers: String,
+        /// Empty when the server has no JetStream at all; `" for this account"` when the
+        /// server has it but the account NATS_URL logs in as does not.
+        scope: &'static str,
+    },
     #[error("{0}")]
     Config(String),
     #[error("JetStream: {0}")]
@@ -59,8 +68,8 @@ pub async fn flush(client: &async_nats::Client) {
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connects with the configured credentials. After the first connection, the client
-/// reconnects by itself for as long as the process runs.
+/// Connects with the configured credentials, and makes sure the server has JetStream. After
+/// the first connection, the client reconnects by itself for as long as the process runs.
 pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::Client, BusError> {
     let mut options = async_nats::ConnectOptions::new()
         .name(name)
@@ -109,9 +118,47 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
             .add_client_certificate(cert.clone(), key.clone())
             .require_tls(true);
     }
-    options.connect(urls).await.map_err(|e| BusError::Connect {
+    let client = options.connect(urls).await.map_err(|e| BusError::Connect {
         servers: shown_urls(&settings.urls),
         reason: crate::telemetry::error_chain(&e),
+    })?;
+    require_jetstream(&client, &settings.urls).await?;
+    Ok(client)
+}
+
+/// How long [`require_jetstream`] waits for an answer. "No responders" comes back at once;
+/// a cluster without a meta leader may not answer at all, and must not hold the start-up long.
+const JETSTREAM_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Fails at once when the server has no JetStream: every JetStream call would otherwise be
+/// retried and end in "requested JetStream resource does not exist". A server without it has
+/// no one to answer the account-info request (no responders); one with JetStream off for the
+/// account says so. Any other outcome (an answer, a slow or leaderless cluster) is left to the
+/// calls that follow.
+async fn require_jetstream(client: &async_nats::Client, urls: &[String]) -> Result<(), BusError> {
+    use async_nats::jetstream::ErrorCode;
+    use async_nats::jetstream::context::AccountErrorKind;
+    let js = async_nats::jetstream::new(client.clone());
+    let Ok(answer) = tokio::time::timeout(JETSTREAM_CHECK_TIMEOUT, js.query_account()).await else {
+        return Ok(());
+    };
+    let scope = match answer.map_err(|e| e.kind()) {
+        Err(AccountErrorKind::JetStreamUnavailable) => "",
+        Err(AccountErrorKind::JetStream(e))
+            if e.error_code() == ErrorCode::JETSTREAM_NOT_ENABLED =>
+        {
+            ""
+        }
+        Err(AccountErrorKind::JetStream(e))
+            if e.error_code() == ErrorCode::JETSTREAM_NOT_ENABLED_FOR_ACCOUNT =>
+        {
+            " for this account"
+        }
+        _ => return Ok(()),
+    };
+    Err(BusError::NoJetStream {
+        servers: shown_urls(urls),
+        scope,
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod args;
 mod output;
+mod print;
 mod publish;
 mod request;
 mod runs;
@@ -185,6 +186,11 @@ pub fn describe(e: &anyhow::Error) -> String {
         text.push_str(&message);
     }
     text
+}
+
+/// Prints `e` on stderr as `error: ` and its [`describe`]d causes.
+pub fn say_error(e: &anyhow::Error) {
+    print::errln!("error: {}", describe(e));
 }
 
 /// Runs the parsed command until it ends or `shutdown` is cancelled.

@@ -3,7 +3,9 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
-use crate::domain::{ArchiveMethod, MedusaDelivery, RunError, RunStatus, RunSummary};
+use crate::domain::{
+    ArchiveMethod, MedusaDelivery, NotFound, RunError, RunMode, RunStatus, RunSummary,
+};
 use crate::store::RunRecord;
 
 /// 0 succeeded or skipped, 1 failed, 3 partial (2 is for usage and configuration errors).
@@ -30,29 +32,94 @@ pub fn progress_style() -> indicatif::ProgressStyle {
     )
 }
 
+/// Width of the columns of the dead-letters table before the reason, separators included.
+const DEAD_LETTER_FIXED: usize = 8 + 2 + 19 + 2 + 24 + 2 + 9 + 2;
+/// The body's column: at most this wide (`--json` has it whole), at least [`NARROWEST_BODY`].
+const DEAD_LETTER_BODY: usize = 60;
+/// The narrowest the reason and the body are cut to, however narrow the terminal.
+const NARROWEST_REASON: usize = 20;
+const NARROWEST_BODY: usize = 10;
+
 /// The stored dead letters, one line each: sequence, when, subject, reason, body's start.
-pub fn dead_letters_table(letters: &[crate::bus::dead::StoredDeadLetter]) -> String {
+/// `width` is how wide a line may be (the terminal's); the reason, which says why, comes first:
+/// it is cut only to fit `width`, and never without one. The body is cut to what is left.
+pub fn dead_letters_table(
+    letters: &[crate::bus::dead::StoredDeadLetter],
+    width: Option<usize>,
+) -> String {
+    let longest = letters
+        .iter()
+        .map(|d| d.letter.reason.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("reason".len());
+    let room = width.map(|w| w.saturating_sub(DEAD_LETTER_FIXED));
+    let reason_width = match room {
+        Some(room) => longest
+            .min(room.saturating_sub(2 + NARROWEST_BODY))
+            .max(NARROWEST_REASON),
+        None => longest,
+    };
+    let body_width = room.map_or(DEAD_LETTER_BODY, |room| {
+        room.saturating_sub(reason_width + 2)
+            .clamp(NARROWEST_BODY, DEAD_LETTER_BODY)
+    });
     let mut out = format!(
-        "{:>8}  {:<19}  {:<24}  {:>9}  {:<50}  {}\n",
+        "{:>8}  {:<19}  {:<24}  {:>9}  {:<reason_width$}  {}\n",
         "sequence", "dead at (UTC)", "subject", "delivered", "reason", "body"
     );
     for d in letters {
         let body = d.letter.body.as_deref().map_or_else(
             || "(binary)".to_owned(),
-            |b| clip(&b.replace('\n', " "), 60),
+            |b| clip(&b.replace('\n', " "), body_width),
         );
         let _ = writeln!(
             out,
-            "{:>8}  {:<19}  {:<24}  {:>9}  {:<50}  {}",
+            "{:>8}  {:<19}  {:<24}  {:>9}  {:<reason_width$}  {}",
             d.sequence,
             d.dead_at.format("%Y-%m-%d %H:%M:%S"),
             clip(&d.letter.subject, 24),
             d.letter.delivery_count,
-            clip(&d.letter.reason, 50),
+            clip(&d.letter.reason, reason_width),
             body
         );
     }
     out
+}
+
+/// How wide stdout's lines may be: `COLUMNS` when set, else the terminal's width when stdout is
+/// a terminal; `None` (no limit) when it is a pipe or a file, whose reader wants it whole.
+pub fn line_width() -> Option<usize> {
+    use std::io::IsTerminal as _;
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    if columns.is_some() {
+        return columns;
+    }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    terminal_columns()
+}
+
+#[cfg(unix)]
+fn terminal_columns() -> Option<usize> {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ fills the winsize it is given, which outlives the call.
+    let asked = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) };
+    (asked == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+#[cfg(not(unix))]
+fn terminal_columns() -> Option<usize> {
+    None
 }
 
 /// `text` cut to `width` characters, an ellipsis marking the cut.
@@ -191,6 +258,9 @@ pub fn summary_head(s: &RunSummary) -> String {
             a.candidates, a.confirmed
         );
     }
+    if let Some(not_found) = &s.not_found {
+        let _ = writeln!(out, "not found  {}", not_found_line(s, not_found));
+    }
     if let Some(m) = &c.medusa {
         let pushed = match m.delivered_by {
             MedusaDelivery::Run => format!(
@@ -214,6 +284,47 @@ pub fn summary_head(s: &RunSummary) -> String {
         );
     }
     out
+}
+
+/// The ids the upstream answered 404 for, and what the run did with them: a targeted run
+/// archives those the catalog had live (all its archived products are these); the others were
+/// never in the catalog, or already archived, and nothing was done with them.
+fn not_found_line(s: &RunSummary, not_found: &NotFound) -> String {
+    let listed = not_found.ids.len() as u64;
+    let more = match not_found.count.saturating_sub(listed) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let ids = if not_found.count == 1 { "id" } else { "ids" };
+    let archived = if s.dry_run {
+        "to archive (dry run)"
+    } else {
+        "archived"
+    };
+    let done = if s.mode == RunMode::Products {
+        let (gone, left) = (
+            s.counts.archived,
+            not_found.count.saturating_sub(s.counts.archived),
+        );
+        let mut parts = Vec::new();
+        if gone > 0 {
+            let them = if gone == 1 { "it" } else { "them" };
+            parts.push(format!("{gone} {archived} (the catalog had {them} live)"));
+        }
+        if left > 0 {
+            parts.push(format!(
+                "{left} not a live product in the catalog: nothing done"
+            ));
+        }
+        parts.join(", ")
+    } else {
+        format!("{archived} where the catalog had them live")
+    };
+    format!(
+        "{} {ids} the upstream does not have (404): {}{more}; {done}",
+        not_found.count,
+        not_found.ids.join(", ")
+    )
 }
 
 pub fn error_lines(errors: &[RunError]) -> String {
@@ -335,6 +446,7 @@ mod tests {
             trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
             archive: None,
             resumed_from: None,
+            not_found: None,
         };
         let table = summary_table(&summary);
         assert!(table.contains("status     partial (full sync)"), "{table}");
@@ -365,6 +477,34 @@ mod tests {
             table.contains("[invalid_product] product 7: product 7 has no title"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn dead_letter_reasons_are_cut_only_to_fit_the_terminal() {
+        let reason = format!("not a product event: {}", "why ".repeat(30));
+        let letters = vec![crate::bus::dead::StoredDeadLetter {
+            sequence: 7,
+            dead_at: DateTime::from_timestamp(0, 0).unwrap(),
+            letter: crate::messages::DeadLetter {
+                subject: "product.updated".into(),
+                body: Some(format!("{{\"product_id\":\"{}\"}}", "x".repeat(200))),
+                body_base64: None,
+                headers: Default::default(),
+                reason: reason.clone(),
+                delivery_count: 1,
+                stream_sequence: 3,
+                body_truncated: false,
+            },
+        }];
+        let wide = dead_letters_table(&letters, Some(250));
+        assert!(wide.contains(reason.as_str()), "{wide}");
+        assert!(wide.lines().all(|l| l.chars().count() <= 250), "{wide}");
+        let piped = dead_letters_table(&letters, None);
+        assert!(piped.contains(reason.as_str()), "{piped}");
+        let narrow = dead_letters_table(&letters, Some(100));
+        assert!(!narrow.contains(reason.as_str()), "{narrow}");
+        assert!(narrow.contains("not a product event…"), "{narrow}");
+        assert!(narrow.lines().all(|l| l.chars().count() <= 100), "{narrow}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::args::{NatsArgs, TopologyArgs};
+use super::print::outln;
 use crate::bus;
 use crate::messages::ProductUpdated;
 use crate::telemetry::TraceContext;
@@ -73,10 +74,10 @@ pub async fn run(command: PublishUpdateCommand) -> anyhow::Result<ExitCode> {
             &TraceContext::new(),
         )
         .await?;
-        println!(
+        outln!(
             "published product.updated for {id} (sequence {})",
             ack.sequence
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::args::{NatsArgs, TopologyArgs};
+use super::print::{errln, out, outln};
 use super::{exit, output, wait};
 use crate::bus;
 use crate::domain::RunSummary;
@@ -95,12 +96,13 @@ pub async fn run(command: RequestCommand, shutdown: CancellationToken) -> anyhow
     .await?;
     if !command.wait {
         if ack.duplicate {
-            println!("request {request_id} was already published (de-duplicated)");
+            outln!("request {request_id} was already published (de-duplicated)")?;
         } else {
-            println!(
+            outln!(
                 "published request {request_id} (stream {} sequence {})",
-                ack.stream, ack.sequence
-            );
+                ack.stream,
+                ack.sequence
+            )?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -111,16 +113,16 @@ pub async fn run(command: RequestCommand, shutdown: CancellationToken) -> anyhow
         if let Some((earlier, _)) = &earlier
             && (earlier.scope != request.scope || earlier.dry_run != request.dry_run)
         {
-            eprintln!(
+            errln!(
                 "warning: request {request_id} was already published with a different body ({}); that request is the one that runs",
                 wait::describe_scope(earlier)
             );
         }
         let since = earlier.map(|(_, at)| at);
         if let Some(summary) = wait::recorded_summary(&js, &topology, &request_id, since).await {
-            return Ok(report(&command, &request, &summary, true));
+            return report(&command, &request, &summary, true);
         }
-        eprintln!("request {request_id} was already published; waiting for its run");
+        errln!("request {request_id} was already published; waiting for its run");
     }
 
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -142,13 +144,13 @@ pub async fn run(command: RequestCommand, shutdown: CancellationToken) -> anyhow
                 if let Some(bar) = &bar {
                     bar.abandon();
                 }
-                eprintln!(
+                errln!(
                     "stopped waiting; request {request_id} stays queued and runs when a worker takes it (catalog-sync request --wait --request-id {request_id} follows it again)"
                 );
                 return Ok(exit::code(exit::INTERRUPTED));
             }
             () = &mut deadline => {
-                eprintln!("no summary for request {request_id} within {:?}; it stays queued", command.timeout);
+                errln!("no summary for request {request_id} within {:?}; it stays queued", command.timeout);
                 return Ok(exit::code(exit::FAILED));
             }
             Some(message) = summaries.next() => {
@@ -175,7 +177,7 @@ pub async fn run(command: RequestCommand, shutdown: CancellationToken) -> anyhow
                     );
                     match &bar {
                         Some(bar) => bar.println(warning),
-                        None => eprintln!("{warning}"),
+                        None => errln!("{warning}"),
                     }
                 }
             }
@@ -185,7 +187,7 @@ pub async fn run(command: RequestCommand, shutdown: CancellationToken) -> anyhow
         bar.finish_and_clear();
     }
     let earlier_run = summary.started_at < request.requested_at.unwrap_or_default();
-    Ok(report(&command, &request, &summary, earlier_run))
+    report(&command, &request, &summary, earlier_run)
 }
 
 /// Prints the summary and returns the exit code of its status. `earlier` says the summary is
@@ -195,11 +197,11 @@ fn report(
     request: &SyncRequested,
     summary: &RunSummary,
     earlier: bool,
-) -> ExitCode {
+) -> anyhow::Result<ExitCode> {
     if earlier {
         let differs = wait::mode_of(&request.scope) != summary.mode.as_str()
             || request.dry_run != summary.dry_run;
-        eprintln!(
+        errln!(
             "request {} already ran (started {}){}; its recorded summary follows",
             summary.request_id,
             summary
@@ -217,12 +219,9 @@ fn report(
         );
     }
     if command.json {
-        match serde_json::to_string(summary) {
-            Ok(json) => println!("{json}"),
-            Err(e) => eprintln!("error: {e}"),
-        }
+        outln!("{}", serde_json::to_string(summary)?)?;
     } else {
-        print!("{}", output::summary_table(summary));
+        out!("{}", output::summary_table(summary))?;
     }
-    output::exit_code(summary.status)
+    Ok(output::exit_code(summary.status))
 }

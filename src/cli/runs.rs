@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
 use super::args::DatabaseArgs;
+use super::print::{errln, out, outln};
 use super::{exit, output};
 use crate::store::{RunFilter, Store};
 
@@ -46,7 +47,8 @@ pub struct RunsCommand {
 pub enum RunsAction {
     /// Show one run: its summary and stored errors.
     Show {
-        /// The run id, its first characters (at least 4), or a request id (its newest attempt).
+        /// The run id, its first characters (at least 4; `runs` shows 8), or a request id (its
+        /// newest attempt).
         run: String,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -81,11 +83,11 @@ pub async fn run(command: RunsCommand) -> anyhow::Result<ExitCode> {
             let runs = store.list_runs(command.limit, &filter).await?;
             if command.json {
                 let rows: Vec<serde_json::Value> = runs.iter().map(record_json).collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                outln!("{}", serde_json::to_string_pretty(&rows)?)?;
             } else if runs.is_empty() {
-                println!("no runs match");
+                outln!("no runs match")?;
             } else {
-                print!("{}", output::runs_table(&runs));
+                out!("{}", output::runs_table(&runs))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -97,13 +99,16 @@ pub async fn run(command: RunsCommand) -> anyhow::Result<ExitCode> {
                 (Some(newest), _) => (*newest).clone(),
                 (None, [one]) => one.clone(),
                 (None, []) => {
-                    eprintln!("no run has the id or request id {run:?}");
+                    errln!(
+                        "no run has the id or request id {run:?}{}",
+                        short_prefix_hint(&run)
+                    );
                     return Ok(exit::code(exit::FAILED));
                 }
                 (None, many) => {
-                    eprintln!("{run:?} is the start of several run ids; give more of one:");
+                    errln!("{run:?} is the start of several run ids; give more of one:");
                     for r in many {
-                        eprintln!("  {}  {} {} {}", r.id, r.mode, r.status, r.started_at);
+                        errln!("  {}  {} {} {}", r.id, r.mode, r.status, r.started_at);
                     }
                     return Ok(exit::code(exit::CONFIG));
                 }
@@ -116,23 +121,23 @@ pub async fn run(command: RunsCommand) -> anyhow::Result<ExitCode> {
             if json {
                 let mut value = record_json(&record);
                 value["errors"] = serde_json::to_value(&errors)?;
-                println!("{}", serde_json::to_string_pretty(&value)?);
+                outln!("{}", serde_json::to_string_pretty(&value)?)?;
                 return Ok(ExitCode::SUCCESS);
             }
             if by_request.len() > 1 {
-                println!(
+                outln!(
                     "request {run} has {} attempts; the newest:\n",
                     by_request.len()
-                );
+                )?;
             }
             match &record.summary {
-                Some(summary) => print!("{}", output::summary_head(&summary.0)),
+                Some(summary) => out!("{}", output::summary_head(&summary.0))?,
                 None => {
-                    println!("run        {}", record.id);
-                    println!("request    {}", record.request_id);
-                    println!("status     {} ({} sync)", record.status, record.mode);
-                    println!("started    {}", record.started_at);
-                    println!(
+                    outln!("run        {}", record.id)?;
+                    outln!("request    {}", record.request_id)?;
+                    outln!("status     {} ({} sync)", record.status, record.mode)?;
+                    outln!("started    {}", record.started_at)?;
+                    outln!(
                         "counts     fetched {}, created {}, updated {}, unchanged {}, archived {}, failed {}",
                         record.fetched,
                         record.created,
@@ -140,18 +145,32 @@ pub async fn run(command: RunsCommand) -> anyhow::Result<ExitCode> {
                         record.unchanged,
                         record.archived,
                         record.failed
-                    );
+                    )?;
                 }
             }
             if let Some(error) = &record.error {
-                println!("error      {error}");
+                outln!("error      {error}")?;
             }
             if !errors.is_empty() {
-                println!("errors ({}):", errors.len());
-                print!("{}", output::error_lines(&errors));
+                outln!("errors ({}):", errors.len())?;
+                out!("{}", output::error_lines(&errors))?;
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// What to add when `key` matched nothing and may have been meant as the start of a run id
+/// too short to be taken as one.
+fn short_prefix_hint(key: &str) -> String {
+    let looks_like_an_id = key.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if looks_like_an_id && key.len() < crate::store::MIN_RUN_ID_PREFIX {
+        format!(
+            " (the start of a run id needs at least {} characters, as `runs` shows them: the first 8)",
+            crate::store::MIN_RUN_ID_PREFIX
+        )
+    } else {
+        String::new()
     }
 }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::args::parse;
+use super::print::outln;
 use crate::settings::UpstreamSettings;
 use crate::source::{Paging, Source};
 use crate::telemetry::error_chain;
@@ -44,15 +45,15 @@ pub async fn run(command: SourceCommand) -> anyhow::Result<ExitCode> {
     let mut settings = UpstreamSettings::new(source.list.url.clone());
     settings.source = Some(source.clone());
     let upstream = Upstream::new(&settings)?;
-    println!("source     {}: the file is valid", source.origin);
-    println!("listing    {}", source.list.url);
-    println!("paging     {}", describe_paging(&source));
+    outln!("source     {}: the file is valid", source.origin)?;
+    outln!("listing    {}", source.list.url)?;
+    outln!("paging     {}", describe_paging(&source))?;
     if let Some(limit) = &source.rate_limit {
-        println!(
+        outln!(
             "rate limit {} requests per {}",
             limit.requests,
             humantime::format_duration(limit.per)
-        );
+        )?;
     }
     let page = match upstream
         .page_at(&PageAt::first(source.list.page_size), None)
@@ -60,12 +61,12 @@ pub async fn run(command: SourceCommand) -> anyhow::Result<ExitCode> {
     {
         Ok(page) => page,
         Err(e) => {
-            println!("first page FAILED: {}", error_chain(&e));
+            outln!("first page FAILED: {}", error_chain(&e))?;
             return Ok(ExitCode::FAILURE);
         }
     };
     let valid = page.products.iter().filter(|p| p.is_ok()).count();
-    println!(
+    outln!(
         "first page {} records, {valid} valid products; total {}; next page {}",
         page.products.len(),
         page.total
@@ -74,15 +75,20 @@ pub async fn run(command: SourceCommand) -> anyhow::Result<ExitCode> {
             || "none (the listing ends here)".to_owned(),
             PageAt::describe
         ),
-    );
-    println!();
-    println!(
+    )?;
+    outln!()?;
+    outln!(
         "{:<14} {:<32} {:>12} {:>7} {:<20} {:<16} updated",
-        "id", "title", "price", "stock", "category", "sku"
-    );
+        "id",
+        "title",
+        "price",
+        "stock",
+        "category",
+        "sku"
+    )?;
     for item in page.products.iter().take(args.show) {
         match item {
-            Ok(p) => println!(
+            Ok(p) => outln!(
                 "{:<14} {:<32} {:>12} {:>7} {:<20} {:<16} {}",
                 cut(&p.external_id, 14),
                 cut(&p.title, 32),
@@ -93,12 +99,12 @@ pub async fn run(command: SourceCommand) -> anyhow::Result<ExitCode> {
                 p.source_updated_at
                     .map_or_else(|| "-".into(), |t| t.to_rfc3339()),
             ),
-            Err(invalid) => println!(
+            Err(invalid) => outln!(
                 "{:<14} INVALID: {}",
                 cut(invalid.product_id.as_deref().unwrap_or("?"), 14),
                 invalid.message
             ),
-        }
+        }?;
     }
     let invalid: Vec<_> = page
         .products
@@ -106,31 +112,33 @@ pub async fn run(command: SourceCommand) -> anyhow::Result<ExitCode> {
         .filter_map(|p| p.as_ref().err())
         .collect();
     for bad in invalid.iter().skip(args.show).take(5) {
-        println!("invalid    {}", bad.message);
+        outln!("invalid    {}", bad.message)?;
     }
     // The item endpoint must map the same product: archive checks and events rely on it.
     if let Some(Ok(first)) = page.products.first() {
         match upstream.product(&first.external_id).await {
             Ok(Some(Ok(item))) if item == *first => {
-                println!("\nitem       {}: the same product", source.item.url)
+                outln!("\nitem       {}: the same product", source.item.url)
             }
-            Ok(Some(Ok(_))) => println!(
+            Ok(Some(Ok(_))) => outln!(
                 "\nitem       {}: answers, but maps product {} differently from the listing",
-                source.item.url, first.external_id
+                source.item.url,
+                first.external_id
             ),
             Ok(Some(Err(e))) => {
-                println!("\nitem       {}: INVALID: {}", source.item.url, e.message)
+                outln!("\nitem       {}: INVALID: {}", source.item.url, e.message)
             }
-            Ok(None) => println!(
+            Ok(None) => outln!(
                 "\nitem       {}: 404 for product {}, which the listing serves",
-                source.item.url, first.external_id
+                source.item.url,
+                first.external_id
             ),
-            Err(e) => println!(
+            Err(e) => outln!(
                 "\nitem       {}: FAILED: {}",
                 source.item.url,
                 error_chain(&e)
             ),
-        }
+        }?;
     }
     Ok(if invalid.is_empty() && !page.products.is_empty() {
         ExitCode::SUCCESS

@@ -9,9 +9,9 @@ use clap::{Args, Subcommand};
 
 use super::args::{DatabaseArgs, NatsArgs, TopologyArgs};
 use super::output::thousands;
+use super::print::{errln, out, outln};
 use super::{exit, output};
 use crate::bus;
-use crate::settings::Schedule;
 use crate::status::{Schedules, Status, age};
 use crate::store::Store;
 
@@ -23,18 +23,6 @@ pub struct StatusCommand {
     pub nats: NatsArgs,
     #[command(flatten)]
     pub topology: TopologyArgs,
-
-    /// The full-sync schedule, to say when the next one is requested (the scheduler's).
-    #[arg(long, env = "SYNC_SCHEDULE", value_name = "SYNC_SCHEDULE")]
-    pub schedule: Option<Schedule>,
-
-    /// The changes schedule, likewise.
-    #[arg(
-        long,
-        env = "SYNC_CHANGES_SCHEDULE",
-        value_name = "SYNC_CHANGES_SCHEDULE"
-    )]
-    pub changes_schedule: Option<Schedule>,
 
     /// Print the status as JSON (the same object as the worker's /status).
     #[arg(long)]
@@ -52,20 +40,24 @@ pub async fn status(command: StatusCommand) -> anyhow::Result<ExitCode> {
         .as_ref()
         .ok()
         .map(|c| async_nats::jetstream::new(c.clone()));
-    let schedules = Schedules {
-        full: command.schedule.clone(),
-        changes: command.changes_schedule.clone(),
-    };
+    // The schedules are the scheduler's, as its runs recorded them, not this shell's.
+    let schedules = Schedules::default();
     let mut status = crate::status::gather(&store, js.as_ref(), &topology, &schedules).await?;
     if let Err(e) = &client {
         status.nats_error = Some(crate::telemetry::error_chain(e));
     }
     if command.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        outln!("{}", serde_json::to_string_pretty(&status)?)?;
     } else {
-        print!("{}", table(&status));
+        out!("{}", table(&status))?;
     }
-    Ok(ExitCode::SUCCESS)
+    // A probe tells a status with unknown queues from a whole one (PostgreSQL unreachable
+    // ends above, with 1 too).
+    Ok(if status.nats_error.is_some() {
+        exit::code(exit::FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn when(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -153,13 +145,7 @@ fn table(s: &Status) -> String {
             ),
         ),
     }
-    let next: Vec<String> = [("full", s.next_full_sync), ("changes", s.next_changes_sync)]
-        .into_iter()
-        .filter_map(|(what, at)| at.map(|at| format!("{what} {}", when(at, s.generated_at))))
-        .collect();
-    if !next.is_empty() {
-        line("next syncs", next.join(" · "));
-    }
+    line("next syncs", next_syncs(s));
     if let Some(m) = &s.medusa {
         line("medusa", medusa_line(m, s.generated_at));
         if let Some(error) = &m.last_error {
@@ -167,6 +153,39 @@ fn table(s: &Status) -> String {
         }
     }
     out
+}
+
+/// When the scheduler requests the next syncs, by which schedule, and how that is known.
+fn next_syncs(s: &Status) -> String {
+    let known = [
+        ("full", &s.full_schedule, s.next_full_sync),
+        ("changes", &s.changes_schedule, s.next_changes_sync),
+    ];
+    let next: Vec<String> = known
+        .iter()
+        .filter_map(|(what, schedule, at)| {
+            let schedule = schedule.as_ref()?;
+            let at = at.map_or_else(
+                || "no further slot".to_owned(),
+                |at| when(at, s.generated_at),
+            );
+            Some(format!("{what} {at}, schedule {}", schedule.schedule))
+        })
+        .collect();
+    if next.is_empty() {
+        return "unknown: no scheduled request has run yet (the scheduler's SYNC_SCHEDULE decides)"
+            .to_owned();
+    }
+    let recorded: Vec<&str> = known
+        .iter()
+        .filter_map(|(_, schedule, _)| schedule.as_ref()?.recorded_by.as_deref())
+        .collect();
+    let from = match recorded.as_slice() {
+        [] => String::new(),
+        [one] => format!(" (as the run of {one} recorded it)"),
+        _ => format!(" (as the runs of {} recorded them)", recorded.join(" and ")),
+    };
+    format!("{}{from}", next.join(" · "))
 }
 
 /// The sync requests: what waits, what runs, and whether a worker takes them.
@@ -277,11 +296,14 @@ pub async fn dead(command: DeadCommand) -> anyhow::Result<ExitCode> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                outln!("{}", serde_json::to_string_pretty(&rows)?)?;
             } else if letters.is_empty() {
-                println!("no dead letters");
+                outln!("no dead letters")?;
             } else {
-                print!("{}", output::dead_letters_table(&letters));
+                out!(
+                    "{}",
+                    output::dead_letters_table(&letters, output::line_width())
+                )?;
             }
         }
         DeadAction::Replay { sequences, all } => {
@@ -297,10 +319,10 @@ pub async fn dead(command: DeadCommand) -> anyhow::Result<ExitCode> {
             let mut failed = 0;
             for sequence in sequences {
                 match bus::dead::replay(&js, &topology, sequence).await {
-                    Ok(letter) => println!("replayed {sequence} to {}", letter.subject),
+                    Ok(letter) => outln!("replayed {sequence} to {}", letter.subject)?,
                     Err(e) => {
                         failed += 1;
-                        eprintln!("error: {}", crate::telemetry::error_chain(&e));
+                        errln!("error: {}", crate::telemetry::error_chain(&e));
                     }
                 }
             }
@@ -312,11 +334,11 @@ pub async fn dead(command: DeadCommand) -> anyhow::Result<ExitCode> {
         DeadAction::Purge { yes } => {
             if !yes {
                 let waiting = bus::dead::waiting(&js, &topology).await?;
-                println!("{waiting} dead letters would be removed; run again with --yes");
+                outln!("{waiting} dead letters would be removed; run again with --yes")?;
                 return Ok(exit::code(exit::CONFIG));
             }
             let purged = bus::dead::purge(&js, &topology).await?;
-            println!("removed {purged} dead letters");
+            outln!("removed {purged} dead letters")?;
         }
     }
     Ok(ExitCode::SUCCESS)

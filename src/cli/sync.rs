@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::args::EngineArgs;
 use super::output;
+use super::print::{errln, out, outln};
 use crate::engine::{Progress, RunControl, RunOutcome, RunRequest, Target};
 
 #[derive(Args, Debug)]
@@ -85,14 +86,14 @@ pub async fn run(command: SyncCommand, shutdown: CancellationToken) -> anyhow::R
     match outcome? {
         RunOutcome::Finished(summary) | RunOutcome::AlreadyFinished(summary) => {
             if command.json {
-                println!("{}", serde_json::to_string(&summary)?);
+                outln!("{}", serde_json::to_string(&summary)?)?;
             } else {
-                print!("{}", output::summary_table(&summary));
+                out!("{}", output::summary_table(&summary))?;
             }
             Ok(output::exit_code(summary.status))
         }
         RunOutcome::Interrupted { run_id } => {
-            eprintln!("run {run_id} interrupted before it finished; nothing was archived");
+            errln!("run {run_id} interrupted before it finished; nothing was archived");
             Ok(ExitCode::from(130))
         }
     }

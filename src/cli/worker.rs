@@ -8,6 +8,7 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 
 use super::args::{EngineArgs, NatsArgs, TopologyArgs, parse};
+use super::print::outln;
 use crate::app;
 use crate::settings::{Schedule, ScheduleSettings, WorkerSettings};
 
@@ -140,13 +141,13 @@ pub async fn setup(command: SetupCommand) -> anyhow::Result<ExitCode> {
     )
     .await?;
     for created in &report.created {
-        println!("created {created}");
+        outln!("created {created}")?;
     }
     for changed in &report.changed {
-        println!("changed {changed}");
+        outln!("changed {changed}")?;
     }
     if report.created.is_empty() && report.changed.is_empty() {
-        println!("streams and consumers are up to date");
+        outln!("streams and consumers are up to date")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -17,7 +17,7 @@ pub use price::{MAX_FRACTION_DIGITS, MAX_INTEGER_DIGITS, Price, PriceError};
 pub use product::{PreparedProduct, Product, ProductError, category_name};
 pub use summary::{
     ArchiveMethod, ArchiveReport, BatchCounts, Counts, ErrorKind, MAX_SUMMARY_ERRORS, MedusaCounts,
-    MedusaDelivery, ResumedFrom, RunError, RunMode, RunStatus, RunSummary,
+    MedusaDelivery, NotFound, ResumedFrom, RunError, RunMode, RunStatus, RunSummary,
 };
 
 /// A valid product with every field set, for unit tests elsewhere in the crate.

@@ -266,6 +266,30 @@ pub struct RunSummary {
     /// Set when this run continued an earlier attempt of the same request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed_from: Option<ResumedFrom>,
+    /// Targeted and event runs: the products the upstream does not have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_found: Option<NotFound>,
+}
+
+/// Products a run asked the upstream for by id that its item endpoint answered 404 for. Those
+/// the catalog had live were archived (they are in `counts.archived`); the others were not in
+/// the catalog, and nothing was done with them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotFound {
+    /// How many ids.
+    pub count: u64,
+    /// The first of them, at most [`MAX_SUMMARY_ERRORS`].
+    pub ids: Vec<String>,
+}
+
+impl NotFound {
+    /// Notes one more id the upstream does not have.
+    pub fn note(&mut self, id: &str) {
+        self.count += 1;
+        if self.ids.len() < MAX_SUMMARY_ERRORS {
+            self.ids.push(id.to_owned());
+        }
+    }
 }
 
 impl RunStatus {
@@ -309,6 +333,7 @@ mod tests {
             trace_id: None,
             archive: None,
             resumed_from: None,
+            not_found: None,
         };
         let json = serde_json::to_value(&summary).unwrap();
         let keys: Vec<&str> = json

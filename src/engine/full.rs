@@ -97,17 +97,6 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
         total,
         settings.safe_max,
     );
-    if plan.capped {
-        state.error(
-            ErrorKind::SafeMax,
-            None,
-            None,
-            format!(
-                "the upstream lists {} products, more than SYNC_SAFE_MAX={}; only the first {} were synced and nothing was archived",
-                total, settings.safe_max, plan.planned
-            ),
-        );
-    }
     if plan.page_size < u64::from(settings.page_size) {
         info!(
             asked = settings.page_size,
@@ -196,6 +185,14 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
     }
     writer.finish(state).await;
     listing.settle(state, &writer);
+    // Said once the listing is read, with what it served: a total that lies high stops the
+    // listing long before SYNC_SAFE_MAX.
+    if listing.plan.capped && !state.cancelled() {
+        let fetched = state.counts.fetched;
+        let ended = start + fetched < listing.plan.planned;
+        let said = capped(total, settings.safe_max, start, fetched, ended);
+        state.error(ErrorKind::SafeMax, None, None, said);
+    }
 
     let archivable = listing.complete && !listing.plan.capped;
     let (page_size, total) = (listing.plan.page_size, listing.total);
@@ -208,6 +205,25 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
         (page_size, total),
     )
     .await;
+}
+
+/// Why a listing whose `total` is over `safe_max` archived nothing, and how far this run read
+/// it (`fetched` products from offset `start`): to SYNC_SAFE_MAX, or to where the listing
+/// `ended` before it, its total notwithstanding.
+fn capped(total: u64, safe_max: u64, start: u64, fetched: u64, ended: bool) -> String {
+    let from = match start {
+        0 => String::new(),
+        skip => format!(" from listing offset {skip}"),
+    };
+    if ended {
+        format!(
+            "the upstream says it lists {total} products, more than SYNC_SAFE_MAX={safe_max}, but its listing ended after {fetched}{from}: they were synced, and nothing was archived because the listing and its total disagree"
+        )
+    } else {
+        format!(
+            "the upstream lists {total} products, more than SYNC_SAFE_MAX={safe_max}: the run stopped there, after {fetched}{from}, and archived nothing"
+        )
+    }
 }
 
 /// The end of a full sync once every page is written: the listing's last checks (ids served

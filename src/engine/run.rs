@@ -11,8 +11,8 @@ use tokio::sync::watch;
 
 use super::{RunControl, RunRequest};
 use crate::domain::{
-    ArchiveReport, BatchCounts, Counts, ErrorKind, MAX_SUMMARY_ERRORS, ResumedFrom, RunError,
-    RunMode, RunStatus, RunSummary,
+    ArchiveReport, BatchCounts, Counts, ErrorKind, MAX_SUMMARY_ERRORS, NotFound, ResumedFrom,
+    RunError, RunMode, RunStatus, RunSummary,
 };
 use crate::store::{
     Checkpoint, ListingCheckpoint, MAX_STORED_ERRORS, RunProgress, Store, StoreError,
@@ -53,6 +53,8 @@ pub(super) struct RunState {
     pub archive: Option<ArchiveReport>,
     /// The earlier attempt this run continues.
     pub resumed_from: Option<ResumedFrom>,
+    /// Ids the upstream answered 404 for (targeted and event runs).
+    pub not_found: NotFound,
     /// Full syncs: the committed prefix of the listing, for a later attempt to resume from.
     pub listing: Option<ListingCheckpoint>,
     /// Full syncs: the attempts whose seen ids count (this run and those it resumed).
@@ -96,6 +98,7 @@ impl RunState {
             skipped: false,
             archive: None,
             resumed_from: None,
+            not_found: NotFound::default(),
             listing: None,
             seen_runs: Vec::new(),
             medusa: None,
@@ -297,6 +300,7 @@ impl RunState {
             trace_id: self.trace_id.clone(),
             archive: self.archive,
             resumed_from: self.resumed_from.clone(),
+            not_found: (self.not_found.count > 0).then(|| self.not_found.clone()),
         }
     }
 }

@@ -92,7 +92,10 @@ async fn take(
             state.counts.failed += 1;
             state.error(ErrorKind::InvalidProduct, Some(id), None, invalid.message);
         }
-        Ok(None) => gone.push(id),
+        Ok(None) => {
+            state.not_found.note(&id);
+            gone.push(id);
+        }
         Err(e) => {
             state.counts.fetched += 1;
             state.counts.failed += 1;

@@ -99,6 +99,7 @@ mod tests {
             trace_id: None,
             archive: None,
             resumed_from: None,
+            not_found: None,
         };
         assert_eq!(decode_summary(&encode_summary(&summary)).unwrap(), summary);
         let error = decode_summary(b"{}").unwrap_err();

@@ -46,6 +46,15 @@ pub struct LastSuccess {
     pub finished_at: DateTime<Utc>,
 }
 
+/// The newest run of a mode that the scheduler requested.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ScheduledRun {
+    pub mode: String,
+    pub request_id: String,
+    /// What the scheduler wrote in the request: the schedule it runs.
+    pub reason: String,
+}
+
 /// A run going on now.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct RunningRun {
@@ -65,6 +74,10 @@ pub struct RunFilter {
     /// Started at or after.
     pub since: Option<DateTime<Utc>>,
 }
+
+/// The fewest characters of a run id that `find_runs` takes as its start: fewer would match
+/// runs by chance, and a short request id such as `1` would be taken for one.
+pub const MIN_RUN_ID_PREFIX: usize = 4;
 
 impl Store {
     /// The newest runs first, at most `limit`, those `filter` keeps.
@@ -89,6 +102,14 @@ impl Store {
             .await?)
     }
 
+    /// The newest run of each mode whose request id starts with `prefix` (the scheduler's).
+    pub async fn last_scheduled(&self, prefix: &str) -> Result<Vec<ScheduledRun>, StoreError> {
+        Ok(sqlx::query_as(sql::LAST_SCHEDULED)
+            .bind(prefix)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// The runs marked running, oldest first.
     pub async fn running_runs(&self) -> Result<Vec<RunningRun>, StoreError> {
         Ok(sqlx::query_as(sql::RUNNING_RUNS)
@@ -100,8 +121,9 @@ impl Store {
     /// attempts), newest first.
     pub async fn find_runs(&self, key: &str) -> Result<Vec<RunRecord>, StoreError> {
         // Only a run id's characters may be a prefix; anything else is a request id only.
-        let prefix = (key.len() >= 4 && key.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
-            .then(|| key.to_ascii_lowercase());
+        let prefix = (key.len() >= MIN_RUN_ID_PREFIX
+            && key.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+        .then(|| key.to_ascii_lowercase());
         Ok(sqlx::query_as(sql::FIND_RUNS)
             .bind(prefix)
             .bind(key)

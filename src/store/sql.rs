@@ -161,6 +161,9 @@ pub const FIND_RUNS: &str = include_str!("sql/find_runs.sql");
 /// The newest succeeded run (not a dry run) of each mode.
 pub const LAST_SUCCESSES: &str = include_str!("sql/last_successes.sql");
 
+/// The newest run of each mode that the scheduler requested, with its reason.
+pub const LAST_SCHEDULED: &str = include_str!("sql/last_scheduled.sql");
+
 /// The runs going on now, with their progress.
 pub const RUNNING_RUNS: &str = include_str!("sql/running_runs.sql");
 

@@ -228,9 +228,10 @@ impl Http {
         for (name, value) in crate::telemetry::trace_headers(&span.context()) {
             request = request.header(name, value);
         }
+        let origin = || error::origin(url);
         let mut response = request.send().await.map_err(|e| {
             metrics().upstream_request(None);
-            UpstreamError::from_reqwest(e, self.request_timeout)
+            UpstreamError::from_reqwest(e, self.request_timeout, origin())
         })?;
         let status = response.status();
         span.record("http.response.status_code", status.as_u16());
@@ -244,6 +245,7 @@ impl Http {
                 .ok()
                 .and_then(|body| wire::error_message(&body));
             return Err(UpstreamError::Status {
+                origin: origin(),
                 status,
                 retry_after,
                 message,
@@ -258,12 +260,15 @@ impl Http {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| UpstreamError::from_reqwest(e, self.request_timeout))?
+            .map_err(|e| UpstreamError::from_reqwest(e, self.request_timeout, origin()))?
         {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(UpstreamError::TooLarge(MAX_BODY_BYTES));
             }
             body.extend_from_slice(&chunk);
+        }
+        if let Some(e) = UpstreamError::not_json_answer(origin(), status, &headers, &body) {
+            return Err(e);
         }
         Ok(Answer { headers, body })
     }

@@ -18,6 +18,7 @@
 
 mod archive_plan;
 mod cli;
+mod cli_output;
 mod cluster;
 mod converge;
 mod database_faults;

@@ -769,12 +769,8 @@ async fn status_shows_the_last_success_and_dead_letters_replay_and_purge(pool: P
     assert_eq!(status["queues"]["requests_pending"], 0);
     assert!(status["queues"]["request_pullers"].as_u64().unwrap() >= 1);
     assert_eq!(status["running"], serde_json::json!([]));
-    assert!(
-        status["next_full_sync"]
-            .as_str()
-            .unwrap()
-            .ends_with("T02:00:00Z")
-    );
+    // No scheduled request has run: the schedule is unknown, whatever this shell sets.
+    assert!(status["next_full_sync"].is_null(), "{status}");
     let text = env.run_ok(&["status"]).await;
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(

@@ -132,7 +132,7 @@ pub fn database_url(pool: &PgPool) -> String {
     url.to_string()
 }
 
-/// A nats-server with JetStream on a free port and a temporary store, killed on drop. The
+/// A nats-server (with JetStream, unless told otherwise) on a free port and a temporary store, killed on drop. The
 /// binary is `$NATS_SERVER_BIN`, else `nats-server` on the PATH (2.10 or newer).
 pub struct NatsServer {
     child: std::process::Child,
@@ -140,6 +140,7 @@ pub struct NatsServer {
     store: tempfile::TempDir,
     /// Further command-line options (authentication, say), kept for restarts.
     options: Vec<String>,
+    jetstream: bool,
 }
 
 impl NatsServer {
@@ -149,18 +150,28 @@ impl NatsServer {
 
     /// A server started with further `options`, e.g. `["--user", "u", "--pass", "p"]`.
     pub async fn spawn_with(options: &[&str]) -> NatsServer {
+        NatsServer::spawn_as(options, true).await
+    }
+
+    /// A server started without `-js`: core NATS only, as `nats-server` runs by default.
+    pub async fn spawn_without_jetstream() -> NatsServer {
+        NatsServer::spawn_as(&[], false).await
+    }
+
+    async fn spawn_as(options: &[&str], jetstream: bool) -> NatsServer {
         let store = tempfile::tempdir().expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
         let options: Vec<String> = options.iter().map(|o| (*o).to_owned()).collect();
-        let child = Self::start(port, store.path(), &options).await;
+        let child = Self::start(port, store.path(), &options, jetstream).await;
         NatsServer {
             child,
             port,
             store,
             options,
+            jetstream,
         }
     }
 
@@ -170,14 +181,22 @@ impl NatsServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         tokio::time::sleep(down).await;
-        self.child = Self::start(self.port, self.store.path(), &self.options).await;
+        self.child = Self::start(self.port, self.store.path(), &self.options, self.jetstream).await;
     }
 
-    async fn start(port: u16, store: &std::path::Path, options: &[String]) -> std::process::Child {
+    async fn start(
+        port: u16,
+        store: &std::path::Path,
+        options: &[String],
+        jetstream: bool,
+    ) -> std::process::Child {
         let binary = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".into());
-        let mut child = std::process::Command::new(&binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(store)
+        let mut command = std::process::Command::new(&binary);
+        command.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+        if jetstream {
+            command.arg("-js").arg("-sd").arg(store);
+        }
+        let mut child = command
             .args(options)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
