@@ -2,6 +2,7 @@
 //! also reads an environment variable; `--help` lists them.
 
 mod args;
+mod medusa;
 mod output;
 mod publish;
 mod request;
@@ -120,6 +121,8 @@ pub enum Command {
     Status(Box<status::StatusCommand>),
     /// List, replay or purge dead letters (messages the worker gave up on).
     Dead(Box<status::DeadCommand>),
+    /// Turn the Medusa sink off (or on again) for a database.
+    Medusa(Box<medusa::MedusaCommand>),
 }
 
 #[derive(Args, Debug)]
@@ -225,6 +228,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Source(command) => source::run(*command).await,
         Command::Status(command) => status::status(*command).await,
         Command::Dead(command) => status::dead(*command).await,
+        Command::Medusa(command) => medusa::run(*command).await,
     }
 }
 

@@ -14,7 +14,8 @@
 //! - [`deploy`]: the deployment files against the binaries (what no linter can check).
 //! - [`medusa`]: the harness for a real Medusa v2 server (`scripts/medusa`) and the proxy in
 //!   front of it (counts requests, goes down, holds writes or answers back);
-//!   [`medusa_sink`], [`medusa_drift`] and [`medusa_pusher`]: the Medusa sink against it.
+//!   [`medusa_sink`], [`medusa_drift`] and [`medusa_pusher`]: the Medusa sink against it;
+//!   [`medusa_switch`]: its off switch, without a Medusa server.
 
 mod archive_plan;
 mod cli;
@@ -28,6 +29,7 @@ mod medusa;
 mod medusa_drift;
 mod medusa_pusher;
 mod medusa_sink;
+mod medusa_switch;
 mod resume;
 mod sources;
 mod support;
