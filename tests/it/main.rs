@@ -11,6 +11,7 @@
 //! - [`traces`]: span export to an OTLP receiver the tests start.
 //! - [`cluster`]: a three-node JetStream cluster losing a node.
 //! - [`converge`]: the convergence checker (random schedules of changes and faults).
+//! - [`demo`]: `scripts/demo` run as a person runs it, with the built binary.
 //! - [`deploy`]: the deployment files against the binaries (what no linter can check).
 //! - [`medusa`]: the harness for a real Medusa v2 server (`scripts/medusa`) and the proxy in
 //!   front of it (counts requests, goes down, holds writes or answers back);
@@ -23,6 +24,7 @@ mod cluster;
 mod converge;
 mod database_faults;
 mod decoding;
+mod demo;
 mod deploy;
 mod fingerprints;
 mod medusa;
