@@ -23,7 +23,7 @@ async fn run() -> ExitCode {
     // async-nats, sqlx and reqwest share rustls; exactly one crypto provider must be installed
     // before any TLS configuration is built.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let telemetry = match telemetry::init(cli.logging()) {
+    let telemetry = match telemetry::init(cli.logging(), cli.service_name()) {
         Ok(telemetry) => telemetry,
         Err(e) => {
             cli::say_error(&e);

@@ -2,6 +2,7 @@
 //! also reads an environment variable; `--help` lists them.
 
 mod args;
+mod medusa;
 mod output;
 mod print;
 mod publish;
@@ -75,7 +76,25 @@ impl Cli {
             verbose: self.verbose,
         }
     }
+
+    /// The service name its spans carry, by role, unless `OTEL_SERVICE_NAME` or
+    /// `OTEL_RESOURCE_ATTRIBUTES` names another.
+    pub fn service_name(&self) -> &'static str {
+        match self.command {
+            Command::Worker(_) | Command::Run(_) => WORKER_SERVICE,
+            Command::Scheduler(_) => SCHEDULER_SERVICE,
+            _ => CLI_SERVICE,
+        }
+    }
 }
+
+/// The trace service name of the worker, and of `run` (a worker with a scheduler inside: its
+/// spans are mostly the worker's, and a trace backend finds them where it finds a worker's).
+pub const WORKER_SERVICE: &str = "catalog-sync-worker";
+/// The trace service name of the scheduler.
+pub const SCHEDULER_SERVICE: &str = "catalog-sync-scheduler";
+/// The trace service name of every one-shot command (`sync`, `request`, `publish-update`, ...).
+pub const CLI_SERVICE: &str = "catalog-sync-cli";
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -103,6 +122,8 @@ pub enum Command {
     Status(Box<status::StatusCommand>),
     /// List, replay or purge dead letters (messages the worker gave up on).
     Dead(Box<status::DeadCommand>),
+    /// Turn the Medusa sink off (or on again) for a database.
+    Medusa(Box<medusa::MedusaCommand>),
 }
 
 #[derive(Args, Debug)]
@@ -213,6 +234,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::Source(command) => source::run(*command).await,
         Command::Status(command) => status::status(*command).await,
         Command::Dead(command) => status::dead(*command).await,
+        Command::Medusa(command) => medusa::run(*command).await,
     }
 }
 

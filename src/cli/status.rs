@@ -148,6 +148,9 @@ fn table(s: &Status) -> String {
     line("next syncs", next_syncs(s));
     if let Some(m) = &s.medusa {
         line("medusa", medusa_line(m, s.generated_at));
+        if m.unattended {
+            line("medusa warning", UNATTENDED.to_owned());
+        }
         if let Some(error) = &m.last_error {
             line("medusa error", error.clone());
         }
@@ -202,10 +205,21 @@ fn requests_line(q: &crate::bus::dead::Queues) -> String {
     )
 }
 
-/// The Medusa sink in one line: what Medusa has, what is owed, since when, and how much of it
-/// a pusher holds.
+/// What `status` says when pushes are owed and no process with MEDUSA_URL is expected to
+/// deliver them (a database a process with MEDUSA_URL once ran on queues every change).
+const UNATTENDED: &str = "pushes are owed but no process with MEDUSA_URL is pushing: start a worker or `catalog-sync sync` with MEDUSA_URL, or turn the sink off (`catalog-sync medusa disable`)";
+
+/// The Medusa sink in one line: whether an operator turned it off, what Medusa has, what is
+/// owed, since when, and how much of it a pusher holds.
 fn medusa_line(m: &crate::store::MedusaState, now: DateTime<Utc>) -> String {
     let b = &m.backlog;
+    if let Some(off) = m.disabled_at {
+        return format!(
+            "off since {}; {} products linked (catalog-sync medusa enable turns it on)",
+            when(off, now),
+            thousands(b.linked as u64)
+        );
+    }
     let mut text = format!("{} products linked", thousands(b.linked as u64));
     let held = match (b.held, b.held_until) {
         (0, _) => String::new(),
@@ -397,6 +411,11 @@ mod tests {
         assert_eq!(
             medusa_line(&state, now),
             "10,000 products linked, 1,500 pushes owed (oldest 40m ago; 200 held by a pusher for up to 1m), 2 refused by Medusa (see runs show), last push 12s ago"
+        );
+        state.disabled_at = Some(now - Duration::minutes(5));
+        assert_eq!(
+            medusa_line(&state, now),
+            "off since 1970-01-12 13:41:40 UTC (5m ago); 10,000 products linked (catalog-sync medusa enable turns it on)"
         );
     }
 }

@@ -128,10 +128,9 @@ impl Engine {
         if let Some(sink) = &self.medusa
             && !request.dry_run
         {
-            state.medusa = Some(
-                sink.start(matches!(request.target, Target::Full), self.medusa_delivery)
-                    .await,
-            );
+            state.medusa = sink
+                .start(matches!(request.target, Target::Full), self.medusa_delivery)
+                .await;
         }
         let resume = resumable(request, previous.as_ref());
         if let (Some(previous), Some(checkpoint)) = (&previous, &resume) {

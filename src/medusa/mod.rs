@@ -8,7 +8,9 @@
 //! pusher of its own, woken by every commit and every `MEDUSA_RETRY_INTERVAL`, so no event's
 //! acknowledgement and no catalog write waits for Medusa; in `catalog-sync sync`, the run
 //! itself, which brings Medusa to the catalog's state before it ends. Unchanged products are
-//! never queued: they cost Medusa nothing.
+//! never queued: they cost Medusa nothing. An operator turns the sink off for a database
+//! (`catalog-sync medusa disable`): nothing is queued then, and processes with MEDUSA_URL leave
+//! Medusa alone until it is turned on again.
 
 mod answers;
 mod client;
@@ -19,6 +21,7 @@ mod pusher;
 mod terms;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify, OnceCell};
@@ -30,7 +33,7 @@ pub use pusher::{Pusher, RunReport};
 
 use crate::domain::MedusaCounts;
 use crate::settings::MedusaSettings;
-use crate::store::{Store, StoreError};
+use crate::store::{SinkSwitch, Store, StoreError};
 use crate::telemetry::error_chain;
 
 /// How long a pusher's claim on owed products lasts unless renewed: a pusher renews its claims
@@ -74,7 +77,8 @@ struct Inner {
     store: Store,
     settings: MedusaSettings,
     context: OnceCell<StoreContext>,
-    enabled: OnceCell<()>,
+    /// Whether this process last found the sink turned off (said once per switch).
+    found_off: AtomicBool,
     /// One process creates a category or tag at a time (another process doing the same is
     /// met by looking it up again).
     terms: Mutex<()>,
@@ -114,7 +118,7 @@ impl Sink {
                 store,
                 settings,
                 context: OnceCell::new(),
-                enabled: OnceCell::new(),
+                found_off: AtomicBool::new(false),
                 terms: Mutex::new(()),
                 wake: Notify::new(),
             }),
@@ -125,23 +129,33 @@ impl Sink {
         &self.inner.settings
     }
 
-    /// Turns the outbox on (once per process). The first time ever, queues the whole catalog:
-    /// Medusa starts out owed everything.
-    pub async fn enable(&self) -> Result<(), StoreError> {
-        self.inner
-            .enabled
-            .get_or_try_init(|| async {
-                if self.inner.store.enable_medusa().await? {
-                    let queued = self.queue_owed().await?;
-                    info!(
-                        queued,
-                        "Medusa sink enabled: the catalog is queued for Medusa"
-                    );
-                }
-                Ok::<(), StoreError>(())
-            })
-            .await?;
-        Ok(())
+    /// Turns the outbox on, and says whether the sink is on: it stays off while an operator
+    /// has it off (`catalog-sync medusa disable`). The first time ever, queues the whole
+    /// catalog: Medusa starts out owed everything. Asked at every run and every pusher round,
+    /// so a switch takes effect without a restart.
+    pub async fn enable(&self) -> Result<bool, StoreError> {
+        let switch = self.inner.store.enable_medusa().await?;
+        let was_off = self
+            .inner
+            .found_off
+            .swap(matches!(switch, SinkSwitch::Off(_)), Ordering::Relaxed);
+        match switch {
+            SinkSwitch::TurnedOn => {
+                let queued = self.queue_owed().await?;
+                info!(
+                    queued,
+                    "Medusa sink enabled: the catalog is queued for Medusa"
+                );
+            }
+            SinkSwitch::On if was_off => info!("the Medusa sink is on again"),
+            SinkSwitch::On => {}
+            SinkSwitch::Off(since) if !was_off => warn!(
+                %since,
+                "the Medusa sink is off for this database (catalog-sync medusa disable): MEDUSA_URL is not used until catalog-sync medusa enable"
+            ),
+            SinkSwitch::Off(_) => {}
+        }
+        Ok(!matches!(switch, SinkSwitch::Off(_)))
     }
 
     /// Queues every product whose Medusa copy differs from the catalog. A full sync does this

@@ -45,7 +45,13 @@ impl Sink {
         let mut last_failure: Option<String> = None;
         loop {
             let result = match self.enable().await {
-                Ok(()) => self.drain(&shutdown).await,
+                Ok(true) => {
+                    // This pusher comes round again within the interval; twice it leaves room
+                    // for a slow drain before `status` calls what is owed unattended.
+                    self.expect_pushers(2 * interval).await;
+                    self.drain(&shutdown).await
+                }
+                Ok(false) => Drained::default(),
                 Err(e) => Drained {
                     failure: Some(error_chain(&e)),
                     ..Drained::default()
@@ -72,10 +78,22 @@ impl Sink {
         }
     }
 
+    /// Records that a pusher works here and comes round again within `within`.
+    async fn expect_pushers(&self, within: Duration) {
+        if let Err(e) = self.inner.store.medusa_pushers_until(within).await {
+            warn!(error = %error_chain(&e), "could not record that a Medusa pusher runs");
+        }
+    }
+
     /// What a run does with Medusa: `delivery` says who pushes its changes. A full sync
-    /// (`reask_refused`) gives the products Medusa refused one more try.
-    pub async fn start(&self, reask_refused: bool, delivery: MedusaDelivery) -> Pusher {
-        let mut enabled = self.enable().await.map_err(|e| error_chain(&e));
+    /// (`reask_refused`) gives the products Medusa refused one more try. `None` while an
+    /// operator has the sink off: the run leaves Medusa alone.
+    pub async fn start(&self, reask_refused: bool, delivery: MedusaDelivery) -> Option<Pusher> {
+        let mut enabled = match self.enable().await {
+            Ok(false) => return None,
+            Ok(true) => Ok(()),
+            Err(e) => Err(error_chain(&e)),
+        };
         if reask_refused && enabled.is_ok() {
             enabled = self
                 .inner
@@ -86,12 +104,12 @@ impl Sink {
                 .map_err(|e| error_chain(&e));
         }
         let own = (delivery == MedusaDelivery::Run && enabled.is_ok()).then(|| self.own_pusher());
-        Pusher {
+        Some(Pusher {
             sink: self.clone(),
             delivery,
             own,
             enabled,
-        }
+        })
     }
 
     /// A run's own pusher: drains the outbox whenever the run pokes it (after each committed

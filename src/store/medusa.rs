@@ -98,11 +98,54 @@ pub struct ListedLink {
     pub pushed_at: DateTime<Utc>,
 }
 
+/// Whether the sink is on for a database, as a process with MEDUSA_URL finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SinkSwitch {
+    /// Turned on just now: the first process with MEDUSA_URL on this database.
+    TurnedOn,
+    On,
+    /// An operator turned it off then (`catalog-sync medusa disable`).
+    Off(DateTime<Utc>),
+}
+
+/// What `catalog-sync medusa disable` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SwitchedOff {
+    /// Since when the sink is off (earlier than now when it already was).
+    pub since: DateTime<Utc>,
+    /// Pushes that were owed and are dropped.
+    pub dropped: u64,
+    /// Products Medusa has (the links are kept).
+    pub linked: i64,
+}
+
+/// What `catalog-sync medusa enable` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SwitchedOn {
+    /// Since when it had been off; `None` when it was on already (or never existed).
+    pub was_off_since: Option<DateTime<Utc>>,
+    /// Whether the sink had never been on for this database.
+    pub first: bool,
+    /// Products queued: those whose Medusa copy differs from the catalog.
+    pub queued: u64,
+}
+
 /// The sink's state, as `status` shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct MedusaState {
     pub store_id: Option<String>,
     pub enabled_at: Option<DateTime<Utc>>,
+    /// Since when an operator has the sink off (`catalog-sync medusa disable`); nothing is
+    /// queued meanwhile.
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// Until when a process with MEDUSA_URL is expected to push again.
+    pub pushers_until: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub pusher_expected: bool,
+    /// Pushes are owed, and no process with MEDUSA_URL is expected to deliver them: none has
+    /// pushed lately (the worker's pusher would have, within twice its interval).
+    #[sqlx(skip)]
+    pub unattended: bool,
     /// Linked, owed and held, as a run's summary counts them.
     #[sqlx(skip)]
     #[serde(flatten)]
@@ -115,14 +158,74 @@ pub struct MedusaState {
 }
 
 impl Store {
-    /// Turns the outbox on: from now on every product change is queued. Returns whether it
-    /// was off until now.
-    pub async fn enable_medusa(&self) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(sql::MEDUSA_ENABLE)
-            .execute(&self.pool)
+    /// Turns the outbox on unless an operator turned it off: from now on every product change
+    /// is queued. Says whether it is on, and whether it was turned on just now.
+    pub async fn enable_medusa(&self) -> Result<SinkSwitch, StoreError> {
+        let (fresh, disabled_at): (bool, Option<DateTime<Utc>>) =
+            sqlx::query_as(sql::MEDUSA_ENABLE)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(match (fresh, disabled_at) {
+            (true, _) => SinkSwitch::TurnedOn,
+            (false, Some(at)) => SinkSwitch::Off(at),
+            (false, None) => SinkSwitch::On,
+        })
+    }
+
+    /// The operator's off switch: nothing is queued from now on, whichever process writes, and
+    /// the pushes owed are dropped; the links stay, so turning it on again pushes only what
+    /// differs. Also on a database the sink never ran on: processes with MEDUSA_URL then leave
+    /// it alone.
+    pub async fn disable_medusa(&self) -> Result<SwitchedOff, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let since: DateTime<Utc> = sqlx::query_scalar(sql::MEDUSA_SWITCH_OFF)
+            .fetch_one(&mut *tx)
+            .await?;
+        let dropped = sqlx::query(sql::MEDUSA_DROP_OWED)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
-        Ok(inserted > 0)
+        let backlog: MedusaBacklog = sqlx::query_as(sql::MEDUSA_BACKLOG)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(SwitchedOff {
+            since,
+            dropped,
+            linked: backlog.linked,
+        })
+    }
+
+    /// The operator's on switch: queues every product whose Medusa copy differs from the
+    /// catalog (`archived_status`: what an archived product becomes in Medusa), which covers
+    /// what changed while the sink was off.
+    pub async fn reenable_medusa(&self, archived_status: &str) -> Result<SwitchedOn, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let (existed, was_off_since): (bool, Option<DateTime<Utc>>) =
+            sqlx::query_as(sql::MEDUSA_SWITCH_ON)
+                .fetch_one(&mut *tx)
+                .await?;
+        let queued = sqlx::query(sql::MEDUSA_QUEUE_OWED)
+            .bind(archived_status)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(SwitchedOn {
+            was_off_since,
+            first: !existed,
+            queued,
+        })
+    }
+
+    /// A pusher says it pushes again within `within`: until then, what is owed is not
+    /// unattended (see [`MedusaState::unattended`]).
+    pub async fn medusa_pushers_until(&self, within: Duration) -> Result<(), StoreError> {
+        sqlx::query(sql::MEDUSA_PUSHERS_UNTIL)
+            .bind(within.as_secs_f64())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Queues every product whose Medusa copy differs from the catalog (see `queue_owed.sql`);
@@ -430,6 +533,7 @@ impl Store {
             return Ok(None);
         }
         state.backlog = self.medusa_backlog().await?;
+        state.unattended = state.backlog.owed > 0 && !state.pusher_expected;
         Ok(Some(state))
     }
 }

@@ -20,7 +20,10 @@ use crate::settings::DatabaseSettings;
 pub use archive::{Candidates, SeenKind};
 pub use catalog::{BatchWrite, KnownCategories, WriteOptions};
 pub use history::{LastSuccess, MIN_RUN_ID_PREFIX, RunFilter, RunRecord, RunningRun, ScheduledRun};
-pub use medusa::{Claimed, Link, MedusaBacklog, MedusaState, OwedProduct, Settled};
+pub use medusa::{
+    Claimed, Link, MedusaBacklog, MedusaState, OwedProduct, Settled, SinkSwitch, SwitchedOff,
+    SwitchedOn,
+};
 pub use runs::{
     Checkpoint, ListingCheckpoint, MAX_STORED_ERRORS, NewRun, PreviousAttempt, RunProgress,
     RunStart,

@@ -170,6 +170,30 @@ pub const RUNNING_RUNS: &str = include_str!("sql/running_runs.sql");
 /// Turns the Medusa outbox on (its triggers queue nothing while `medusa_sink` is empty).
 pub const MEDUSA_ENABLE: &str = include_str!("sql/medusa/enable.sql");
 
+/// The operator's off switch: the sink stays off until [`MEDUSA_SWITCH_ON`]. Returns when it
+/// was turned off (the first time, when it already was).
+pub const MEDUSA_SWITCH_OFF: &str = "insert into medusa_sink (disabled_at) values (now()) \
+     on conflict (singleton) do update \
+     set disabled_at = coalesce(medusa_sink.disabled_at, now()), updated_at = now() \
+     returning disabled_at";
+
+/// The operator's on switch; returns whether the sink existed before, and since when it had
+/// been off (null: it was on).
+pub const MEDUSA_SWITCH_ON: &str = "with before as (select disabled_at from medusa_sink), \
+     switched as (insert into medusa_sink default values on conflict (singleton) do update \
+     set disabled_at = null, updated_at = now()) \
+     select exists (select 1 from before), (select disabled_at from before)";
+
+/// Pushes owed are dropped when the sink is turned off: the catalog stays the source of the
+/// diff, and turning it on again queues what differs by comparing it with the links.
+pub const MEDUSA_DROP_OWED: &str = "delete from medusa_outbox";
+
+/// A pusher says it pushes again before `$1` seconds from now (written at most once per half
+/// of that time).
+pub const MEDUSA_PUSHERS_UNTIL: &str = "update medusa_sink \
+     set pushers_until = now() + make_interval(secs => $1) \
+     where pushers_until is null or pushers_until < now() + make_interval(secs => $1 / 2)";
+
 pub const MEDUSA_QUEUE_OWED: &str = include_str!("sql/medusa/queue_owed.sql");
 
 pub const MEDUSA_REASK_REFUSED: &str = "update medusa_outbox set refused_generation = null \
@@ -206,7 +230,9 @@ pub const MEDUSA_LINKS_AFTER: &str = "select product_id, medusa_product_id from 
 
 /// Queues products (to be pushed as they are in the catalog).
 pub const MEDUSA_QUEUE: &str = "insert into medusa_outbox (product_id) \
-     select id from unnest($1::int8[]) as q(id) order by id on conflict (product_id) do nothing";
+     select id from unnest($1::int8[]) as q(id) \
+     where exists (select 1 from medusa_sink where disabled_at is null) \
+     order by id on conflict (product_id) do nothing";
 
 /// Forgets the Medusa variant of products whose variant Medusa no longer has: the next push
 /// gives them a new one.

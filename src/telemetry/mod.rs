@@ -92,10 +92,11 @@ impl Logging {
     }
 }
 
-/// Installs the global subscriber: the log layer and, when configured, the OTLP span exporter.
-/// Fails with the name of the variable on an unknown `LOG_FORMAT`, a bad `RUST_LOG` or a bad
-/// `OTEL_*` setting.
-pub fn init(logging: Logging) -> anyhow::Result<Telemetry> {
+/// Installs the global subscriber: the log layer and, when configured, the OTLP span exporter,
+/// whose spans name `service` (the process's role) unless `OTEL_SERVICE_NAME` or
+/// `OTEL_RESOURCE_ATTRIBUTES` names another. Fails with the name of the variable on an unknown
+/// `LOG_FORMAT`, a bad `RUST_LOG` or a bad `OTEL_*` setting.
+pub fn init(logging: Logging, service: &str) -> anyhow::Result<Telemetry> {
     let rust_log = std::env::var("RUST_LOG").ok();
     let (spec, printed) = logging.levels(rust_log.as_deref());
     let filter = EnvFilter::try_new(&spec)
@@ -119,7 +120,7 @@ pub fn init(logging: Logging) -> anyhow::Result<Telemetry> {
         "json" => logs.json().flatten_event(true).with_filter(printed).boxed(),
         other => anyhow::bail!("LOG_FORMAT: expected text or json, got {other:?}"),
     };
-    let tracer = otel::provider_from_env()?;
+    let tracer = otel::provider_from_env(service)?;
     let spans = tracer.as_ref().map(|provider| {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))

@@ -5,8 +5,8 @@
 //!   Unset means no exporter at all, and no cost.
 //! - `OTEL_EXPORTER_OTLP_PROTOCOL` / `_TRACES_PROTOCOL`: `http/protobuf` (default) or `grpc`;
 //!   `_HEADERS`, `_TIMEOUT` and `_COMPRESSION` are read by the exporter itself.
-//! - `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`: the resource (service name defaults to
-//!   `catalog-sync`).
+//! - `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`: the resource (the service name defaults to
+//!   the process's role: `catalog-sync-worker`, `catalog-sync-scheduler`, `catalog-sync-cli`).
 //! - `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`: sampling, read by the SDK.
 //! - `OTEL_BSP_*`: batch size and delay of the span processor, read by the SDK.
 //! - `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`: no exporter even with an endpoint.
@@ -32,7 +32,7 @@ const PROTOCOLS: [&str; 2] = [
 
 /// The tracer provider the environment asks for, or `None` when tracing is not configured or is
 /// switched off.
-pub(super) fn provider_from_env() -> anyhow::Result<Option<SdkTracerProvider>> {
+pub(super) fn provider_from_env(service: &str) -> anyhow::Result<Option<SdkTracerProvider>> {
     if !exporter_wanted(&|name| std::env::var(name).ok())? {
         return Ok(None);
     }
@@ -43,7 +43,7 @@ pub(super) fn provider_from_env() -> anyhow::Result<Option<SdkTracerProvider>> {
         })?;
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_resource(resource())
+        .with_resource(resource(service))
         .build();
     Ok(Some(provider))
 }
@@ -87,15 +87,16 @@ fn exporter_wanted(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<bool>
     Ok(ENDPOINTS.iter().any(|name| set(name).is_some()))
 }
 
-/// `service.name` is `catalog-sync` unless `OTEL_RESOURCE_ATTRIBUTES` or, above it,
-/// `OTEL_SERVICE_NAME` says otherwise.
-fn resource() -> Resource {
+/// `service.name` is `service` (the process's role) unless `OTEL_RESOURCE_ATTRIBUTES` or, above
+/// it, `OTEL_SERVICE_NAME` says otherwise: the environment's detector is applied after the
+/// default, and the SDK lets a later attribute replace an earlier one.
+fn resource(service: &str) -> Resource {
     let detectors: [Box<dyn ResourceDetector>; 2] = [
         Box::new(TelemetryResourceDetector),
         Box::new(EnvResourceDetector::new()),
     ];
     let builder = Resource::builder_empty()
-        .with_service_name(env!("CARGO_PKG_NAME"))
+        .with_service_name(service.to_owned())
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
         .with_detectors(&detectors);
     match std::env::var("OTEL_SERVICE_NAME") {

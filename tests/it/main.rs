@@ -11,10 +11,12 @@
 //! - [`traces`]: span export to an OTLP receiver the tests start.
 //! - [`cluster`]: a three-node JetStream cluster losing a node.
 //! - [`converge`]: the convergence checker (random schedules of changes and faults).
+//! - [`demo`]: `scripts/demo` run as a person runs it, with the built binary.
 //! - [`deploy`]: the deployment files against the binaries (what no linter can check).
 //! - [`medusa`]: the harness for a real Medusa v2 server (`scripts/medusa`) and the proxy in
 //!   front of it (counts requests, goes down, holds writes or answers back);
-//!   [`medusa_sink`], [`medusa_drift`] and [`medusa_pusher`]: the Medusa sink against it.
+//!   [`medusa_sink`], [`medusa_drift`] and [`medusa_pusher`]: the Medusa sink against it;
+//!   [`medusa_switch`]: its off switch, without a Medusa server.
 
 mod archive_plan;
 mod cli;
@@ -23,12 +25,14 @@ mod cluster;
 mod converge;
 mod database_faults;
 mod decoding;
+mod demo;
 mod deploy;
 mod fingerprints;
 mod medusa;
 mod medusa_drift;
 mod medusa_pusher;
 mod medusa_sink;
+mod medusa_switch;
 mod resume;
 mod sources;
 mod support;

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::eventually;
 use crate::support::medusa::{
     InFlight, MedusaAdmin, MedusaProxy, MedusaServer, ProxyRequests, dummyjson_simulator,
 };
+use crate::support::{database_url, eventually};
+use catalog_sync::domain::RunSummary;
+use sqlx::PgPool;
 
 /// A product as `POST /admin/products` takes it: Medusa wants options even for one variant,
 /// and amounts in major units.
@@ -33,6 +35,31 @@ fn product(external_id: &str, handle: &str, sku: &str, sales_channel: &str) -> V
         "sales_channels": [{"id": sales_channel}],
         "external_id": external_id
     })
+}
+
+#[sqlx::test]
+async fn eval_of_scripts_medusa_start_exports_what_a_following_sync_reads(pool: PgPool) {
+    let server = MedusaServer::start().await;
+    let sim = dummyjson_simulator().await;
+
+    // The README's lines: eval "$(scripts/medusa start)", then catalog-sync sync.
+    let output = server
+        .after_eval_start(&["sync", "--json"])
+        .env("DATABASE_URL", database_url(&pool))
+        .env("SYNC_API_URL", sim.url().to_string())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("bash runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let summary: RunSummary = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("a summary on stdout ({e}); stderr: {stderr}"));
+    let medusa = summary
+        .counts
+        .medusa
+        .expect("MEDUSA_URL reached catalog-sync: the run pushed to Medusa");
+    assert_eq!((medusa.created, medusa.owed), (194, 0), "{medusa:?}");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use catalog_sync::domain::{MedusaCounts, RunStatus};
-use catalog_sync::store::Store;
+use catalog_sync::store::{SinkSwitch, Store};
 use sqlx::PgPool;
 
 use crate::support::app::TestApp;
@@ -123,7 +123,7 @@ async fn a_sync_delivers_what_a_dead_pusher_held_and_counts_it_as_status_does(po
     let sim = dummyjson_simulator().await;
     let store = Store::from_pool(pool.clone());
     // The catalog is written and queued for Medusa; a pusher claimed 50 products and died.
-    assert!(store.enable_medusa().await.unwrap());
+    assert_eq!(store.enable_medusa().await.unwrap(), SinkSwitch::TurnedOn);
     full_sync(&engine(&pool, &sim)).await;
     let dead = store
         .claim_medusa(50, Duration::from_secs(5))

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use catalog_sync::domain::{ErrorKind, MedusaCounts, RunStatus};
 use catalog_sync::engine::{RunRequest, Target};
-use catalog_sync::store::Store;
+use catalog_sync::store::{SinkSwitch, Store};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -554,7 +554,11 @@ async fn with_medusa_archive_delete_gone_products_are_deleted_and_come_back_as_n
 async fn claims_on_owed_products_hold_while_renewed_and_lapse_when_not(pool: PgPool) {
     let sim = crate::support::simulator(20).await;
     let store = Store::from_pool(pool.clone());
-    assert!(store.enable_medusa().await.unwrap(), "the sink was off");
+    assert_eq!(
+        store.enable_medusa().await.unwrap(),
+        SinkSwitch::TurnedOn,
+        "the sink was off"
+    );
     full_sync(&engine(&pool, &sim)).await;
     assert_eq!(count(&pool, "select count(*) from medusa_outbox").await, 20);
 

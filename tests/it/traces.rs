@@ -224,7 +224,7 @@ async fn one_trace_runs_from_the_cli_request_through_the_worker_to_the_summary(p
     let process = trace.the("process catalog.sync.requested");
     assert_eq!(
         (process.transport, process.service.as_str(), process.kind),
-        ("http", "catalog-sync", SpanKind::Consumer)
+        ("http", "catalog-sync-worker", SpanKind::Consumer)
     );
     assert_eq!(process.parent_span_id, publish.span_id);
     assert_eq!(
@@ -296,6 +296,84 @@ async fn one_trace_runs_from_the_cli_request_through_the_worker_to_the_summary(p
         .find(|line| line.contains("sync finished"))
         .unwrap_or_else(|| panic!("a sync finished line in {logs}"));
     assert!(finished.contains(&trace_id), "{finished}");
+}
+
+/// The service name of the `sync.run` span of the trace `summary` names.
+async fn run_service(otlp: &OtlpReceiver, summary: &RunSummary) -> String {
+    let trace_id = summary
+        .trace_id
+        .clone()
+        .expect("the summary names its trace");
+    let spans = otlp
+        .wait_for(10, |spans| {
+            spans
+                .iter()
+                .any(|s| s.trace_id == trace_id && s.name == "sync.run")
+        })
+        .await;
+    Trace::of(&spans, &trace_id).the("sync.run").service.clone()
+}
+
+#[sqlx::test]
+async fn each_process_names_its_service_by_role_unless_the_environment_names_one(pool: PgPool) {
+    let sim = simulator(20).await;
+    let otlp = OtlpReceiver::start().await;
+    let env = sync_env(&pool, &sim).with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.http_endpoint)]);
+
+    let (code, summary) = sync(&env).await;
+    assert_eq!(code, 0);
+    assert_eq!(run_service(&otlp, &summary).await, "catalog-sync-cli");
+
+    let attributed = env.with(&[(
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "service.name=nightly-import,deployment.environment=test",
+    )]);
+    let (_, summary) = sync(&attributed).await;
+    assert_eq!(run_service(&otlp, &summary).await, "nightly-import");
+
+    let named = attributed.with(&[("OTEL_SERVICE_NAME", "catalog-admin")]);
+    let (_, summary) = sync(&named).await;
+    assert_eq!(
+        run_service(&otlp, &summary).await,
+        "catalog-admin",
+        "OTEL_SERVICE_NAME is above OTEL_RESOURCE_ATTRIBUTES"
+    );
+
+    // The scheduler's one slot: its publish is the root of the request's trace.
+    let nats = NatsServer::spawn().await;
+    let start_after = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    let scheduler = Env {
+        vars: vec![
+            ("NATS_URL", nats.url()),
+            ("METRICS_LISTEN", "127.0.0.1:0".into()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.http_endpoint.clone()),
+            (SPANS_ON.0, SPANS_ON.1.to_owned()),
+            (FAST_EXPORT.0, FAST_EXPORT.1.to_owned()),
+        ],
+    };
+    scheduler
+        .run_ok(&[
+            "scheduler",
+            "--schedule",
+            "* * * * * *",
+            "--max-runs",
+            "1",
+            "--start-after",
+            &start_after,
+        ])
+        .await;
+    let spans = otlp
+        .wait_for(10, |spans| {
+            spans
+                .iter()
+                .any(|s| s.name == "publish catalog.sync.requested")
+        })
+        .await;
+    let publish = spans
+        .iter()
+        .find(|s| s.name == "publish catalog.sync.requested")
+        .expect("the scheduler's publish");
+    assert_eq!(publish.service, "catalog-sync-scheduler");
 }
 
 #[sqlx::test]

@@ -140,6 +140,27 @@ impl MedusaServer {
         MedusaAdmin::new(&self.url, &self.api_key)
     }
 
+    /// `catalog-sync ARGS` run the way the README shows, in a shell that first ran
+    /// `eval "$(scripts/medusa start --dir DIR)"` on this server's DIR (which prints the
+    /// running server's settings again). Only PATH and HOME of the test's environment are kept.
+    pub fn after_eval_start(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new("bash");
+        command
+            .args([
+                "-c",
+                r#"eval "$("$0" start --dir "$1")" && shift && exec "$@""#,
+                SCRIPT,
+                self.dir_arg(),
+                super::process::BIN,
+            ])
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::var("HOME").unwrap_or_default())
+            .kill_on_drop(true);
+        command
+    }
+
     fn dir_arg(&self) -> &str {
         self.dir.path().to_str().expect("temp dir path is UTF-8")
     }
@@ -175,8 +196,9 @@ fn script(args: &[&str]) -> tokio::process::Command {
     command
 }
 
-/// Runs `scripts/medusa start` and returns the `KEY=VALUE` lines it prints. Bounded: a first
-/// start may build the template (20 s) or wait for another test's build.
+/// Runs `scripts/medusa start` and returns the variables of the `export KEY='value'` lines it
+/// prints. Bounded: a first start may build the template (20 s) or wait for another test's
+/// build.
 async fn run_start(
     dir: &tempfile::TempDir,
     db: &str,
@@ -196,11 +218,21 @@ async fn run_start(
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(format!("scripts/medusa {args:?} failed:\n{stderr}"));
     }
-    Ok(String::from_utf8_lossy(&output.stdout)
+    String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter_map(|line| line.split_once('='))
-        .map(|(key, value)| (key.to_owned(), value.to_owned()))
-        .collect())
+        .map(|line| {
+            exported(line).ok_or_else(|| {
+                format!("scripts/medusa {args:?} printed a line that is not an export: {line:?}")
+            })
+        })
+        .collect()
+}
+
+/// The variable an `export NAME='value'` line sets (a `'` in the value is written `'\''`).
+fn exported(line: &str) -> Option<(String, String)> {
+    let (name, quoted) = line.strip_prefix("export ")?.split_once('=')?;
+    let value = quoted.strip_prefix('\'')?.strip_suffix('\'')?;
+    Some((name.to_owned(), value.replace("'\\''", "'")))
 }
 
 fn env_value(env: &HashMap<String, String>, key: &str) -> String {
