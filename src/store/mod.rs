@@ -93,6 +93,13 @@ pub enum StoreError {
     /// The catalog's tables are not there: the migrations were never applied.
     #[error("the database has no catalog-sync tables yet: run `catalog-sync migrate` first")]
     NotMigrated,
+    /// A column this version reads is not there: the database was migrated by an older
+    /// catalog-sync, and commands that only read (status, runs) do not migrate.
+    #[error(
+        "the database's schema is older than this catalog-sync ({}): run `catalog-sync migrate` (a worker, `run` or `sync` applies the migrations as it starts)",
+        plain(.0)
+    )]
+    SchemaBehind(sqlx::Error),
     #[error("{0}")]
     Config(String),
     #[error("could not apply migrations: {0}")]
@@ -169,6 +176,8 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) => {
                 if db.code().as_deref() == Some("42P01") {
                     StoreError::NotMigrated
+                } else if db.code().as_deref() == Some("42703") {
+                    StoreError::SchemaBehind(e)
                 } else if db.is_unique_violation()
                     && matches!(
                         db.constraint(),

@@ -705,3 +705,37 @@ async fn credentials_in_urls_never_show_in_any_form_they_are_written(pool: PgPoo
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert!(status["nats_error"].is_null(), "{status}");
 }
+
+#[sqlx::test]
+async fn status_against_a_schema_an_older_version_migrated_says_to_migrate(pool: PgPool) {
+    // What the previous release's migrations left: the sink's off switch is not there yet.
+    for statement in [
+        "alter table medusa_sink drop column disabled_at, drop column pushers_until",
+        "delete from _sqlx_migrations where version = 20261208000001",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    let url = database_url(&pool);
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("NATS_URL", "nats://127.0.0.1:1"),
+    ];
+    let output = catalog_sync(&["status"], &env).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let said = stderr(&output);
+    assert!(
+        said.contains("schema is older than this catalog-sync")
+            && said.contains("disabled_at")
+            && said.contains("run `catalog-sync migrate`"),
+        "{said}"
+    );
+
+    let output = catalog_sync(&["migrate"], &env).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = catalog_sync(&["status"], &env).await;
+    assert!(
+        !stderr(&output).contains("schema is older"),
+        "{}",
+        stderr(&output)
+    );
+}
