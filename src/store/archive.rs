@@ -56,13 +56,27 @@ impl Store {
         Ok(n as u64)
     }
 
+    /// A transaction for a statement over the candidate set: every id of the catalog against
+    /// every id the listing served.
+    async fn candidates_transaction(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(sql::CANDIDATES_SETTINGS)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
     /// How many live products the listing did not serve (candidates for archiving).
     pub async fn count_candidates(&self, c: &Candidates<'_>) -> Result<u64, StoreError> {
+        let mut tx = self.candidates_transaction().await?;
         let n: i64 = c
             .bind(sqlx::query(sql::COUNT_CANDIDATES))
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await
             .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+        tx.commit().await?;
         Ok(n as u64)
     }
 
@@ -73,12 +87,14 @@ impl Store {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.candidates_transaction().await?;
         let rows = c
             .bind(sqlx::query(sql::CANDIDATE_IDS))
             .bind(after)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
+        tx.commit().await?;
         rows.iter()
             .map(|row| sqlx::Row::try_get(row, 0).map_err(StoreError::from))
             .collect()
@@ -86,10 +102,12 @@ impl Store {
 
     /// Archives every candidate: the listing and a consistent id-only listing both left them out.
     pub async fn archive_candidates(&self, c: &Candidates<'_>) -> Result<u64, StoreError> {
+        let mut tx = self.candidates_transaction().await?;
         let done = c
             .bind(sqlx::query(sql::ARCHIVE_CANDIDATES))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
