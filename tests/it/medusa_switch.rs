@@ -33,18 +33,8 @@ fn sync_env(pool: &PgPool, sim: &catalog_sync_simulator::Simulator) -> Env {
 
 /// `catalog-sync sync --json`: exit code and summary.
 async fn sync(env: &Env) -> (i32, RunSummary) {
-    let output = env
-        .command(&["sync", "--json"])
-        .output()
-        .await
-        .expect("catalog-sync runs");
-    let summary = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "a summary on stdout ({e}); stderr: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code().unwrap_or(-1), summary)
+    let (code, summary, _) = env.sync_json().await;
+    (code, summary)
 }
 
 /// `catalog-sync status --json`'s `medusa` object, and the text `status` prints.

@@ -116,28 +116,8 @@ fn sync_env(pool: &PgPool, sim: &catalog_sync_simulator::Simulator) -> Env {
 
 /// `catalog-sync sync --json` in `env`: its exit code and summary.
 async fn sync(env: &Env) -> (i32, RunSummary) {
-    let (code, summary, _) = sync_logged(env).await;
+    let (code, summary, _) = env.sync_json().await;
     (code, summary)
-}
-
-/// `catalog-sync sync --json` in `env`: its exit code, summary and logs.
-async fn sync_logged(env: &Env) -> (i32, RunSummary, String) {
-    let output = env
-        .command(&["sync", "--json"])
-        .output()
-        .await
-        .expect("catalog-sync runs");
-    let summary = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "a summary on stdout ({e}); stderr: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (
-        output.status.code().unwrap_or(-1),
-        summary,
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 #[sqlx::test]
@@ -621,7 +601,7 @@ async fn without_an_endpoint_nothing_is_exported_and_nothing_fails(pool: PgPool)
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 
     // The same run with the endpoint set does export: the silence above is the settings' doing.
-    let (_, summary, logs) = sync_logged(&env.with(&[endpoint])).await;
+    let (_, summary, logs) = env.with(&[endpoint]).sync_json().await;
     let trace_id = summary.trace_id.expect("a trace id");
     for line in ["sync started", "sync finished"] {
         let found = logs.lines().find(|l| l.contains(line));

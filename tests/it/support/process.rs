@@ -55,6 +55,26 @@ impl Env {
         command
     }
 
+    /// `catalog-sync sync --json` to its end: its exit code, summary and logs.
+    pub async fn sync_json(&self) -> (i32, catalog_sync::domain::RunSummary, String) {
+        let output = self
+            .command(&["sync", "--json"])
+            .output()
+            .await
+            .expect("catalog-sync runs");
+        let summary = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "a summary on stdout ({e}); stderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (
+            output.status.code().unwrap_or(-1),
+            summary,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
     /// Runs `catalog-sync <args>` to its end and checks it succeeded.
     pub async fn run_ok(&self, args: &[&str]) -> std::process::Output {
         let output = self
