@@ -63,7 +63,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState) {
     );
     let first_page = PageAt::first(engine.settings().page_size);
     // Products known by their bytes are unchanged here too: only what really changed is decoded.
-    let lister = engine.lister();
+    let lister = engine.lister().await;
     let first = lister
         .page(&first_page, Some((filter.0.as_str(), filter.1.as_str())))
         .await;

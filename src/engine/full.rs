@@ -53,7 +53,7 @@ pub(super) async fn run(engine: &Engine, state: &mut RunState, resume: Option<Li
         None => (0, None),
     };
 
-    let lister = engine.lister();
+    let lister = engine.lister().await;
     let first = match lister
         .page(
             &PageAt::Offset {

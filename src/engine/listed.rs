@@ -17,12 +17,13 @@ use crate::upstream::{InvalidProduct, PageAt, RawPage, Upstream, UpstreamError};
 #[derive(Clone, Debug)]
 pub(super) struct Lister {
     upstream: Upstream,
-    store: Store,
+    /// The catalog to sift against; none when it is known to hold nothing to find.
+    catalog: Option<Store>,
 }
 
 impl Lister {
-    pub fn new(upstream: Upstream, store: Store) -> Lister {
-        Lister { upstream, store }
+    pub fn new(upstream: Upstream, catalog: Option<Store>) -> Lister {
+        Lister { upstream, catalog }
     }
 
     /// The listing page `at` (with `since`: only products changed since then), ready for the
@@ -33,7 +34,7 @@ impl Lister {
         since: Option<(&str, &str)>,
     ) -> Result<PreparedPage, UpstreamError> {
         let raw = self.upstream.records_at(at, since).await?;
-        Ok(sift(&self.store, raw).await)
+        Ok(sift(self.catalog.as_ref(), raw).await)
     }
 }
 
@@ -69,13 +70,16 @@ pub(super) struct PreparedPage {
     pub next: Option<PageAt>,
 }
 
-/// Sifts `page` against the catalog and decodes the rest. When the catalog cannot be asked,
-/// every record is decoded: the batch writer finds the unchanged ones by their content hash
-/// instead.
-async fn sift(store: &Store, page: RawPage) -> PreparedPage {
+/// Sifts `page` against the catalog (when given) and decodes the rest. When the catalog cannot
+/// be asked, every record is decoded: the batch writer finds the unchanged ones by their
+/// content hash instead.
+async fn sift(catalog: Option<&Store>, page: RawPage) -> PreparedPage {
     let mut known = vec![false; page.len()];
     let fingerprints: Vec<Option<RecordFingerprint>> =
         (0..page.len()).map(|i| page.fingerprint(i)).collect();
+    let Some(store) = catalog else {
+        return decoded(page, &known, &fingerprints);
+    };
     let candidates: Vec<(usize, &str, RecordFingerprint)> = (0..page.len())
         .filter_map(|i| Some((i, page.id(i)?, fingerprints[i]?)))
         .collect();
@@ -93,6 +97,15 @@ async fn sift(store: &Store, page: RawPage) -> PreparedPage {
             debug!(error = %error_chain(&e), "could not sift the page; decoding every record");
         }
     }
+    decoded(page, &known, &fingerprints)
+}
+
+/// `page` ready for the run: the `known` records as unchanged, the others decoded.
+fn decoded(
+    page: RawPage,
+    known: &[bool],
+    fingerprints: &[Option<RecordFingerprint>],
+) -> PreparedPage {
     let products = (0..page.len())
         .map(|i| match (known[i], page.id(i), fingerprints[i]) {
             (true, Some(id), _) => Listed::Unchanged(id.to_owned()),

@@ -225,9 +225,11 @@ impl Engine {
         &self.settings
     }
 
-    /// Reads listing pages for a run, sifted against the catalog.
-    fn lister(&self) -> listed::Lister {
-        listed::Lister::new(self.upstream.clone(), self.store.clone())
+    /// Reads listing pages for a run, sifted against the catalog unless it holds no live
+    /// product (a first load: a sift would find nothing, at one statement per page).
+    async fn lister(&self) -> listed::Lister {
+        let empty = matches!(self.store.any_live_products().await, Ok(false));
+        listed::Lister::new(self.upstream.clone(), (!empty).then(|| self.store.clone()))
     }
 
     /// A batch writer with this engine's batch size, write concurrency and retries.

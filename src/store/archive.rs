@@ -68,6 +68,13 @@ impl Store {
         Ok(tx)
     }
 
+    /// Whether the catalog holds any live product.
+    pub async fn any_live_products(&self) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(sql::ANY_LIVE)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// How many live products the listing did not serve (candidates for archiving).
     pub async fn count_candidates(&self, c: &Candidates<'_>) -> Result<u64, StoreError> {
         let mut tx = self.candidates_transaction().await?;

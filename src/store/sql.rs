@@ -66,6 +66,8 @@ pub const FULL_SYNC_SUCCEEDED_SINCE: &str = include_str!("sql/full_sync_succeede
 
 pub const COUNT_LIVE: &str = include_str!("sql/count_live.sql");
 
+pub const ANY_LIVE: &str = include_str!("sql/any_live.sql");
+
 pub const RECORD_IDS: &str = include_str!("sql/record_ids.sql");
 
 /// Ids the run's listing served more than once.

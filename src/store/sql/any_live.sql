@@ -1,0 +1,1 @@
+select exists (select from products where archived_at is null)
