@@ -9,9 +9,9 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
-use super::args::DatabaseArgs;
+use super::args::{ArchiveArg, DatabaseArgs};
 use super::output::thousands;
-use crate::settings::MedusaArchive;
+use super::print::outln;
 use crate::store::Store;
 
 #[derive(Args, Debug)]
@@ -32,16 +32,8 @@ pub enum MedusaAction {
     /// catalog (what changed while it was off); a worker with MEDUSA_URL, or the next
     /// `catalog-sync sync` with it, pushes them.
     Enable {
-        /// What an archived product becomes in Medusa (the workers' MEDUSA_ARCHIVE): decides
-        /// which archived products are owed a push.
-        #[arg(
-            long,
-            env = "MEDUSA_ARCHIVE",
-            value_name = "MEDUSA_ARCHIVE",
-            default_value = "draft",
-            value_parser = ["draft", "delete"]
-        )]
-        medusa_archive: String,
+        #[command(flatten)]
+        archive: ArchiveArg,
     },
 }
 
@@ -54,33 +46,32 @@ pub async fn run(command: MedusaCommand) -> anyhow::Result<ExitCode> {
     match command.action {
         MedusaAction::Disable => {
             let off = store.disable_medusa().await?;
-            println!(
+            outln!(
                 "Medusa sink off since {}: {} owed pushes dropped; Medusa keeps its {} linked products.",
                 stamp(off.since),
                 thousands(off.dropped),
                 thousands(off.linked.max(0) as u64)
-            );
-            println!(
+            )?;
+            outln!(
                 "Nothing is queued for Medusa any more, and processes with MEDUSA_URL leave it alone; `catalog-sync medusa enable` turns the sink on again."
-            );
+            )?;
         }
-        MedusaAction::Enable { medusa_archive } => {
-            let archive: MedusaArchive = medusa_archive
-                .parse()
-                .map_err(|e: String| anyhow::anyhow!("MEDUSA_ARCHIVE: {e}"))?;
-            let on = store.reenable_medusa(archive.pushed_status()).await?;
+        MedusaAction::Enable { archive } => {
+            let on = store
+                .reenable_medusa(archive.archive().pushed_status())
+                .await?;
             let was = match (on.first, on.was_off_since) {
                 (true, _) => "it had never been on for this database".to_owned(),
                 (false, Some(since)) => format!("it was off since {}", stamp(since)),
                 (false, None) => "it was on already".to_owned(),
             };
-            println!(
+            outln!(
                 "Medusa sink on ({was}): {} products queued for Medusa.",
                 thousands(on.queued)
-            );
-            println!(
+            )?;
+            outln!(
                 "A worker with MEDUSA_URL pushes them within MEDUSA_RETRY_INTERVAL, or run `catalog-sync sync` with MEDUSA_URL."
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

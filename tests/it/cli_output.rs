@@ -111,6 +111,8 @@ async fn every_command_that_prints_ends_quietly_when_its_reader_has_gone(pool: P
         &["dead", "list", "--json"],
         &["dead", "purge"],
         &["source", "check", source.path().to_str().unwrap()],
+        &["medusa", "disable"],
+        &["medusa", "enable"],
     ] {
         let (code, stderr) = into_head(&env, args, 0).await;
         assert!(!panicked(&stderr), "{args:?}: {stderr}");

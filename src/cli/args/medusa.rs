@@ -48,16 +48,8 @@ pub struct MedusaArgs {
     )]
     pub medusa_sales_channel: Option<String>,
 
-    /// What an archived catalog product becomes in Medusa: draft, or delete (Medusa's soft
-    /// delete).
-    #[arg(
-        long,
-        env = "MEDUSA_ARCHIVE",
-        value_name = "MEDUSA_ARCHIVE",
-        default_value = "draft",
-        value_parser = ["draft", "delete"]
-    )]
-    pub medusa_archive: String,
+    #[command(flatten)]
+    pub archive: ArchiveArg,
 
     /// Products per Medusa batch request.
     #[arg(
@@ -92,6 +84,30 @@ pub struct MedusaArgs {
     pub medusa_retry_interval: std::time::Duration,
 }
 
+/// `MEDUSA_ARCHIVE`: what an archived catalog product becomes in Medusa. The workers' setting,
+/// and what `medusa enable` decides which archived products are owed a push by.
+#[derive(Args, Debug, Clone)]
+pub struct ArchiveArg {
+    /// What an archived catalog product becomes in Medusa: draft, or delete (Medusa's soft
+    /// delete).
+    #[arg(
+        long,
+        env = "MEDUSA_ARCHIVE",
+        value_name = "MEDUSA_ARCHIVE",
+        default_value = "draft",
+        value_parser = ["draft", "delete"]
+    )]
+    pub medusa_archive: String,
+}
+
+impl ArchiveArg {
+    pub fn archive(&self) -> MedusaArchive {
+        self.medusa_archive
+            .parse()
+            .expect("clap allows draft and delete only")
+    }
+}
+
 impl MedusaArgs {
     /// The sink's settings, when MEDUSA_URL is set; timeouts and retries are the upstream's.
     pub fn settings(&self, upstream: &UpstreamSettings) -> Option<MedusaSettings> {
@@ -100,10 +116,7 @@ impl MedusaArgs {
         Some(MedusaSettings {
             currency: self.medusa_currency.clone(),
             sales_channel: self.medusa_sales_channel.clone(),
-            archive: self
-                .medusa_archive
-                .parse::<MedusaArchive>()
-                .expect("clap allows draft and delete only"),
+            archive: self.archive.archive(),
             batch_size: self.medusa_batch_size as usize,
             concurrency: self.medusa_concurrency as usize,
             retry_interval: self.medusa_retry_interval,

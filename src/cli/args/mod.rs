@@ -14,7 +14,7 @@ use reqwest::header::HeaderName;
 
 use crate::settings::{DatabaseSettings, EngineSettings, EngineSetup, Secret, UpstreamSettings};
 
-pub use medusa::MedusaArgs;
+pub use medusa::{ArchiveArg, MedusaArgs};
 pub use nats::{NatsArgs, TopologyArgs};
 
 /// PostgreSQL settings.
