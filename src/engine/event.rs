@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::Product;
 use crate::messages::{InvalidMessage, ProductUpdated};
-use crate::upstream::{InvalidProduct, event_product_from_json};
+use crate::upstream::InvalidProduct;
 
 /// One `product.updated` event.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,16 +25,6 @@ pub struct ProductEvent {
 }
 
 impl ProductEvent {
-    /// The event of a decoded message at stream position `sequence`, its carried product read
-    /// as the built-in DummyJSON source reads it. See [`ProductEvent::decode`].
-    pub fn from_message(
-        message: ProductUpdated,
-        sequence: u64,
-        latest: DateTime<Utc>,
-    ) -> Result<Self, InvalidMessage> {
-        ProductEvent::decode(message, sequence, latest, event_product_from_json)
-    }
-
     /// The event of a decoded message at stream position `sequence`, the carried product read
     /// by `read_product` (the source's mapping, see [`crate::engine::Engine::product_event`]).
     /// A carried product must be whole, valid and have the event's id. The version is the
@@ -98,7 +88,17 @@ mod tests {
 
     fn decode(body: &[u8], sequence: u64) -> Result<ProductEvent, InvalidMessage> {
         let latest = DateTime::parse_from_rfc3339("2027-01-01T00:00:00Z").unwrap();
-        ProductEvent::from_message(ProductUpdated::decode(body)?, sequence, latest.into())
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let builtin = crate::upstream::Upstream::new(&crate::settings::UpstreamSettings::new(
+            reqwest::Url::parse("https://dummyjson.com/products").unwrap(),
+        ))
+        .unwrap();
+        ProductEvent::decode(
+            ProductUpdated::decode(body)?,
+            sequence,
+            latest.into(),
+            |raw| builtin.event_product(raw),
+        )
     }
 
     /// A whole DummyJSON product with this id and `meta.updatedAt`, as an event carries it.
@@ -191,7 +191,7 @@ mod tests {
             ),
             (
                 r#"{"product_id":14,"product":{"id":14,"title":"x"}}"#.to_owned(),
-                "missing description",
+                "description at",
             ),
             (
                 format!(

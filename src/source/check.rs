@@ -68,14 +68,12 @@ impl Checker<'_> {
     fn source(&self, origin: &str, file: File) -> Result<Source, SourceError> {
         let list = file.list.ok_or_else(|| self.missing("list"))?;
         let item = file.item.ok_or_else(|| self.missing("item"))?;
-        let fields = file.fields.ok_or_else(|| self.missing("fields"))?;
+        let fields = self.fields(file.fields.ok_or_else(|| self.missing("fields"))?)?;
         Ok(Source {
             origin: origin.to_owned(),
-            builtin: false,
             list: self.list(list)?,
             item: self.item(item)?,
             changes: file.changes.map(|c| self.changes(c)).transpose()?,
-            fields: self.fields(fields)?,
             auth: match file.auth {
                 Some(auth) => self.auth(auth)?,
                 None => Auth::None,
@@ -83,44 +81,60 @@ impl Checker<'_> {
             rate_limit: file.rate_limit.map(|r| self.rate_limit(r)).transpose()?,
             event_may_omit: file
                 .events
-                .map(|e| self.may_omit(e))
+                .map(|e| self.may_omit(e, &fields))
                 .transpose()?
                 .unwrap_or_default(),
+            fields,
         })
     }
 
-    /// `[events] may_omit`: names of `[fields]` keys.
-    fn may_omit(&self, events: file::Events) -> Result<Vec<String>, SourceError> {
-        const FIELDS: [&str; 13] = [
-            "external_id",
-            "title",
-            "price",
-            "description",
-            "stock",
-            "category",
-            "category_name",
-            "brand",
-            "sku",
-            "images",
-            "thumbnail",
-            "tags",
-            "updated_at",
-        ];
+    /// `[events] may_omit`: names of `[fields]` keys, or of members `fields.attributes` keeps.
+    fn may_omit(&self, events: file::Events, fields: &Fields) -> Result<Vec<String>, SourceError> {
         for name in &events.may_omit {
-            if ["external_id", "title", "price"].contains(&name.as_str()) {
+            if ["external_id", "title"].contains(&name.as_str()) {
                 return Err((self.fail)(
                     "events.may_omit",
                     format!("{name:?} is required in every record; it cannot be omitted"),
                 ));
             }
-            if !FIELDS.contains(&name.as_str()) {
+            let kept = fields
+                .attributes
+                .as_ref()
+                .is_some_and(|kept| kept.contains(name));
+            if !kept && !fields.named().any(|(key, _)| key == name) {
                 return Err((self.fail)(
                     "events.may_omit",
-                    format!("{name:?} is not a key of [fields]"),
+                    format!(
+                        "{name:?} is not a mapped key of [fields] nor a member fields.attributes keeps"
+                    ),
                 ));
             }
         }
         Ok(events.may_omit)
+    }
+
+    /// `fields.attributes`: member names, none of them taken whole by a pointer.
+    fn kept(&self, fields: Fields) -> Result<Fields, SourceError> {
+        for name in fields.attributes.iter().flatten() {
+            if name.is_empty() {
+                return Err((self.fail)(
+                    "fields.attributes",
+                    "names the record's members kept as attributes; \"\" is none".into(),
+                ));
+            }
+            if let Some((key, _)) = fields
+                .named()
+                .find(|(_, p)| p.takes_whole_field() && p.top_key() == Some(name.as_str()))
+            {
+                return Err((self.fail)(
+                    "fields.attributes",
+                    format!(
+                        "{name:?} is mapped whole by fields.{key}; it cannot also be kept as an attribute"
+                    ),
+                ));
+            }
+        }
+        Ok(fields)
     }
 
     fn missing(&self, key: &str) -> SourceError {
@@ -324,7 +338,7 @@ impl Checker<'_> {
         Ok(Fields {
             external_id: required("external_id", f.external_id)?,
             title: required("title", f.title)?,
-            price: required("price", f.price)?,
+            price: one("price", f.price)?,
             description: one("description", f.description)?,
             stock: one("stock", f.stock)?,
             category: one("category", f.category)?,
@@ -335,7 +349,9 @@ impl Checker<'_> {
             thumbnail: one("thumbnail", f.thumbnail)?,
             tags: many("tags", f.tags)?,
             updated_at: one("updated_at", f.updated_at)?,
+            attributes: f.attributes,
         })
+        .and_then(|fields| self.kept(fields))
     }
 
     /// The value of the variable that `key` names.

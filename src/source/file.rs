@@ -80,6 +80,7 @@ pub struct Fields {
     pub thumbnail: Option<String>,
     pub tags: Option<String>,
     pub updated_at: Option<String>,
+    pub attributes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -17,7 +17,7 @@ use reqwest::Url;
 use reqwest::header::HeaderName;
 
 use crate::settings::Secret;
-pub use pointer::Pointer;
+pub use pointer::{Pointer, RawRecord, Text};
 
 /// The built-in DummyJSON source, also the `dummyjson` preset.
 pub const DUMMYJSON: &str = include_str!("../../sources/dummyjson.toml");
@@ -27,9 +27,6 @@ pub const DUMMYJSON: &str = include_str!("../../sources/dummyjson.toml");
 pub struct Source {
     /// Where it came from: a file's path, or `dummyjson` for the built-in source.
     pub origin: String,
-    /// The built-in DummyJSON source (no file): its pages are decoded by the DummyJSON wire
-    /// types, which keep exactly the fields the service has always kept.
-    pub builtin: bool,
     pub list: List,
     pub item: Item,
     pub changes: Option<Changes>,
@@ -129,7 +126,8 @@ pub struct Fields {
     pub external_id: Pointer,
     pub title: Pointer,
     pub description: Option<Pointer>,
-    pub price: Pointer,
+    /// A product without a price at this pointer is kept without one.
+    pub price: Option<Pointer>,
     pub stock: Option<Pointer>,
     pub category: Option<Pointer>,
     pub category_name: Option<Pointer>,
@@ -139,6 +137,9 @@ pub struct Fields {
     pub thumbnail: Option<Pointer>,
     pub tags: Option<Pointer>,
     pub updated_at: Option<Pointer>,
+    /// The record's members kept as the product's attributes; `None`: every member no pointer
+    /// takes whole.
+    pub attributes: Option<Vec<String>>,
 }
 
 impl Fields {
@@ -149,28 +150,25 @@ impl Fields {
 
     /// Every mapped field with its key in `[fields]`.
     pub fn named(&self) -> impl Iterator<Item = (&'static str, &Pointer)> {
-        [
-            ("external_id", &self.external_id),
-            ("title", &self.title),
-            ("price", &self.price),
-        ]
-        .into_iter()
-        .chain(
-            [
-                ("description", &self.description),
-                ("stock", &self.stock),
-                ("category", &self.category),
-                ("category_name", &self.category_name),
-                ("brand", &self.brand),
-                ("sku", &self.sku),
-                ("images", &self.images),
-                ("thumbnail", &self.thumbnail),
-                ("tags", &self.tags),
-                ("updated_at", &self.updated_at),
-            ]
+        [("external_id", &self.external_id), ("title", &self.title)]
             .into_iter()
-            .filter_map(|(name, pointer)| pointer.as_ref().map(|p| (name, p))),
-        )
+            .chain(
+                [
+                    ("price", &self.price),
+                    ("description", &self.description),
+                    ("stock", &self.stock),
+                    ("category", &self.category),
+                    ("category_name", &self.category_name),
+                    ("brand", &self.brand),
+                    ("sku", &self.sku),
+                    ("images", &self.images),
+                    ("thumbnail", &self.thumbnail),
+                    ("tags", &self.tags),
+                    ("updated_at", &self.updated_at),
+                ]
+                .into_iter()
+                .filter_map(|(name, pointer)| pointer.as_ref().map(|p| (name, p))),
+            )
     }
 }
 
@@ -232,15 +230,13 @@ impl Source {
         check::source(origin, text, &env)
     }
 
-    /// The built-in DummyJSON source, listing at `api_url`.
+    /// The built-in DummyJSON source, listing at `api_url`: the `dummyjson` preset with its
+    /// URLs moved there, read by the same mapping as any source file.
     pub fn dummyjson(api_url: &Url) -> Source {
         let mut source =
             Source::parse("dummyjson", DUMMYJSON, |_| None).expect("the built-in source is valid");
         source.item.url = format!("{}/{{id}}", api_url.as_str().trim_end_matches('/'));
         source.list.url = api_url.clone();
-        // Its DummyJSON decoder keeps the same fields whatever the answer holds.
-        source.item.query.clear();
-        source.builtin = true;
         source
     }
 }

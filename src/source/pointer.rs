@@ -1,9 +1,17 @@
-//! JSON Pointers (RFC 6901) into upstream records, with one extension: a `*` segment maps over
-//! the elements of an array (`/images/*/src` is every image's `src`).
+//! JSON Pointers (RFC 6901) into upstream records, with two extensions: a `*` segment maps over
+//! the elements of an array (`/images/*/src` is every image's `src`), and a `[key=value]`
+//! segment picks the elements of an array whose `key` holds `value`
+//! (`/attributes/[name=Brand]/options/0` is the first option of the attribute named Brand).
+//!
+//! Records are read borrowed: [`RawRecord`] splits an object into its fields without decoding
+//! them, and a pointer parses only the objects and arrays on its way.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 
 /// A checked pointer: `""` (the whole value) or `/`-separated segments, `~0` and `~1` escaped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +25,12 @@ enum Segment {
     Key(String),
     /// `*`: every element of an array.
     Each,
+    /// `[key=value]`: the elements of an array that are objects whose `key` is `value` (a
+    /// string equal to it, or a number or boolean written as it).
+    Match {
+        key: String,
+        value: String,
+    },
 }
 
 impl Pointer {
@@ -34,15 +48,24 @@ impl Pointer {
                 "{text:?} is not a JSON Pointer: it must be \"\" or start with \"/\""
             ));
         };
+        let bad_tilde = || format!("{text:?}: \"~\" must be followed by 0 or 1");
         let segments = rest
             .split('/')
             .map(|raw| {
                 if raw == "*" {
                     return Ok(Segment::Each);
                 }
-                unescape(raw)
-                    .map(Segment::Key)
-                    .ok_or_else(|| format!("{text:?}: \"~\" must be followed by 0 or 1"))
+                if let Some((key, value)) = raw
+                    .strip_prefix('[')
+                    .and_then(|r| r.strip_suffix(']'))
+                    .and_then(|r| r.split_once('='))
+                {
+                    return Ok(Segment::Match {
+                        key: unescape(key).ok_or_else(bad_tilde)?,
+                        value: unescape(value).ok_or_else(bad_tilde)?,
+                    });
+                }
+                unescape(raw).map(Segment::Key).ok_or_else(bad_tilde)
             })
             .collect::<Result<_, _>>()?;
         Ok(Pointer {
@@ -51,38 +74,68 @@ impl Pointer {
         })
     }
 
-    /// The value the pointer selects inside raw JSON, kept raw (so a number's digits are read
-    /// exactly, never through `f64`); `Ok(None)` when a key is missing. Only objects and arrays
-    /// on the way are parsed, one level at a time. A pointer with `*` selects nothing here.
+    /// The first value the pointer selects inside raw JSON, kept raw (so a number's digits are
+    /// read exactly, never through `f64`); `Ok(None)` when nothing is there.
     pub fn select_raw<'a>(
         &self,
-        raw: &'a serde_json::value::RawValue,
-    ) -> Result<Option<&'a serde_json::value::RawValue>, serde_json::Error> {
-        use serde_json::value::RawValue;
-        let mut current = raw;
-        for segment in &self.segments {
+        raw: &'a RawValue,
+    ) -> Result<Option<&'a RawValue>, serde_json::Error> {
+        let mut out = Vec::new();
+        walk(&self.segments, raw, &mut out)?;
+        Ok(out.first().copied())
+    }
+
+    /// Every value the pointer selects in `record`, in order, raw (nulls included).
+    pub fn select_in<'a>(
+        &self,
+        record: &RawRecord<'a>,
+        out: &mut Vec<&'a RawValue>,
+    ) -> Result<(), serde_json::Error> {
+        match self.segments.split_first() {
+            None => {
+                out.push(record.raw);
+                Ok(())
+            }
+            Some((Segment::Key(key), rest)) => match record.get(key) {
+                Some(value) => walk(rest, value, out),
+                None => Ok(()),
+            },
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// The first value the pointer selects in `record` that is not null.
+    pub fn first_in<'a>(
+        &self,
+        record: &RawRecord<'a>,
+    ) -> Result<Option<&'a RawValue>, serde_json::Error> {
+        if let [Segment::Key(key)] = self.segments.as_slice() {
+            return Ok(record.get(key).filter(|v| v.get() != "null"));
+        }
+        let mut out = Vec::new();
+        self.select_in(record, &mut out)?;
+        Ok(out.into_iter().find(|v| v.get() != "null"))
+    }
+
+    /// Whether `record` has what the pointer goes through, up to its first `*` or `[key=value]`:
+    /// the field is there, even if null or an empty array (`/images/*/src` needs `images`).
+    pub fn reaches_in(&self, record: &RawRecord<'_>) -> bool {
+        let mut current = record.raw;
+        for (i, segment) in self.segments.iter().enumerate() {
             let Segment::Key(key) = segment else {
-                return Ok(None);
+                return true;
             };
-            let text = current.get().trim_start();
-            let next = if text.starts_with('{') {
-                let object: std::collections::HashMap<String, &'a RawValue> =
-                    serde_json::from_str(current.get())?;
-                object.get(key).copied()
-            } else if text.starts_with('[') {
-                let items: Vec<&'a RawValue> = serde_json::from_str(current.get())?;
-                key.parse::<usize>()
-                    .ok()
-                    .and_then(|i| items.get(i).copied())
+            let next = if i == 0 {
+                record.get(key)
             } else {
-                None
+                child(current, key).ok().flatten()
             };
             match next {
-                Some(value) => current = value,
-                None => return Ok(None),
+                Some(next) => current = next,
+                None => return false,
             }
         }
-        Ok(Some(current))
+        true
     }
 
     /// The first top-level key the pointer goes through, if it has one (`/meta/updatedAt` →
@@ -90,6 +143,14 @@ impl Pointer {
     pub fn top_key(&self) -> Option<&str> {
         match self.segments.first() {
             Some(Segment::Key(key)) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The key when the pointer is one top-level field (`/id`).
+    pub fn single_key(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [Segment::Key(key)] => Some(key),
             _ => None,
         }
     }
@@ -103,59 +164,157 @@ impl Pointer {
         )
     }
 
-    /// Whether the pointer has a `*` segment, so it may select several values.
+    /// Whether the pointer has a `*` segment, so it may select several values. (A
+    /// `[key=value]` segment names one element; should several match, the first is taken.)
     pub fn maps_over_arrays(&self) -> bool {
         self.segments.contains(&Segment::Each)
     }
+}
 
-    /// Every value the pointer selects in `value`, in order: none when a key is missing or a
-    /// `*` meets something that is not an array. Array elements are also reached by index.
-    pub fn select<'a>(&self, value: &'a Value) -> Vec<&'a Value> {
-        let mut current = vec![value];
-        for segment in &self.segments {
-            current = match segment {
-                Segment::Each => current
-                    .into_iter()
-                    .filter_map(Value::as_array)
-                    .flatten()
-                    .collect(),
-                Segment::Key(key) => current
-                    .into_iter()
-                    .filter_map(|v| match v {
-                        Value::Object(map) => map.get(key),
-                        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-                        _ => None,
-                    })
-                    .collect(),
-            };
-        }
-        current
-    }
-
-    /// Whether `value` has what the pointer goes through, up to its first `*`: the field is
-    /// there, even if null or an empty array (`/images/*/src` needs `images`).
-    pub fn reaches(&self, value: &Value) -> bool {
-        let mut current = value;
-        for segment in &self.segments {
-            let Segment::Key(key) = segment else {
-                return true;
-            };
-            let next = match current {
-                Value::Object(map) => map.get(key),
-                Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-                _ => None,
-            };
-            match next {
-                Some(next) => current = next,
-                None => return false,
+/// Follows `segments` from `value`, pushing every value reached.
+fn walk<'a>(
+    segments: &[Segment],
+    value: &'a RawValue,
+    out: &mut Vec<&'a RawValue>,
+) -> Result<(), serde_json::Error> {
+    let Some((segment, rest)) = segments.split_first() else {
+        out.push(value);
+        return Ok(());
+    };
+    match segment {
+        Segment::Key(key) => {
+            if let Some(next) = child(value, key)? {
+                walk(rest, next, out)?;
             }
         }
-        true
+        Segment::Each => {
+            if value.get().starts_with('[') {
+                for element in serde_json::from_str::<Vec<&'a RawValue>>(value.get())? {
+                    walk(rest, element, out)?;
+                }
+            }
+        }
+        Segment::Match { key, value: wanted } => {
+            if value.get().starts_with('[') {
+                for element in serde_json::from_str::<Vec<&'a RawValue>>(value.get())? {
+                    let held = child(element, key)?;
+                    if held.is_some_and(|held| holds(held, wanted)) {
+                        walk(rest, element, out)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The member `key` of an object, or the element at index `key` of an array.
+fn child<'a>(value: &'a RawValue, key: &str) -> Result<Option<&'a RawValue>, serde_json::Error> {
+    let text = value.get();
+    if text.starts_with('{') {
+        Ok(RawRecord::parse(value)?.get(key))
+    } else if text.starts_with('[') {
+        let Ok(index) = key.parse::<usize>() else {
+            return Ok(None);
+        };
+        let items: Vec<&'a RawValue> = serde_json::from_str(text)?;
+        Ok(items.get(index).copied())
+    } else {
+        Ok(None)
+    }
+}
+
+/// Whether raw scalar `held` is `wanted`: a string equal to it, or a number or boolean
+/// written as it.
+fn holds(held: &RawValue, wanted: &str) -> bool {
+    let text = held.get();
+    if text.starts_with('"') {
+        serde_json::from_str::<Text>(text).is_ok_and(|t| t.0 == wanted)
+    } else {
+        text == wanted
+    }
+}
+
+/// A JSON object split into its members, each kept raw: one pass over the text, nothing
+/// decoded, the keys borrowed unless they hold escapes.
+#[derive(Debug)]
+pub struct RawRecord<'a> {
+    raw: &'a RawValue,
+    members: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> RawRecord<'a> {
+    /// Splits `raw`, which must be a JSON object.
+    pub fn parse(raw: &'a RawValue) -> Result<RawRecord<'a>, serde_json::Error> {
+        let Members(members) = serde_json::from_str(raw.get())?;
+        Ok(RawRecord { raw, members })
     }
 
-    /// The one value the pointer selects, if it selects exactly one that is not null.
-    pub fn first<'a>(&self, value: &'a Value) -> Option<&'a Value> {
-        self.select(value).into_iter().find(|v| !v.is_null())
+    /// The record as it came.
+    pub fn raw(&self) -> &'a RawValue {
+        self.raw
+    }
+
+    /// The member `key` (the last one, should the object repeat a key, as JSON parsers do).
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.members
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| *v)
+    }
+
+    /// Every member in order.
+    pub fn members(&self) -> impl Iterator<Item = (&str, &'a RawValue)> {
+        self.members.iter().map(|(k, v)| (k.as_ref(), *v))
+    }
+}
+
+/// The members of an object, for [`RawRecord`].
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(24));
+                while let Some((Text(key), value)) = map.next_entry::<Text<'de>, &'de RawValue>()? {
+                    members.push((key, value));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(MembersVisitor)
+    }
+}
+
+/// A JSON string, borrowed from the text unless it holds escapes.
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
     }
 }
 
@@ -184,56 +343,100 @@ fn unescape(raw: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
-    fn select(pointer: &str, value: &Value) -> Vec<Value> {
+    fn raw(json: &str) -> Box<RawValue> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    /// Every value `pointer` selects in the object `json`, as text.
+    fn select(pointer: &str, json: &str) -> Vec<String> {
+        let raw = raw(json);
+        let record = RawRecord::parse(&raw).unwrap();
+        let mut out = Vec::new();
         Pointer::parse(pointer)
             .unwrap()
-            .select(value)
-            .into_iter()
-            .cloned()
-            .collect()
+            .select_in(&record, &mut out)
+            .unwrap();
+        out.into_iter().map(|v| v.get().to_owned()).collect()
     }
 
     #[test]
     fn pointers_follow_rfc_6901() {
-        let doc = json!({"a": {"b/c": 1, "d~e": 2}, "list": [10, 20], "": 3});
-        assert_eq!(select("", &doc), std::slice::from_ref(&doc));
-        assert_eq!(select("/a/b~1c", &doc), [json!(1)]);
-        assert_eq!(select("/a/d~0e", &doc), [json!(2)]);
-        assert_eq!(select("/list/1", &doc), [json!(20)]);
-        assert_eq!(select("/", &doc), [json!(3)]);
-        assert!(select("/missing/x", &doc).is_empty());
-        assert!(select("/list/7", &doc).is_empty());
+        let doc = r#"{"a": {"b/c": 1, "d~e": 2}, "list": [10, 20], "": 3}"#;
+        assert_eq!(select("", doc), [doc]);
+        assert_eq!(select("/a/b~1c", doc), ["1"]);
+        assert_eq!(select("/a/d~0e", doc), ["2"]);
+        assert_eq!(select("/list/1", doc), ["20"]);
+        assert_eq!(select("/", doc), ["3"]);
+        assert!(select("/missing/x", doc).is_empty());
+        assert!(select("/list/7", doc).is_empty());
     }
 
     #[test]
     fn a_star_maps_over_arrays() {
-        let doc =
-            json!({"images": [{"src": "a"}, {"alt": "x"}, {"src": "b"}], "tags": ["t1", "t2"]});
-        assert_eq!(select("/images/*/src", &doc), [json!("a"), json!("b")]);
-        assert_eq!(select("/tags/*", &doc), [json!("t1"), json!("t2")]);
-        assert!(select("/images/0/src/*", &doc).is_empty(), "not an array");
+        let doc = r#"{"images": [{"src": "a"}, {"alt": "x"}, {"src": "b"}], "tags": ["t1", "t2"]}"#;
+        assert_eq!(select("/images/*/src", doc), [r#""a""#, r#""b""#]);
+        assert_eq!(select("/tags/*", doc), [r#""t1""#, r#""t2""#]);
+        assert!(select("/images/0/src/*", doc).is_empty(), "not an array");
         assert!(Pointer::parse("/tags/*").unwrap().maps_over_arrays());
         assert!(!Pointer::parse("/tags/0").unwrap().maps_over_arrays());
     }
 
     #[test]
-    fn first_skips_nulls() {
-        let doc = json!({"a": null, "b": [null, 2]});
+    fn an_element_is_picked_by_a_siblings_value() {
+        let doc = r#"{"attributes": [
+            {"name": "Color", "options": ["Red", "Blue"]},
+            {"name": "Brand", "options": ["Acme"]},
+            {"id": 7, "options": ["by id"]},
+            "not an object"
+        ]}"#;
+        assert_eq!(
+            select("/attributes/[name=Brand]/options/0", doc),
+            [r#""Acme""#]
+        );
+        assert_eq!(
+            select("/attributes/[name=Color]/options/*", doc),
+            [r#""Red""#, r#""Blue""#]
+        );
+        assert_eq!(select("/attributes/[id=7]/options/0", doc), [r#""by id""#]);
+        assert!(select("/attributes/[name=Size]/options/0", doc).is_empty());
+        let pointer = Pointer::parse("/attributes/[name=Brand]/options/0").unwrap();
+        assert!(!pointer.maps_over_arrays(), "names one element");
+        assert!(!pointer.takes_whole_field(), "reaches into attributes");
+        let escaped = Pointer::parse("/a/[k~1x=v~0w]").unwrap();
+        assert_eq!(
+            escaped.segments[1],
+            Segment::Match {
+                key: "k/x".into(),
+                value: "v~w".into()
+            }
+        );
+        assert_eq!(
+            Pointer::parse("/[plain]").unwrap().segments,
+            [Segment::Key("[plain]".into())],
+            "no \"=\": a key"
+        );
+    }
+
+    #[test]
+    fn first_skips_nulls_and_reaches_stops_at_arrays() {
+        let r = raw(r#"{"a": null, "b": [null, 2], "c": {"d": []}}"#);
+        let record = RawRecord::parse(&r).unwrap();
         let p = |s| Pointer::parse(s).unwrap();
-        assert_eq!(p("/a").first(&doc), None);
-        assert_eq!(p("/b/*").first(&doc), Some(&json!(2)));
+        assert!(p("/a").first_in(&record).unwrap().is_none());
+        assert_eq!(p("/b/*").first_in(&record).unwrap().unwrap().get(), "2");
+        assert!(p("/a").reaches_in(&record), "null is there");
+        assert!(p("/c/d/*/src").reaches_in(&record));
+        assert!(!p("/c/e").reaches_in(&record));
+        assert!(!p("/z/*").reaches_in(&record));
     }
 
     #[test]
     fn raw_selection_keeps_numbers_exact() {
-        let raw: Box<serde_json::value::RawValue> = serde_json::from_str(
+        let raw = raw(
             r#"{"variants":[{"price":123456789012345678901234567890.123456789}],"a~b":{"c/d":"x"}}"#,
-        )
-        .unwrap();
+        );
         let at = |p: &str| {
             Pointer::parse(p)
                 .unwrap()
@@ -248,13 +451,22 @@ mod tests {
         assert_eq!(at("/a~0b/c~1d").as_deref(), Some("\"x\""));
         assert_eq!(at("/variants/1/price"), None);
         assert_eq!(at("/missing"), None);
-        assert_eq!(at("/variants/*/price"), None);
         assert!(at("").unwrap().starts_with('{'));
     }
 
     #[test]
+    fn records_keep_escaped_keys_and_the_last_of_a_repeated_key() {
+        let r = raw(r#"{"t\u0069tle": "A", "x": 1, "x": 2}"#);
+        let record = RawRecord::parse(&r).unwrap();
+        assert_eq!(record.get("title").unwrap().get(), r#""A""#);
+        assert_eq!(record.get("x").unwrap().get(), "2");
+        assert_eq!(record.members().count(), 3);
+        assert!(RawRecord::parse(&raw("[1]")).is_err());
+    }
+
+    #[test]
     fn malformed_pointers_are_refused() {
-        for bad in ["id", "products/0", "/a~2", "/a~"] {
+        for bad in ["id", "products/0", "/a~2", "/a~", "/[k~2=v]"] {
             assert!(Pointer::parse(bad).is_err(), "{bad}");
         }
     }

@@ -1,6 +1,11 @@
-//! A source's field mapping: one upstream record (raw JSON) to a product, by the JSON Pointers
-//! of its `[fields]`. Prices are read from the raw text, so their digits never pass through
-//! `f64`; the record's fields that no pointer takes whole are kept as the product's attributes.
+//! The one mapping from an upstream record to a product, for every source: the built-in
+//! DummyJSON source is the `dummyjson` preset read by the same `[fields]` as any source file.
+//!
+//! A record is read borrowed: split once into its members ([`RawRecord`]), each mapped field
+//! decoded straight from its raw text (prices never pass through `f64`), and no JSON tree
+//! built but for the members kept as attributes.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::value::RawValue;
@@ -9,190 +14,312 @@ use serde_json::{Map, Value};
 use super::InvalidProduct;
 use super::wire::exact_price;
 use crate::domain::{Attributes, Product, ProductError, slugify};
-use crate::source::{Fields, Pointer};
+use crate::source::{Fields, Pointer, RawRecord, Text};
 
 /// Converts one record to a product; a record that is not one fails alone, with its id when
 /// it has a readable one.
 pub fn product(fields: &Fields, raw: &RawValue) -> Result<Product, InvalidProduct> {
-    let record: Value = serde_json::from_str(raw.get()).map_err(|e| InvalidProduct {
+    let record = RawRecord::parse(raw).map_err(|e| InvalidProduct {
         product_id: None,
-        message: format!("not a JSON record: {e}"),
+        message: format!("the record is not a JSON object: {e}"),
     })?;
-    let id = external_id(fields, &record);
-    let invalid = |message: String| InvalidProduct {
-        product_id: id.clone(),
-        message,
-    };
-    let Some(external_id) = id.clone() else {
-        return Err(invalid(format!(
-            "the record has no id at {}",
-            fields.external_id
-        )));
-    };
-    let Value::Object(object) = &record else {
-        return Err(invalid("the record is not a JSON object".into()));
-    };
-    let price_raw = fields
-        .price
-        .select_raw(raw)
-        .map_err(|e| invalid(format!("cannot read the price: {e}")))?
-        .filter(|raw| raw.get() != "null");
-    let price = price_raw
-        .map(|raw| exact_price(raw.get()))
-        .transpose()
-        .map_err(|(text, reason)| {
-            invalid(ProductError::bad_price(&external_id, &text, reason).to_string())
-        })?;
-    let Some(price) = price else {
-        return Err(invalid(format!(
-            "product {external_id} has no price at {}",
-            fields.price
-        )));
-    };
-    let stock = match fields.stock.as_ref().and_then(|p| p.first(&record)) {
-        None => None,
-        Some(value) => Some(integer(value).ok_or_else(|| {
-            invalid(format!(
-                "product {external_id} has a stock that is not a whole number: {value}"
-            ))
-        })?),
-    };
-    let category_value = text(fields.category.as_ref(), &record);
-    let category_name = text(fields.category_name.as_ref(), &record).or_else(|| {
-        // A category given by name (not a slug) is its own display name.
-        category_value
-            .as_ref()
-            .filter(|c| slugify(c) != **c)
-            .cloned()
-    });
-    let category = category_value
-        .map(|c| slugify(&c))
-        .filter(|c| !c.is_empty());
-    let updated_at = match fields.updated_at.as_ref().and_then(|p| p.first(&record)) {
-        None => None,
-        Some(value) => Some(timestamp(value).ok_or_else(|| {
-            invalid(format!(
-                "product {external_id} has an update time that is not RFC 3339, ISO 8601 or unix seconds: {value}"
-            ))
-        })?),
-    };
-    Product {
-        title: text(Some(&fields.title), &record).unwrap_or_default(),
-        description: text(fields.description.as_ref(), &record).unwrap_or_default(),
-        category,
-        category_name,
-        brand: text(fields.brand.as_ref(), &record),
-        sku: text(fields.sku.as_ref(), &record),
-        price: Some(price),
-        stock,
-        tags: list(fields.tags.as_ref(), &record, true),
-        images: list(fields.images.as_ref(), &record, false),
-        thumbnail: text(fields.thumbnail.as_ref(), &record),
-        attributes: Attributes::from_map(&unmapped(fields, object)),
-        source_updated_at: updated_at,
-        external_id,
+    Mapped {
+        fields,
+        record: &record,
     }
-    .validate()
-    .map_err(|e| invalid(e.to_string()))
+    .product()
 }
 
-/// The record's id as text, from a string or an integer.
-fn external_id(fields: &Fields, record: &Value) -> Option<String> {
-    match fields.external_id.first(record)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// The text at `pointer`: a string (empty counts as absent), or a number or boolean as written.
-fn text(pointer: Option<&Pointer>, record: &Value) -> Option<String> {
-    match pointer?.first(record)? {
-        Value::String(s) if s.trim().is_empty() => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// Every text the pointer selects; an array selected whole gives its elements, and for tags
-/// one string gives its comma-separated parts (`"a, b"`, as some shops write them).
-fn list(pointer: Option<&Pointer>, record: &Value, split_commas: bool) -> Vec<String> {
-    let Some(pointer) = pointer else {
-        return Vec::new();
+/// What an event-carried record lacks: every mapped field and every listed attribute must be
+/// there (`null` and `[]` are values), but those `may_omit` names and the update time. Applying a partial record
+/// would wipe what it leaves out.
+pub fn missing_for_event(fields: &Fields, may_omit: &[String], raw: &RawValue) -> Vec<String> {
+    let Ok(record) = RawRecord::parse(raw) else {
+        return vec!["the whole record (not a JSON object)".into()];
     };
-    let mut items = Vec::new();
-    for value in pointer.select(record) {
-        match value {
-            Value::Array(elements) => items.extend(elements.iter().filter_map(scalar_text)),
-            Value::String(s) if split_commas => {
-                items.extend(s.split(',').map(|t| t.trim().to_owned()));
+    // Without its update time a record is versionless, not partial: its state is not trusted
+    // and the product is fetched instead (the integrity rules' event versions).
+    let omittable = |name: &str| name == "updated_at" || may_omit.iter().any(|m| m == name);
+    let mut missing: Vec<String> = fields
+        .named()
+        .filter(|(name, pointer)| !omittable(name) && !pointer.reaches_in(&record))
+        .map(|(name, pointer)| format!("{name} at {pointer}"))
+        .collect();
+    if let Some(kept) = &fields.attributes {
+        missing.extend(
+            kept.iter()
+                .filter(|key| !omittable(key) && record.get(key).is_none())
+                .cloned(),
+        );
+    }
+    missing
+}
+
+/// The id of a record: a string, or an integer written as text. When the id is the record's
+/// first member (as most APIs write it), only that member is read.
+pub fn record_id(fields: &Fields, raw: &RawValue) -> Option<String> {
+    if let Some(key) = fields.external_id.single_key()
+        && let Some(id) = leading_member(raw.get(), key)
+    {
+        return id_text(id);
+    }
+    let record = RawRecord::parse(raw).ok()?;
+    fields
+        .external_id
+        .first_in(&record)
+        .ok()?
+        .and_then(|v| id_text(v.get()))
+}
+
+/// The raw value of `{"key": value, ...` when `key` is written first and plainly.
+fn leading_member<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let rest = text.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest
+        .strip_prefix('"')?
+        .strip_prefix(key)?
+        .strip_prefix('"')?;
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    if let Some(body) = rest.strip_prefix('"') {
+        // A string id: up to its closing quote, escapes left to the full reader.
+        let end = body.find(['"', '\\'])?;
+        return (body.as_bytes()[end] == b'"').then(|| &rest[..end + 2]);
+    }
+    let end = rest.find([',', '}'])?;
+    Some(rest[..end].trim_end())
+}
+
+fn id_text(raw: &str) -> Option<String> {
+    if raw.starts_with('"') {
+        return serde_json::from_str::<Text>(raw)
+            .ok()
+            .map(|t| t.0.into_owned());
+    }
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| raw.to_owned())
+}
+
+/// One record being mapped.
+struct Mapped<'f, 'r, 'a> {
+    fields: &'f Fields,
+    record: &'r RawRecord<'a>,
+}
+
+impl<'a> Mapped<'_, '_, 'a> {
+    fn product(&self) -> Result<Product, InvalidProduct> {
+        let fields = self.fields;
+        let id = self.one(&fields.external_id).and_then(|v| id_text(v.get()));
+        let invalid = |message: String| InvalidProduct {
+            product_id: id.clone(),
+            message,
+        };
+        let Some(external_id) = id.clone() else {
+            return Err(invalid(format!(
+                "the record has no id at {}",
+                fields.external_id
+            )));
+        };
+        let price = match self
+            .opt(fields.price.as_ref())
+            .filter(|v| !is_empty_string(v))
+        {
+            None => None,
+            Some(raw) => Some(exact_price(raw.get()).map_err(|(text, reason)| {
+                invalid(ProductError::bad_price(&external_id, &text, reason).to_string())
+            })?),
+        };
+        let stock = match self.opt(fields.stock.as_ref()) {
+            None => None,
+            Some(raw) => Some(integer(raw.get()).ok_or_else(|| {
+                invalid(format!(
+                    "product {external_id} has a stock that is not a whole number: {}",
+                    raw.get()
+                ))
+            })?),
+        };
+        let category_value = self.text(fields.category.as_ref());
+        let category_name = self.text(fields.category_name.as_ref()).or_else(|| {
+            // A category given by name (not a slug) is its own display name.
+            category_value
+                .as_ref()
+                .filter(|c| slugify(c) != **c)
+                .cloned()
+        });
+        let category = category_value
+            .map(|c| slugify(&c))
+            .filter(|c| !c.is_empty());
+        let source_updated_at = match self.opt(fields.updated_at.as_ref()) {
+            None => None,
+            Some(raw) => Some(timestamp(raw.get()).ok_or_else(|| {
+                invalid(format!(
+                    "product {external_id} has an update time that is not RFC 3339, ISO 8601 or unix seconds: {}",
+                    raw.get()
+                ))
+            })?),
+        };
+        let attributes = self
+            .attributes()
+            .map_err(|e| invalid(format!("cannot read the record: {e}")))?;
+        Product {
+            title: self.text(Some(&fields.title)).unwrap_or_default(),
+            description: self.text(fields.description.as_ref()).unwrap_or_default(),
+            category,
+            category_name,
+            brand: self.text(fields.brand.as_ref()),
+            sku: self.text(fields.sku.as_ref()),
+            price,
+            stock,
+            tags: self.list(fields.tags.as_ref(), true),
+            images: self.list(fields.images.as_ref(), false),
+            thumbnail: self.text(fields.thumbnail.as_ref()),
+            attributes,
+            source_updated_at,
+            external_id,
+        }
+        .validate()
+        .map_err(|e| invalid(e.to_string()))
+    }
+
+    /// The first value that is not null at `pointer`. The record was split out of valid JSON,
+    /// so a value the pointer cannot parse is taken as absent.
+    fn one(&self, pointer: &Pointer) -> Option<&'a RawValue> {
+        pointer.first_in(self.record).ok().flatten()
+    }
+
+    fn opt(&self, pointer: Option<&Pointer>) -> Option<&'a RawValue> {
+        self.one(pointer?)
+    }
+
+    /// The text at `pointer`: a string (empty counts as absent), or a number or boolean as
+    /// written.
+    fn text(&self, pointer: Option<&Pointer>) -> Option<String> {
+        let raw = self.opt(pointer)?.get();
+        match raw.as_bytes().first()? {
+            b'"' => {
+                let text = serde_json::from_str::<Text>(raw).ok()?.0;
+                (!text.trim().is_empty()).then(|| text.into_owned())
             }
-            other => items.extend(scalar_text(other)),
+            b'{' | b'[' => None,
+            _ => scalar(raw),
         }
     }
-    items.retain(|item| !item.is_empty());
-    items
+
+    /// Every text the pointer selects; an array selected whole gives its elements, and for
+    /// tags one string gives its comma-separated parts (`"a, b"`, as some shops write them).
+    fn list(&self, pointer: Option<&Pointer>, split_commas: bool) -> Vec<String> {
+        let Some(pointer) = pointer else {
+            return Vec::new();
+        };
+        let mut selected = Vec::new();
+        if pointer.select_in(self.record, &mut selected).is_err() {
+            return Vec::new();
+        }
+        let mut items = Vec::new();
+        for raw in selected {
+            let text = raw.get();
+            if text.starts_with('[') {
+                let elements: Vec<&RawValue> = serde_json::from_str(text).unwrap_or_default();
+                items.extend(elements.iter().filter_map(|e| list_item(e.get())));
+            } else if split_commas && text.starts_with('"') {
+                if let Ok(Text(s)) = serde_json::from_str::<Text>(text) {
+                    items.extend(s.split(',').map(|t| t.trim().to_owned()));
+                }
+            } else {
+                items.extend(list_item(text));
+            }
+        }
+        items.retain(|item| !item.is_empty());
+        items
+    }
+
+    /// The record without the members a pointer takes whole (`/title`, `/tags/*`) and without
+    /// nulls; with `[fields] attributes` set, only the members it lists. Members a pointer
+    /// only reaches into (`/variants/0/sku`, `/images/*/src`) stay, so nothing the mapping
+    /// does not keep is lost.
+    fn attributes(&self) -> Result<Attributes, serde_json::Error> {
+        let fields = self.fields;
+        let mut map = Map::new();
+        for (key, raw) in self.record.members() {
+            let taken = fields
+                .all()
+                .any(|p| p.takes_whole_field() && p.top_key() == Some(key));
+            let listed = fields
+                .attributes
+                .as_ref()
+                .is_none_or(|kept| kept.iter().any(|k| k == key));
+            if taken || !listed || raw.get() == "null" {
+                continue;
+            }
+            map.insert(key.to_owned(), serde_json::from_str::<Value>(raw.get())?);
+        }
+        Ok(Attributes::from_map(&map))
+    }
 }
 
-fn scalar_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
+fn is_empty_string(raw: &&RawValue) -> bool {
+    serde_json::from_str::<Text>(raw.get()).is_ok_and(|t| t.0.trim().is_empty())
+}
+
+/// A number or boolean as text (a number the way JSON parsers print it).
+fn scalar(raw: &str) -> Option<String> {
+    match raw {
+        "true" | "false" => Some(raw.to_owned()),
+        _ => serde_json::from_str::<serde_json::Number>(raw)
+            .ok()
+            .map(|n| n.to_string()),
+    }
+}
+
+/// One list element: a string (trimmed) or a number.
+fn list_item(raw: &str) -> Option<String> {
+    if raw.starts_with('"') {
+        let Text(text) = serde_json::from_str::<Text>(raw).ok()?;
+        return Some(match text {
+            Cow::Borrowed(s) => s.trim().to_owned(),
+            Cow::Owned(s) => s.trim().to_owned(),
+        });
+    }
+    match raw {
+        "true" | "false" | "null" => None,
+        _ if raw.starts_with(['{', '[']) => None,
+        _ => scalar(raw),
     }
 }
 
 /// A whole number from a JSON integer or an integer string.
-fn integer(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+fn integer(raw: &str) -> Option<i64> {
+    if raw.starts_with('"') {
+        return serde_json::from_str::<Text>(raw)
+            .ok()?
+            .0
+            .trim()
+            .parse()
+            .ok();
     }
+    raw.parse().ok()
 }
 
 /// An update time: RFC 3339, ISO 8601 without an offset (taken as UTC), or unix seconds (a
 /// number or a numeric string).
-fn timestamp(value: &Value) -> Option<DateTime<Utc>> {
+fn timestamp(raw: &str) -> Option<DateTime<Utc>> {
     let seconds = |s: i64| DateTime::from_timestamp(s, 0);
-    match value {
-        Value::Number(n) => n.as_i64().and_then(seconds),
-        Value::String(s) => {
-            let s = s.trim();
-            if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-                return Some(t.with_timezone(&Utc));
-            }
-            if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
-                return Some(t.and_utc());
-            }
-            s.parse::<i64>().ok().and_then(seconds)
-        }
-        _ => None,
+    if !raw.starts_with('"') {
+        return raw.parse::<i64>().ok().and_then(seconds);
     }
-}
-
-/// The record without the fields a pointer takes whole (`/title`, `/tags/*`); fields a pointer
-/// only reaches into (`/variants/0/sku`, `/images/*/src`) stay, so nothing the mapping does not
-/// keep is lost.
-fn unmapped(fields: &Fields, object: &Map<String, Value>) -> Map<String, Value> {
-    let taken: Vec<&str> = fields
-        .all()
-        .filter(|p| p.takes_whole_field())
-        .filter_map(Pointer::top_key)
-        .collect();
-    object
-        .iter()
-        .filter(|(key, value)| !taken.contains(&key.as_str()) && !value.is_null())
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect()
+    let Text(text) = serde_json::from_str::<Text>(raw).ok()?;
+    let s = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Some(t.and_utc());
+    }
+    s.parse::<i64>().ok().and_then(seconds)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Source;
+    use crate::source::{DUMMYJSON, Source};
 
     fn fields(extra: &str) -> Fields {
         let text = format!(
@@ -210,6 +337,12 @@ url = "https://shop.example/products/{{id}}"
         Source::parse("shop.toml", &text, |_| None).unwrap().fields
     }
 
+    fn dummyjson() -> Fields {
+        Source::parse("dummyjson", DUMMYJSON, |_| None)
+            .unwrap()
+            .fields
+    }
+
     fn woo() -> Fields {
         fields(
             r#"external_id = "/id"
@@ -219,6 +352,7 @@ price = "/price"
 stock = "/stock_quantity"
 category = "/categories/0/slug"
 category_name = "/categories/0/name"
+brand = "/attributes/[name=Brand]/options/0"
 sku = "/sku"
 images = "/images/*/src"
 tags = "/tags/*/name"
@@ -231,14 +365,122 @@ updated_at = "/date_modified_gmt""#,
         product(fields, &raw)
     }
 
+    const DUMMYJSON_PRODUCT: &str = r#"{"id":1,"title":"Essence Mascara Lash Princess",
+        "description":"Popular mascara","category":"beauty","price":9.99,"discountPercentage":10.48,
+        "rating":2.56,"stock":99,"tags":["beauty","mascara"],"brand":"Essence","sku":"BEA-ESS-ESS-001",
+        "weight":4,"dimensions":{"width":15.14,"height":13.08,"depth":22.99},
+        "availabilityStatus":"In Stock","reviews":[{"rating":3}],
+        "meta":{"createdAt":"2025-04-30T09:41:02.053Z","updatedAt":"2025-04-30T09:41:02.053Z","barcode":"5784719087687"},
+        "images":["https://cdn.example/1.webp"],"thumbnail":"https://cdn.example/t.webp"}"#;
+
     #[test]
-    fn nested_pointers_and_arrays_map_a_woocommerce_record() {
+    fn a_dummyjson_product_maps_every_kept_field() {
+        let p = map(&dummyjson(), DUMMYJSON_PRODUCT).unwrap();
+        assert_eq!(p.external_id, "1");
+        assert_eq!(p.price.unwrap().as_str(), "9.99");
+        assert_eq!(p.category.as_deref(), Some("beauty"));
+        assert_eq!(p.category_name, None, "a slug names no category");
+        assert_eq!(p.tags, vec!["beauty", "mascara"]);
+        assert_eq!(p.images, vec!["https://cdn.example/1.webp"]);
+        assert_eq!(p.attributes.get("dimensions").unwrap()["depth"], 22.99);
+        assert_eq!(
+            p.attributes.get("meta").unwrap()["barcode"],
+            "5784719087687"
+        );
+        assert!(
+            p.attributes.get("reviews").is_none(),
+            "reviews are not catalog data"
+        );
+        assert!(p.attributes.get("title").is_none(), "mapped whole");
+        assert_eq!(
+            p.source_updated_at.unwrap().to_rfc3339(),
+            "2025-04-30T09:41:02.053+00:00"
+        );
+    }
+
+    /// The content hash the built-in DummyJSON decoder of earlier releases gave
+    /// `DUMMYJSON_PRODUCT`.
+    const EARLIER_HASH: &str = "b92170fc07c0895ad40c15d855855f74";
+
+    #[test]
+    fn the_dummyjson_preset_keeps_the_attributes_and_hash_of_earlier_releases() {
+        // The attributes text and content hash the built-in DummyJSON decoder gave this
+        // product before it became the preset: a catalog it wrote is not rewritten.
+        let p = map(&dummyjson(), DUMMYJSON_PRODUCT).unwrap();
+        assert_eq!(
+            p.attributes.as_str(),
+            r#"{"availabilityStatus":"In Stock","dimensions":{"depth":22.99,"height":13.08,"width":15.14},"discountPercentage":10.48,"meta":{"barcode":"5784719087687","createdAt":"2025-04-30T09:41:02.053Z","updatedAt":"2025-04-30T09:41:02.053Z"},"rating":2.56,"weight":4}"#
+        );
+        let hash: String = p
+            .content_hash()
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hash, EARLIER_HASH,
+            "the content hash of the same product from the built-in decoder"
+        );
+    }
+
+    #[test]
+    fn string_ids_are_accepted_and_paths_and_fractions_are_not() {
+        let p = map(&dummyjson(), r#"{"id":"sku-9","title":"T"}"#).unwrap();
+        assert_eq!(p.external_id, "sku-9");
+        for id in [r#"".""#, r#""..""#, r#""a/b""#, r#"" 7""#, r#""""#] {
+            let bad = map(&dummyjson(), &format!(r#"{{"id":{id},"title":"T"}}"#)).unwrap_err();
+            assert!(bad.message.contains("product id"), "{id}: {}", bad.message);
+        }
+        let bad = map(&dummyjson(), r#"{"id":1.5,"title":"T"}"#).unwrap_err();
+        assert!(bad.message.contains("no id"), "{}", bad.message);
+    }
+
+    #[test]
+    fn prices_are_exact_from_numbers_and_numeric_strings_and_may_be_absent() {
+        let price = |json: &str| {
+            map(
+                &dummyjson(),
+                &format!(r#"{{"id":1,"title":"T","price":{json}}}"#),
+            )
+            .map(|p| p.price.map(|p| p.as_str().to_owned()))
+        };
+        assert_eq!(
+            price("123456789012345678901234567890.123456789")
+                .unwrap()
+                .unwrap(),
+            "123456789012345678901234567890.123456789"
+        );
+        assert_eq!(price(r#"" 12.50 ""#).unwrap().unwrap(), "12.50");
+        assert_eq!(price("1e3").unwrap().unwrap(), "1000");
+        assert_eq!(price("null").unwrap(), None);
+        assert_eq!(price(r#""""#).unwrap(), None, "WooCommerce's empty price");
+        for bad in [
+            "-1",
+            r#""-0.5""#,
+            r#""12,50""#,
+            "true",
+            "[1]",
+            r#""cheap""#,
+            "1e400",
+        ] {
+            let error = price(bad).unwrap_err();
+            assert!(
+                error.message.contains("invalid price"),
+                "{bad}: {}",
+                error.message
+            );
+        }
+    }
+
+    #[test]
+    fn nested_pointers_arrays_and_picked_elements_map_a_woocommerce_record() {
         let p = map(
             &woo(),
             r#"{"id":12,"name":"Lamp","description":"<p>Bright</p>","price":"123456789012345678901234567890.10",
             "stock_quantity":4,"categories":[{"id":3,"name":"Home & Garden","slug":"home-garden"}],
             "sku":"L-12","images":[{"src":"https://cdn/1.jpg"},{"src":"https://cdn/2.jpg"}],
             "tags":[{"name":"light"},{"name":"desk"}],"date_modified_gmt":"2026-03-01T10:00:00",
+            "attributes":[{"name":"Color","options":["Red"]},{"name":"Brand","options":["Lumen"]}],
             "weight":"2.5","meta_data":[]}"#,
         )
         .unwrap();
@@ -249,6 +491,7 @@ updated_at = "/date_modified_gmt""#,
             "123456789012345678901234567890.10"
         );
         assert_eq!(p.stock, Some(4));
+        assert_eq!(p.brand.as_deref(), Some("Lumen"));
         assert_eq!(p.category.as_deref(), Some("home-garden"));
         assert_eq!(p.category_name.as_deref(), Some("Home & Garden"));
         assert_eq!(p.images, ["https://cdn/1.jpg", "https://cdn/2.jpg"]);
@@ -266,17 +509,16 @@ updated_at = "/date_modified_gmt""#,
     }
 
     #[test]
-    fn missing_optional_fields_are_empty_and_a_missing_required_one_fails_alone() {
+    fn missing_optional_fields_are_empty_and_a_bad_record_fails_alone() {
         let p = map(&woo(), r#"{"id":"a-1","name":"Cup","price":3}"#).unwrap();
         assert_eq!((p.stock, p.category, p.images.len()), (None, None, 0));
-        let no_price = map(&woo(), r#"{"id":7,"name":"Cup"}"#).unwrap_err();
-        assert_eq!(no_price.product_id.as_deref(), Some("7"));
-        assert!(
-            no_price.message.contains("no price"),
-            "{}",
-            no_price.message
+        let p = map(&woo(), r#"{"id":7,"name":"Cup"}"#).unwrap();
+        assert_eq!(
+            p.price, None,
+            "a product without a price is kept without one"
         );
         let no_title = map(&woo(), r#"{"id":7,"price":"1.00"}"#).unwrap_err();
+        assert_eq!(no_title.product_id.as_deref(), Some("7"));
         assert!(
             no_title.message.contains("no title"),
             "{}",
@@ -290,11 +532,34 @@ updated_at = "/date_modified_gmt""#,
         )
         .unwrap_err();
         assert!(bad_stock.message.contains("stock"), "{}", bad_stock.message);
-        let bad_price = map(&woo(), r#"{"id":7,"name":"Cup","price":"-1"}"#).unwrap_err();
+        let negative = map(&dummyjson(), r#"{"id":1,"title":"T","stock":-2}"#).unwrap_err();
         assert!(
-            bad_price.message.contains("invalid price"),
+            negative.message.contains("negative stock"),
             "{}",
-            bad_price.message
+            negative.message
+        );
+        let nul = map(&dummyjson(), r#"{"id":1,"title":"Lamp\u0000"}"#).unwrap_err();
+        assert!(nul.message.contains("NUL"), "{}", nul.message);
+        assert_eq!(nul.product_id.as_deref(), Some("1"));
+        let bad_time = map(
+            &dummyjson(),
+            r#"{"id":1,"title":"T","meta":{"updatedAt":"yesterday"}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            bad_time.message.contains("update time"),
+            "{}",
+            bad_time.message
+        );
+        let not_object = product(
+            &woo(),
+            &serde_json::from_str::<Box<RawValue>>("[1]").unwrap(),
+        )
+        .unwrap_err();
+        assert!(
+            not_object.message.contains("not a JSON object"),
+            "{}",
+            not_object.message
         );
     }
 
@@ -326,6 +591,8 @@ updated_at = "/updated_at""#,
         assert_eq!(p.category.as_deref(), Some("cult-products"));
         assert_eq!(p.category_name.as_deref(), Some("Cult Products"));
         assert_eq!(p.brand.as_deref(), Some("Apple"));
+        assert_eq!(p.sku.as_deref(), Some("IPOD2008PINK"));
+        assert_eq!(p.stock, Some(10));
         assert_eq!(
             p.source_updated_at.unwrap().to_rfc3339(),
             "2026-01-02T15:00:00+00:00"
@@ -341,9 +608,58 @@ updated_at = "/updated_at""#,
             ("1767323045", 1_767_323_045),
             (r#""1767323045""#, 1_767_323_045),
         ] {
-            let value: Value = serde_json::from_str(value).unwrap();
-            assert_eq!(timestamp(&value).unwrap().timestamp(), expected, "{value}");
+            assert_eq!(timestamp(value).unwrap().timestamp(), expected, "{value}");
         }
-        assert!(timestamp(&Value::String("yesterday".into())).is_none());
+        assert!(timestamp(r#""yesterday""#).is_none());
+    }
+
+    #[test]
+    fn ids_are_read_first_or_anywhere_in_the_object() {
+        let fields = dummyjson();
+        for (raw, id) in [
+            (r#"{"id":17,"title":"A"}"#, Some("17")),
+            (r#"{ "id" : "sku-9" ,"title":"A"}"#, Some("sku-9")),
+            (r#"{"id":"a,b","title":"A"}"#, Some("a,b")),
+            (r#"{"id":"a\"b","title":"A"}"#, Some("a\"b")),
+            (r#"{"title":"A","id":5}"#, Some("5")),
+            (r#"{"id":3}"#, Some("3")),
+            (r#"{"id":3.5}"#, None),
+            (r#"{"id":true}"#, None),
+            (r#"{"identity":3}"#, None),
+        ] {
+            let raw: Box<RawValue> = serde_json::from_str(raw).unwrap();
+            assert_eq!(record_id(&fields, &raw).as_deref(), id, "{raw}");
+        }
+    }
+
+    #[test]
+    fn an_event_record_lacks_what_it_does_not_carry() {
+        let fields = dummyjson();
+        let raw = |json: &str| serde_json::from_str::<Box<RawValue>>(json).unwrap();
+        let missing =
+            missing_for_event(&fields, &["brand".into()], &raw(r#"{"id":14,"title":"x"}"#));
+        assert!(
+            missing.iter().any(|m| m.starts_with("price at")),
+            "{missing:?}"
+        );
+        assert!(
+            missing.iter().any(|m| m == "meta"),
+            "listed attributes: {missing:?}"
+        );
+        assert!(
+            !missing.iter().any(|m| m.starts_with("brand")),
+            "may be omitted"
+        );
+        assert!(
+            missing_for_event(&fields, &[], &raw(DUMMYJSON_PRODUCT))
+                .iter()
+                .all(|m| [
+                    "returnPolicy",
+                    "minimumOrderQuantity",
+                    "warrantyInformation",
+                    "shippingInformation"
+                ]
+                .contains(&m.as_str()))
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! The upstream product API adapter. It follows a [`Source`]: the built-in DummyJSON one
-//! (`SYNC_API_URL`) or a source file's listing, paging style, field mapping and auth. Every
+//! The upstream product API adapter. It follows a [`Source`]: a source file's listing, paging
+//! style, field mapping and auth, or the built-in DummyJSON one (`SYNC_API_URL`), which is the
+//! `dummyjson` preset read the same way. Every
 //! request has a timeout, stays under the source's rate limit, and is retried a bounded
 //! number of times with exponential backoff, jitter and `Retry-After`.
 
@@ -26,7 +27,7 @@ pub use error::UpstreamError;
 pub(crate) use error::retry_after;
 pub use listing::{Access, PageAt};
 pub use records::RawPage;
-pub use wire::{EVENT_PRODUCT_FIELDS, InvalidProduct, event_product_from_json, product_from_json};
+pub use wire::InvalidProduct;
 
 /// The span of one listing page (`ids_only`: of the id-only pass).
 fn page_span(ids_only: bool, at: &PageAt) -> tracing::Span {
@@ -200,9 +201,6 @@ impl Upstream {
         self.http
             .with_retries(|resends| async move {
                 let answer = self.http.get(url, resends).await?;
-                if self.source.builtin {
-                    return wire::decode_id_page(&answer.body);
-                }
                 mend::parse_tolerantly(&answer.body, |body, mended| {
                     let raw = listing::decode(&self.source, at, url, &answer.headers, body)?;
                     if mended.is_some_and(|m| !m.only_in(&raw.records)) {
@@ -224,7 +222,7 @@ impl Upstream {
     }
 
     fn record_id(&self, record: &RawValue) -> Option<String> {
-        records::record_id(&self.source, record)
+        mapping::record_id(&self.source.fields, record)
     }
 
     /// The item URL of product `id`: the id percent-encoded into the path segment where the
@@ -268,31 +266,17 @@ impl Upstream {
         Ok(url)
     }
 
-    /// Reads a product an event carries: with the built-in source a whole DummyJSON product,
-    /// with a source file one record mapped by its fields. Either must be whole — every mapped
-    /// field there, but those the source says the upstream omits when empty — and every value
-    /// valid, like a listed product: applying a partial record would wipe what it leaves out.
+    /// Reads a product an event carries, one record read by the source's mapping. It must be
+    /// whole — every mapped field and kept attribute there, but those the source says the
+    /// upstream omits when empty — and every value valid, like a listed product: applying a
+    /// partial record would wipe what it leaves out.
     pub fn event_product(&self, raw: &str) -> Result<Product, InvalidProduct> {
-        if self.source.builtin {
-            return event_product_from_json(raw);
-        }
         let record: &RawValue = serde_json::from_str(raw).map_err(|e| InvalidProduct {
             product_id: None,
             message: format!("not a JSON record: {e}"),
         })?;
-        let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| InvalidProduct {
-            product_id: None,
-            message: format!("not a JSON record: {e}"),
-        })?;
-        let missing: Vec<String> = self
-            .source
-            .fields
-            .named()
-            .filter(|(name, pointer)| {
-                !self.source.event_may_omit.iter().any(|m| m == name) && !pointer.reaches(&value)
-            })
-            .map(|(name, pointer)| format!("{name} at {pointer}"))
-            .collect();
+        let missing =
+            mapping::missing_for_event(&self.source.fields, &self.source.event_may_omit, record);
         if !missing.is_empty() {
             return Err(InvalidProduct {
                 product_id: self.record_id(record),
@@ -322,9 +306,6 @@ impl Upstream {
         self.http
             .with_retries(|resends| async move {
                 match self.http.get(url, resends).await {
-                    Ok(answer) if self.source.builtin => {
-                        Ok(Some(wire::decode_product(&answer.body)?))
-                    }
                     Ok(answer) => Ok(Some(self.decode_item(&answer.body)?)),
                     Err(e) if http::is_not_found(&e) => Ok(None),
                     Err(e) => Err(e),

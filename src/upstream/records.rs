@@ -9,13 +9,13 @@ use reqwest::header::HeaderMap;
 use serde_json::value::RawValue;
 
 use super::mend::Mended;
-use super::{InvalidProduct, Page, PageAt, UpstreamError, listing, mapping, mend, wire};
+use super::{InvalidProduct, Page, PageAt, UpstreamError, listing, mapping, mend};
 use crate::domain::{Product, RecordFingerprint};
 use crate::source::Source;
 
 /// Bumped whenever decoding or the content hash changes for the same bytes, so fingerprints
 /// taken before no longer pass for unchanged records (each is decoded and refreshed once).
-const DECODER_VERSION: &str = "catalog-sync records v1";
+const DECODER_VERSION: &str = "catalog-sync records v2";
 
 /// A listing page whose records are not decoded yet.
 #[derive(Debug)]
@@ -43,11 +43,7 @@ struct Record {
 /// The seed of a source's record fingerprints: its mapping, so records read by another mapping
 /// are never taken for unchanged.
 pub(super) fn seed(source: &Source) -> u64 {
-    let mapping = if source.builtin {
-        "builtin dummyjson".to_owned()
-    } else {
-        format!("{:?} {:?}", source.list.records, source.fields)
-    };
+    let mapping = format!("{:?} {:?}", source.list.records, source.fields);
     xxhash_rust::xxh3::xxh3_64(format!("{DECODER_VERSION} {mapping}").as_bytes())
 }
 
@@ -62,13 +58,8 @@ impl RawPage {
         body: Vec<u8>,
     ) -> Result<RawPage, UpstreamError> {
         let split = |bytes: &[u8], mended: Option<&Mended>| -> Result<RawPage, UpstreamError> {
-            let (records, total, next) = if source.builtin {
-                let (records, total) = wire::page_records(bytes)?;
-                (records, Some(total), None)
-            } else {
-                let raw = listing::decode(source, at, url, headers, bytes)?;
-                (raw.records, raw.total, raw.next)
-            };
+            let raw = listing::decode(source, at, url, headers, bytes)?;
+            let (records, total, next) = (raw.records, raw.total, raw.next);
             if mended.is_some_and(|m| !m.only_in(&records)) {
                 return Err(UpstreamError::NotJson("a flaw outside the records".into()));
             }
@@ -80,7 +71,7 @@ impl RawPage {
                     Record {
                         start,
                         end: start + raw.get().len(),
-                        id: record_id(source, raw),
+                        id: mapping::record_id(&source.fields, raw),
                         flaw: mended.and_then(|m| m.flaw_in(raw)),
                     }
                 })
@@ -138,9 +129,6 @@ impl RawPage {
                 message: format!("not UTF-8: {e}"),
             }
         })?;
-        if self.source.builtin {
-            return wire::product_from_json(text);
-        }
         let raw: &RawValue = serde_json::from_str(text).map_err(|e| InvalidProduct {
             product_id: record.id.clone(),
             message: format!("not a JSON record: {e}"),
@@ -155,19 +143,6 @@ impl RawPage {
             products: (0..self.len()).map(|i| self.decode(i)).collect(),
             next: self.next.clone(),
         }
-    }
-}
-
-/// The id of a record: a string, or a number written as text.
-pub(super) fn record_id(source: &Source, record: &RawValue) -> Option<String> {
-    if source.builtin {
-        return wire::id_of(record.get());
-    }
-    let raw = source.fields.external_id.select_raw(record).ok()??;
-    match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 
@@ -235,8 +210,80 @@ mod tests {
         let file = Source::parse("d.toml", "preset = \"dummyjson\"", |_| None).unwrap();
         let mut other = file.clone();
         other.fields.title = crate::source::Pointer::parse("/name").unwrap();
-        assert_ne!(seed(&builtin), seed(&file));
+        assert_eq!(seed(&builtin), seed(&file), "one mapping, one fingerprint");
         assert_ne!(seed(&file), seed(&other));
         assert_eq!(seed(&file), seed(&file.clone()));
+    }
+
+    #[test]
+    fn a_bad_element_fails_alone_and_keeps_its_id() {
+        let body = br#"{"products":[{"id":1,"title":"A"},{"id":2,"title":"B","price":"cheap"},{"id":3}],"total":3}"#;
+        let page = decode_builtin_page(body).unwrap();
+        assert_eq!(page.total, Some(3));
+        assert!(page.products[0].is_ok());
+        let bad = page.products[1].as_ref().unwrap_err();
+        assert_eq!(bad.product_id.as_deref(), Some("2"));
+        let untitled = page.products[2].as_ref().unwrap_err();
+        assert!(
+            untitled.message.contains("no title"),
+            "{}",
+            untitled.message
+        );
+    }
+
+    #[test]
+    fn a_bad_byte_or_a_nan_fails_its_product_alone() {
+        let mut body = br#"{"products":[{"id":1,"title":"A"},{"id":2,"title":"B?"},{"id":3,"title":"C","price":NaN},{"id":4,"title":"D"}],"total":4}"#.to_vec();
+        let at = body.iter().position(|b| *b == b'?').unwrap();
+        body[at] = 0xc3;
+        let page = decode_builtin_page(&body).unwrap();
+        let ids: Vec<Option<String>> = page
+            .products
+            .iter()
+            .map(|p| match p {
+                Ok(p) => Some(p.external_id.clone()),
+                Err(bad) => bad.product_id.clone(),
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [Some("1"), Some("2"), Some("3"), Some("4")].map(|s| s.map(String::from))
+        );
+        assert!(page.products[0].is_ok() && page.products[3].is_ok());
+        let utf8 = page.products[1].as_ref().unwrap_err();
+        assert!(utf8.message.contains("invalid UTF-8"), "{}", utf8.message);
+        let nan = page.products[2].as_ref().unwrap_err();
+        assert!(nan.message.contains("NaN"), "{}", nan.message);
+        // A flaw in the page's own fields is not a product's: the page fails.
+        assert!(matches!(
+            decode_builtin_page(br#"{"products":[{"id":1,"title":"A"}],"total":NaN}"#),
+            Err(UpstreamError::NotJson(_))
+        ));
+    }
+
+    #[test]
+    fn page_errors_say_whether_to_retry() {
+        assert!(matches!(
+            decode_builtin_page(br#"{"products":[{"id":1"#),
+            Err(UpstreamError::BodyCut(_))
+        ));
+        assert!(matches!(
+            decode_builtin_page(br#"{"items":[]}"#),
+            Err(UpstreamError::Shape(_))
+        ));
+        assert!(matches!(
+            decode_builtin_page(b"<html>"),
+            Err(UpstreamError::NotJson(_))
+        ));
+        assert!(
+            decode_builtin_page(br#"{"products":[{"id":1"#)
+                .unwrap_err()
+                .is_retryable()
+        );
+        assert!(
+            !decode_builtin_page(br#"{"items":[]}"#)
+                .unwrap_err()
+                .is_retryable()
+        );
     }
 }

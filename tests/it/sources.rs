@@ -461,10 +461,6 @@ async fn the_dummyjson_source_file_syncs_and_confirms_many_deletions_with_one_id
         sim.url().as_str().trim_end_matches('/'),
     );
     let source = Source::parse("dummyjson.toml", &text, |_| None).unwrap();
-    assert!(
-        !source.builtin,
-        "read as any other file, through the pointer mapping"
-    );
     let engine = engine_with(&pool, upstream_for(&sim, source), settings());
     let first = full_sync(&engine).await;
     assert_eq!(first.status, RunStatus::Succeeded, "{first:?}");

@@ -81,7 +81,7 @@ per = "10s"
         Pointer::parse("/products").unwrap(),
         "from the preset"
     );
-    assert_eq!(source.fields.price, Pointer::parse("/cost").unwrap());
+    assert_eq!(source.fields.price, Some(Pointer::parse("/cost").unwrap()));
     assert_eq!(source.fields.title, Pointer::parse("/title").unwrap());
     assert_eq!(
         source.rate_limit,
