@@ -227,6 +227,14 @@ pub fn summary_head(s: &RunSummary) -> String {
         row(values.iter().map(|v| v.to_string()).collect())
     );
     let _ = writeln!(out);
+    let v = &c.variants;
+    if v.created + v.updated + v.archived > 0 {
+        let _ = writeln!(
+            out,
+            "variants   {} created, {} updated, {} archived",
+            v.created, v.updated, v.archived
+        );
+    }
     if s.dry_run {
         let _ = writeln!(
             out,

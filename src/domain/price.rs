@@ -75,6 +75,20 @@ impl Price {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Compares two prices by value (`9.9` < `10`, `1.50` = `1.5`).
+    pub fn cmp_value(&self, other: &Price) -> std::cmp::Ordering {
+        let split = |p: &Price| -> (String, String) {
+            let (int, frac) = p.0.split_once('.').unwrap_or((&p.0, ""));
+            (int.to_owned(), frac.trim_end_matches('0').to_owned())
+        };
+        let ((int_a, frac_a), (int_b, frac_b)) = (split(self), split(other));
+        int_a
+            .len()
+            .cmp(&int_b.len())
+            .then_with(|| int_a.cmp(&int_b))
+            .then_with(|| frac_a.cmp(&frac_b))
+    }
 }
 
 /// An exponent's value; more than nine digits is out of any price's range.
@@ -157,7 +171,23 @@ mod tests {
         );
     }
 
+    #[test]
+    fn prices_compare_by_value() {
+        use std::cmp::Ordering::*;
+        let p = |t: &str| Price::parse(t).unwrap();
+        assert_eq!(p("9.9").cmp_value(&p("10")), Less);
+        assert_eq!(p("1.50").cmp_value(&p("1.5")), Equal);
+        assert_eq!(p("0.05").cmp_value(&p("0.005")), Greater);
+        assert_eq!(p("100").cmp_value(&p("99.999")), Greater);
+    }
+
     proptest! {
+        #[test]
+        fn prices_order_like_their_cents(a in 0u64..1_000_000, b in 0u64..1_000_000) {
+            let p = |c: u64| Price::parse(&format!("{}.{:02}", c / 100, c % 100)).unwrap();
+            prop_assert_eq!(p(a).cmp_value(&p(b)), a.cmp(&b));
+        }
+
         #[test]
         fn any_cent_amount_round_trips(units in 0u64..1_000_000_000_000, cents in 0u32..100) {
             let text = format!("{units}.{cents:02}");

@@ -3,8 +3,9 @@
 use super::attributes::Attributes;
 use super::handle::{slugify, suffixed_handle};
 use super::hash::{ContentHash, Hasher};
-use super::id::{IdError, check_product_id};
+use super::id::{IdError, MAX_ID_CHARS, check_product_id};
 use super::price::{Price, PriceError};
+use super::variant::{Currency, MAX_VARIANTS, PriceKind, ProductOption, Variant, VariantPrice};
 use chrono::{DateTime, Utc};
 
 /// A product as the catalog keeps it.
@@ -14,15 +15,9 @@ pub struct Product {
     pub external_id: String,
     pub title: String,
     pub description: String,
-    /// Category slug, e.g. `home-decoration`.
-    pub category: Option<String>,
-    /// The category's display name when the upstream gives one; otherwise a new category is
-    /// named from its slug. Not part of the content hash: it names the category, not the product.
-    pub category_name: Option<String>,
+    /// Every category, in upstream order; the first is the product's own `category_id`.
+    pub categories: Vec<Category>,
     pub brand: Option<String>,
-    pub sku: Option<String>,
-    pub price: Option<Price>,
-    pub stock: Option<i64>,
     pub tags: Vec<String>,
     pub images: Vec<String>,
     pub thumbnail: Option<String>,
@@ -30,6 +25,22 @@ pub struct Product {
     pub attributes: Attributes,
     /// When the upstream last changed the product (`meta.updatedAt`), if it says.
     pub source_updated_at: Option<DateTime<Utc>>,
+    /// The product's options, in upstream order; none for a product sold one way.
+    pub options: Vec<ProductOption>,
+    /// What the product is sold as: at least one (see [`Product::single_variant`]).
+    pub variants: Vec<Variant>,
+    /// The currency of the source's plain prices: [`Product::price`] is in it.
+    pub currency: Currency,
+}
+
+/// A category of a product.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Category {
+    /// e.g. `home-decoration`.
+    pub slug: String,
+    /// The display name when the upstream gives one; otherwise a new category is named from its
+    /// slug. Not part of the content hash: it names the category, not the product.
+    pub name: Option<String>,
 }
 
 /// Why an upstream object is not a product the catalog can store.
@@ -50,6 +61,8 @@ pub enum ProductError {
     NegativeStock { id: String, stock: i64 },
     #[error("product {id} has a NUL character in {field}, which the catalog cannot store")]
     NulCharacter { id: String, field: &'static str },
+    #[error("product {id}: {problem}")]
+    BadVariants { id: String, problem: String },
 }
 
 impl ProductError {
@@ -64,34 +77,131 @@ impl ProductError {
 }
 
 impl Product {
+    /// The one variant of a product sold one way: the product's own id, title, SKU, stock and
+    /// plain price, no options.
+    pub fn single_variant(
+        external_id: &str,
+        title: &str,
+        sku: Option<String>,
+        price: Option<Price>,
+        stock: Option<i64>,
+        currency: &Currency,
+    ) -> Variant {
+        Variant {
+            external_id: external_id.to_owned(),
+            title: title.to_owned(),
+            sku,
+            barcode: None,
+            options: Vec::new(),
+            stock,
+            prices: price
+                .map(|amount| VariantPrice {
+                    currency: currency.clone(),
+                    kind: PriceKind::Base,
+                    amount,
+                    starts_at: None,
+                    ends_at: None,
+                })
+                .into_iter()
+                .collect(),
+            attributes: Attributes::default(),
+        }
+    }
+
+    /// The first variant's SKU.
+    pub fn sku(&self) -> Option<&str> {
+        self.variants.first()?.sku.as_deref()
+    }
+
+    /// The lowest base price among the variants, in the source's currency.
+    pub fn price(&self) -> Option<&Price> {
+        self.variants
+            .iter()
+            .filter_map(|v| v.price(&self.currency, PriceKind::Base))
+            .map(|p| &p.amount)
+            .min_by(|a, b| a.cmp_value(b))
+    }
+
+    /// The stock over all variants; `None` when no variant has a stock.
+    pub fn stock(&self) -> Option<i64> {
+        self.variants
+            .iter()
+            .filter_map(|v| v.stock)
+            .reduce(i64::saturating_add)
+    }
+
+    /// The first category's slug.
+    pub fn category(&self) -> Option<&str> {
+        self.categories.first().map(|c| c.slug.as_str())
+    }
+
     /// Checks the invariants every stored product satisfies, and drops empty tags and images and
-    /// control characters inside them (the store joins lists with U+001F). A NUL character in
-    /// any other text is refused here, with the field named, because PostgreSQL refuses it in
-    /// `text` and `jsonb` alike.
+    /// control characters inside them (the store joins lists with U+001F), and repeated
+    /// categories. A NUL character in any other text is refused here, with the field named,
+    /// because PostgreSQL refuses it in `text` and `jsonb` alike.
     pub fn validate(mut self) -> Result<Self, ProductError> {
         check_product_id(&self.external_id)?;
         if self.title.trim().is_empty() {
             return Err(ProductError::MissingTitle(self.external_id));
         }
-        if let Some(stock) = self.stock.filter(|s| *s < 0) {
+        if let Some(stock) = self
+            .variants
+            .iter()
+            .filter_map(|v| v.stock)
+            .find(|s| *s < 0)
+        {
             return Err(ProductError::NegativeStock {
                 id: self.external_id,
                 stock,
             });
         }
+        if let Some(problem) = variants_problem(&self.variants) {
+            return Err(ProductError::BadVariants {
+                id: self.external_id,
+                problem,
+            });
+        }
         let texts = [
             ("title", Some(self.title.as_str())),
             ("description", Some(self.description.as_str())),
-            ("category", self.category.as_deref()),
             ("brand", self.brand.as_deref()),
-            ("sku", self.sku.as_deref()),
             ("thumbnail", self.thumbnail.as_deref()),
         ];
+        let nul = |t: &str| t.contains('\0');
         let nul_field = texts
             .into_iter()
-            .find(|(_, text)| text.is_some_and(|t| t.contains('\0')))
+            .find(|(_, text)| text.is_some_and(nul))
             .map(|(field, _)| field)
-            .or_else(|| self.attributes.contains_nul().then_some("attributes"));
+            .or_else(|| self.attributes.contains_nul().then_some("attributes"))
+            .or_else(|| {
+                self.categories
+                    .iter()
+                    .any(|c| nul(&c.slug) || c.name.as_deref().is_some_and(nul))
+                    .then_some("category")
+            })
+            .or_else(|| {
+                self.options
+                    .iter()
+                    .any(|o| nul(&o.name) || o.values.iter().any(|v| nul(v)))
+                    .then_some("options")
+            })
+            .or_else(|| {
+                self.variants
+                    .iter()
+                    .any(|v| {
+                        [
+                            Some(v.title.as_str()),
+                            v.sku.as_deref(),
+                            v.barcode.as_deref(),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .any(nul)
+                            || v.options.iter().any(|(n, x)| nul(n) || nul(x))
+                            || v.attributes.contains_nul()
+                    })
+                    .then_some("variants")
+            });
         if let Some(field) = nul_field {
             return Err(ProductError::NulCharacter {
                 id: self.external_id,
@@ -100,6 +210,8 @@ impl Product {
         }
         clean_list(&mut self.tags);
         clean_list(&mut self.images);
+        let mut slugs = std::collections::HashSet::new();
+        self.categories.retain(|c| slugs.insert(c.slug.clone()));
         Ok(self)
     }
 
@@ -108,24 +220,104 @@ impl Product {
         slugify(&self.title)
     }
 
-    /// Fingerprint of every stored field, so an unchanged product is never rewritten.
+    /// Whether the product is sold one way, as every product was before options and variants:
+    /// one variant built from its own fields, no options, at most one category, its price in
+    /// the default currency. Such a product's content hash is the one it always had.
+    fn is_single(&self) -> bool {
+        let [variant] = self.variants.as_slice() else {
+            return false;
+        };
+        let single = Product::single_variant(
+            &self.external_id,
+            &self.title,
+            variant.sku.clone(),
+            self.price().cloned(),
+            variant.stock,
+            &self.currency,
+        );
+        self.options.is_empty()
+            && self.categories.len() <= 1
+            && self.currency.as_str() == Currency::DEFAULT
+            && *variant == single
+    }
+
+    /// Fingerprint of every stored field, so an unchanged product is never rewritten: its
+    /// options, variants, prices and categories included.
     pub fn content_hash(&self) -> ContentHash {
         let mut h = Hasher::new();
         h.str(&self.external_id)
             .str(&self.title)
             .str(&self.description)
-            .opt_str(self.category.as_deref())
+            .opt_str(self.category())
             .opt_str(self.brand.as_deref())
-            .opt_str(self.sku.as_deref())
-            .opt_str(self.price.as_ref().map(Price::as_str))
-            .opt_i64(self.stock)
+            .opt_str(self.sku())
+            .opt_str(self.price().map(Price::as_str))
+            .opt_i64(self.stock())
             .strs(&self.tags)
             .strs(&self.images)
             .opt_str(self.thumbnail.as_deref())
             .str(self.attributes.as_str())
             .opt_str(self.source_updated_at.map(|t| t.to_rfc3339()).as_deref());
+        if !self.is_single() {
+            h.str("model").str(self.currency.as_str());
+            h.opt_i64(Some(self.categories.len() as i64));
+            for category in &self.categories {
+                h.str(&category.slug);
+            }
+            h.opt_i64(Some(self.options.len() as i64));
+            for option in &self.options {
+                h.str(&option.name).strs(&option.values);
+            }
+            h.opt_i64(Some(self.variants.len() as i64));
+            for (position, variant) in self.variants.iter().enumerate() {
+                variant.hash_into(position, &mut h);
+            }
+        }
         h.finish()
     }
+}
+
+/// What is wrong with a product's variants, if anything: none, too many, or an id that is
+/// empty, too long or repeated.
+fn variants_problem(variants: &[Variant]) -> Option<String> {
+    if variants.is_empty() {
+        return Some("has no variant".into());
+    }
+    if variants.len() > MAX_VARIANTS {
+        return Some(format!(
+            "has {} variants; at most {MAX_VARIANTS} are kept",
+            variants.len()
+        ));
+    }
+    let mut ids = std::collections::HashSet::with_capacity(variants.len());
+    for v in variants {
+        if v.external_id.is_empty() || v.external_id.chars().count() > MAX_ID_CHARS {
+            return Some(format!(
+                "a variant id must be 1 to {MAX_ID_CHARS} characters: {:?}",
+                v.external_id.chars().take(MAX_ID_CHARS).collect::<String>()
+            ));
+        }
+        if v.external_id.contains('\0') {
+            return Some("a variant id holds a NUL character".into());
+        }
+        if !ids.insert(v.external_id.as_str()) {
+            return Some(format!("variant id {:?} appears twice", v.external_id));
+        }
+        for (i, p) in v.prices.iter().enumerate() {
+            if v.prices[..i]
+                .iter()
+                .any(|q| q.currency == p.currency && q.kind == p.kind)
+            {
+                return Some(format!(
+                    "variant {:?} has two {} prices in {}",
+                    v.external_id,
+                    p.kind.as_str(),
+                    p.currency.as_str()
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn clean_list(items: &mut Vec<String>) {
@@ -192,121 +384,4 @@ impl PreparedProduct {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    pub(crate) fn sample(id: &str) -> Product {
-        Product {
-            external_id: id.to_owned(),
-            title: "Essence Mascara Lash Princess".into(),
-            description: "Volumizing mascara".into(),
-            category: Some("beauty".into()),
-            category_name: None,
-            brand: Some("Essence".into()),
-            sku: Some("BEA-ESS-ESS-001".into()),
-            price: Some(Price::parse("9.99").unwrap()),
-            stock: Some(99),
-            tags: vec!["beauty".into(), "mascara".into()],
-            images: vec!["https://cdn.example/1.webp".into()],
-            thumbnail: Some("https://cdn.example/t.webp".into()),
-            attributes: Attributes::from_map(
-                serde_json::json!({"rating": 2.56, "dimensions": {"width": 15.14}})
-                    .as_object()
-                    .unwrap(),
-            ),
-            source_updated_at: None,
-        }
-    }
-
-    #[test]
-    fn equal_products_hash_equal_and_any_field_change_shows() {
-        let a = sample("1");
-        assert_eq!(a.content_hash(), sample("1").content_hash());
-        let mut b = sample("1");
-        b.stock = Some(98);
-        assert_ne!(a.content_hash(), b.content_hash());
-        let mut c = sample("1");
-        c.attributes = Attributes::from_map(
-            serde_json::json!({"rating": 2.57, "dimensions": {"width": 15.14}})
-                .as_object()
-                .unwrap(),
-        );
-        assert_ne!(a.content_hash(), c.content_hash());
-        let mut d = sample("1");
-        d.brand = None;
-        assert_ne!(a.content_hash(), d.content_hash());
-    }
-
-    #[test]
-    fn products_need_an_id_and_a_title() {
-        assert!(sample("1").validate().is_ok());
-        assert_eq!(
-            sample("").validate(),
-            Err(ProductError::BadId(IdError::Empty))
-        );
-        assert!(matches!(
-            sample("..").validate(),
-            Err(ProductError::BadId(IdError::DotSegment(_)))
-        ));
-        let mut untitled = sample("7");
-        untitled.title = "  ".into();
-        assert_eq!(
-            untitled.validate(),
-            Err(ProductError::MissingTitle("7".into()))
-        );
-    }
-
-    #[test]
-    fn empty_list_items_and_control_characters_are_dropped() {
-        let mut p = sample("1");
-        p.tags = vec!["a\u{1f}b".into(), "".into(), " ".into(), "c".into()];
-        let p = p.validate().unwrap();
-        assert_eq!(p.tags, vec!["ab", "c"]);
-    }
-
-    #[test]
-    fn negative_stock_and_nul_characters_are_refused() {
-        let mut p = sample("1");
-        p.stock = Some(-1);
-        assert_eq!(
-            p.validate(),
-            Err(ProductError::NegativeStock {
-                id: "1".into(),
-                stock: -1
-            })
-        );
-        let mut p = sample("2");
-        p.title = "Lamp\u{0}".into();
-        assert!(matches!(
-            p.validate(),
-            Err(ProductError::NulCharacter { field: "title", .. })
-        ));
-        let mut p = sample("3");
-        p.attributes = Attributes::from_map(
-            serde_json::json!({"meta": {"barcode": "1\u{0}"}})
-                .as_object()
-                .unwrap(),
-        );
-        assert!(matches!(
-            p.validate(),
-            Err(ProductError::NulCharacter {
-                field: "attributes",
-                ..
-            })
-        ));
-        let mut p = sample("4");
-        p.tags = vec!["a\u{0}b".into()];
-        assert_eq!(
-            p.validate().unwrap().tags,
-            vec!["ab"],
-            "lists drop control characters"
-        );
-    }
-
-    #[test]
-    fn category_names_come_from_slugs() {
-        assert_eq!(category_name("home-decoration"), "Home Decoration");
-        assert_eq!(category_name("laptops"), "Laptops");
-        assert_eq!(category_name("mens_shirts"), "Mens Shirts");
-    }
-}
+pub(crate) mod tests;

@@ -81,9 +81,32 @@ pub struct Counts {
     /// Products lost to a failed page, an invalid body or a failed batch.
     pub failed: u64,
     pub categories_created: u64,
+    /// Variants of the written products: a product's count above says it changed, these say
+    /// which of its variants did.
+    #[serde(default)]
+    pub variants: VariantCounts,
     /// What the run pushed to Medusa, when MEDUSA_URL is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub medusa: Option<MedusaCounts>,
+}
+
+/// What a run did to variants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantCounts {
+    /// New variants (of new products, or added to a product).
+    pub created: u64,
+    /// Variants whose fields or prices changed, or that came back.
+    pub updated: u64,
+    /// Variants that disappeared from their product upstream.
+    pub archived: u64,
+}
+
+impl std::ops::AddAssign for VariantCounts {
+    fn add_assign(&mut self, other: VariantCounts) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.archived += other.archived;
+    }
 }
 
 /// A run and Medusa: what it pushed (its own changes or ones earlier runs still owed), what it
@@ -378,6 +401,7 @@ mod tests {
             "archived",
             "failed",
             "categories_created",
+            "variants",
         ] {
             assert!(counts.contains(&key), "missing counts.{key}");
         }

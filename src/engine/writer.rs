@@ -234,6 +234,7 @@ impl BatchWriter {
                 state.counts.updated += write.updated;
                 state.counts.unchanged += write.unchanged;
                 state.counts.categories_created += write.categories_created;
+                state.counts.variants += write.variants;
                 if write.created + write.updated > 0 && !self.dry_run {
                     state.poke_medusa();
                 }
@@ -322,6 +323,7 @@ fn write_isolating<'a>(
                 write.updated += more.updated;
                 write.unchanged += more.unchanged;
                 write.categories_created += more.categories_created;
+                write.variants += more.variants;
                 write.categories_resolved.extend(more.categories_resolved);
                 write.refused.extend(more.refused);
                 Ok(write)
@@ -396,25 +398,12 @@ fn dedupe_by_external_id(batch: &mut Vec<PreparedProduct>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Product;
+    use crate::domain::sample_product;
 
     fn product(id: &str, title: &str) -> PreparedProduct {
-        PreparedProduct::from(Product {
-            external_id: id.into(),
-            title: title.into(),
-            description: String::new(),
-            category: None,
-            category_name: None,
-            brand: None,
-            sku: None,
-            price: None,
-            stock: None,
-            tags: vec![],
-            images: vec![],
-            thumbnail: None,
-            attributes: Default::default(),
-            source_updated_at: None,
-        })
+        let mut product = sample_product(id);
+        product.title = title.into();
+        PreparedProduct::from(product)
     }
 
     #[test]

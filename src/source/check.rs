@@ -8,10 +8,10 @@ use reqwest::header::HeaderName;
 
 use super::file::{self, File};
 use super::{
-    Auth, Changes, DUMMYJSON, Fields, Item, List, Paging, Pointer, RateLimit, Source, SourceError,
-    TimeFormat, Total,
+    Auth, Changes, DUMMYJSON, Fields, Item, List, Paging, Pointer, Source, SourceError, TimeFormat,
+    Total,
 };
-use crate::settings::Secret;
+use crate::domain::Currency;
 
 /// Presets a file may start from, by name.
 const PRESETS: [(&str, &str); 1] = [("dummyjson", DUMMYJSON)];
@@ -68,7 +68,16 @@ impl Checker<'_> {
     fn source(&self, origin: &str, file: File) -> Result<Source, SourceError> {
         let list = file.list.ok_or_else(|| self.missing("list"))?;
         let item = file.item.ok_or_else(|| self.missing("item"))?;
-        let fields = self.fields(file.fields.ok_or_else(|| self.missing("fields"))?)?;
+        let mut fields = self.fields(file.fields.ok_or_else(|| self.missing("fields"))?)?;
+        fields.currency = match file.currency {
+            Some(code) => Currency::parse(&code).map_err(|e| (self.fail)("currency", e))?,
+            None => Currency::default(),
+        };
+        fields.options = file.options.map(|o| self.options(o)).transpose()?;
+        fields.variants = file
+            .variants
+            .map(|v| self.variants(v, &fields))
+            .transpose()?;
         Ok(Source {
             origin: origin.to_owned(),
             list: self.list(list)?,
@@ -101,11 +110,19 @@ impl Checker<'_> {
                 .attributes
                 .as_ref()
                 .is_some_and(|kept| kept.contains(name));
-            if !kept && !fields.named().any(|(key, _)| key == name) {
+            let list = match name.as_str() {
+                "variants" => fields
+                    .variants
+                    .as_ref()
+                    .is_some_and(|v| v.records.is_some()),
+                "options" => fields.options.is_some(),
+                _ => false,
+            };
+            if !kept && !list && !fields.named().any(|(key, _)| key == name) {
                 return Err((self.fail)(
                     "events.may_omit",
                     format!(
-                        "{name:?} is not a mapped key of [fields] nor a member fields.attributes keeps"
+                        "{name:?} is not a mapped key of [fields], \"variants\", \"options\" nor a member fields.attributes keeps"
                     ),
                 ));
             }
@@ -341,8 +358,8 @@ impl Checker<'_> {
             price: one("price", f.price)?,
             description: one("description", f.description)?,
             stock: one("stock", f.stock)?,
-            category: one("category", f.category)?,
-            category_name: one("category_name", f.category_name)?,
+            category: many("category", f.category)?,
+            category_name: many("category_name", f.category_name)?,
             brand: one("brand", f.brand)?,
             sku: one("sku", f.sku)?,
             images: many("images", f.images)?,
@@ -350,77 +367,11 @@ impl Checker<'_> {
             tags: many("tags", f.tags)?,
             updated_at: one("updated_at", f.updated_at)?,
             attributes: f.attributes,
+            currency: Currency::default(),
+            variants: None,
+            options: None,
         })
         .and_then(|fields| self.kept(fields))
-    }
-
-    /// The value of the variable that `key` names.
-    fn secret(&self, key: &str, variable: Option<String>) -> Result<String, SourceError> {
-        let name = self.required(key, variable)?;
-        (self.env)(&name)
-            .filter(|value| !value.is_empty())
-            .ok_or_else(|| (self.fail)(key, format!("the variable {name} is not set")))
-    }
-
-    fn auth(&self, a: file::Auth) -> Result<Auth, SourceError> {
-        for (key, written) in [
-            ("token", a.token.is_some()),
-            ("value", a.value.is_some()),
-            ("user", a.user.is_some()),
-            ("password", a.password.is_some()),
-        ] {
-            if written {
-                return Err((self.fail)(
-                    &format!("auth.{key}"),
-                    format!(
-                        "secrets are never written in the file: set auth.{key}_env to the name of the variable that holds it"
-                    ),
-                ));
-            }
-        }
-        Ok(match a.kind.as_deref().unwrap_or("none") {
-            "none" => Auth::None,
-            "bearer" => Auth::Bearer {
-                token: Secret::new(self.secret("auth.token_env", a.token_env)?),
-            },
-            "header" => {
-                let name = self.required("auth.header", a.header)?;
-                Auth::Header {
-                    name: HeaderName::try_from(name.as_str()).map_err(|e| {
-                        (self.fail)("auth.header", format!("{name:?} is not a header name: {e}"))
-                    })?,
-                    value: Secret::new(self.secret("auth.value_env", a.value_env)?),
-                }
-            }
-            "basic" => Auth::Basic {
-                user: self.secret("auth.user_env", a.user_env)?,
-                password: Secret::new(self.secret("auth.password_env", a.password_env)?),
-            },
-            other => {
-                return Err((self.fail)(
-                    "auth.type",
-                    format!("unknown type {other:?}; expected none, bearer, header or basic"),
-                ));
-            }
-        })
-    }
-
-    fn rate_limit(&self, r: file::RateLimit) -> Result<RateLimit, SourceError> {
-        let requests = self.required("rate_limit.requests", r.requests)?;
-        if requests == 0 {
-            return Err((self.fail)(
-                "rate_limit.requests",
-                "must be at least 1".into(),
-            ));
-        }
-        let per = self.duration("rate_limit.per", &self.required("rate_limit.per", r.per)?)?;
-        if per.is_zero() {
-            return Err((self.fail)(
-                "rate_limit.per",
-                "must be longer than 0".into(),
-            ));
-        }
-        Ok(RateLimit { requests, per })
     }
 }
 
@@ -448,5 +399,7 @@ fn misplaced_id(template: &str) -> Option<&'static str> {
     }
 }
 
+mod access;
+mod model;
 #[cfg(test)]
 mod tests;

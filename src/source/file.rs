@@ -11,6 +11,7 @@ pub struct File {
     /// Applied before these shapes are read; here so `deny_unknown_fields` accepts the key.
     #[serde(rename = "preset")]
     pub _preset: Option<String>,
+    pub currency: Option<String>,
     pub list: Option<List>,
     pub item: Option<Item>,
     pub changes: Option<Changes>,
@@ -18,6 +19,44 @@ pub struct File {
     pub auth: Option<Auth>,
     pub rate_limit: Option<RateLimit>,
     pub events: Option<Events>,
+    pub variants: Option<Variants>,
+    pub options: Option<Options>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variants {
+    pub records: Option<String>,
+    pub external_id: Option<String>,
+    pub title: Option<String>,
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub stock: Option<String>,
+    pub options: Option<Vec<String>>,
+    pub option_list: Option<String>,
+    pub option_name: Option<String>,
+    pub option_value: Option<String>,
+    pub attributes: Option<Vec<String>>,
+    #[serde(default)]
+    pub prices: Vec<VariantPrice>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantPrice {
+    pub amount: Option<String>,
+    pub kind: Option<String>,
+    pub currency: Option<String>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    pub records: Option<String>,
+    pub name: Option<String>,
+    pub values: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@
 mod check;
 mod file;
 mod pointer;
+mod raw;
 
 use std::fmt;
 use std::path::Path;
@@ -16,8 +17,10 @@ use std::time::Duration;
 use reqwest::Url;
 use reqwest::header::HeaderName;
 
+use crate::domain::{Currency, PriceKind};
 use crate::settings::Secret;
-pub use pointer::{Pointer, RawRecord, Text};
+pub use pointer::Pointer;
+pub use raw::{RawRecord, Text};
 
 /// The built-in DummyJSON source, also the `dummyjson` preset.
 pub const DUMMYJSON: &str = include_str!("../../sources/dummyjson.toml");
@@ -140,16 +143,86 @@ pub struct Fields {
     /// The record's members kept as the product's attributes; `None`: every member no pointer
     /// takes whole.
     pub attributes: Option<Vec<String>>,
+    /// The currency of plain prices (the file's `currency`).
+    pub currency: Currency,
+    /// The product's variants (`[variants]`); without it, a product is one variant built from
+    /// `price`, `sku` and `stock`.
+    pub variants: Option<VariantFields>,
+    /// The product's options (`[options]`).
+    pub options: Option<OptionFields>,
+}
+
+/// Where a product's variants are and what each holds (pointers into one variant).
+#[derive(Clone, Debug)]
+pub struct VariantFields {
+    /// The variants inside the product record (`/variants`; an array selected is taken element
+    /// by element). A record where it selects nothing is its own single variant, with the
+    /// product's id.
+    pub records: Option<Pointer>,
+    pub external_id: Pointer,
+    pub title: Option<Pointer>,
+    pub sku: Option<Pointer>,
+    pub barcode: Option<Pointer>,
+    pub stock: Option<Pointer>,
+    pub options: VariantOptions,
+    pub prices: Vec<PriceField>,
+    /// The variant's members kept as its attributes; `None`: every member no pointer takes
+    /// whole.
+    pub attributes: Option<Vec<String>>,
+}
+
+/// How a variant names its option values.
+#[derive(Clone, Debug)]
+pub enum VariantOptions {
+    None,
+    /// Values by position, matched to the product's options in order (Shopify's `option1..3`).
+    ByPosition(Vec<Pointer>),
+    /// A list of name/value entries (WooCommerce's `attributes[{name, option}]`).
+    Pairs {
+        list: Pointer,
+        name: Pointer,
+        value: Pointer,
+    },
+}
+
+/// One price of a variant.
+#[derive(Clone, Debug)]
+pub struct PriceField {
+    pub amount: Pointer,
+    pub kind: PriceKind,
+    /// `None`: the source's currency.
+    pub currency: Option<Currency>,
+    pub starts_at: Option<Pointer>,
+    pub ends_at: Option<Pointer>,
+}
+
+/// Where a product's options are.
+#[derive(Clone, Debug)]
+pub struct OptionFields {
+    /// The option entries inside the product record (an array selected is taken element by
+    /// element).
+    pub records: Pointer,
+    pub name: Pointer,
+    pub values: Pointer,
 }
 
 impl Fields {
     /// Every pointer the mapping uses.
-    pub fn all(&self) -> impl Iterator<Item = &Pointer> {
+    pub fn all(&self) -> impl Iterator<Item = &Pointer> + Clone {
         self.named().map(|(_, pointer)| pointer)
     }
 
+    /// The pointers to the product's lists of variants and options, which take those members
+    /// out of the product's attributes when they name them whole.
+    pub fn model_lists(&self) -> impl Iterator<Item = &Pointer> + Clone {
+        self.variants
+            .iter()
+            .filter_map(|v| v.records.as_ref())
+            .chain(self.options.iter().map(|o| &o.records))
+    }
+
     /// Every mapped field with its key in `[fields]`.
-    pub fn named(&self) -> impl Iterator<Item = (&'static str, &Pointer)> {
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, &Pointer)> + Clone {
         [("external_id", &self.external_id), ("title", &self.title)]
             .into_iter()
             .chain(

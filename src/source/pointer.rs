@@ -3,15 +3,14 @@
 //! segment picks the elements of an array whose `key` holds `value`
 //! (`/attributes/[name=Brand]/options/0` is the first option of the attribute named Brand).
 //!
-//! Records are read borrowed: [`RawRecord`] splits an object into its fields without decoding
-//! them, and a pointer parses only the objects and arrays on its way.
+//! Records are read borrowed ([`RawRecord`]): a pointer parses only the objects and arrays on
+//! its way.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+
+use super::raw::{RawRecord, Text};
 
 /// A checked pointer: `""` (the whole value) or `/`-separated segments, `~0` and `~1` escaped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,7 +92,7 @@ impl Pointer {
     ) -> Result<(), serde_json::Error> {
         match self.segments.split_first() {
             None => {
-                out.push(record.raw);
+                out.push(record.raw());
                 Ok(())
             }
             Some((Segment::Key(key), rest)) => match record.get(key) {
@@ -120,7 +119,7 @@ impl Pointer {
     /// Whether `record` has what the pointer goes through, up to its first `*` or `[key=value]`:
     /// the field is there, even if null or an empty array (`/images/*/src` needs `images`).
     pub fn reaches_in(&self, record: &RawRecord<'_>) -> bool {
-        let mut current = record.raw;
+        let mut current = record.raw();
         for (i, segment) in self.segments.iter().enumerate() {
             let Segment::Key(key) = segment else {
                 return true;
@@ -232,89 +231,6 @@ fn holds(held: &RawValue, wanted: &str) -> bool {
         serde_json::from_str::<Text>(text).is_ok_and(|t| t.0 == wanted)
     } else {
         text == wanted
-    }
-}
-
-/// A JSON object split into its members, each kept raw: one pass over the text, nothing
-/// decoded, the keys borrowed unless they hold escapes.
-#[derive(Debug)]
-pub struct RawRecord<'a> {
-    raw: &'a RawValue,
-    members: Vec<(Cow<'a, str>, &'a RawValue)>,
-}
-
-impl<'a> RawRecord<'a> {
-    /// Splits `raw`, which must be a JSON object.
-    pub fn parse(raw: &'a RawValue) -> Result<RawRecord<'a>, serde_json::Error> {
-        let Members(members) = serde_json::from_str(raw.get())?;
-        Ok(RawRecord { raw, members })
-    }
-
-    /// The record as it came.
-    pub fn raw(&self) -> &'a RawValue {
-        self.raw
-    }
-
-    /// The member `key` (the last one, should the object repeat a key, as JSON parsers do).
-    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
-        self.members
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| *v)
-    }
-
-    /// Every member in order.
-    pub fn members(&self) -> impl Iterator<Item = (&str, &'a RawValue)> {
-        self.members.iter().map(|(k, v)| (k.as_ref(), *v))
-    }
-}
-
-/// The members of an object, for [`RawRecord`].
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(24));
-                while let Some((Text(key), value)) = map.next_entry::<Text<'de>, &'de RawValue>()? {
-                    members.push((key, value));
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(MembersVisitor)
-    }
-}
-
-/// A JSON string, borrowed from the text unless it holds escapes.
-pub struct Text<'a>(pub Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(s)))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(s)))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor)
     }
 }
 
@@ -452,16 +368,6 @@ mod tests {
         assert_eq!(at("/variants/1/price"), None);
         assert_eq!(at("/missing"), None);
         assert!(at("").unwrap().starts_with('{'));
-    }
-
-    #[test]
-    fn records_keep_escaped_keys_and_the_last_of_a_repeated_key() {
-        let r = raw(r#"{"t\u0069tle": "A", "x": 1, "x": 2}"#);
-        let record = RawRecord::parse(&r).unwrap();
-        assert_eq!(record.get("title").unwrap().get(), r#""A""#);
-        assert_eq!(record.get("x").unwrap().get(), "2");
-        assert_eq!(record.members().count(), 3);
-        assert!(RawRecord::parse(&raw("[1]")).is_err());
     }
 
     #[test]

@@ -24,6 +24,23 @@ pub const INSERT_PRODUCTS: &str = include_str!("sql/insert_products.sql");
 /// it did.
 pub const UPDATE_PRODUCTS: &str = include_str!("sql/update_products.sql");
 
+/// Every category of the written products `$1`, in order (`$2` product, `$3` category, `$4`
+/// position): those no longer listed are removed, moved ones renumbered, the rest untouched.
+pub const UPSERT_PRODUCT_CATEGORIES: &str = include_str!("sql/upsert_product_categories.sql");
+
+/// The variants of written products: a new one is inserted, a changed or archived one rewritten
+/// (and restored); one whose hash is unchanged is left alone. Returns the variants written, so
+/// only their prices are written after them.
+pub const UPSERT_VARIANTS: &str = include_str!("sql/upsert_variants.sql");
+
+/// Archives the live variants of the written products `$1` that are not among the product's
+/// variants now (`$2` product, `$3` variant external id).
+pub const ARCHIVE_VARIANTS: &str = include_str!("sql/archive_variants.sql");
+
+/// The prices of written variants `$1`: each (currency, kind) set or replaced, the others
+/// removed.
+pub const UPSERT_VARIANT_PRICES: &str = include_str!("sql/upsert_variant_prices.sql");
+
 /// Creates missing categories and returns the ids of all asked for. A category another
 /// transaction committed meanwhile is absent from this statement's snapshot; the caller looks
 /// those up again.

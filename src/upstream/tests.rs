@@ -29,7 +29,7 @@ updated_at = "/date_modified_gmt"
             r#"{"id":12,"name":"Lamp","price":"24.990","date_modified_gmt":"2026-12-01T10:00:00"}"#,
         )
         .unwrap();
-    assert_eq!(product.price.unwrap().as_str(), "24.990");
+    assert_eq!(product.price().unwrap().as_str(), "24.990");
     assert!(product.source_updated_at.is_some());
     let partial = upstream
         .event_product(r#"{"id":12,"name":"Lamp"}"#)
@@ -96,7 +96,7 @@ images = "/images/*/src"
     let empty = strict
         .event_product(r#"{"id":12,"name":"Lamp","price":"24.99","sku":null,"images":[]}"#)
         .unwrap();
-    assert!(empty.sku.is_none() && empty.images.is_empty());
+    assert!(empty.sku().is_none() && empty.images.is_empty());
     let lenient = source("[events]\nmay_omit = [\"sku\", \"images\"]");
     assert!(lenient.event_product(without_sku_and_images).is_ok());
     for (bad, problem) in [("title", "required"), ("colour", "not a mapped key")] {
@@ -215,10 +215,10 @@ mod readme_example {
         );
         let product = mapping::product(&source.fields, page.records[0]).unwrap();
         assert_eq!(product.external_id, "LMP-12");
-        assert_eq!(product.price.unwrap().as_str(), "24.990");
-        assert_eq!(product.stock, Some(12));
-        assert_eq!(product.category.as_deref(), Some("lighting"));
-        assert_eq!(product.category_name.as_deref(), Some("Lighting"));
+        assert_eq!(product.price().unwrap().as_str(), "24.990");
+        assert_eq!(product.stock(), Some(12));
+        assert_eq!(product.category(), Some("lighting"));
+        assert_eq!(product.categories[0].name.as_deref(), Some("Lighting"));
         assert_eq!(product.images, ["https://cdn.example/lmp-12.jpg"]);
         assert_eq!(
             product.source_updated_at.unwrap().to_rfc3339(),

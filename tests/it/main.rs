@@ -38,6 +38,7 @@ mod sources;
 mod support;
 mod sync_engine;
 mod traces;
+mod variants;
 mod versions;
 mod worker;
 mod worker_process;

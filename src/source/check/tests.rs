@@ -1,4 +1,5 @@
 use super::*;
+use crate::source::RateLimit;
 
 fn env(name: &str) -> Option<String> {
     match name {

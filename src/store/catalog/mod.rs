@@ -3,15 +3,18 @@
 //! insert and changed ones with one update, so an unchanged product costs one index lookup and
 //! is never rewritten.
 
+mod model;
+mod rows;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::sql;
 use super::{Store, StoreError};
-use crate::domain::{PreparedProduct, category_name};
+use crate::domain::{PreparedProduct, VariantCounts, category_name};
+use rows::Rows;
 
 /// Category slugs known to exist, with their ids; `None` marks a slug a dry run counted as
 /// would-be-created.
@@ -29,6 +32,8 @@ pub struct BatchWrite {
     pub categories_resolved: Vec<(String, Option<i64>)>,
     /// Products the database refused (external id, why), written without; not counted above.
     pub refused: Vec<(String, String)>,
+    /// Variants of the written products created, rewritten and archived.
+    pub variants: VariantCounts,
 }
 
 /// How writes treat ordering and bookkeeping.
@@ -104,7 +109,8 @@ impl Store {
 
         let wanted: BTreeSet<&str> = pending
             .iter()
-            .filter_map(|p| batch[p.position].product.category.as_deref())
+            .flat_map(|p| &batch[p.position].product.categories)
+            .map(|c| c.slug.as_str())
             .collect();
         let mut category_ids: HashMap<&str, i64> = wanted
             .iter()
@@ -122,9 +128,9 @@ impl Store {
                 .map(|slug| {
                     pending
                         .iter()
-                        .map(|p| &batch[p.position].product)
-                        .find(|p| p.category.as_deref() == Some(*slug))
-                        .and_then(|p| p.category_name.clone())
+                        .flat_map(|p| &batch[p.position].product.categories)
+                        .find(|c| c.slug == *slug)
+                        .and_then(|c| c.name.clone())
                         .unwrap_or_else(|| category_name(slug))
                 })
                 .collect();
@@ -154,29 +160,41 @@ impl Store {
                 };
             let category_id = prepared
                 .product
-                .category
-                .as_deref()
+                .category()
                 .and_then(|slug| category_ids.get(slug).copied());
             let rows = if p.is_new { &mut inserts } else { &mut updates };
             rows.push(prepared, handle, category_id);
         }
+        let mut written: Vec<(i64, String)> = Vec::with_capacity(pending.len());
         if !inserts.is_empty() {
-            write.created = inserts
-                .bind(sqlx::query(sql::INSERT_PRODUCTS))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let rows: Vec<(i64, String)> = inserts
+                .bind(sqlx::query_as(sql::INSERT_PRODUCTS))
+                .fetch_all(&mut *tx)
+                .await?;
+            write.created = rows.len() as u64;
+            written.extend(rows);
         }
         if !updates.is_empty() {
-            write.updated = updates
-                .bind(sqlx::query(sql::UPDATE_PRODUCTS))
+            let rows: Vec<(i64, String)> = updates
+                .bind(sqlx::query_as(sql::UPDATE_PRODUCTS))
                 .bind(options.respect_source_order)
                 .bind(options.strict_restore)
                 .bind(options.future_tolerance.as_secs_f64())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .fetch_all(&mut *tx)
+                .await?;
+            write.updated = rows.len() as u64;
+            written.extend(rows);
         }
+        let by_id: HashMap<&str, &PreparedProduct> = pending
+            .iter()
+            .map(|p| &batch[p.position])
+            .map(|prepared| (prepared.product.external_id.as_str(), prepared))
+            .collect();
+        let written: Vec<(i64, &PreparedProduct)> = written
+            .iter()
+            .filter_map(|(id, external_id)| Some((*id, *by_id.get(external_id.as_str())?)))
+            .collect();
+        write.variants = model::write_model(&mut tx, &written, &category_ids).await?;
         tx.commit().await?;
         write.unchanged = batch.len() as u64 - write.created - write.updated;
         Ok(write)
@@ -198,7 +216,8 @@ impl Store {
             .collect();
         let slugs: Vec<&str> = batch
             .iter()
-            .filter_map(|p| p.product.category.as_deref())
+            .flat_map(|p| &p.product.categories)
+            .map(|c| c.slug.as_str())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .filter(|slug| !known.contains_key(*slug))
@@ -216,6 +235,7 @@ impl Store {
             categories_created: new_slugs.len() as u64,
             categories_resolved: slugs.iter().map(|s| ((*s).to_owned(), None)).collect(),
             refused: Vec::new(),
+            variants: VariantCounts::default(),
         })
     }
 }
@@ -314,100 +334,4 @@ async fn ensure_categories(
         created,
         rows.into_iter().map(|(slug, id, _)| (slug, id)).collect(),
     ))
-}
-
-/// Rows to insert or update, one array per column: the shape `unnest` wants.
-struct Rows<'a> {
-    external_ids: Vec<&'a str>,
-    handles: Vec<&'a str>,
-    titles: Vec<&'a str>,
-    descriptions: Vec<&'a str>,
-    category_ids: Vec<Option<i64>>,
-    brands: Vec<Option<&'a str>>,
-    skus: Vec<Option<&'a str>>,
-    prices: Vec<Option<&'a str>>,
-    stocks: Vec<Option<i64>>,
-    tags: Vec<String>,
-    images: Vec<String>,
-    thumbnails: Vec<Option<&'a str>>,
-    attributes: Vec<&'a str>,
-    hashes: Vec<&'a [u8]>,
-    source_updated_at: Vec<Option<DateTime<Utc>>>,
-    fingerprints: Vec<Option<&'a [u8]>>,
-}
-
-/// Joins list items for `string_to_array(…, E'\x1f')`.
-const LIST_SEPARATOR: &str = "\u{1f}";
-
-impl<'a> Rows<'a> {
-    fn with_capacity(n: usize) -> Self {
-        Rows {
-            external_ids: Vec::with_capacity(n),
-            handles: Vec::with_capacity(n),
-            titles: Vec::with_capacity(n),
-            descriptions: Vec::with_capacity(n),
-            category_ids: Vec::with_capacity(n),
-            brands: Vec::with_capacity(n),
-            skus: Vec::with_capacity(n),
-            prices: Vec::with_capacity(n),
-            stocks: Vec::with_capacity(n),
-            tags: Vec::with_capacity(n),
-            images: Vec::with_capacity(n),
-            thumbnails: Vec::with_capacity(n),
-            attributes: Vec::with_capacity(n),
-            hashes: Vec::with_capacity(n),
-            source_updated_at: Vec::with_capacity(n),
-            fingerprints: Vec::with_capacity(n),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.external_ids.is_empty()
-    }
-
-    fn push(&mut self, prepared: &'a PreparedProduct, handle: &'a str, category_id: Option<i64>) {
-        let p = &prepared.product;
-        self.external_ids.push(&p.external_id);
-        self.handles.push(handle);
-        self.titles.push(&p.title);
-        self.descriptions.push(&p.description);
-        self.category_ids.push(category_id);
-        self.brands.push(p.brand.as_deref());
-        self.skus.push(p.sku.as_deref());
-        self.prices
-            .push(p.price.as_ref().map(|price| price.as_str()));
-        self.stocks.push(p.stock);
-        self.tags.push(p.tags.join(LIST_SEPARATOR));
-        self.images.push(p.images.join(LIST_SEPARATOR));
-        self.thumbnails.push(p.thumbnail.as_deref());
-        self.attributes.push(p.attributes.as_str());
-        self.hashes.push(prepared.hash.as_bytes());
-        self.source_updated_at.push(p.source_updated_at);
-        self.fingerprints
-            .push(prepared.record.as_ref().map(|f| f.as_bytes()));
-    }
-
-    /// Binds the sixteen column arrays, `$1` to `$16`, in the order the statements list them.
-    fn bind<'q>(
-        &'q self,
-        query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
-        query
-            .bind(&self.external_ids)
-            .bind(&self.handles)
-            .bind(&self.titles)
-            .bind(&self.descriptions)
-            .bind(&self.category_ids)
-            .bind(&self.brands)
-            .bind(&self.skus)
-            .bind(&self.prices)
-            .bind(&self.stocks)
-            .bind(&self.tags)
-            .bind(&self.images)
-            .bind(&self.thumbnails)
-            .bind(&self.attributes)
-            .bind(&self.hashes)
-            .bind(&self.source_updated_at)
-            .bind(&self.fingerprints)
-    }
 }

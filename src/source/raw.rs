@@ -1,0 +1,111 @@
+//! Records read borrowed: an object split into its members without decoding them, and strings
+//! borrowed from the text unless they hold escapes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// A JSON object split into its members, each kept raw: one pass over the text, nothing
+/// decoded, the keys borrowed unless they hold escapes.
+#[derive(Debug)]
+pub struct RawRecord<'a> {
+    raw: &'a RawValue,
+    members: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> RawRecord<'a> {
+    /// Splits `raw`, which must be a JSON object.
+    pub fn parse(raw: &'a RawValue) -> Result<RawRecord<'a>, serde_json::Error> {
+        let Members(members) = serde_json::from_str(raw.get())?;
+        Ok(RawRecord { raw, members })
+    }
+
+    /// The record as it came.
+    pub fn raw(&self) -> &'a RawValue {
+        self.raw
+    }
+
+    /// The member `key` (the last one, should the object repeat a key, as JSON parsers do).
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.members
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| *v)
+    }
+
+    /// Every member in order.
+    pub fn members(&self) -> impl Iterator<Item = (&str, &'a RawValue)> {
+        self.members.iter().map(|(k, v)| (k.as_ref(), *v))
+    }
+}
+
+/// The members of an object, for [`RawRecord`].
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(24));
+                while let Some((Text(key), value)) = map.next_entry::<Text<'de>, &'de RawValue>()? {
+                    members.push((key, value));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(MembersVisitor)
+    }
+}
+
+/// A JSON string, borrowed from the text unless it holds escapes.
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> Box<RawValue> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn records_keep_escaped_keys_and_the_last_of_a_repeated_key() {
+        let r = raw(r#"{"t\u0069tle": "A", "x": 1, "x": 2}"#);
+        let record = RawRecord::parse(&r).unwrap();
+        assert_eq!(record.get("title").unwrap().get(), r#""A""#);
+        assert_eq!(record.get("x").unwrap().get(), "2");
+        assert_eq!(record.members().count(), 3);
+        assert!(RawRecord::parse(&raw("[1]")).is_err());
+    }
+}
