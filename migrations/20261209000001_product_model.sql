@@ -1,14 +1,19 @@
--- A product's options, variants, prices and every category (README "Product model"). Table and
+-- A product's options, variants, prices and every category (README "Data model"). Table and
 -- column names are a contract. The products row keeps its own sku, price, stock and category_id,
 -- derived from these: the first live variant's SKU, the lowest base price in the source's
 -- currency, the sum of the stocks, the first category.
+--
+-- These tables declare no foreign keys: a first load writes a variant, a price and a category
+-- row for every product, and checking each reference made it several times slower. Their rows
+-- are written in the transaction that writes their product, and catalog-sync never deletes a
+-- product or a category (it archives them), so every reference holds.
 
 alter table products add column options jsonb not null default '[]';
 
 -- Every category of a product, in upstream order.
 create table product_categories (
-    product_id bigint not null references products (id) on delete cascade,
-    category_id bigint not null references categories (id),
+    product_id bigint not null,
+    category_id bigint not null,
     position integer not null,
     primary key (product_id, category_id)
 );
@@ -16,7 +21,7 @@ create index product_categories_category_id_idx on product_categories (category_
 
 create table product_variants (
     id bigint generated always as identity primary key,
-    product_id bigint not null references products (id) on delete cascade,
+    product_id bigint not null,
     -- The upstream's variant id, as text; unique within its product.
     external_id text not null,
     sku text,
@@ -38,7 +43,7 @@ create table product_variants (
 );
 
 create table variant_prices (
-    variant_id bigint not null references product_variants (id) on delete cascade,
+    variant_id bigint not null,
     -- ISO 4217, lower case.
     currency text not null constraint variant_prices_currency_check check (currency ~ '^[a-z]{3}$'),
     kind text not null constraint variant_prices_kind_check

@@ -78,22 +78,24 @@ pub async fn run(command: SourceCommand) -> anyhow::Result<ExitCode> {
     )?;
     outln!()?;
     outln!(
-        "{:<14} {:<32} {:>12} {:>7} {:<20} {:<16} updated",
+        "{:<14} {:<32} {:>12} {:>7} {:>8} {:<20} {:<16} updated",
         "id",
         "title",
         "price",
         "stock",
+        "variants",
         "category",
         "sku"
     )?;
     for item in page.products.iter().take(args.show) {
         match item {
             Ok(p) => outln!(
-                "{:<14} {:<32} {:>12} {:>7} {:<20} {:<16} {}",
+                "{:<14} {:<32} {:>12} {:>7} {:>8} {:<20} {:<16} {}",
                 cut(&p.external_id, 14),
                 cut(&p.title, 32),
                 p.price().map_or("-", |p| p.as_str()),
                 p.stock().map_or_else(|| "-".into(), |s| s.to_string()),
+                p.variants.len(),
                 cut(p.category().unwrap_or("-"), 20),
                 cut(p.sku().unwrap_or("-"), 16),
                 p.source_updated_at

@@ -24,6 +24,15 @@ pub const INSERT_PRODUCTS: &str = include_str!("sql/insert_products.sql");
 /// it did.
 pub const UPDATE_PRODUCTS: &str = include_str!("sql/update_products.sql");
 
+/// Every category of new products (`$1` product, `$2` category, `$3` position).
+pub const INSERT_PRODUCT_CATEGORIES: &str = include_str!("sql/insert_product_categories.sql");
+
+/// The variants of new products: nothing to compare with, so a plain insert.
+pub const INSERT_VARIANTS: &str = include_str!("sql/insert_variants.sql");
+
+/// The prices of new variants.
+pub const INSERT_VARIANT_PRICES: &str = include_str!("sql/insert_variant_prices.sql");
+
 /// Every category of the written products `$1`, in order (`$2` product, `$3` category, `$4`
 /// position): those no longer listed are removed, moved ones renumbered, the rest untouched.
 pub const UPSERT_PRODUCT_CATEGORIES: &str = include_str!("sql/upsert_product_categories.sql");

@@ -165,36 +165,40 @@ impl Store {
             let rows = if p.is_new { &mut inserts } else { &mut updates };
             rows.push(prepared, handle, category_id);
         }
-        let mut written: Vec<(i64, String)> = Vec::with_capacity(pending.len());
-        if !inserts.is_empty() {
-            let rows: Vec<(i64, String)> = inserts
-                .bind(sqlx::query_as(sql::INSERT_PRODUCTS))
-                .fetch_all(&mut *tx)
-                .await?;
-            write.created = rows.len() as u64;
-            written.extend(rows);
-        }
-        if !updates.is_empty() {
-            let rows: Vec<(i64, String)> = updates
-                .bind(sqlx::query_as(sql::UPDATE_PRODUCTS))
-                .bind(options.respect_source_order)
-                .bind(options.strict_restore)
-                .bind(options.future_tolerance.as_secs_f64())
-                .fetch_all(&mut *tx)
-                .await?;
-            write.updated = rows.len() as u64;
-            written.extend(rows);
-        }
         let by_id: HashMap<&str, &PreparedProduct> = pending
             .iter()
             .map(|p| &batch[p.position])
             .map(|prepared| (prepared.product.external_id.as_str(), prepared))
             .collect();
-        let written: Vec<(i64, &PreparedProduct)> = written
-            .iter()
-            .filter_map(|(id, external_id)| Some((*id, *by_id.get(external_id.as_str())?)))
-            .collect();
-        write.variants = model::write_model(&mut tx, &written, &category_ids).await?;
+        let written = |rows: Vec<(i64, String)>| -> Vec<(i64, &PreparedProduct)> {
+            rows.into_iter()
+                .filter_map(|(id, external_id)| Some((id, *by_id.get(external_id.as_str())?)))
+                .collect()
+        };
+        let mut created = Vec::new();
+        let mut updated = Vec::new();
+        if !inserts.is_empty() {
+            created = written(
+                inserts
+                    .bind(sqlx::query_as(sql::INSERT_PRODUCTS))
+                    .fetch_all(&mut *tx)
+                    .await?,
+            );
+            write.created = created.len() as u64;
+        }
+        if !updates.is_empty() {
+            updated = written(
+                updates
+                    .bind(sqlx::query_as(sql::UPDATE_PRODUCTS))
+                    .bind(options.respect_source_order)
+                    .bind(options.strict_restore)
+                    .bind(options.future_tolerance.as_secs_f64())
+                    .fetch_all(&mut *tx)
+                    .await?,
+            );
+            write.updated = updated.len() as u64;
+        }
+        write.variants = model::write_model(&mut tx, &created, &updated, &category_ids).await?;
         tx.commit().await?;
         write.unchanged = batch.len() as u64 - write.created - write.updated;
         Ok(write)

@@ -9,99 +9,98 @@ use sqlx::{Postgres, Transaction};
 use super::super::{StoreError, sql};
 use crate::domain::{PreparedProduct, Variant, VariantCounts};
 
-/// Writes the categories, variants and prices of `written` products (their row ids with what
-/// was written), whose categories' ids are in `category_ids`.
+/// Writes the categories, variants and prices of written products (their row ids with what
+/// was written): `created` ones have none yet, `updated` ones are compared with what they have.
 pub(super) async fn write_model(
     tx: &mut Transaction<'static, Postgres>,
-    written: &[(i64, &PreparedProduct)],
+    created: &[(i64, &PreparedProduct)],
+    updated: &[(i64, &PreparedProduct)],
     category_ids: &HashMap<&str, i64>,
 ) -> Result<VariantCounts, StoreError> {
-    if written.is_empty() {
-        return Ok(VariantCounts::default());
-    }
-    let product_ids: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
-    write_categories(tx, written, &product_ids, category_ids).await?;
-
-    let mut v = VariantRows::default();
-    let mut by_key: HashMap<(i64, &str), &Variant> = HashMap::new();
-    for (product_id, prepared) in written {
-        for (position, variant) in prepared.product.variants.iter().enumerate() {
-            v.push(*product_id, position, variant);
-            by_key.insert((*product_id, variant.external_id.as_str()), variant);
-        }
-    }
-    let changed: Vec<(i64, i64, String, bool)> = sqlx::query_as(sql::UPSERT_VARIANTS)
-        .bind(&v.product_ids)
-        .bind(&v.external_ids)
-        .bind(&v.skus)
-        .bind(&v.barcodes)
-        .bind(&v.titles)
-        .bind(&v.positions)
-        .bind(&v.options)
-        .bind(&v.stocks)
-        .bind(&v.attributes)
-        .bind(&v.hashes)
-        .fetch_all(&mut **tx)
-        .await?;
-    let archived = sqlx::query(sql::ARCHIVE_VARIANTS)
-        .bind(&product_ids)
-        .bind(&v.product_ids)
-        .bind(&v.external_ids)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    let created = changed.iter().filter(|(.., inserted)| *inserted).count() as u64;
-
-    let mut p = PriceRows::default();
-    for (variant_id, product_id, external_id, _) in &changed {
-        if let Some(variant) = by_key.get(&(*product_id, external_id.as_str())) {
-            p.push(*variant_id, variant);
-        }
-    }
-    let variant_ids: Vec<i64> = changed.iter().map(|(id, ..)| *id).collect();
-    if !variant_ids.is_empty() {
-        sqlx::query(sql::UPSERT_VARIANT_PRICES)
-            .bind(&variant_ids)
-            .bind(&p.variant_ids)
-            .bind(&p.currencies)
-            .bind(&p.kinds)
-            .bind(&p.amounts)
-            .bind(&p.starts_at)
-            .bind(&p.ends_at)
+    let mut counts = VariantCounts::default();
+    if !created.is_empty() {
+        let c = CategoryRows::of(created, category_ids);
+        sqlx::query(sql::INSERT_PRODUCT_CATEGORIES)
+            .bind(&c.products)
+            .bind(&c.categories)
+            .bind(&c.positions)
             .execute(&mut **tx)
             .await?;
+        let (v, by_key) = VariantRows::of(created);
+        let inserted: Vec<Written> = v
+            .bind(sqlx::query_as(sql::INSERT_VARIANTS))
+            .fetch_all(&mut **tx)
+            .await?;
+        let p = PriceRows::of(&inserted, &by_key);
+        p.bind(sqlx::query(sql::INSERT_VARIANT_PRICES))
+            .execute(&mut **tx)
+            .await?;
+        counts.created += inserted.len() as u64;
     }
-    Ok(VariantCounts {
-        created,
-        updated: changed.len() as u64 - created,
-        archived,
-    })
-}
-
-async fn write_categories(
-    tx: &mut Transaction<'static, Postgres>,
-    written: &[(i64, &PreparedProduct)],
-    product_ids: &[i64],
-    category_ids: &HashMap<&str, i64>,
-) -> Result<(), StoreError> {
-    let (mut products, mut categories, mut positions) = (Vec::new(), Vec::new(), Vec::new());
-    for (product_id, prepared) in written {
-        for (position, category) in prepared.product.categories.iter().enumerate() {
-            if let Some(id) = category_ids.get(category.slug.as_str()) {
-                products.push(*product_id);
-                categories.push(*id);
-                positions.push(position as i32);
-            }
+    if !updated.is_empty() {
+        let product_ids: Vec<i64> = updated.iter().map(|(id, _)| *id).collect();
+        let c = CategoryRows::of(updated, category_ids);
+        sqlx::query(sql::UPSERT_PRODUCT_CATEGORIES)
+            .bind(&product_ids)
+            .bind(&c.products)
+            .bind(&c.categories)
+            .bind(&c.positions)
+            .execute(&mut **tx)
+            .await?;
+        let (v, by_key) = VariantRows::of(updated);
+        let changed: Vec<Written> = v
+            .bind(sqlx::query_as(sql::UPSERT_VARIANTS))
+            .fetch_all(&mut **tx)
+            .await?;
+        counts.archived += sqlx::query(sql::ARCHIVE_VARIANTS)
+            .bind(&product_ids)
+            .bind(&v.product_ids)
+            .bind(&v.external_ids)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        let new = changed.iter().filter(|(.., inserted)| *inserted).count() as u64;
+        counts.created += new;
+        counts.updated += changed.len() as u64 - new;
+        if !changed.is_empty() {
+            let variant_ids: Vec<i64> = changed.iter().map(|(id, ..)| *id).collect();
+            let p = PriceRows::of(&changed, &by_key);
+            p.bind(sqlx::query(sql::UPSERT_VARIANT_PRICES).bind(&variant_ids))
+                .execute(&mut **tx)
+                .await?;
         }
     }
-    sqlx::query(sql::UPSERT_PRODUCT_CATEGORIES)
-        .bind(product_ids)
-        .bind(&products)
-        .bind(&categories)
-        .bind(&positions)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    Ok(counts)
+}
+
+/// A variant row written: its id, product id, external id, and whether it was inserted.
+type Written = (i64, i64, String, bool);
+
+/// The categories of products, one array per column.
+struct CategoryRows {
+    products: Vec<i64>,
+    categories: Vec<i64>,
+    positions: Vec<i32>,
+}
+
+impl CategoryRows {
+    fn of(written: &[(i64, &PreparedProduct)], category_ids: &HashMap<&str, i64>) -> Self {
+        let mut rows = CategoryRows {
+            products: Vec::with_capacity(written.len()),
+            categories: Vec::with_capacity(written.len()),
+            positions: Vec::with_capacity(written.len()),
+        };
+        for (product_id, prepared) in written {
+            for (position, category) in prepared.product.categories.iter().enumerate() {
+                if let Some(id) = category_ids.get(category.slug.as_str()) {
+                    rows.products.push(*product_id);
+                    rows.categories.push(*id);
+                    rows.positions.push(position as i32);
+                }
+            }
+        }
+        rows
+    }
 }
 
 /// The variants of written products, one array per column.
@@ -119,7 +118,39 @@ struct VariantRows<'a> {
     hashes: Vec<Vec<u8>>,
 }
 
+/// Each written variant by (product id, external id).
+type ByKey<'a> = HashMap<(i64, &'a str), &'a Variant>;
+
 impl<'a> VariantRows<'a> {
+    fn of(written: &[(i64, &'a PreparedProduct)]) -> (Self, ByKey<'a>) {
+        let mut rows = VariantRows::default();
+        let mut by_key = HashMap::with_capacity(written.len());
+        for (product_id, prepared) in written {
+            for (position, variant) in prepared.product.variants.iter().enumerate() {
+                rows.push(*product_id, position, variant);
+                by_key.insert((*product_id, variant.external_id.as_str()), variant);
+            }
+        }
+        (rows, by_key)
+    }
+
+    fn bind<'q>(
+        &'q self,
+        query: sqlx::query::QueryAs<'q, Postgres, Written, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::QueryAs<'q, Postgres, Written, sqlx::postgres::PgArguments> {
+        query
+            .bind(&self.product_ids)
+            .bind(&self.external_ids)
+            .bind(&self.skus)
+            .bind(&self.barcodes)
+            .bind(&self.titles)
+            .bind(&self.positions)
+            .bind(&self.options)
+            .bind(&self.stocks)
+            .bind(&self.attributes)
+            .bind(&self.hashes)
+    }
+
     fn push(&mut self, product_id: i64, position: usize, v: &'a Variant) {
         self.product_ids.push(product_id);
         self.external_ids.push(&v.external_id);
@@ -153,6 +184,29 @@ struct PriceRows<'a> {
 }
 
 impl<'a> PriceRows<'a> {
+    fn of(written: &[Written], by_key: &ByKey<'a>) -> Self {
+        let mut rows = PriceRows::default();
+        for (variant_id, product_id, external_id, _) in written {
+            if let Some(variant) = by_key.get(&(*product_id, external_id.as_str())) {
+                rows.push(*variant_id, variant);
+            }
+        }
+        rows
+    }
+
+    fn bind<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(&self.variant_ids)
+            .bind(&self.currencies)
+            .bind(&self.kinds)
+            .bind(&self.amounts)
+            .bind(&self.starts_at)
+            .bind(&self.ends_at)
+    }
+
     fn push(&mut self, variant_id: i64, v: &'a Variant) {
         for price in &v.prices {
             self.variant_ids.push(variant_id);
