@@ -1,6 +1,6 @@
 //! The admin API under `/__sim`, for driving a simulator that runs in another process: stats,
-//! the catalog's shape, product changes and field overrides, faults, listing quirks and
-//! changes fired by listing requests. Admin requests are counted but never delayed, limited,
+//! the catalog's shape, product changes and field overrides, variants, faults, listing quirks
+//! and changes fired by listing requests. Admin requests are counted but never delayed, limited,
 //! faulted or asked for credentials.
 
 use std::collections::HashMap;
@@ -14,12 +14,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::catalog::FieldSet;
 use super::faults::FaultRequest;
 use super::listing::{ChangeRequest, ListingQuirks};
 use super::overrides::FieldsBody;
 use super::server::{Kind, Shared, json_response, message};
+use super::shapes::text_of;
+use super::variant_api::{VariantChange, VariantRefusal};
 
 /// The admin routes, all under `/__sim`.
 pub(crate) fn admin_routes() -> Router<Arc<Shared>> {
@@ -31,6 +34,18 @@ pub(crate) fn admin_routes() -> Router<Arc<Shared>> {
         .route("/__sim/products/{id}/mutate", post(mutate))
         .route("/__sim/products/{id}/title", post(title))
         .route("/__sim/products/{id}/fields", post(fields))
+        .route(
+            "/__sim/products/{id}/variants",
+            get(variants).post(add_variant),
+        )
+        .route(
+            "/__sim/products/{id}/variants/{vid}",
+            delete(remove_variant),
+        )
+        .route(
+            "/__sim/products/{id}/variants/{vid}/price",
+            post(variant_price),
+        )
         .route("/__sim/faults", post(add_fault).delete(clear_faults))
         .route("/__sim/listing", post(set_listing).delete(clear_listing))
         .route("/__sim/listing/changes", post(add_change))
@@ -72,6 +87,7 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Response {
         "list_ids_only": counters.list_ids_only.load(Ordering::Relaxed),
         "rate_limited": counters.rate_limited.load(Ordering::Relaxed),
         "compressed": counters.compressed.load(Ordering::Relaxed),
+        "variations": counters.variations.load(Ordering::Relaxed),
     });
     json(StatusCode::OK, &value)
 }
@@ -185,6 +201,90 @@ async fn fields(
     } else {
         not_live(&id)
     }
+}
+
+/// A product's variants as [`crate::SimVariant`]s, or 404.
+async fn variants(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    shared.count(Kind::Admin);
+    let list = id.parse().ok().and_then(|n| shared.sim_variants(n));
+    match list.map(|list| serde_json::to_vec(&list)) {
+        Some(Ok(body)) => json_response(StatusCode::OK, body, false),
+        Some(Err(e)) => message(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        None => not_live(&id),
+    }
+}
+
+/// The answer to a variant change of product `id` (and variant `vid`, when it names one):
+/// `{"id": variant id}`, or why it was refused.
+fn variant_answer<'a>(
+    shared: &Shared,
+    id: &str,
+    vid: &str,
+    change: impl FnOnce(u64) -> VariantChange<'a>,
+) -> Response {
+    let Ok(n) = id.parse::<u64>() else {
+        return not_live(id);
+    };
+    let no_variant = || {
+        let text = format!("Product '{id}' has no variant '{vid}'");
+        message(StatusCode::NOT_FOUND, &text)
+    };
+    // An added variant names none: 0 is no variant id.
+    let Ok(variant) = (if vid.is_empty() { Ok(0) } else { vid.parse() }) else {
+        return no_variant();
+    };
+    match shared.change_variant(n, change(variant)) {
+        Ok(variant) => json(StatusCode::OK, &serde_json::json!({ "id": variant })),
+        Err(VariantRefusal::NotLive) => not_live(id),
+        Err(VariantRefusal::NoVariant) => no_variant(),
+        Err(VariantRefusal::InvalidPrice) => {
+            bad_request("'price' must be decimal text such as \"12.34\"")
+        }
+        Err(VariantRefusal::NoCombinationLeft) => message(
+            StatusCode::CONFLICT,
+            &format!("Product '{id}' lists every size and colour already"),
+        ),
+    }
+}
+
+/// Adds a variant: `{"id": its id}`; 409 when every combination is listed.
+async fn add_variant(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    shared.count(Kind::Admin);
+    variant_answer(&shared, &id, "", |_| VariantChange::Add)
+}
+
+async fn remove_variant(
+    State(shared): State<Arc<Shared>>,
+    Path((id, vid)): Path<(String, String)>,
+) -> Response {
+    shared.count(Kind::Admin);
+    let response = variant_answer(&shared, &id, &vid, VariantChange::Remove);
+    if response.status() == StatusCode::OK {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        response
+    }
+}
+
+#[derive(Deserialize)]
+struct PriceRequest {
+    price: Box<RawValue>,
+}
+
+/// Sets a variant's price from `{"price": "12.34"}` (a JSON number's text counts too).
+async fn variant_price(
+    State(shared): State<Arc<Shared>>,
+    Path((id, vid)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    shared.count(Kind::Admin);
+    let price = match serde_json::from_slice::<PriceRequest>(&body) {
+        Ok(request) => text_of(&request.price),
+        Err(e) => return bad_request(&format!("expected {{\"price\": \"12.34\"}}: {e}")),
+    };
+    variant_answer(&shared, &id, &vid, |variant| {
+        VariantChange::Price(variant, &price)
+    })
 }
 
 async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {

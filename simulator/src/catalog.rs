@@ -1,6 +1,6 @@
 //! The synthetic products: every field is derived from (seed, id, version) with a fast integer
-//! hash, so the catalog costs no memory whatever its size. Owns field selection (`select=`) and
-//! the JSON serialization of single products and listing pages, overrides included.
+//! hash, so the catalog costs no memory whatever its size. Owns the JSON serialization of single
+//! products and listing pages, overrides included (field selection is in `fields`).
 
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
@@ -9,11 +9,14 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::value::RawValue;
 
+use super::fields::Field;
+pub(crate) use super::fields::{FIELD_NAMES, FieldSet, names};
 use super::overrides::{Overrides, Slot};
 use super::parts::{
     DAY_MS, Dimensions, Draw, Images, Meta, Reviews, Tags, Text, cents, code3, slug,
 };
 use super::products::Products;
+use super::variants::VariantEdits;
 use super::words::{
     ADJECTIVES, CATEGORIES, CLOSINGS, Category, OPENINGS, RETURN_POLICIES, SHIPPING, WARRANTIES,
 };
@@ -24,137 +27,6 @@ pub(crate) const BASE_MS: u64 = 1_735_689_600_000;
 /// so a "changed since" filter from then on only has the changed products to look at.
 pub(crate) const GENERATED_LATEST_MS: u64 = BASE_MS + 150 * DAY_MS;
 const IMAGE_BASE: &str = "https://cdn.dummyjson.com/product-images";
-
-/// The product fields in serialization order; a field's index is its bit in a [`FieldSet`].
-pub(crate) const FIELD_NAMES: [&str; 22] = [
-    "id",
-    "title",
-    "description",
-    "category",
-    "price",
-    "discountPercentage",
-    "rating",
-    "stock",
-    "tags",
-    "brand",
-    "sku",
-    "weight",
-    "dimensions",
-    "warrantyInformation",
-    "shippingInformation",
-    "availabilityStatus",
-    "reviews",
-    "returnPolicy",
-    "minimumOrderQuantity",
-    "meta",
-    "images",
-    "thumbnail",
-];
-
-/// The product fields, in the order of [`FIELD_NAMES`].
-#[derive(Clone, Copy)]
-enum Field {
-    Id,
-    Title,
-    Description,
-    Category,
-    Price,
-    DiscountPercentage,
-    Rating,
-    Stock,
-    Tags,
-    Brand,
-    Sku,
-    Weight,
-    Dimensions,
-    WarrantyInformation,
-    ShippingInformation,
-    AvailabilityStatus,
-    Reviews,
-    ReturnPolicy,
-    MinimumOrderQuantity,
-    Meta,
-    Images,
-    Thumbnail,
-}
-
-/// Which fields a product is serialized with; `id` is always included.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct FieldSet<'a> {
-    /// The generated fields, one bit per index in [`FIELD_NAMES`].
-    bits: u32,
-    /// The `select` value, kept so extra (overridden) fields can be selected by name too;
-    /// `None` selects everything.
-    select: Option<&'a str>,
-    /// Serve numeric prices as JSON strings of the same text (`"12.5"`, not `12.5`).
-    string_prices: bool,
-}
-
-/// Every generated field's bit.
-const ALL_BITS: u32 = (1 << FIELD_NAMES.len()) - 1;
-
-impl<'a> FieldSet<'a> {
-    /// Every field (no `select`).
-    pub(crate) const ALL: FieldSet<'static> = FieldSet {
-        bits: ALL_BITS,
-        select: None,
-        string_prices: false,
-    };
-
-    /// Parses a `select` value: comma-separated names; names the generator does not know select
-    /// extra fields only.
-    pub(crate) fn parse(select: &'a str) -> FieldSet<'a> {
-        let mut bits = 1 << Field::Id as u32;
-        for name in names(select) {
-            if let Some(index) = FIELD_NAMES.iter().position(|f| *f == name) {
-                bits |= 1 << index;
-            }
-        }
-        FieldSet {
-            bits,
-            select: Some(select),
-            string_prices: false,
-        }
-    }
-
-    /// The same fields, with numeric prices served as strings when `on`.
-    pub(crate) fn with_string_prices(self, on: bool) -> FieldSet<'a> {
-        FieldSet {
-            string_prices: on,
-            ..self
-        }
-    }
-
-    /// Whether numeric prices are served as strings.
-    pub(crate) fn string_prices(self) -> bool {
-        self.string_prices
-    }
-
-    /// Whether a field called `name` is selected, whether the generator knows it or not.
-    pub(crate) fn selects(self, name: &str) -> bool {
-        name == "id" || self.has_extra(name)
-    }
-
-    fn has(self, field: Field) -> bool {
-        self.bits & (1 << field as u32) != 0
-    }
-
-    /// Whether an extra field called `name` is selected.
-    fn has_extra(self, name: &str) -> bool {
-        self.select
-            .is_none_or(|select| names(select).any(|n| n == name))
-    }
-
-    /// Whether every generated field is selected (the size of a full product).
-    fn is_full(self) -> bool {
-        self.bits == ALL_BITS
-    }
-}
-
-/// The names in a `select` value.
-pub(crate) fn names(select: &str) -> impl Iterator<Item = &str> {
-    select.split(',').map(str::trim)
-}
 
 /// What the mutable state says about one live product.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,6 +39,9 @@ pub(crate) struct ProductSpec {
     /// Fields set (or omitted) by the tests, replacing the generated ones; shared with the
     /// state so a page of changed products copies no JSON.
     pub overrides: Option<Arc<Overrides>>,
+    /// The product's variants once a test changed them (`None`: as generated); shared with
+    /// the state like the overrides.
+    pub variants: Option<Arc<VariantEdits>>,
 }
 
 /// A product ready to serialize: the spec, the catalog seed and the selected fields.
@@ -185,7 +60,7 @@ impl ProductView<'_> {
     }
 
     fn category(&self) -> &'static Category {
-        &CATEGORIES[(self.draw().hash(1) % CATEGORIES.len() as u64) as usize]
+        category(self.draw())
     }
 
     /// Writes `field` if selected: its override if there is one, else `value()` (nothing when
@@ -257,9 +132,8 @@ impl Serialize for ProductView<'_> {
         let d = self.draw();
         let (id, version) = (self.spec.id, self.spec.version);
         let cat = self.category();
-        let noun = d.pick(2, cat.nouns);
+        let (noun, brand) = noun_and_brand(d, cat);
         let adjective = d.pick(3, ADJECTIVES);
-        let brand = (d.hash(4) & 1 == 0).then(|| d.pick(5, cat.brands));
         let series = char::from(b'A' + (d.hash(6) % 26) as u8);
         let stock = d.versioned(20, 0, 150, version);
         let (created, updated) = synthetic_times(d, version, self.spec.stamp);
@@ -290,8 +164,7 @@ impl Serialize for ProductView<'_> {
             })
         })?;
         self.put(&mut map, Field::Category, || cat.slug)?;
-        let (lo, hi) = cat.price_cents;
-        let price = || cents(d.versioned(80, lo, hi, version));
+        let price = || cents(price_cents(d, cat, version));
         if self.fields.string_prices() {
             self.price_text(&mut map, price)?;
         } else {
@@ -308,16 +181,7 @@ impl Serialize for ProductView<'_> {
         })?;
         // Products without a brand have no `brand` field, unless a test gives them one.
         self.entry(&mut map, Field::Brand, || brand)?;
-        self.put(&mut map, Field::Sku, || {
-            let brand_code = brand.unwrap_or("Generic");
-            Text(move |f| {
-                write!(f, "{}-", cat.code)?;
-                code3(f, brand_code)?;
-                f.write_char('-')?;
-                code3(f, noun)?;
-                write!(f, "-{id:03}")
-            })
-        })?;
+        self.put(&mut map, Field::Sku, || sku(cat, brand, noun, id))?;
         self.put(&mut map, Field::Weight, || d.range(13, 1, 10))?;
         self.put(&mut map, Field::Dimensions, || Dimensions(d))?;
         self.put(&mut map, Field::WarrantyInformation, || {
@@ -362,6 +226,52 @@ impl Serialize for ProductView<'_> {
         }
         map.end()
     }
+}
+
+fn category(d: Draw) -> &'static Category {
+    &CATEGORIES[(d.hash(1) % CATEGORIES.len() as u64) as usize]
+}
+
+/// The product's noun and its brand (about half the products have none).
+fn noun_and_brand(d: Draw, cat: &'static Category) -> (&'static str, Option<&'static str>) {
+    (
+        d.pick(2, cat.nouns),
+        (d.hash(4) & 1 == 0).then(|| d.pick(5, cat.brands)),
+    )
+}
+
+/// The price in cents at `version`.
+fn price_cents(d: Draw, cat: &Category, version: u32) -> u64 {
+    let (lo, hi) = cat.price_cents;
+    d.versioned(80, lo, hi, version)
+}
+
+/// The SKU: category code, brand and noun codes, id (`BEA-ESS-MAS-001`).
+fn sku(
+    cat: &'static Category,
+    brand: Option<&'static str>,
+    noun: &'static str,
+    id: u64,
+) -> Text<impl Fn(&mut fmt::Formatter<'_>) -> fmt::Result> {
+    let brand_code = brand.unwrap_or("Generic");
+    Text(move |f| {
+        write!(f, "{}-", cat.code)?;
+        code3(f, brand_code)?;
+        f.write_char('-')?;
+        code3(f, noun)?;
+        write!(f, "-{id:03}")
+    })
+}
+
+/// A generated product's SKU and its first price in cents: what its variants derive from.
+pub(crate) fn variant_basis(seed: u64, id: u64) -> (String, u64) {
+    let d = Draw::new(seed, id);
+    let cat = category(d);
+    let (noun, brand) = noun_and_brand(d, cat);
+    (
+        sku(cat, brand, noun, id).to_string(),
+        price_cents(d, cat, 0),
+    )
 }
 
 /// The text of `raw` if it is a JSON number.

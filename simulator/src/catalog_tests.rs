@@ -18,6 +18,7 @@ fn spec(id: u64) -> ProductSpec {
         version: 0,
         stamp: None,
         overrides: None,
+        variants: None,
     }
 }
 
@@ -296,7 +297,7 @@ fn timestamps_match_chrono() {
 fn pages_carry_total_skip_and_the_returned_count() {
     let specs: Vec<ProductSpec> = (11..=15).map(spec).collect();
     let body = write_page(
-        &Products::generated(1),
+        &Products::generated(1, 0),
         &specs,
         FieldSet::parse("title"),
         194,
@@ -311,7 +312,7 @@ fn pages_carry_total_skip_and_the_returned_count() {
     assert_eq!(products.len(), 5);
     assert_eq!(products[0]["id"], 11);
     assert_eq!(products[0]["title"], json(1, &spec(11))["title"]);
-    let empty = write_page(&Products::generated(1), &[], FieldSet::ALL, 0, 0).expect("page");
+    let empty = write_page(&Products::generated(1, 0), &[], FieldSet::ALL, 0, 0).expect("page");
     assert_eq!(
         std::str::from_utf8(&empty).expect("utf-8"),
         r#"{"products":[],"total":0,"skip":0,"limit":0}"#

@@ -17,7 +17,8 @@ use super::{Simulator, SimulatorConfig};
 ///
 /// The same catalog is also served as WooCommerce REST v3 (/wc/v3/products), Shopify Admin
 /// REST (/admin/api/2024-07/products.json), a cursor style (/cursor/products) and a next-URL
-/// style (/next/products); every listing takes a "changed since" filter.
+/// style (/next/products); every listing takes a "changed since" filter. With --variants,
+/// products come in sizes and colours (WooCommerce: /wc/v3/products/{id}/variations).
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct SimulatorArgs {
     /// Number of products in the catalog (ids 1..=N); ignored with --products-file.
@@ -89,6 +90,11 @@ pub struct SimulatorArgs {
     #[arg(long, env = "SIM_COMPRESS_ALWAYS", value_parser = BoolishValueParser::new(), requires = "compress")]
     pub compress_always: bool,
 
+    /// Sell products in variants (a size and a colour each), N per product on average
+    /// (1 to 2N-1, at most 20), in every shape; 0 sells every product one way.
+    #[arg(long, env = "SIM_VARIANTS", value_name = "N", default_value_t = 0)]
+    pub variants: u32,
+
     /// Address to listen on.
     #[arg(long, env = "SIM_LISTEN", default_value = "127.0.0.1:8090")]
     pub listen: SocketAddr,
@@ -113,6 +119,7 @@ impl SimulatorArgs {
                 encoding,
                 unasked: self.compress_always,
             }),
+            variants: self.variants,
         }
     }
 }
@@ -159,6 +166,7 @@ pub async fn run(
         rate_limit_quota = ?args.rate_limit_quota,
         string_prices = args.string_prices,
         products_file = ?args.products_file,
+        variants = args.variants,
         // Whether credentials are demanded, never what they are.
         basic_auth = args.basic_auth.is_some(),
         "simulator serving"
@@ -244,9 +252,12 @@ mod tests {
             "--string-prices",
             "--products-file",
             "dump.json",
+            "--variants",
+            "5",
         ])
         .expect("valid flags");
         let config = args.config();
+        assert_eq!(config.variants, 5);
         assert_eq!(config.rate_limit_quota, Some((20, Duration::from_secs(2))));
         assert!(config.string_prices);
         assert_eq!(config.products_file, Some(PathBuf::from("dump.json")));

@@ -113,6 +113,16 @@ impl Dump {
 }
 
 impl DumpProduct {
+    /// The file's raw value of a field.
+    pub(crate) fn field(&self, name: &str) -> Option<&RawValue> {
+        self.fields.get(name)
+    }
+
+    /// Whether the file gives the product a field of that name.
+    pub(crate) fn has_field(&self, name: &str) -> bool {
+        self.fields.get(name).is_some()
+    }
+
     /// When the product was created (2025-01-01 if the file does not say).
     pub(crate) fn created_ms(&self) -> u64 {
         self.created_ms

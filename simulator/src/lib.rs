@@ -9,31 +9,38 @@
 //! any of them: WooCommerce REST v3 (`/wc/v3/products`, page numbers), Shopify Admin REST
 //! (`/admin/api/2024-07/products.json`, `Link` headers), a cursor style (`/cursor/products`)
 //! and a next-URL style (`/next/products`). Every listing takes a "changed since" filter.
+//! With [`SimulatorConfig::variants`], products are sold in sizes and colours, in every shape
+//! (WooCommerce's variations at `/wc/v3/products/{id}/variations`).
 //!
 //! Products are generated from (seed, id, version), so memory does not grow with the catalog;
-//! only changes (mutations, field overrides, deletions, scripted changes) are stored. A
-//! products file (a DummyJSON dump) can replace the generated catalog.
+//! only changes (mutations, field overrides, variant changes, deletions, scripted changes) are
+//! stored. A products file (a DummyJSON dump) can replace the generated catalog.
 //!
 //! Modules: `server` (the shared state, the misbehaviour pipeline, the DummyJSON routes),
-//! `styles` (cursor and next-URL routes, cursors), `storefronts` (WooCommerce and Shopify
-//! routes) and `shapes` (their product JSON); `products` (generated or file products, version
-//! times, filtered and keyset pages), `catalog` and `parts` (generated products), `dump` (the
-//! products file), `state` (live ids and changes), `overrides`, `listing`, `faults`, `limits`,
-//! `auth`, `clock`, `admin` (the `/__sim` API) and `cli`.
+//! `query` (query parameters), `styles` (cursor and next-URL routes, cursors), `storefronts`
+//! (WooCommerce and Shopify routes) and `shapes` (their product JSON); `products` (generated
+//! or file products, version times, filtered and keyset pages), `catalog`, `fields` and `parts`
+//! (generated products, `select`), `variants` (sizes and colours, their changes),
+//! `variant_shapes` (variants in each shape), `variant_api` (reading and changing them),
+//! `dump` (the products file), `state` (live ids and changes), `overrides`, `listing`,
+//! `faults`, `limits`, `auth`, `clock`, `admin` (the `/__sim` API), `config` and `cli`.
 
 mod admin;
 mod auth;
 mod catalog;
 mod cli;
 mod clock;
+mod config;
 mod delivery;
 mod dump;
 mod faults;
+mod fields;
 mod limits;
 mod listing;
 mod overrides;
 mod parts;
 mod products;
+mod query;
 mod server;
 mod shapes;
 mod state;
@@ -41,10 +48,12 @@ mod storefronts;
 mod styles;
 #[cfg(test)]
 mod tests;
+mod variant_api;
+mod variant_shapes;
+mod variants;
 mod words;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -53,9 +62,11 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 pub use cli::{SimulatorArgs, run};
+pub use config::{RequestCounts, SimulatorConfig};
 pub use delivery::{Compression, Encoding};
 pub use faults::Fault;
 pub use listing::{CatalogChange, ListingQuirks};
+pub use variant_api::SimVariant;
 
 use auth::BasicAuth;
 use catalog::FieldSet;
@@ -69,88 +80,6 @@ use server::{Counters, Shared};
 
 /// How long [`Simulator::shutdown`] waits for in-flight requests before aborting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// The simulator's settings, fixed at start.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SimulatorConfig {
-    /// Number of products; ids are `1..=products`. Ignored with a `products_file`.
-    pub products: u64,
-    /// Seed of the generated catalog: the same seed gives the same products.
-    pub seed: u64,
-    /// A fixed delay before every product answer.
-    pub latency: Duration,
-    /// Fraction (0..=1) of product requests answered 500.
-    pub error_rate: f64,
-    /// Fraction (0..=1) of product answers whose body is cut short.
-    pub truncate_rate: f64,
-    /// Apply DummyJSON's rate limit: 100 requests per 10 seconds (one window for all clients).
-    pub rate_limit: bool,
-    /// `(n, window)`: at most `n` product requests (any route, any shape) in any interval of
-    /// `window` — a sliding window over all clients; excess requests get 429 with
-    /// `Retry-After` in whole seconds. Applies on top of `rate_limit`. `None`: no such limit.
-    pub rate_limit_quota: Option<(u32, Duration)>,
-    /// Largest page served: a larger `limit` (or `limit=0`) gets this many products, as from
-    /// an API that caps its page size. `None` serves whatever is asked.
-    pub max_limit: Option<u64>,
-    /// `(user, password)` that product requests must present as HTTP Basic credentials, or
-    /// get 401; admin requests never need them. `None` asks for nothing.
-    pub basic_auth: Option<(String, String)>,
-    /// Serve `price` as a JSON string of the number's exact text (`"12.5"` for `12.5`) on the
-    /// DummyJSON-shaped routes (`/products`, `/cursor/products`, `/next/products`); the
-    /// WooCommerce and Shopify shapes always do.
-    pub string_prices: bool,
-    /// A DummyJSON dump (`{"products":[...]}` or a bare array of products) that becomes the
-    /// catalog instead of generated products: ids from the file, products served as stored.
-    /// Changes, deletions and overrides work on it as on generated products; added products
-    /// are generated. A file that cannot be read fails [`Simulator::start`], naming the file.
-    pub products_file: Option<PathBuf>,
-    /// Compress product answers: when the request's `Accept-Encoding` asks for the encoding,
-    /// or always (`unasked`), like an upstream behind a proxy that compresses whatever it
-    /// sends. `None` never compresses.
-    pub compression: Option<Compression>,
-}
-
-impl Default for SimulatorConfig {
-    fn default() -> Self {
-        SimulatorConfig {
-            products: 194,
-            seed: 1,
-            latency: Duration::ZERO,
-            error_rate: 0.0,
-            truncate_rate: 0.0,
-            rate_limit: false,
-            max_limit: None,
-            basic_auth: None,
-            rate_limit_quota: None,
-            string_prices: false,
-            products_file: None,
-            compression: None,
-        }
-    }
-}
-
-/// Requests that reached a handler, by kind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RequestCounts {
-    /// Every request, whatever the route and the answer.
-    pub total: u64,
-    /// Listing requests: `GET /products` and the other shapes' listings (`/wc/v3/products`,
-    /// `/admin/api/2024-07/products.json`, `/cursor/products`, `/next/products`).
-    pub list: u64,
-    /// Single-product requests: `GET /products/{id}`, `/wc/v3/products/{id}` and
-    /// `/admin/api/2024-07/products/{id}.json`.
-    pub single: u64,
-    /// `/__sim/...`.
-    pub admin: u64,
-    /// Listing requests whose `select` names no field but `id` (`select=id`): the id-only
-    /// pass of a sync, counted in `list` too.
-    pub list_ids_only: u64,
-    /// Product requests answered 429 Too Many Requests, whatever the cause (a rate limit, the
-    /// quota, or a scripted fault).
-    pub rate_limited: u64,
-    /// Product answers sent compressed.
-    pub compressed: u64,
-}
 
 /// A running simulator. Clones share the same server and state.
 #[derive(Clone, Debug)]
@@ -191,9 +120,9 @@ impl Simulator {
                     let text = format!("products file {}: {e}", path.display());
                     std::io::Error::new(std::io::ErrorKind::InvalidData, text)
                 })?;
-                Products::from_dump(config.seed, dump)
+                Products::from_dump(config.seed, dump, config.variants)
             }
-            None => Products::generated(config.seed),
+            None => Products::generated(config.seed, config.variants),
         };
         // Bound first: the next-page links carry the address.
         let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -270,6 +199,7 @@ impl Simulator {
             list_ids_only: counters.list_ids_only.load(Ordering::Relaxed),
             rate_limited: counters.rate_limited.load(Ordering::Relaxed),
             compressed: counters.compressed.load(Ordering::Relaxed),
+            variations: counters.variations.load(Ordering::Relaxed),
         }
     }
 

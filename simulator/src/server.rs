@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -19,13 +18,14 @@ use axum::routing::get;
 use futures_util::{StreamExt as _, stream};
 
 use super::auth::{BasicAuth, challenge};
-use super::catalog::{FieldSet, names, write_page};
-use super::clock::parse_since;
+use super::catalog::{FieldSet, write_page};
 use super::delivery::{Compression, Delivery};
 use super::faults::{Fault, Faults, RateLimiter, retry_after_secs};
 use super::limits::SlidingWindow;
 use super::listing::{ListTriggers, ListingQuirks};
 use super::products::Products;
+pub(crate) use super::query::{Params, capped, number, param, since};
+use super::query::{fields, selects_ids_only};
 use super::state::CatalogState;
 
 /// How long a truncated answer waits between its first half and breaking the connection.
@@ -44,6 +44,8 @@ pub(crate) struct Counters {
     pub rate_limited: AtomicU64,
     /// Product answers sent compressed.
     pub compressed: AtomicU64,
+    /// WooCommerce variation listings.
+    pub variations: AtomicU64,
 }
 
 /// The kinds of request the counters tell apart.
@@ -51,6 +53,8 @@ pub(crate) struct Counters {
 pub(crate) enum Kind {
     List,
     Single,
+    /// A product's variations (WooCommerce).
+    Variations,
     Admin,
     Other,
 }
@@ -124,6 +128,7 @@ impl Shared {
         let counter = match kind {
             Kind::List => &self.counters.list,
             Kind::Single => &self.counters.single,
+            Kind::Variations => &self.counters.variations,
             Kind::Admin => &self.counters.admin,
             Kind::Other => return,
         };
@@ -288,62 +293,6 @@ pub(crate) fn product_routes() -> Router<Arc<Shared>> {
 pub(crate) async fn not_found(State(shared): State<Arc<Shared>>) -> Response {
     shared.count(Kind::Other);
     message(StatusCode::NOT_FOUND, "Not found")
-}
-
-/// A route's query parameters, in order; a malformed query string reads as none.
-pub(crate) type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
-
-/// The value of query parameter `name` (the last one if repeated).
-pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .rev()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
-}
-
-/// A numeric query parameter; `Err` is the message of a 400 answer.
-pub(crate) fn number(params: &[(String, String)], name: &str, default: u64) -> Result<u64, String> {
-    match param(params, name) {
-        None => Ok(default),
-        Some(text) => text.trim().parse().map_err(|_| {
-            format!("Invalid '{name}' parameter: '{text}' is not a non-negative integer")
-        }),
-    }
-}
-
-fn fields(params: &[(String, String)]) -> FieldSet<'_> {
-    param(params, "select").map_or(FieldSet::ALL, FieldSet::parse)
-}
-
-/// Whether a `select` asks for no field but `id` (`select=id`): the id-only pass of a sync.
-fn selects_ids_only(params: &[(String, String)]) -> bool {
-    param(params, "select").is_some_and(|select| {
-        names(select)
-            .filter(|name| !name.is_empty())
-            .all(|name| name == "id")
-    })
-}
-
-/// A "changed since" parameter in milliseconds since the epoch; `Err` is the message of a
-/// 400 answer.
-pub(crate) fn since(params: &[(String, String)], name: &str) -> Result<Option<u64>, String> {
-    match param(params, name) {
-        None => Ok(None),
-        Some(text) => parse_since(text).map(Some).ok_or_else(|| {
-            format!(
-                "Invalid '{name}' parameter: '{text}' is not RFC 3339, ISO 8601 or Unix seconds"
-            )
-        }),
-    }
-}
-
-/// `limit` after the page-size cap: a larger one, or 0 (everything), gets `max_limit`.
-pub(crate) fn capped(max_limit: Option<u64>, limit: u64) -> u64 {
-    match max_limit {
-        Some(max) if limit == 0 || limit > max => max,
-        _ => limit,
-    }
 }
 
 async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, params: Params) -> Response {

@@ -1,15 +1,21 @@
 //! The same product in other APIs' shapes: WooCommerce REST v3 and Shopify Admin REST,
 //! mapped from its DummyJSON fields (overrides and changes included), so every shape serves
 //! the same catalog. Prices are strings of the exact text DummyJSON serves (`12.5` →
-//! `"12.5"`); nested objects (categories, tags, images, variants) get stable ids.
+//! `"12.5"`); nested objects (categories, tags, images, variants) get stable ids. A product
+//! sold in variants is a variable WooCommerce product and lists them as Shopify variants
+//! (`variant_shapes`).
 
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::clock::{shopify_time, woo_time};
+use super::clock::{now_ms, shopify_time, woo_time};
 use super::overrides::RawObject;
 use super::parts::splitmix64;
+use super::variant_shapes::{
+    ShopifyOption, ShopifyVariant, ShopifyVariants, WooAttribute, lowest_price, woo_attributes,
+};
+use super::variants::Variant;
 
 /// Where WooCommerce permalinks point.
 const SHOP: &str = "https://shop.example/product";
@@ -21,6 +27,8 @@ pub(crate) struct Source<'a> {
     pub fields: &'a RawObject,
     pub created_ms: u64,
     pub updated_ms: u64,
+    /// The variants it lists; none when it is sold one way.
+    pub variants: &'a [Variant],
 }
 
 impl Source<'_> {
@@ -169,6 +177,12 @@ pub(crate) struct WooProduct {
     brands: Vec<Term>,
     weight: String,
     dimensions: WooDimensions,
+    /// A variable product's variation attributes (a simple product has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attributes: Option<Vec<WooAttribute>>,
+    /// A variable product's variation ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variations: Option<Vec<u64>>,
     date_created_gmt: String,
     date_modified_gmt: String,
     meta_data: Vec<Value>,
@@ -177,9 +191,17 @@ pub(crate) struct WooProduct {
 impl WooProduct {
     pub(crate) fn new(p: &Source<'_>) -> WooProduct {
         let slug = p.handle();
-        let price = p.text("price");
-        let stock = p.number("stock");
-        let in_stock = stock.as_f64().is_some_and(|s| s > 0.0);
+        let variable = !p.variants.is_empty();
+        // A variable product sells at its variations' prices, and they keep the stock.
+        let (price, regular_price, stock, in_stock) = if variable {
+            let price = lowest_price(p.variants, now_ms());
+            let in_stock = p.variants.iter().any(|v| v.stock > 0);
+            (price, String::new(), Value::Null, in_stock)
+        } else {
+            let (price, stock) = (p.text("price"), p.number("stock"));
+            let in_stock = stock.as_f64().is_some_and(|s| s > 0.0);
+            (price.clone(), price, stock, in_stock)
+        };
         let category = p.text("category");
         let pictures = std::iter::once(p.text("thumbnail"))
             .filter(|t| !t.is_empty())
@@ -189,12 +211,12 @@ impl WooProduct {
             name: p.text("title"),
             permalink: format!("{SHOP}/{slug}/"),
             slug,
-            kind: "simple",
+            kind: if variable { "variable" } else { "simple" },
             status: "publish",
             description: p.text("description"),
             short_description: "",
             sku: p.text("sku"),
-            regular_price: price.clone(),
+            regular_price,
             price,
             sale_price: "",
             stock_quantity: stock,
@@ -229,21 +251,13 @@ impl WooProduct {
                 width: p.nested("dimensions", "width"),
                 height: p.nested("dimensions", "height"),
             },
+            attributes: variable.then(|| woo_attributes(p.variants)),
+            variations: variable.then(|| p.variants.iter().map(|v| v.id).collect()),
             date_created_gmt: woo_time(p.created_ms),
             date_modified_gmt: woo_time(p.updated_ms),
             meta_data: Vec::new(),
         }
     }
-}
-
-#[derive(Serialize)]
-struct Variant {
-    id: u64,
-    product_id: u64,
-    title: &'static str,
-    sku: String,
-    price: String,
-    inventory_quantity: Value,
 }
 
 #[derive(Serialize)]
@@ -270,7 +284,8 @@ pub(crate) struct ShopifyProduct {
     tags: String,
     created_at: String,
     updated_at: String,
-    variants: [Variant; 1],
+    variants: Vec<ShopifyVariant>,
+    options: Vec<ShopifyOption>,
     images: Vec<ShopifyImage>,
     image: Option<MainImage>,
 }
@@ -278,6 +293,17 @@ pub(crate) struct ShopifyProduct {
 impl ShopifyProduct {
     pub(crate) fn new(p: &Source<'_>) -> ShopifyProduct {
         let thumbnail = p.text("thumbnail");
+        let (created_at, updated_at) = (shopify_time(p.created_ms), shopify_time(p.updated_ms));
+        let (variants, options) = ShopifyVariants {
+            product_id: p.id,
+            variants: p.variants,
+            sku: p.text("sku"),
+            price: p.text("price"),
+            stock: p.number("stock"),
+            created_at: &created_at,
+            updated_at: &updated_at,
+        }
+        .build();
         ShopifyProduct {
             id: p.id,
             title: p.text("title"),
@@ -287,16 +313,10 @@ impl ShopifyProduct {
             handle: p.handle(),
             status: "active",
             tags: p.strings("tags").join(", "),
-            created_at: shopify_time(p.created_ms),
-            updated_at: shopify_time(p.updated_ms),
-            variants: [Variant {
-                id: p.id.wrapping_mul(1000).wrapping_add(1),
-                product_id: p.id,
-                title: "Default Title",
-                sku: p.text("sku"),
-                price: p.text("price"),
-                inventory_quantity: p.number("stock"),
-            }],
+            created_at,
+            updated_at,
+            variants,
+            options,
             images: p
                 .strings("images")
                 .into_iter()
@@ -355,6 +375,7 @@ mod tests {
             fields: &fields,
             created_ms: 0,
             updated_ms: 0,
+            variants: &[],
         };
         let woo = serde_json::to_value(WooProduct::new(&source)).expect("serializes");
         assert_eq!(woo["name"], "7");

@@ -1,7 +1,7 @@
 //! The WooCommerce REST v3 and Shopify Admin REST routes over the same catalog:
 //! page-numbered listing with `X-WP-Total` headers (`/wc/v3/products`), `Link`-header
-//! keyset listing (`/admin/api/2024-07/products.json`), their item routes, and each
-//! platform's error bodies.
+//! keyset listing (`/admin/api/2024-07/products.json`), their item routes, WooCommerce's
+//! variations (`/wc/v3/products/{id}/variations`), and each platform's error bodies.
 
 use std::sync::Arc;
 
@@ -13,10 +13,12 @@ use axum::routing::get;
 use serde::Serialize;
 
 use super::catalog::ProductSpec;
+use super::clock::now_ms;
 use super::delivery::Delivery;
 use super::server::{Kind, Params, Shared, capped, json_response, number, param, since};
 use super::shapes::{ShopifyProduct, Source, WooProduct};
 use super::styles::{Cursor, absolute, keyset_request, keyset_specs};
+use super::variant_shapes::WooVariation;
 
 /// WooCommerce's largest `per_page`.
 const WOO_MAX_PER_PAGE: u64 = 100;
@@ -30,6 +32,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/wc/v3/products", get(woo_list))
         .route("/wc/v3/products/{id}", get(woo_single))
+        .route("/wc/v3/products/{id}/variations", get(woo_variations))
         .route(SHOPIFY_PRODUCTS, get(shopify_list))
         .route("/admin/api/2024-07/products/{file}", get(shopify_single))
 }
@@ -45,11 +48,13 @@ fn shaped<T>(
         .iter()
         .map(|spec| {
             let fields = products.fields(spec).map_err(|e| e.to_string())?;
+            let variants = products.variants(spec);
             Ok(shape(&Source {
                 id: spec.id,
                 fields: &fields,
                 created_ms: products.created_ms(spec),
                 updated_ms: products.updated_ms(spec),
+                variants: &variants,
             }))
         })
         .collect()
@@ -119,12 +124,7 @@ async fn woo_list(
         Err(e) => return woo_error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", &e),
     };
     let mut response = json(StatusCode::OK, &products, delivery);
-    let pages = total.div_ceil(per_page);
-    for (name, value) in [("x-wp-total", total), ("x-wp-totalpages", pages)] {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static(name), HeaderValue::from(value));
-    }
+    total_headers(&mut response, total, total.div_ceil(per_page));
     response
 }
 
@@ -139,12 +139,7 @@ async fn woo_single(
     };
     let spec = id.parse().ok().and_then(|id| shared.catalog().spec(id));
     let Some(spec) = spec else {
-        let body = serde_json::json!({
-            "code": "woocommerce_rest_product_invalid_id",
-            "message": "Invalid ID.",
-            "data": { "status": 404 },
-        });
-        return json(StatusCode::NOT_FOUND, &body, delivery);
+        return woo_not_found(delivery);
     };
     match shaped(&shared, &[spec], WooProduct::new) {
         Ok(mut products) => match products.pop() {
@@ -156,6 +151,71 @@ async fn woo_single(
             ),
         },
         Err(e) => woo_error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", &e),
+    }
+}
+
+/// WooCommerce's answer for a product id that does not exist.
+fn woo_not_found(delivery: Delivery) -> Response {
+    let body = serde_json::json!({
+        "code": "woocommerce_rest_product_invalid_id",
+        "message": "Invalid ID.",
+        "data": { "status": 404 },
+    });
+    json(StatusCode::NOT_FOUND, &body, delivery)
+}
+
+/// A product's variations, page-numbered like the products (`per_page` 10 by default, at
+/// most 100), with `X-WP-Total` and `X-WP-TotalPages`; a simple product has none.
+async fn woo_variations(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
+    let params = params.map(|Query(p)| p).unwrap_or_default();
+    let delivery = match shared.gate(Kind::Variations, &headers, None).await {
+        Ok(delivery) => delivery,
+        Err(response) => return response,
+    };
+    let Some(page) = number(&params, "page", 1).ok().filter(|&p| p >= 1) else {
+        return woo_bad_param("page");
+    };
+    let per_page = number(&params, "per_page", 10)
+        .ok()
+        .filter(|&n| n >= 1)
+        .map(|n| capped(shared.max_limit, n.min(WOO_MAX_PER_PAGE)));
+    let Some(per_page) = per_page else {
+        return woo_bad_param("per_page");
+    };
+    let spec = id.parse().ok().and_then(|id| shared.catalog().spec(id));
+    let Some(spec) = spec else {
+        return woo_not_found(delivery);
+    };
+    let products = &shared.products;
+    let variants = products.variants(&spec);
+    let times = (products.created_ms(&spec), products.updated_ms(&spec));
+    let now = now_ms();
+    let skip = usize::try_from((page - 1).saturating_mul(per_page)).unwrap_or(usize::MAX);
+    let take = usize::try_from(per_page).unwrap_or(usize::MAX);
+    let page: Vec<WooVariation> = variants
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .take(take)
+        .map(|(order, v)| WooVariation::new(v, order, times, now))
+        .collect();
+    let total = variants.len() as u64;
+    let mut response = json(StatusCode::OK, &page, delivery);
+    total_headers(&mut response, total, total.div_ceil(per_page));
+    response
+}
+
+/// WooCommerce's `X-WP-Total` and `X-WP-TotalPages`.
+fn total_headers(response: &mut Response, total: u64, pages: u64) {
+    for (name, value) in [("x-wp-total", total), ("x-wp-totalpages", pages)] {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(name), HeaderValue::from(value));
     }
 }
 

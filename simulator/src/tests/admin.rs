@@ -148,6 +148,7 @@ async fn shutdown_stops_serving_and_run_reports_bind_errors() {
         products_file: None,
         compress: None,
         compress_always: false,
+        variants: 0,
         listen: taken.addr(),
     };
     assert!(

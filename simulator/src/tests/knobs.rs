@@ -53,10 +53,10 @@ async fn string_prices_carry_the_numbers_exact_text() {
 
 /// A products file under the build directory (tests read nothing outside the workspace),
 /// removed on drop.
-struct DumpFile(PathBuf);
+pub(super) struct DumpFile(pub(super) PathBuf);
 
 impl DumpFile {
-    fn new(name: &str, text: &str) -> DumpFile {
+    pub(super) fn new(name: &str, text: &str) -> DumpFile {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/simulator-tests");
         std::fs::create_dir_all(&dir).expect("test directory");
         let path = dir.join(format!("{name}-{}.json", std::process::id()));

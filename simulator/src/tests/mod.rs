@@ -1,7 +1,8 @@
 //! End-to-end tests of the simulator over HTTP: a server on 127.0.0.1:0 and a reqwest client.
 //! This file has the helpers and the product routes; `faults`, `admin`, `overrides`,
 //! `listing` and `auth` the rest; `styles` and `shapes` the other APIs, `since` the
-//! "changed since" filters, `knobs` string prices, products files and the rate-limit quota.
+//! "changed since" filters, `knobs` string prices, products files and the rate-limit quota,
+//! `variants` and `variant_changes` products sold in sizes and colours.
 
 mod admin;
 mod auth;
@@ -12,6 +13,8 @@ mod overrides;
 mod shapes;
 mod since;
 mod styles;
+mod variant_changes;
+mod variants;
 
 use std::net::SocketAddr;
 
