@@ -301,7 +301,6 @@ impl ShopifyProduct {
             price: p.text("price"),
             stock: p.number("stock"),
             created_at: &created_at,
-            updated_at: &updated_at,
         }
         .build();
         ShopifyProduct {

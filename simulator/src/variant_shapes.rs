@@ -181,7 +181,6 @@ pub(crate) struct ShopifyVariants<'a> {
     pub price: String,
     pub stock: Value,
     pub created_at: &'a str,
-    pub updated_at: &'a str,
 }
 
 impl ShopifyVariants<'_> {
@@ -224,7 +223,10 @@ impl ShopifyVariants<'_> {
                     option2: v.color,
                     option3: None,
                     created_at: self.created_at.to_owned(),
-                    updated_at: self.updated_at.to_owned(),
+                    // The simulator keeps no time per variant; the product's creation time
+                    // keeps a variant's answer the same while only another variant changes,
+                    // as Shopify's own per-variant `updated_at` does.
+                    updated_at: self.created_at.to_owned(),
                     taxable: true,
                     barcode: barcode(v),
                     sku: v.sku.clone(),

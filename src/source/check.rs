@@ -8,13 +8,10 @@ use reqwest::header::HeaderName;
 
 use super::file::{self, File};
 use super::{
-    Auth, Changes, DUMMYJSON, Fields, Item, List, Paging, Pointer, Source, SourceError, TimeFormat,
+    Auth, Changes, Fields, Item, List, Paging, Pointer, Source, SourceError, TimeFormat,
     Total,
 };
 use crate::domain::Currency;
-
-/// Presets a file may start from, by name.
-const PRESETS: [(&str, &str); 1] = [("dummyjson", DUMMYJSON)];
 
 const STYLES: &str = "offset, page, cursor, link_header, next_url";
 
@@ -28,35 +25,12 @@ pub(super) fn source(
         key: key.to_owned(),
         problem,
     };
-    let mut table: toml::Table = toml::from_str(text).map_err(|e| fail("", e.to_string()))?;
-    if let Some(preset) = table.get("preset") {
-        let name = preset.as_str().unwrap_or_default();
-        let Some((_, base)) = PRESETS.iter().find(|(n, _)| *n == name) else {
-            let known: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
-            return Err(fail(
-                "preset",
-                format!("unknown preset {name:?}; known: {}", known.join(", ")),
-            ));
-        };
-        let mut merged: toml::Table = toml::from_str(base).expect("a preset is valid TOML");
-        merge(&mut merged, std::mem::take(&mut table));
-        table = merged;
-    }
+    let table: toml::Table = toml::from_str(text).map_err(|e| fail("", e.to_string()))?;
+    let checker = Checker { fail: &fail, env };
+    let table = preset::apply(table, &checker)?;
     let file: File = serde_path_to_error::deserialize(table)
         .map_err(|e| fail(&e.path().to_string(), e.inner().to_string()))?;
-    Checker { fail: &fail, env }.source(origin, file)
-}
-
-/// `over`'s keys replace `base`'s, tables merged key by key.
-fn merge(base: &mut toml::Table, over: toml::Table) {
-    for (key, value) in over {
-        match (base.get_mut(&key), value) {
-            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => merge(inner, value),
-            (_, value) => {
-                base.insert(key, value);
-            }
-        }
-    }
+    checker.source(origin, file)
 }
 
 struct Checker<'a> {
@@ -401,5 +375,6 @@ fn misplaced_id(template: &str) -> Option<&'static str> {
 
 mod access;
 mod model;
+mod preset;
 #[cfg(test)]
 mod tests;

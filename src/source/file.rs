@@ -11,6 +11,9 @@ pub struct File {
     /// Applied before these shapes are read; here so `deny_unknown_fields` accepts the key.
     #[serde(rename = "preset")]
     pub _preset: Option<String>,
+    /// Filled into `{base_url}` before these shapes are read.
+    #[serde(rename = "base_url")]
+    pub _base_url: Option<String>,
     pub currency: Option<String>,
     pub list: Option<List>,
     pub item: Option<Item>,

@@ -25,6 +25,9 @@ pub use raw::{RawRecord, Text};
 /// The built-in DummyJSON source, also the `dummyjson` preset.
 pub const DUMMYJSON: &str = include_str!("../../sources/dummyjson.toml");
 
+/// The `shopify` preset: Shopify's Admin REST products, variants nested.
+pub const SHOPIFY: &str = include_str!("../../sources/shopify.toml");
+
 /// A checked source.
 #[derive(Clone, Debug)]
 pub struct Source {

@@ -34,6 +34,7 @@ mod medusa_pusher;
 mod medusa_sink;
 mod medusa_switch;
 mod resume;
+mod shop_presets;
 mod sources;
 mod support;
 mod sync_engine;

@@ -18,9 +18,10 @@ const SHOPIFY: &str = include_str!("../../sources/shopify.toml");
 pub(crate) fn source_at(sim: &Simulator, text: &str, env: &[(&str, &str)]) -> Source {
     let base = sim.url();
     let origin = base.origin().ascii_serialization();
-    let text = text
-        .replace("https://shop.example/wp-json", &origin)
-        .replace("https://your-shop.myshopify.com", &origin);
+    let mut text = text.replace("https://shop.example/wp-json", &origin);
+    if text.contains("{base_url}") {
+        text = format!("base_url = \"{origin}\"\n{text}");
+    }
     Source::parse("test.toml", &text, |name| {
         env.iter()
             .find(|(n, _)| *n == name)
