@@ -177,12 +177,11 @@ pub(crate) struct WooProduct {
     brands: Vec<Term>,
     weight: String,
     dimensions: WooDimensions,
-    /// A variable product's variation attributes (a simple product has none).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    attributes: Option<Vec<WooAttribute>>,
-    /// A variable product's variation ids.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    variations: Option<Vec<u64>>,
+    /// A variable product's variation attributes (empty for a simple product, as WooCommerce
+    /// serves it).
+    attributes: Vec<WooAttribute>,
+    /// A variable product's variation ids (empty for a simple product).
+    variations: Vec<u64>,
     date_created_gmt: String,
     date_modified_gmt: String,
     meta_data: Vec<Value>,
@@ -251,8 +250,16 @@ impl WooProduct {
                 width: p.nested("dimensions", "width"),
                 height: p.nested("dimensions", "height"),
             },
-            attributes: variable.then(|| woo_attributes(p.variants)),
-            variations: variable.then(|| p.variants.iter().map(|v| v.id).collect()),
+            attributes: if variable {
+                woo_attributes(p.variants)
+            } else {
+                Vec::new()
+            },
+            variations: if variable {
+                p.variants.iter().map(|v| v.id).collect()
+            } else {
+                Vec::new()
+            },
             date_created_gmt: woo_time(p.created_ms),
             date_modified_gmt: woo_time(p.updated_ms),
             meta_data: Vec::new(),

@@ -27,12 +27,19 @@ const SHOPIFY_LIMIT: (u64, u64) = (50, 250);
 /// The Shopify API version in the paths.
 const SHOPIFY_PRODUCTS: &str = "/admin/api/2024-07/products.json";
 
-/// The WooCommerce and Shopify routes.
+/// The WooCommerce and Shopify routes. WooCommerce's are served both where WordPress puts them
+/// (`/wp-json/wc/v3/...`, what the `woocommerce` preset asks for) and without the prefix.
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/wc/v3/products", get(woo_list))
         .route("/wc/v3/products/{id}", get(woo_single))
         .route("/wc/v3/products/{id}/variations", get(woo_variations))
+        .route("/wp-json/wc/v3/products", get(woo_list))
+        .route("/wp-json/wc/v3/products/{id}", get(woo_single))
+        .route(
+            "/wp-json/wc/v3/products/{id}/variations",
+            get(woo_variations),
+        )
         .route(SHOPIFY_PRODUCTS, get(shopify_list))
         .route("/admin/api/2024-07/products/{file}", get(shopify_single))
 }

@@ -329,7 +329,9 @@ impl WooVariation {
         WooVariation {
             id: v.id,
             date_created_gmt: woo_time(times.0),
-            date_modified_gmt: woo_time(times.1),
+            // The simulator keeps no time per variation: the product's creation time keeps a
+            // variation's answer the same while only another one changes.
+            date_modified_gmt: woo_time(times.0),
             sku: v.sku.clone(),
             global_unique_id: barcode(v),
             price: active_price(v, now).to_owned(),

@@ -36,14 +36,17 @@ impl ProductEvent {
         message: ProductUpdated,
         sequence: u64,
         latest: DateTime<Utc>,
-        read_product: impl Fn(&str) -> Result<Product, InvalidProduct>,
+        read_product: impl Fn(&str) -> Result<Option<Product>, InvalidProduct>,
     ) -> Result<Self, InvalidMessage> {
         let carried = match &message.product {
             None => None,
-            Some(raw) => {
-                let product = read_product(raw.get()).map_err(|e| {
-                    InvalidMessage(format!("the event's product is not valid: {}", e.message))
-                })?;
+            Some(raw) => read_product(raw.get()).map_err(|e| {
+                InvalidMessage(format!("the event's product is not valid: {}", e.message))
+            })?,
+        };
+        let carried = match carried {
+            None => None,
+            Some(product) => {
                 if product.external_id != message.product_id {
                     return Err(InvalidMessage(format!(
                         "the event is for product {} but carries product {}",

@@ -19,11 +19,17 @@ pub(super) struct Lister {
     upstream: Upstream,
     /// The catalog to sift against; none when it is known to hold nothing to find.
     catalog: Option<Store>,
+    /// Variant requests of one page in flight at a time, for a source that fetches variants.
+    concurrency: usize,
 }
 
 impl Lister {
-    pub fn new(upstream: Upstream, catalog: Option<Store>) -> Lister {
-        Lister { upstream, catalog }
+    pub fn new(upstream: Upstream, catalog: Option<Store>, concurrency: usize) -> Lister {
+        Lister {
+            upstream,
+            catalog,
+            concurrency: concurrency.max(1),
+        }
     }
 
     /// The listing page `at` (with `since`: only products changed since then), ready for the
@@ -33,8 +39,43 @@ impl Lister {
         at: &PageAt,
         since: Option<(&str, &str)>,
     ) -> Result<PreparedPage, UpstreamError> {
-        let raw = self.upstream.records_at(at, since).await?;
+        let mut raw = self.upstream.records_at(at, since).await?;
+        if self.upstream.fetches_variants() {
+            self.fetch_variants(&mut raw).await;
+        }
         Ok(sift(self.catalog.as_ref(), raw).await)
+    }
+
+    /// Fetches the variants of the page's products that list variant ids from their own
+    /// endpoint, `concurrency` at a time. A product whose variants cannot be fetched fails
+    /// alone; one the endpoint no longer has (404) fails alone too, and the next full sync's
+    /// archive check confirms it gone.
+    async fn fetch_variants(&self, page: &mut RawPage) {
+        use futures_util::StreamExt;
+        let wanted: Vec<(usize, String)> = (0..page.len())
+            .filter(|i| page.wants_variants(*i))
+            .filter_map(|i| Some((i, page.id(i)?.to_owned())))
+            .collect();
+        let fetched: Vec<(usize, Result<Vec<u8>, String>)> = futures_util::stream::iter(wanted)
+            .map(|(i, id)| async move {
+                let result = match self.upstream.variant_records(&id).await {
+                    Ok(Some(records)) => Ok(records),
+                    Ok(None) => Err(format!(
+                        "the upstream has no variants of product {id} (404): it was removed while it was listed"
+                    )),
+                    Err(e) => Err(format!(
+                        "could not fetch the variants of product {id}: {}",
+                        error_chain(&e)
+                    )),
+                };
+                (i, result)
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        for (i, result) in fetched {
+            page.set_variants(i, result);
+        }
     }
 }
 

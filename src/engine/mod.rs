@@ -229,7 +229,11 @@ impl Engine {
     /// product (a first load: a sift would find nothing, at one statement per page).
     async fn lister(&self) -> listed::Lister {
         let empty = matches!(self.store.any_live_products().await, Ok(false));
-        listed::Lister::new(self.upstream.clone(), (!empty).then(|| self.store.clone()))
+        listed::Lister::new(
+            self.upstream.clone(),
+            (!empty).then(|| self.store.clone()),
+            self.settings.concurrency,
+        )
     }
 
     /// A batch writer with this engine's batch size, write concurrency and retries.

@@ -8,8 +8,7 @@ use reqwest::header::HeaderName;
 
 use super::file::{self, File};
 use super::{
-    Auth, Changes, Fields, Item, List, Paging, Pointer, Source, SourceError, TimeFormat,
-    Total,
+    Auth, Changes, Fields, Item, List, Paging, Pointer, Source, SourceError, TimeFormat, Total,
 };
 use crate::domain::Currency;
 
@@ -272,26 +271,31 @@ impl Checker<'_> {
 
     fn item(&self, item: file::Item) -> Result<Item, SourceError> {
         let url = self.required("item.url", item.url)?;
+        Ok(Item {
+            url: self.id_url("item.url", &url)?,
+            record: self.single("item.record", item.record.as_deref().unwrap_or(""))?,
+            query: item.query.into_iter().collect(),
+        })
+    }
+
+    /// A URL with `{id}` where a product id goes, in the path or the query only.
+    fn id_url(&self, key: &str, url: &str) -> Result<String, SourceError> {
         if !url.contains("{id}") {
             return Err((self.fail)(
-                "item.url",
+                key,
                 "must contain {id}, where the product id goes".into(),
             ));
         }
-        if let Some(part) = misplaced_id(&url) {
+        if let Some(part) = misplaced_id(url) {
             return Err((self.fail)(
-                "item.url",
+                key,
                 format!(
                     "{{id}} stands in the {part}: it may only stand in the path or the query, so that no product id can choose where requests (and their credentials) go"
                 ),
             ));
         }
-        self.url("item.url", &url.replace("{id}", "id"))?;
-        Ok(Item {
-            url,
-            record: self.single("item.record", item.record.as_deref().unwrap_or(""))?,
-            query: item.query.into_iter().collect(),
-        })
+        self.url(key, &url.replace("{id}", "id"))?;
+        Ok(url.to_owned())
     }
 
     fn changes(&self, c: file::Changes) -> Result<Changes, SourceError> {

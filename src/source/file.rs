@@ -30,6 +30,10 @@ pub struct File {
 #[serde(deny_unknown_fields)]
 pub struct Variants {
     pub records: Option<String>,
+    pub url: Option<String>,
+    pub page_size: Option<u32>,
+    pub limit_param: Option<String>,
+    pub page_param: Option<String>,
     pub external_id: Option<String>,
     pub title: Option<String>,
     pub sku: Option<String>,

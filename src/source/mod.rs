@@ -28,6 +28,9 @@ pub const DUMMYJSON: &str = include_str!("../../sources/dummyjson.toml");
 /// The `shopify` preset: Shopify's Admin REST products, variants nested.
 pub const SHOPIFY: &str = include_str!("../../sources/shopify.toml");
 
+/// The `woocommerce` preset: WooCommerce REST v3 products, variations from their own endpoint.
+pub const WOOCOMMERCE: &str = include_str!("../../sources/woocommerce.toml");
+
 /// A checked source.
 #[derive(Clone, Debug)]
 pub struct Source {
@@ -162,6 +165,9 @@ pub struct VariantFields {
     /// by element). A record where it selects nothing is its own single variant, with the
     /// product's id.
     pub records: Option<Pointer>,
+    /// The variants' own endpoint, for a record whose `records` lists only variant ids
+    /// (WooCommerce's variations).
+    pub endpoint: Option<VariantEndpoint>,
     pub external_id: Pointer,
     pub title: Option<Pointer>,
     pub sku: Option<Pointer>,
@@ -172,6 +178,17 @@ pub struct VariantFields {
     /// The variant's members kept as its attributes; `None`: every member no pointer takes
     /// whole.
     pub attributes: Option<Vec<String>>,
+}
+
+/// Where a product's variants are fetched from when its record lists only their ids: pages of
+/// records, numbered from 1, until one comes short.
+#[derive(Clone, Debug)]
+pub struct VariantEndpoint {
+    /// With `{id}` where the product id goes (one escaped path segment).
+    pub url: String,
+    pub page_size: u32,
+    pub limit_param: String,
+    pub page_param: String,
 }
 
 /// How a variant names its option values.

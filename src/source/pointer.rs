@@ -117,7 +117,8 @@ impl Pointer {
     }
 
     /// Whether `record` has what the pointer goes through, up to its first `*` or `[key=value]`:
-    /// the field is there, even if null or an empty array (`/images/*/src` needs `images`).
+    /// the field is there, even if null or an empty array (`/images/*/src` and `/images/0/src`
+    /// need `images`).
     pub fn reaches_in(&self, record: &RawRecord<'_>) -> bool {
         let mut current = record.raw();
         for (i, segment) in self.segments.iter().enumerate() {
@@ -131,7 +132,8 @@ impl Pointer {
             };
             match next {
                 Some(next) => current = next,
-                None => return false,
+                // An array shorter than the index is a value too (`brands: []`).
+                None => return current.get().starts_with('[') && key.parse::<usize>().is_ok(),
             }
         }
         true

@@ -10,6 +10,8 @@ mod listing;
 mod mapping;
 mod mend;
 mod records;
+mod urls;
+mod variants;
 mod wire;
 
 use std::sync::Arc;
@@ -225,52 +227,18 @@ impl Upstream {
         mapping::record_id(&self.source.fields, record)
     }
 
-    /// The item URL of product `id`: the id percent-encoded into the path segment where the
-    /// source's `{id}` stands. Whatever the id, the request goes to the origin (scheme, host
-    /// and port) of the item URL as written, braces and all: an id that would send it, and the
-    /// source's credentials with it, anywhere else is refused.
+    /// The item URL of product `id` (see [`urls::id_url`]).
     fn item_url(&self, id: &str) -> Result<Url, UpstreamError> {
-        use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-        /// What may not stand raw in one path segment (RFC 3986 `pchar` keeps the rest).
-        const SEGMENT: &AsciiSet = &CONTROLS
-            .add(b' ')
-            .add(b'"')
-            .add(b'#')
-            .add(b'%')
-            .add(b'/')
-            .add(b'<')
-            .add(b'>')
-            .add(b'?')
-            .add(b'[')
-            .add(b'\\')
-            .add(b']')
-            .add(b'^')
-            .add(b'`')
-            .add(b'{')
-            .add(b'|')
-            .add(b'}');
-        let template = &self.source.item.url;
-        let encoded = utf8_percent_encode(id, SEGMENT).to_string();
-        let mut url = Url::parse(&template.replace("{id}", &encoded))
-            .map_err(|_| UpstreamError::Config("the item URL with the product id is not a URL"))?;
-        // No id has braces, so an `{id}` in the host makes every id's origin differ.
-        let origin = Url::parse(template).map(|t| t.origin());
-        if origin.as_ref().ok() != Some(&url.origin()) {
-            return Err(UpstreamError::Config(
-                "the product id would send the item request to another origin than the item URL's",
-            ));
-        }
-        if !self.source.item.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(&self.source.item.query);
-        }
-        Ok(url)
+        urls::id_url(&self.source.item.url, id, &self.source.item.query)
     }
 
     /// Reads a product an event carries, one record read by the source's mapping. It must be
     /// whole — every mapped field and kept attribute there, but those the source says the
     /// upstream omits when empty — and every value valid, like a listed product: applying a
     /// partial record would wipe what it leaves out.
-    pub fn event_product(&self, raw: &str) -> Result<Product, InvalidProduct> {
+    /// `Ok(None)` for a record whose variants come from their own endpoint: an event cannot
+    /// carry them, so the worker fetches the product instead.
+    pub fn event_product(&self, raw: &str) -> Result<Option<Product>, InvalidProduct> {
         let record: &RawValue = serde_json::from_str(raw).map_err(|e| InvalidProduct {
             product_id: None,
             message: format!("not a JSON record: {e}"),
@@ -286,7 +254,10 @@ impl Upstream {
                 ),
             });
         }
-        mapping::product(&self.source.fields, record)
+        if self.fetches_variants() && mapping::lists_variant_ids(&self.source.fields, record) {
+            return Ok(None);
+        }
+        mapping::product(&self.source.fields, record).map(Some)
     }
 
     /// Fetches one product by id; `Ok(None)` when the upstream answers 404.
@@ -303,19 +274,51 @@ impl Upstream {
             otel.status_description = tracing::field::Empty,
         );
         let url = &url;
-        self.http
+        let answer = self
+            .http
             .with_retries(|resends| async move {
                 match self.http.get(url, resends).await {
-                    Ok(answer) => Ok(Some(self.decode_item(&answer.body)?)),
+                    Ok(answer) => {
+                        let decoded = self.decode_item(&answer.body, None)?;
+                        Ok(Some((answer.body, decoded)))
+                    }
                     Err(e) if http::is_not_found(&e) => Ok(None),
                     Err(e) => Err(e),
                 }
             })
             .instrument(span)
-            .await
+            .await?;
+        let Some((body, decoded)) = answer else {
+            return Ok(None);
+        };
+        if !self.fetches_variants() || !self.item_lists_variants(&body) {
+            return Ok(Some(decoded));
+        }
+        // Its variants from their own endpoint; gone there too means gone.
+        let Some(variants) = self.variant_records(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.decode_item(&body, Some(&variants))?))
     }
 
-    fn decode_item(&self, body: &[u8]) -> Result<Result<Product, InvalidProduct>, UpstreamError> {
+    /// Whether the item answer `body` is a product listing variant ids to fetch.
+    fn item_lists_variants(&self, body: &[u8]) -> bool {
+        serde_json::from_slice::<&RawValue>(body)
+            .ok()
+            .and_then(|root| self.source.item.record.select_raw(root).ok().flatten())
+            .is_some_and(|record| mapping::lists_variant_ids(&self.source.fields, record))
+    }
+
+    /// The product in the item answer `body`, with `variants` (a JSON array) when fetched.
+    fn decode_item(
+        &self,
+        body: &[u8],
+        variants: Option<&[u8]>,
+    ) -> Result<Result<Product, InvalidProduct>, UpstreamError> {
+        let variants: Option<&RawValue> = match variants {
+            None => None,
+            Some(bytes) => Some(serde_json::from_slice(bytes).map_err(wire::json_error)?),
+        };
         mend::parse_tolerantly(body, |body, mended| {
             let root: &RawValue = serde_json::from_slice(body).map_err(wire::json_error)?;
             let record = self
@@ -338,7 +341,7 @@ impl Upstream {
                     product_id: self.record_id(record),
                     message,
                 }),
-                None => mapping::product(&self.source.fields, record),
+                None => mapping::product_with(&self.source.fields, record, variants),
             })
         })
     }

@@ -36,8 +36,11 @@ struct Record {
     start: usize,
     end: usize,
     id: Option<String>,
-    /// Why the record cannot be read as it came (bad bytes inside it).
+    /// Why the record cannot be read as it came (bad bytes inside it, or variants that could
+    /// not be fetched).
     flaw: Option<String>,
+    /// Its variants from their own endpoint (a JSON array), for a source that fetches them.
+    variants: Option<Vec<u8>>,
 }
 
 /// The seed of a source's record fingerprints: its mapping, so records read by another mapping
@@ -73,6 +76,7 @@ impl RawPage {
                         end: start + raw.get().len(),
                         id: mapping::record_id(&source.fields, raw),
                         flaw: mended.and_then(|m| m.flaw_in(raw)),
+                        variants: None,
                     }
                 })
                 .collect();
@@ -109,8 +113,39 @@ impl RawPage {
     /// taken for unchanged.
     pub fn fingerprint(&self, i: usize) -> Option<RecordFingerprint> {
         let record = &self.records[i];
-        (record.flaw.is_none())
-            .then(|| RecordFingerprint::of(self.seed, &self.body[record.start..record.end]))
+        if record.flaw.is_some() {
+            return None;
+        }
+        let bytes = &self.body[record.start..record.end];
+        Some(match &record.variants {
+            None => RecordFingerprint::of(self.seed, bytes),
+            // The record with its variants: a change to either is a change.
+            Some(variants) => {
+                RecordFingerprint::of(self.seed, &[bytes, b"\x1f", variants.as_slice()].concat())
+            }
+        })
+    }
+
+    /// Whether record `i` lists variants to fetch from the source's variants endpoint (a
+    /// non-empty list at `variants.records`).
+    pub fn wants_variants(&self, i: usize) -> bool {
+        let record = &self.records[i];
+        if record.flaw.is_some() || record.id.is_none() {
+            return false;
+        }
+        let text = std::str::from_utf8(&self.body[record.start..record.end]).unwrap_or("{}");
+        serde_json::from_str::<&RawValue>(text)
+            .is_ok_and(|raw| mapping::lists_variant_ids(&self.source.fields, raw))
+    }
+
+    /// Gives record `i` its variants as fetched: their records (a JSON array), or why they
+    /// could not be (the record then fails alone).
+    pub fn set_variants(&mut self, i: usize, fetched: Result<Vec<u8>, String>) {
+        let record = &mut self.records[i];
+        match fetched {
+            Ok(variants) => record.variants = Some(variants),
+            Err(why) => record.flaw = Some(why),
+        }
     }
 
     /// Record `i` read with the source's mapping.
@@ -133,7 +168,19 @@ impl RawPage {
             product_id: record.id.clone(),
             message: format!("not a JSON record: {e}"),
         })?;
-        mapping::product(&self.source.fields, raw)
+        let variants = match &record.variants {
+            None => None,
+            Some(bytes) => Some(
+                std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|text| serde_json::from_str::<&RawValue>(text).ok())
+                    .ok_or_else(|| InvalidProduct {
+                        product_id: record.id.clone(),
+                        message: "its variants are not JSON".into(),
+                    })?,
+            ),
+        };
+        mapping::product_with(&self.source.fields, raw, variants)
     }
 
     /// Every record decoded.

@@ -28,6 +28,7 @@ updated_at = "/date_modified_gmt"
         .event_product(
             r#"{"id":12,"name":"Lamp","price":"24.990","date_modified_gmt":"2026-12-01T10:00:00"}"#,
         )
+        .unwrap()
         .unwrap();
     assert_eq!(product.price().unwrap().as_str(), "24.990");
     assert!(product.source_updated_at.is_some());
@@ -95,6 +96,7 @@ images = "/images/*/src"
     // Present but empty is the upstream saying "none": taken as it is.
     let empty = strict
         .event_product(r#"{"id":12,"name":"Lamp","price":"24.99","sku":null,"images":[]}"#)
+        .unwrap()
         .unwrap();
     assert!(empty.sku().is_none() && empty.images.is_empty());
     let lenient = source("[events]\nmay_omit = [\"sku\", \"images\"]");
@@ -107,6 +109,39 @@ images = "/images/*/src"
         assert_eq!(error.key, "events.may_omit");
         assert!(error.problem.contains(problem), "{}", error.problem);
     }
+}
+
+#[test]
+fn an_event_record_whose_variants_have_their_own_endpoint_is_fetched_instead() {
+    init();
+    let text = "preset = \"woocommerce\"\nbase_url = \"https://shop.example\"\n";
+    let env = |name: &str| name.starts_with("WC_").then(|| "k".to_owned());
+    let mut settings = UpstreamSettings::new(Url::parse("https://shop.example/").unwrap());
+    settings.source = Some(Source::parse("woo.toml", text, env).unwrap());
+    let upstream = Upstream::new(&settings).unwrap();
+    let record = |variations: &str| {
+        format!(
+            r#"{{"id":40,"name":"Hoodie","description":"","categories":[],"brands":[],"images":[],
+            "tags":[],"date_modified_gmt":"2026-12-01T10:00:00","attributes":[],"sku":"H",
+            "stock_quantity":null,"regular_price":"10","sale_price":"","variations":{variations}}}"#
+        )
+    };
+    assert!(
+        upstream.event_product(&record("[41,42]")).unwrap().is_none(),
+        "a variable product's variations are not in the event"
+    );
+    let simple = upstream.event_product(&record("[]")).unwrap().unwrap();
+    assert_eq!(simple.variants.len(), 1, "a simple product is its own variant");
+    let url = urls::id_url(
+        "https://shop.example/wp-json/wc/v3/products/{id}/variations",
+        "40",
+        &[("per_page".into(), "100".into())],
+    )
+    .unwrap();
+    assert_eq!(
+        url.as_str(),
+        "https://shop.example/wp-json/wc/v3/products/40/variations?per_page=100"
+    );
 }
 
 #[test]

@@ -560,7 +560,7 @@ async fn source_check_and_sync_read_a_woocommerce_source(pool: PgPool) {
     let sim = simulator(250).await;
     let origin = sim.url().origin().ascii_serialization();
     let text = include_str!("../../sources/woocommerce.toml")
-        .replace("https://shop.example/wp-json", &origin)
+        .replace("{base_url}/wp-json", &origin)
         .replace("requests = 10", "requests = 1000");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("woo.toml");

@@ -90,7 +90,7 @@ async fn every_command_that_prints_ends_quietly_when_its_reader_has_gone(pool: P
     std::fs::write(
         source.path(),
         include_str!("../../sources/woocommerce.toml")
-            .replace("https://shop.example/wp-json", &origin)
+            .replace("{base_url}/wp-json", &origin)
             .replace("requests = 10", "requests = 1000"),
     )
     .unwrap();

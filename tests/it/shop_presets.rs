@@ -95,7 +95,11 @@ async fn a_three_line_shopify_file_syncs_a_shop_variant_by_variant(pool: PgPool)
     let variants = shop(&sim);
     assert_eq!(first.counts.created, PRODUCTS);
     assert_eq!(first.counts.variants.created, variants.len() as u64);
-    assert_eq!(catalog(&pool).await, variants, "every variant, field by field");
+    assert_eq!(
+        catalog(&pool).await,
+        variants,
+        "every variant, field by field"
+    );
     let options: String =
         sqlx::query_scalar("select options::text from products where external_id = '1'")
             .fetch_one(&pool)
@@ -171,4 +175,133 @@ fn a_preset_needs_the_shops_address() {
     assert_eq!(source.fields.currency.as_str(), "eur");
     let no_token = Source::parse("shop.toml", file, |_| None).unwrap_err();
     assert_eq!(no_token.key, "auth.value_env");
+}
+
+/// The whole source file a user writes for a WooCommerce shop.
+fn woo_three_lines(sim: &Simulator) -> Source {
+    let text = format!(
+        "preset = \"woocommerce\"\nbase_url = \"{}\"\ncurrency = \"usd\"\n",
+        sim.url().origin().ascii_serialization()
+    );
+    let mut source = Source::parse("shop.toml", &text, |name| match name {
+        "WC_CONSUMER_KEY" => Some("ck".into()),
+        "WC_CONSUMER_SECRET" => Some("cs".into()),
+        _ => None,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    source.rate_limit = None;
+    source
+}
+
+/// Every live variant as WooCommerce serves it: (product, sku, title, stock, base, sale).
+fn woo_shop(sim: &Simulator) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for id in 1..=PRODUCTS {
+        for v in sim.variants(id) {
+            let fields = [
+                Some(id.to_string()),
+                Some(v.sku.clone()),
+                Some(format!("{} / {}", v.size, v.color)),
+                Some(v.stock.to_string()),
+                Some(v.price.clone()),
+                v.sale_price.clone(),
+            ];
+            let text: Vec<String> = fields.into_iter().flatten().collect();
+            out.insert(v.id.to_string(), text.join("|"));
+        }
+    }
+    out
+}
+
+async fn woo_catalog(pool: &PgPool) -> BTreeMap<String, String> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select v.external_id, concat_ws('|', p.external_id, v.sku, v.title, v.stock, \
+           (select amount::text from variant_prices where variant_id = v.id and kind = 'base'), \
+           (select amount::text from variant_prices where variant_id = v.id and kind = 'sale')) \
+         from product_variants v join products p on p.id = v.product_id \
+         where v.archived_at is null and p.archived_at is null",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    rows.into_iter().collect()
+}
+
+#[sqlx::test]
+async fn a_three_line_woocommerce_file_fetches_variations_of_what_it_lists(pool: PgPool) {
+    let sim = simulator_with(SimulatorConfig {
+        products: PRODUCTS,
+        variants: 3,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let source = woo_three_lines(&sim);
+    let mut settings = settings();
+    settings.page_size = source.list.page_size;
+    let engine = engine_with(&pool, upstream_for(&sim, source), settings);
+
+    let first = synced(&engine).await;
+    assert_eq!(first.counts.created, PRODUCTS);
+    assert_eq!(woo_catalog(&pool).await, woo_shop(&sim), "every variation");
+    let variable = (1..=PRODUCTS)
+        .filter(|id| !sim.variants(*id).is_empty())
+        .count() as u64;
+    assert!(variable > 0);
+    assert!(sim.request_counts().variations >= variable);
+
+    // A full run reads every variable product's variations again, and writes nothing.
+    let before = sim.request_counts().variations;
+    let again = synced(&engine).await;
+    assert_eq!(again.counts.unchanged, PRODUCTS);
+    assert_eq!(again.counts.variants, Default::default());
+    assert!(sim.request_counts().variations - before >= variable);
+
+    // One variation's price: that product, that variation.
+    let v = &sim.variants(9)[0];
+    assert!(sim.set_variant_price(9, v.id, "1.23"));
+    let one = synced(&engine).await;
+    assert_eq!((one.counts.updated, one.counts.variants.updated), (1, 1));
+    assert_eq!(woo_catalog(&pool).await, woo_shop(&sim));
+
+    // A changes run asks for the variations of the products it lists, no others.
+    let w = &sim.variants(21)[0];
+    assert!(sim.set_variant_price(21, w.id, "2.34"));
+    let before = sim.request_counts().variations;
+    let changes = run(
+        &engine,
+        catalog_sync::engine::RunRequest::new(catalog_sync::engine::Target::Changes),
+    )
+    .await;
+    assert_eq!(changes.status, RunStatus::Succeeded, "{changes:?}");
+    assert_eq!(changes.counts.variants.updated, 1, "{changes:?}");
+    let asked = sim.request_counts().variations - before;
+    assert!(
+        asked >= 1 && asked <= changes.counts.fetched,
+        "{asked} for {changes:?}"
+    );
+    assert_eq!(woo_catalog(&pool).await, woo_shop(&sim));
+
+    // A targeted sync reads the product from the item endpoint, its variations from theirs.
+    let removed = sim.variants(33)[0].id;
+    assert!(sim.remove_variant(33, removed));
+    let added = sim.add_variant(33).unwrap();
+    let targeted = run(
+        &engine,
+        catalog_sync::engine::RunRequest::new(catalog_sync::engine::Target::Products(vec![
+            "33".into(),
+        ])),
+    )
+    .await;
+    assert_eq!(targeted.status, RunStatus::Succeeded, "{targeted:?}");
+    assert_eq!(
+        (
+            targeted.counts.variants.created,
+            targeted.counts.variants.archived
+        ),
+        (1, 1),
+        "{targeted:?}"
+    );
+    let now = woo_catalog(&pool).await;
+    assert!(now.contains_key(&added.to_string()) && !now.contains_key(&removed.to_string()));
+    assert_eq!(now, woo_shop(&sim));
 }

@@ -18,7 +18,8 @@ const SHOPIFY: &str = include_str!("../../sources/shopify.toml");
 pub(crate) fn source_at(sim: &Simulator, text: &str, env: &[(&str, &str)]) -> Source {
     let base = sim.url();
     let origin = base.origin().ascii_serialization();
-    let mut text = text.replace("https://shop.example/wp-json", &origin);
+    // The simulator serves WooCommerce's routes without WordPress's `/wp-json` prefix.
+    let mut text = text.replace("{base_url}/wp-json", &origin);
     if text.contains("{base_url}") {
         text = format!("base_url = \"{origin}\"\n{text}");
     }

@@ -166,7 +166,7 @@ async fn a_source_file_event_missing_mapped_fields_is_dead_lettered_and_wipes_no
     assert_eq!(dead.len(), 1, "{dead:#?}");
     let reason = dead[0]["reason"].as_str().unwrap();
     assert!(
-        reason.contains("incomplete") && reason.contains("sku"),
+        reason.contains("incomplete") && reason.contains("images"),
         "{reason}"
     );
     assert_eq!(stored().await, before, "nothing wiped");

@@ -131,7 +131,11 @@ async fn products_sold_one_way_keep_their_shapes_until_given_variants() {
     assert!(sim.variants(8).is_empty());
     let (_, _, woo) = fetch_json(&sim, "/wc/v3/products/8").await;
     assert_eq!(woo["type"], "simple");
-    assert!(woo.get("variations").is_none() && woo.get("attributes").is_none());
+    assert_eq!(
+        (&woo["variations"], &woo["attributes"]),
+        (&json!([]), &json!([])),
+        "as WooCommerce serves a simple product"
+    );
     let (_, _, shopify) = fetch_json(&sim, "/admin/api/2024-07/products/8.json").await;
     let s = &shopify["product"];
     assert_eq!(

@@ -4,7 +4,8 @@ use super::Checker;
 use crate::domain::{Currency, PriceKind};
 use crate::source::file;
 use crate::source::{
-    Fields, OptionFields, Pointer, PriceField, SourceError, VariantFields, VariantOptions,
+    Fields, OptionFields, Pointer, PriceField, SourceError, VariantEndpoint, VariantFields,
+    VariantOptions,
 };
 
 impl Checker<'_> {
@@ -87,11 +88,36 @@ impl Checker<'_> {
             }
             pairs.push((&p.currency, p.kind));
         }
+        let endpoint = match v.url {
+            None => None,
+            Some(url) => {
+                if v.records.is_none() {
+                    return Err((self.fail)(
+                        "variants.url",
+                        "needs variants.records: the record's list of variant ids, which says whether a product has variants to fetch".into(),
+                    ));
+                }
+                let page_size = v.page_size.unwrap_or(100);
+                if !(1..=1000).contains(&page_size) {
+                    return Err((self.fail)(
+                        "variants.page_size",
+                        "must be between 1 and 1000".into(),
+                    ));
+                }
+                Some(VariantEndpoint {
+                    url: self.id_url("variants.url", &url)?,
+                    page_size,
+                    limit_param: v.limit_param.unwrap_or_else(|| "per_page".into()),
+                    page_param: v.page_param.unwrap_or_else(|| "page".into()),
+                })
+            }
+        };
         Ok(VariantFields {
             records: v
                 .records
                 .map(|t| self.pointer("variants.records", &t))
                 .transpose()?,
+            endpoint,
             external_id: one(
                 "external_id",
                 Some(v.external_id.unwrap_or_else(|| "/id".into())),

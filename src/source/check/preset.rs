@@ -2,13 +2,20 @@
 //! and overrides its keys; `{base_url}` in any of its strings is the file's `base_url`.
 
 use super::Checker;
-use crate::source::{DUMMYJSON, SHOPIFY, SourceError};
+use crate::source::{DUMMYJSON, SHOPIFY, SourceError, WOOCOMMERCE};
 
 /// Presets a file may start from, by name.
-const PRESETS: [(&str, &str); 2] = [("dummyjson", DUMMYJSON), ("shopify", SHOPIFY)];
+const PRESETS: [(&str, &str); 3] = [
+    ("dummyjson", DUMMYJSON),
+    ("shopify", SHOPIFY),
+    ("woocommerce", WOOCOMMERCE),
+];
 
 /// The file's table with its preset applied and `{base_url}` filled in.
-pub(super) fn apply(mut table: toml::Table, checker: &Checker<'_>) -> Result<toml::Table, SourceError> {
+pub(super) fn apply(
+    mut table: toml::Table,
+    checker: &Checker<'_>,
+) -> Result<toml::Table, SourceError> {
     if let Some(preset) = table.get("preset") {
         let name = preset.as_str().unwrap_or_default();
         let Some((_, base)) = PRESETS.iter().find(|(n, _)| *n == name) else {

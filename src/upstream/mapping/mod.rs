@@ -16,6 +16,16 @@ use values::{list_item, scalar, timestamp};
 /// Converts one record to a product; a record that is not one fails alone, with its id when
 /// it has a readable one.
 pub fn product(fields: &Fields, raw: &RawValue) -> Result<Product, InvalidProduct> {
+    product_with(fields, raw, None)
+}
+
+/// Converts one record to a product whose variants, when given, are the records of `variants`
+/// (a JSON array fetched from the source's variants endpoint).
+pub fn product_with(
+    fields: &Fields,
+    raw: &RawValue,
+    variants: Option<&RawValue>,
+) -> Result<Product, InvalidProduct> {
     let record = RawRecord::parse(raw).map_err(|e| InvalidProduct {
         product_id: None,
         message: format!("the record is not a JSON object: {e}"),
@@ -23,8 +33,29 @@ pub fn product(fields: &Fields, raw: &RawValue) -> Result<Product, InvalidProduc
     Mapped {
         fields,
         record: &record,
+        fetched: variants,
     }
     .product()
+}
+
+/// Whether `raw` lists variant ids whose records come from the source's variants endpoint (a
+/// non-empty list at `variants.records`).
+pub fn lists_variant_ids(fields: &Fields, raw: &RawValue) -> bool {
+    let Some(pointer) = fields
+        .variants
+        .as_ref()
+        .filter(|v| v.endpoint.is_some())
+        .and_then(|v| v.records.as_ref())
+    else {
+        return false;
+    };
+    RawRecord::parse(raw)
+        .ok()
+        .and_then(|r| pointer.first_in(&r).ok().flatten())
+        .is_some_and(|list| {
+            let list = list.get();
+            list.starts_with('[') && list[1..].trim_start() != "]"
+        })
 }
 
 /// What an event-carried record lacks: every mapped field and every listed attribute must be
@@ -112,6 +143,8 @@ fn id_text(raw: &str) -> Option<String> {
 struct Mapped<'f, 'r, 'a> {
     fields: &'f Fields,
     record: &'r RawRecord<'a>,
+    /// The product's variants fetched from their own endpoint, when the source does.
+    fetched: Option<&'a RawValue>,
 }
 
 impl<'a> Mapped<'_, '_, 'a> {

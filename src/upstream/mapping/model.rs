@@ -59,9 +59,12 @@ impl<'a> Mapped<'_, '_, 'a> {
                 Product::single_variant(id, title, sku, price, stock, &self.fields.currency);
             return Ok((options, vec![variant]));
         };
-        let elements = match &fields.records {
-            Some(pointer) => elements(self.all(pointer)),
-            None => Vec::new(),
+        let elements = match (self.fetched, &fields.records) {
+            (Some(fetched), _) => elements(vec![fetched]),
+            // Listed ids without their records: the product has no variants of its own.
+            (None, _) if fields.endpoint.is_some() => Vec::new(),
+            (None, Some(pointer)) => elements(self.all(pointer)),
+            (None, None) => Vec::new(),
         };
         if elements.is_empty() {
             // A record with no variant list is its own one variant.
@@ -76,6 +79,7 @@ impl<'a> Mapped<'_, '_, 'a> {
             let variant = Mapped {
                 fields: self.fields,
                 record: &record,
+                fetched: None,
             };
             let mut v = variant.variant(fields, &options, placeholder, id, title)?;
             v.attributes = variant
@@ -104,6 +108,7 @@ impl<'a> Mapped<'_, '_, 'a> {
                 let option = Mapped {
                     fields: self.fields,
                     record: &record,
+                    fetched: None,
                 };
                 Some(ProductOption {
                     name: option.text(Some(&fields.name))?,
@@ -139,6 +144,7 @@ impl<'a> Mapped<'_, '_, 'a> {
                         let pair = Mapped {
                             fields: self.fields,
                             record: &record,
+                            fetched: None,
                         };
                         Some((pair.text(Some(name))?, pair.text(Some(value))?))
                     })
