@@ -127,11 +127,18 @@ fn an_event_record_whose_variants_have_their_own_endpoint_is_fetched_instead() {
         )
     };
     assert!(
-        upstream.event_product(&record("[41,42]")).unwrap().is_none(),
+        upstream
+            .event_product(&record("[41,42]"))
+            .unwrap()
+            .is_none(),
         "a variable product's variations are not in the event"
     );
     let simple = upstream.event_product(&record("[]")).unwrap().unwrap();
-    assert_eq!(simple.variants.len(), 1, "a simple product is its own variant");
+    assert_eq!(
+        simple.variants.len(),
+        1,
+        "a simple product is its own variant"
+    );
     let url = urls::id_url(
         "https://shop.example/wp-json/wc/v3/products/{id}/variations",
         "40",
