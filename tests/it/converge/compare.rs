@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use catalog_sync_simulator::Simulator;
+use catalog_sync_simulator::{SimVariant, Simulator};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -112,8 +112,9 @@ fn list(v: &Value, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The differences between the row and the upstream product, field by field.
-fn differences(row: &Row, upstream: &Value) -> Vec<String> {
+/// The differences between the row and the upstream product, field by field; with `variants`
+/// (a source that maps them), its SKU, price and stock are its variants'.
+fn differences(row: &Row, upstream: &Value, variants: Option<&[SimVariant]>) -> Vec<String> {
     let mut out = Vec::new();
     let mut field = |name: &str, stored: String, wanted: String| {
         if stored != wanted {
@@ -141,21 +142,25 @@ fn differences(row: &Row, upstream: &Value) -> Vec<String> {
         format!("{:?}", row.brand),
         format!("{:?}", text(upstream, "brand")),
     );
-    field(
-        "sku",
-        format!("{:?}", row.sku),
-        format!("{:?}", text(upstream, "sku")),
-    );
-    field(
-        "price",
-        format!("{:?}", row.price),
-        format!("{:?}", upstream.get("price").map(Value::to_string)),
-    );
-    field(
-        "stock",
-        format!("{:?}", row.stock),
-        format!("{:?}", upstream.get("stock").and_then(Value::as_i64)),
-    );
+    let (sku, price, stock) = match variants {
+        None => (
+            text(upstream, "sku"),
+            upstream.get("price").map(Value::to_string),
+            upstream.get("stock").and_then(Value::as_i64),
+        ),
+        Some(vs) => (
+            vs.first().map(|v| v.sku.clone()),
+            vs.iter().map(|v| v.price.clone()).min_by(|a, b| {
+                a.parse::<f64>()
+                    .unwrap_or(f64::MAX)
+                    .total_cmp(&b.parse().unwrap_or(f64::MAX))
+            }),
+            (!vs.is_empty()).then(|| vs.iter().map(|v| v.stock as i64).sum()),
+        ),
+    };
+    field("sku", format!("{:?}", row.sku), format!("{sku:?}"));
+    field("price", format!("{:?}", row.price), format!("{price:?}"));
+    field("stock", format!("{:?}", row.stock), format!("{stock:?}"));
     field(
         "tags",
         format!("{:?}", row.tags),
@@ -205,15 +210,28 @@ fn differences(row: &Row, upstream: &Value) -> Vec<String> {
 
 /// Compares the catalog with the upstream. `None` when they agree; otherwise a minimal diff:
 /// the first differing products with only the fields that differ.
-pub async fn diff(pool: &PgPool, sim: &Simulator) -> Option<String> {
+pub async fn diff(pool: &PgPool, sim: &Simulator, variants: bool) -> Option<String> {
     let mut rows = rows(pool).await;
+    let mut stored_variants = if variants {
+        variant_rows(pool).await
+    } else {
+        BTreeMap::new()
+    };
     let mut problems: Vec<String> = Vec::new();
     for id in 1..=sim.last_id() {
         let key = id.to_string();
         let row = rows.remove(&key);
         match (sim.product(id), row) {
             (Some(upstream), Some(row)) => {
-                let d = differences(&row, &upstream);
+                let listed = variants.then(|| sim.variants(id));
+                let mut d = differences(&row, &upstream, listed.as_deref());
+                if let Some(listed) = &listed {
+                    let wanted: Vec<String> = listed.iter().map(variant_text).collect();
+                    let stored = stored_variants.remove(&key).unwrap_or_default();
+                    if stored != wanted {
+                        d.push(format!("variants: stored {stored:?}, upstream {wanted:?}"));
+                    }
+                }
                 if !d.is_empty() {
                     problems.push(format!("product {id}: {}", d.join("; ")));
                 }
@@ -245,6 +263,41 @@ pub async fn diff(pool: &PgPool, sim: &Simulator) -> Option<String> {
         let _ = writeln!(out, "  … and {} more", problems.len() - MAX_LISTED);
     }
     Some(out)
+}
+
+/// A variant as the comparison reads it: id, SKU, stock, base and compare-at price, options.
+fn variant_text(v: &SimVariant) -> String {
+    format!(
+        "{}|{}|{}|{}|{}|{}|{}",
+        v.id,
+        v.sku,
+        v.stock,
+        v.price,
+        v.compare_at_price.as_deref().unwrap_or("-"),
+        v.size,
+        v.color
+    )
+}
+
+/// Every live variant in the catalog, by product, in position order.
+async fn variant_rows(pool: &PgPool) -> BTreeMap<String, Vec<String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "select p.external_id, concat_ws('|', v.external_id, v.sku, v.stock, \
+           (select amount::text from variant_prices where variant_id = v.id and kind = 'base'), \
+           coalesce((select amount::text from variant_prices \
+              where variant_id = v.id and kind = 'compare_at'), '-'), \
+           v.options->>'Size', v.options->>'Color') \
+         from product_variants v join products p on p.id = v.product_id \
+         where v.archived_at is null order by p.id, v.position",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("variant rows");
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (product, variant) in rows {
+        out.entry(product).or_default().push(variant);
+    }
+    out
 }
 
 /// Every product's handle, to check later that none changed.

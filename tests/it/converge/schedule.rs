@@ -180,7 +180,54 @@ struct Run {
     tally: Tally,
     log: Vec<String>,
     step: usize,
+    /// Odd seeds: products sold in variants, read through a source file that maps them, and
+    /// upstream changes at variant level too.
+    variants: bool,
     _dir: tempfile::TempDir,
+}
+
+/// The source file of variant schedules: DummyJSON records with their options and variants.
+fn variant_source(origin: &str) -> String {
+    format!(
+        r#"[list]
+url = "{origin}/products"
+records = "/products"
+[list.paging]
+style = "offset"
+limit_param = "limit"
+offset_param = "skip"
+total = "/total"
+[item]
+url = "{origin}/products/{{id}}"
+[fields]
+external_id = "/id"
+title = "/title"
+description = "/description"
+category = "/category"
+brand = "/brand"
+images = "/images/*"
+thumbnail = "/thumbnail"
+tags = "/tags/*"
+updated_at = "/meta/updatedAt"
+attributes = ["discountPercentage", "rating", "weight", "dimensions", "warrantyInformation", "shippingInformation", "availabilityStatus", "returnPolicy", "minimumOrderQuantity", "meta"]
+[options]
+records = "/options"
+[variants]
+records = "/variants"
+title = "/title"
+sku = "/sku"
+barcode = "/barcode"
+stock = "/stock"
+options = ["/option1", "/option2"]
+[[variants.prices]]
+amount = "/price"
+[[variants.prices]]
+amount = "/compare_at_price"
+kind = "compare_at"
+[events]
+may_omit = ["brand"]
+"#
+    )
 }
 
 pub async fn run(seed: u64, operations: usize) -> Report {
@@ -225,13 +272,16 @@ pub async fn run(seed: u64, operations: usize) -> Report {
 impl Run {
     async fn start(seed: u64) -> Run {
         let mut rng = Rng::with_seed(seed);
+        let variants = seed % 2 == 1;
         let sim = simulator_with(SimulatorConfig {
             products: rng.u64(120..=260),
             seed,
             latency: Duration::from_millis(rng.u64(1..=6)),
+            variants: if variants { 3 } else { 0 },
             ..SimulatorConfig::default()
         })
         .await;
+        let dir = tempfile::tempdir().expect("temp dir");
         let db = Database::create(seed).await;
         let nats = NatsServer::spawn().await;
         let env = Env {
@@ -255,9 +305,16 @@ impl Run {
                 ("METRICS_LISTEN", "127.0.0.1:0".into()),
             ],
         };
+        let mut env = env;
+        if variants {
+            let file = dir.path().join("variants.toml");
+            let origin = sim.url().origin().ascii_serialization();
+            std::fs::write(&file, variant_source(&origin)).expect("source file");
+            env.vars
+                .push(("SYNC_SOURCE", file.to_string_lossy().into_owned()));
+        }
         env.run_ok(&["migrate"]).await;
         env.run_ok(&["setup"]).await;
-        let dir = tempfile::tempdir().expect("temp dir");
         let worker_log = dir.path().join("worker.log");
         let js = jetstream::new(nats.client().await);
         let mut run = Run {
@@ -278,6 +335,7 @@ impl Run {
             tally: Tally::default(),
             log: Vec::new(),
             step: 0,
+            variants,
             _dir: dir,
         };
         run.start_worker();
@@ -416,7 +474,31 @@ impl Run {
     async fn upstream_change(&mut self) {
         let Some(id) = self.live_id() else { return };
         self.model.remember(&self.sim, id);
-        match self.rng.u32(0..10) {
+        // Variant schedules change variants about as often as products.
+        let kinds = if self.variants { 16 } else { 10 };
+        match self.rng.u32(0..kinds) {
+            10 | 13 => {
+                let listed = self.sim.variants(id);
+                let v = &listed[self.rng.usize(..listed.len())];
+                let price = format!("{}.{:02}", self.rng.u32(1..500), self.rng.u32(0..100));
+                self.sim.set_variant_price(id, v.id, &price);
+                self.note(
+                    "variant price",
+                    format!("product {id} variant {} costs {price}", v.id),
+                );
+            }
+            11 | 14 => {
+                let listed = self.sim.variants(id);
+                if listed.len() > 1 {
+                    let v = &listed[self.rng.usize(..listed.len())];
+                    self.sim.remove_variant(id, v.id);
+                    self.note("variant removed", format!("product {id} variant {}", v.id));
+                }
+            }
+            12 | 15 => {
+                let added = self.sim.add_variant(id);
+                self.note("variant added", format!("product {id} variant {added:?}"));
+            }
             0..=4 => {
                 self.sim.mutate(id);
                 self.note(
@@ -715,7 +797,7 @@ impl Run {
                 "{stuck} runs still marked running after the bus drained"
             ));
         }
-        if let Some(diff) = super::compare::diff(&self.db.pool, &self.sim).await {
+        if let Some(diff) = super::compare::diff(&self.db.pool, &self.sim, self.variants).await {
             return Some(format!("after the final full sync: {diff}"));
         }
         if let Some(wrong) = super::compare::counts_add_up(&self.db.pool).await {
