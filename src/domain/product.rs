@@ -224,21 +224,29 @@ impl Product {
     /// one variant built from its own fields, no options, at most one category, its price in
     /// the default currency. Such a product's content hash is the one it always had.
     fn is_single(&self) -> bool {
-        let [variant] = self.variants.as_slice() else {
+        let [v] = self.variants.as_slice() else {
             return false;
         };
-        let single = Product::single_variant(
-            &self.external_id,
-            &self.title,
-            variant.sku.clone(),
-            self.price().cloned(),
-            variant.stock,
-            &self.currency,
-        );
+        // The variant `single_variant` builds from the product's own fields.
+        let own_price = match v.prices.as_slice() {
+            [] => true,
+            [p] => {
+                p.kind == PriceKind::Base
+                    && p.currency == self.currency
+                    && p.starts_at.is_none()
+                    && p.ends_at.is_none()
+            }
+            _ => false,
+        };
         self.options.is_empty()
             && self.categories.len() <= 1
             && self.currency.as_str() == Currency::DEFAULT
-            && *variant == single
+            && v.external_id == self.external_id
+            && v.title == self.title
+            && v.barcode.is_none()
+            && v.options.is_empty()
+            && v.attributes.as_str() == "{}"
+            && own_price
     }
 
     /// Fingerprint of every stored field, so an unchanged product is never rewritten: its

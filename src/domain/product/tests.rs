@@ -157,6 +157,20 @@ fn the_hash_covers_variants_options_and_categories() {
         e.content_hash(),
         "names are not the product's"
     );
+    let mut g = sample("1");
+    g.variants[0].barcode = Some("4006381333931".into());
+    assert_ne!(
+        sample("1").content_hash(),
+        g.content_hash(),
+        "a variant's barcode"
+    );
+    let mut h = sample("1");
+    h.variants[0].external_id = "v-1".into();
+    assert_ne!(
+        sample("1").content_hash(),
+        h.content_hash(),
+        "a variant's own id"
+    );
     let mut f = sample("1");
     f.currency = Currency::parse("usd").unwrap();
     f.variants[0].prices[0].currency = f.currency.clone();
