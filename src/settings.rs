@@ -142,8 +142,9 @@ pub struct MedusaSettings {
     pub url: Url,
     /// A secret API key (`sk_…`), sent as HTTP basic user with an empty password.
     pub api_key: Secret,
-    /// Lower-case ISO 4217 code of the one price each product gets.
-    pub currency: String,
+    /// `MEDUSA_CURRENCY`, no longer used (each price goes in its own currency): said once at
+    /// start when set.
+    pub currency: Option<String>,
     /// The sales channel new products join; `None`: the store's default sales channel.
     pub sales_channel: Option<String>,
     /// What an archived catalog product becomes in Medusa.
@@ -201,7 +202,7 @@ impl MedusaSettings {
         MedusaSettings {
             url,
             api_key,
-            currency: "eur".into(),
+            currency: None,
             sales_channel: None,
             archive: MedusaArchive::Draft,
             batch_size: 100,

@@ -36,6 +36,12 @@ impl Attributes {
         }
     }
 
+    /// Attributes as the database gives them back (`jsonb` as text), made canonical again.
+    pub fn from_stored(text: &str) -> Result<Self, serde_json::Error> {
+        let map: Map<String, Value> = serde_json::from_str(text)?;
+        Ok(Self::from_map(&map))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.text
     }

@@ -25,3 +25,7 @@ pub use variant::{Currency, MAX_VARIANTS, PriceKind, ProductOption, Variant, Var
 /// A valid product with every field set, for unit tests elsewhere in the crate.
 #[cfg(test)]
 pub(crate) use product::tests::sample as sample_product;
+
+/// Sample products for the unit tests of other modules.
+#[cfg(test)]
+pub(crate) use product::tests::{sample, shirt};

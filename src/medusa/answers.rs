@@ -2,25 +2,83 @@
 //! lookups by external id, the store's settings, categories and tags, and the owned fields of
 //! every product for the drift check.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// The fields asked back from a batch: enough to link, nothing more.
-pub const BATCH_FIELDS: &str = "id,external_id,handle,variants.id";
+/// The fields asked back from a batch: enough to link the product and each variant.
+pub const BATCH_FIELDS: &str =
+    "id,external_id,handle,variants.id,variants.options.value,variants.options.option.title";
 
-/// A product in a batch answer.
-#[derive(Deserialize, Debug)]
+/// The fields of a product's options and variants read before they are changed.
+pub const HELD_FIELDS: &str = "id,options.id,options.title,options.values.id,\
+options.values.value,variants.id,variants.options.value,variants.options.option.title";
+
+/// The fields asked back from a variants batch.
+pub const VARIANT_FIELDS: &str = "id,options.value,options.option.title";
+
+/// A product in a batch answer, or as read before its variants change.
+#[derive(Deserialize, Debug, Default)]
 pub struct Answered {
     pub id: String,
     #[serde(default)]
     pub external_id: Option<String>,
     #[serde(default)]
+    pub options: Vec<HeldOption>,
+    #[serde(default)]
     pub variants: Vec<AnsweredVariant>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct HeldOption {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub values: Vec<HeldValue>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct HeldValue {
+    pub id: String,
+    pub value: String,
 }
 
 #[derive(Deserialize, Debug)]
 pub struct AnsweredVariant {
     pub id: String,
+    #[serde(default)]
+    pub options: Vec<VariantValue>,
+}
+
+impl AnsweredVariant {
+    /// Option title to value.
+    pub fn option_map(&self) -> BTreeMap<String, String> {
+        self.options
+            .iter()
+            .filter_map(|o| Some((o.option.as_ref()?.title.clone(), o.value.clone())))
+            .collect()
+    }
+}
+
+/// One option value of a variant.
+#[derive(Deserialize, Debug)]
+pub struct VariantValue {
+    pub value: String,
+    #[serde(default)]
+    pub option: Option<OptionTitle>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct OptionTitle {
+    pub title: String,
+}
+
+/// `POST /admin/products/{id}/variants/batch`.
+#[derive(Deserialize, Debug)]
+pub struct VariantsAnswer {
+    #[serde(default)]
+    pub created: Vec<AnsweredVariant>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -46,8 +104,9 @@ pub struct ProductList {
 
 /// The fields the drift check reads of each Medusa product: the ones the sink owns.
 pub const OWNED_FIELDS: &str = "id,external_id,handle,title,description,status,thumbnail,\
-metadata,images.url,tags.value,categories.handle,variants.id,variants.sku,\
-variants.prices.amount,variants.prices.currency_code";
+metadata,images.url,tags.value,categories.handle,options.title,options.values.value,\
+variants.id,variants.title,variants.sku,variants.barcode,variants.options.value,\
+variants.options.option.title,variants.prices.amount,variants.prices.currency_code";
 
 /// A page of `GET /admin/products?fields=OWNED_FIELDS`.
 #[derive(Deserialize, Debug)]
@@ -81,7 +140,21 @@ pub struct Listed {
     #[serde(default)]
     pub categories: Vec<ListedCategory>,
     #[serde(default)]
+    pub options: Vec<ListedOption>,
+    #[serde(default)]
     pub variants: Vec<ListedVariant>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct ListedOption {
+    pub title: String,
+    #[serde(default)]
+    pub values: Vec<ListedValue>,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct ListedValue {
+    pub value: String,
 }
 
 #[derive(Deserialize, Debug)]
@@ -103,9 +176,25 @@ pub struct ListedCategory {
 pub struct ListedVariant {
     pub id: String,
     #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
     pub sku: Option<String>,
     #[serde(default)]
+    pub barcode: Option<String>,
+    #[serde(default)]
+    pub options: Vec<VariantValue>,
+    #[serde(default)]
     pub prices: Vec<ListedPrice>,
+}
+
+impl ListedVariant {
+    /// Option title to value.
+    pub fn option_map(&self) -> BTreeMap<&str, &str> {
+        self.options
+            .iter()
+            .filter_map(|o| Some((o.option.as_ref()?.title.as_str(), o.value.as_str())))
+            .collect()
+    }
 }
 
 #[derive(Deserialize, Debug)]

@@ -13,12 +13,15 @@
 //! Medusa alone until it is turned on again.
 
 mod answers;
+mod batch;
 mod client;
 mod drift;
 mod payload;
 mod push;
 mod pusher;
+mod shape;
 mod terms;
+mod variants;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,10 +62,12 @@ impl From<StoreError> for SinkError {
     }
 }
 
-/// What the sink learned of the Medusa store once: where new products go.
+/// What the sink learned of the Medusa store once: where new products go, and the currencies
+/// it has prices in.
 #[derive(Debug)]
 struct StoreContext {
     sales_channel: String,
+    currencies: payload::Currencies,
 }
 
 /// The Medusa sink. Cheap to clone.
@@ -94,6 +99,8 @@ pub struct Drained {
     pub refused: Vec<(String, String)>,
     /// Why the drain stopped before the outbox was empty, if it did.
     pub failure: Option<String>,
+    /// Prices left out because the store lacks their currency, by currency.
+    pub skipped: payload::Skipped,
 }
 
 impl Drained {
@@ -104,6 +111,9 @@ impl Drained {
         a.archived += b.archived;
         a.failed += b.failed;
         self.refused.extend(other.refused);
+        for (currency, n) in other.skipped {
+            *self.skipped.entry(currency).or_default() += n;
+        }
         if other.failure.is_some() {
             self.failure = other.failure;
         }
@@ -112,6 +122,12 @@ impl Drained {
 
 impl Sink {
     pub fn new(store: Store, settings: MedusaSettings) -> Result<Sink, MedusaError> {
+        if let Some(currency) = &settings.currency {
+            warn!(
+                currency = %currency,
+                "MEDUSA_CURRENCY is no longer used: each price goes to Medusa in its own currency (the source file's `currency`, eur by default)"
+            );
+        }
         Ok(Sink {
             inner: Arc::new(Inner {
                 client: client::Client::new(&settings)?,
@@ -189,23 +205,13 @@ impl Sink {
                     MedusaError::Decode("GET /admin/stores listed no store".into())
                 })?;
                 let settings = &self.inner.settings;
-                if !info
-                    .supported_currencies
-                    .iter()
-                    .any(|c| c.currency_code.eq_ignore_ascii_case(&settings.currency))
-                {
-                    let supported: Vec<&str> = info
+                let currencies = payload::Currencies {
+                    supported: info
                         .supported_currencies
                         .iter()
-                        .map(|c| c.currency_code.as_str())
-                        .collect();
-                    return Err(MedusaError::Config(format!(
-                        "MEDUSA_CURRENCY {} is not a currency of the Medusa store (it has {}): add it to the store or set MEDUSA_CURRENCY",
-                        settings.currency,
-                        supported.join(", ")
-                    ))
-                    .into());
-                }
+                        .map(|c| c.currency_code.to_ascii_lowercase())
+                        .collect(),
+                };
                 let sales_channel = match &settings.sales_channel {
                     Some(id) => {
                         let found: Result<answers::SalesChannel, _> = self
@@ -240,7 +246,10 @@ impl Sink {
                         warn!(store = %info.id, queued, "MEDUSA_URL is another Medusa store than before: its links were forgotten and the catalog is queued for it");
                     }
                 }
-                Ok(StoreContext { sales_channel })
+                Ok(StoreContext {
+                    sales_channel,
+                    currencies,
+                })
             })
             .await
     }
@@ -271,6 +280,23 @@ impl Sink {
         let mut total = Drained::default();
         for drained in futures_util::future::join_all(pushers).await {
             total.add(drained);
+        }
+        if !total.skipped.is_empty() {
+            let supported = match self.inner.context.get() {
+                Some(c) => c
+                    .currencies
+                    .supported
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None => String::new(),
+            };
+            warn!(
+                skipped = ?total.skipped,
+                supported = %supported,
+                "prices in currencies the Medusa store lacks were left out: add the currencies to the store (Settings → Store) to send them"
+            );
         }
         let m = crate::metrics::metrics();
         m.medusa_pushed("created", total.counts.created);

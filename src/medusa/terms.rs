@@ -30,10 +30,10 @@ impl Sink {
         let mut terms = Terms::default();
         let mut wanted_categories: BTreeMap<i64, (&str, &str)> = BTreeMap::new();
         for p in products {
-            if let Some(id) = p.category_id {
-                let slug = p.category_slug.as_deref().unwrap_or_default();
-                let name = p.category_name.as_deref().unwrap_or(slug);
-                wanted_categories.insert(id, (slug, name));
+            for (id, category) in p.category_ids.iter().zip(&p.product.categories) {
+                let slug = category.slug.as_str();
+                let name = category.name.as_deref().unwrap_or(slug);
+                wanted_categories.insert(*id, (slug, name));
             }
         }
         let ids: Vec<i64> = wanted_categories.keys().copied().collect();
@@ -43,7 +43,7 @@ impl Sink {
         wanted_categories.retain(|id, _| !terms.categories.contains_key(id));
         let values: BTreeSet<&str> = products
             .iter()
-            .flat_map(|p| p.tags.iter().map(String::as_str))
+            .flat_map(|p| p.product.tags.iter().map(String::as_str))
             .collect();
         let values: Vec<&str> = values.into_iter().collect();
         for (value, id) in self.inner.store.medusa_tags(&values).await? {

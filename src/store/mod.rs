@@ -21,8 +21,8 @@ pub use archive::{Candidates, SeenKind};
 pub use catalog::{BatchWrite, KnownCategories, WriteOptions};
 pub use history::{LastSuccess, MIN_RUN_ID_PREFIX, RunFilter, RunRecord, RunningRun, ScheduledRun};
 pub use medusa::{
-    Claimed, Link, MedusaBacklog, MedusaState, OwedProduct, Settled, SinkSwitch, SwitchedOff,
-    SwitchedOn,
+    Claimed, Link, MedusaBacklog, MedusaState, OwedProduct, OwedVariant, ProductLink, Settled,
+    SinkSwitch, SwitchedOff, SwitchedOn, VariantLink,
 };
 pub use runs::{
     Checkpoint, ListingCheckpoint, MAX_STORED_ERRORS, NewRun, PreviousAttempt, RunProgress,
@@ -102,6 +102,9 @@ pub enum StoreError {
     SchemaBehind(sqlx::Error),
     #[error("{0}")]
     Config(String),
+    /// A stored value cannot be read back (the database was changed by hand).
+    #[error("a stored value cannot be read back: {0}")]
+    Corrupt(String),
     #[error("could not apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -239,6 +239,18 @@ pub const MEDUSA_CLAIM: &str = include_str!("sql/medusa/claim.sql");
 
 pub const MEDUSA_LOAD: &str = include_str!("sql/medusa/load.sql");
 
+pub const MEDUSA_LOAD_CATEGORIES: &str = include_str!("sql/medusa/load_categories.sql");
+
+pub const MEDUSA_LOAD_VARIANTS: &str = include_str!("sql/medusa/load_variants.sql");
+
+pub const MEDUSA_LOAD_PRICES: &str = include_str!("sql/medusa/load_prices.sql");
+
+/// Clears the variant links of delivered products, before [`MEDUSA_SETTLE_VARIANTS`].
+pub const MEDUSA_DROP_VARIANT_LINKS: &str =
+    "delete from medusa_variant_links where product_id = any($1)";
+
+pub const MEDUSA_SETTLE_VARIANTS: &str = include_str!("sql/medusa/settle_variants.sql");
+
 pub const MEDUSA_UPSERT_LINKS: &str = include_str!("sql/medusa/upsert_links.sql");
 
 /// Links whose Medusa product is gone: kept, with their handle, as `deleted`.
@@ -270,10 +282,9 @@ pub const MEDUSA_QUEUE: &str = "insert into medusa_outbox (product_id) \
      where exists (select 1 from medusa_sink where disabled_at is null) \
      order by id on conflict (product_id) do nothing";
 
-/// Forgets the Medusa variant of products whose variant Medusa no longer has: the next push
-/// gives them a new one.
-pub const MEDUSA_FORGET_VARIANTS: &str =
-    "update medusa_links set medusa_variant_id = null where product_id = any($1)";
+/// Has the next push of products check and rewrite each of their Medusa variants.
+pub const MEDUSA_RECHECK_VARIANTS: &str =
+    "update medusa_variant_links set pushed_hash = null where product_id = any($1)";
 
 pub const MEDUSA_OWED: &str =
     "select count(*) from medusa_outbox where refused_generation is distinct from generation";
@@ -287,7 +298,8 @@ pub const MEDUSA_STORE_ID: &str = "select store_id from medusa_sink";
 pub const MEDUSA_SET_STORE_ID: &str = "update medusa_sink set store_id = $1, updated_at = now()";
 
 /// What belongs to one Medusa store: forgotten when the sink finds itself talking to another.
-pub const MEDUSA_FORGET: [&str; 3] = [
+pub const MEDUSA_FORGET: [&str; 4] = [
+    "delete from medusa_variant_links",
     "delete from medusa_links",
     "delete from medusa_categories",
     "delete from medusa_tags",

@@ -33,6 +33,8 @@ mod medusa_drift;
 mod medusa_pusher;
 mod medusa_sink;
 mod medusa_switch;
+mod medusa_upgrade;
+mod medusa_variants;
 mod resume;
 mod shop_presets;
 mod sources;

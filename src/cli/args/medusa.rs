@@ -29,16 +29,16 @@ pub struct MedusaArgs {
     )]
     pub medusa_api_key: Option<Secret>,
 
-    /// Currency of the one price each Medusa product gets (ISO 4217, e.g. eur); the Medusa
-    /// store must support it.
+    /// No longer used: each price goes to Medusa in its own currency (a source file's
+    /// `currency`, eur by default). Accepted so that existing deployments keep starting.
     #[arg(
         long,
         env = "MEDUSA_CURRENCY",
         value_name = "MEDUSA_CURRENCY",
-        default_value = "eur",
-        value_parser = parse_currency
+        value_parser = parse_currency,
+        hide = true
     )]
-    pub medusa_currency: String,
+    pub medusa_currency: Option<String>,
 
     /// Sales channel id (sc_…) new products join; default: the store's default sales channel.
     #[arg(

@@ -4,6 +4,7 @@
 //! hold Medusa's answers back, and says what it has in flight; an admin client that reads the
 //! store back field by field; and the simulator serving the real DummyJSON catalog.
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -650,8 +651,10 @@ impl AsyncWrite for CutStream {
 /// The fields of a product that `MedusaAdmin::products` asks for (Medusa v2's `fields`
 /// syntax: relation fields as `relation.field`).
 const PRODUCT_FIELDS: &str = "id,external_id,handle,title,description,status,thumbnail,updated_at,\
-metadata,variants.id,variants.sku,variants.prices.currency_code,variants.prices.amount,\
-categories.handle,categories.name,tags.value,sales_channels.id,images.url";
+metadata,variants.id,variants.sku,variants.title,variants.barcode,variants.options.value,\
+variants.options.option.title,variants.prices.currency_code,variants.prices.amount,\
+options.title,options.values.value,categories.handle,categories.name,tags.value,\
+sales_channels.id,images.url";
 
 /// A live product as Medusa's admin API gives it back.
 #[derive(Clone, Debug, Deserialize)]
@@ -667,6 +670,7 @@ pub struct MedusaProduct {
     /// `null` or an object.
     pub metadata: Value,
     pub variants: Vec<MedusaVariant>,
+    pub options: Vec<MedusaOption>,
     pub categories: Vec<MedusaCategory>,
     pub tags: Vec<MedusaTag>,
     pub sales_channels: Vec<MedusaSalesChannel>,
@@ -677,7 +681,42 @@ pub struct MedusaProduct {
 pub struct MedusaVariant {
     pub id: String,
     pub sku: Option<String>,
+    pub title: String,
+    pub barcode: Option<String>,
+    pub options: Vec<MedusaVariantValue>,
     pub prices: Vec<MedusaPrice>,
+}
+
+impl MedusaVariant {
+    /// Option title to value.
+    pub fn option_map(&self) -> BTreeMap<String, String> {
+        self.options
+            .iter()
+            .map(|o| (o.option.title.clone(), o.value.clone()))
+            .collect()
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct MedusaVariantValue {
+    pub value: String,
+    pub option: MedusaOptionTitle,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct MedusaOptionTitle {
+    pub title: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct MedusaOption {
+    pub title: String,
+    pub values: Vec<MedusaValue>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct MedusaValue {
+    pub value: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -48,23 +48,60 @@ pub struct Row {
     pub handle: String,
     pub title: String,
     pub description: String,
-    pub sku: Option<String>,
-    pub price: Option<String>,
-    pub category: Option<String>,
-    pub category_name: Option<String>,
     pub tags: Vec<String>,
     pub images: Vec<String>,
     pub thumbnail: Option<String>,
     pub brand: Option<String>,
     pub archived: bool,
+    /// Every category as `slug|name`, in upstream order.
+    pub categories: Vec<String>,
+    /// Whether the product has options of its own.
+    pub has_options: bool,
+}
+
+/// A live variant as Medusa should show it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct VariantRow {
+    pub external_id: String,
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub title: String,
+    /// `{"Size": "M"}`.
+    pub options: sqlx::types::Json<BTreeMap<String, String>>,
+    /// Base prices in eur (the currency of a fresh Medusa store).
+    pub eur: Option<String>,
+}
+
+pub async fn catalog_variants(pool: &PgPool) -> BTreeMap<String, Vec<VariantRow>> {
+    let rows: Vec<VariantRow> = sqlx::query_as(
+        "select p.external_id, v.sku, v.barcode, v.title, v.options, \
+           (select amount::text from variant_prices where variant_id = v.id and kind = 'base' \
+              and currency = 'eur') as eur \
+         from product_variants v join products p on p.id = v.product_id \
+         where v.archived_at is null order by p.id, v.position",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("catalog variants");
+    let mut by_product: BTreeMap<String, Vec<VariantRow>> = BTreeMap::new();
+    for row in rows {
+        by_product
+            .entry(row.external_id.clone())
+            .or_default()
+            .push(row);
+    }
+    by_product
 }
 
 pub async fn catalog(pool: &PgPool) -> Vec<Row> {
     sqlx::query_as(
-        "select p.external_id, p.handle, p.title, p.description, p.sku, p.price::text as price, \
-         c.slug as category, c.name as category_name, p.tags, p.images, p.thumbnail, p.brand, \
-         p.archived_at is not null as archived \
-         from products p left join categories c on c.id = p.category_id order by p.id",
+        "select p.external_id, p.handle, p.title, p.description, p.tags, p.images, p.thumbnail, p.brand, \
+         p.archived_at is not null as archived, \
+         array(select c2.slug || '|' || c2.name from product_categories pc \
+            join categories c2 on c2.id = pc.category_id \
+            where pc.product_id = p.id order by pc.position) as categories, \
+         p.options <> '[]'::jsonb as has_options \
+         from products p order by p.id",
     )
     .fetch_all(pool)
     .await
@@ -92,6 +129,7 @@ pub fn by_external_id(products: Vec<MedusaProduct>) -> BTreeMap<String, MedusaPr
 /// no external id twice.
 pub async fn assert_medusa_equals_catalog(pool: &PgPool, admin: &MedusaAdmin, channel: &str) {
     let rows = catalog(pool).await;
+    let variants = catalog_variants(pool).await;
     let all = admin.products().await;
     assert!(
         all.iter().all(|p| p.external_id.is_some()),
@@ -141,36 +179,79 @@ pub async fn assert_medusa_equals_catalog(pool: &PgPool, admin: &MedusaAdmin, ch
             row.tags.iter().map(String::as_str).collect(),
             "{id}: tags"
         );
-        let categories: Vec<(&str, &str)> = m
+        let categories: BTreeSet<String> = m
             .categories
             .iter()
-            .map(|c| (c.handle.as_str(), c.name.as_str()))
+            .map(|c| format!("{}|{}", c.handle, c.name))
             .collect();
-        let expected: Vec<(&str, &str)> = row
-            .category
-            .as_deref()
-            .zip(row.category_name.as_deref())
-            .into_iter()
-            .collect();
-        assert_eq!(categories, expected, "{id}: category");
+        let expected: BTreeSet<String> = row.categories.iter().cloned().collect();
+        assert_eq!(categories, expected, "{id}: every category");
         assert!(
             m.sales_channels.iter().any(|s| s.id == channel),
             "{id}: in the default sales channel"
         );
-        assert_eq!(m.variants.len(), 1, "{id}: one variant");
-        let variant = &m.variants[0];
-        assert_eq!(variant.sku, row.sku, "{id}: sku");
-        let prices: Vec<(String, String)> = variant
-            .prices
-            .iter()
-            .map(|p| (p.currency_code.clone(), decimal(&p.amount)))
-            .collect();
-        let expected: Vec<(String, String)> = row
-            .price
-            .iter()
-            .map(|p| ("eur".to_owned(), decimal(p)))
-            .collect();
-        assert_eq!(prices, expected, "{id}: the exact price");
+        let wanted = variants.get(id).map(Vec::as_slice).unwrap_or_default();
+        assert_eq!(
+            m.variants.len(),
+            wanted.len(),
+            "{id}: one Medusa variant per live variant"
+        );
+        let sold_one_way = !row.has_options && wanted.len() == 1;
+        let mut expected_options: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for v in wanted {
+            let (title, options) = if sold_one_way {
+                let default = BTreeMap::from([("Default option".to_owned(), "Default".to_owned())]);
+                ("Default".to_owned(), default)
+            } else {
+                (v.title.clone(), v.options.0.clone())
+            };
+            for (name, value) in &options {
+                expected_options
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(value.clone());
+            }
+            let found = m
+                .variants
+                .iter()
+                .find(|mv| mv.option_map() == options)
+                .unwrap_or_else(|| panic!("{id}: no Medusa variant {options:?}: {:?}", m.variants));
+            assert_eq!(found.sku, v.sku, "{id} {options:?}: sku");
+            assert_eq!(found.title, title, "{id} {options:?}: title");
+            assert_eq!(
+                found.barcode.as_deref().filter(|b| !b.is_empty()),
+                v.barcode.as_deref(),
+                "{id} {options:?}: barcode"
+            );
+            let prices: Vec<(String, String)> = found
+                .prices
+                .iter()
+                .map(|p| (p.currency_code.clone(), decimal(&p.amount)))
+                .collect();
+            let expected: Vec<(String, String)> = v
+                .eur
+                .iter()
+                .map(|p| ("eur".to_owned(), decimal(p)))
+                .collect();
+            assert_eq!(prices, expected, "{id} {options:?}: the exact price");
+        }
+        // Every value a variant uses is one of its option's (Medusa may list more).
+        for option in &m.options {
+            let values: BTreeSet<String> = option.values.iter().map(|v| v.value.clone()).collect();
+            if let Some(used) = expected_options.get(&option.title) {
+                assert!(
+                    used.is_subset(&values),
+                    "{id}: option {}: {values:?}",
+                    option.title
+                );
+            }
+        }
+        let titles: BTreeSet<&String> = m.options.iter().map(|o| &o.title).collect();
+        assert_eq!(
+            titles,
+            expected_options.keys().collect(),
+            "{id}: option titles"
+        );
         assert_eq!(
             m.metadata["brand"].as_str(),
             row.brand.as_deref(),

@@ -1,8 +1,7 @@
-insert into medusa_links (product_id, medusa_product_id, medusa_variant_id, medusa_handle, pushed_hash, pushed_status)
-select * from unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])
+insert into medusa_links (product_id, medusa_product_id, medusa_handle, pushed_hash, pushed_status)
+select * from unnest($1::int8[], $2::text[], $3::text[], $4::bytea[], $5::text[])
 on conflict (product_id) do update set
     medusa_product_id = excluded.medusa_product_id,
-    medusa_variant_id = excluded.medusa_variant_id,
     medusa_handle = excluded.medusa_handle,
     pushed_hash = excluded.pushed_hash,
     pushed_status = excluded.pushed_status,

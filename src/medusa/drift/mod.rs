@@ -9,19 +9,18 @@
 //! fewer linked products were listed than are linked are the links asked for by id, a request
 //! per [`ID_CHUNK`] of them.
 
+mod compare;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span};
 
 use super::answers::{self, IdList, Listed, ListedPage};
-use super::payload::{self, Raw};
+use super::payload::Raw;
 use super::{Sink, SinkError};
-use crate::domain::Price;
-use crate::store::OwedProduct;
 
 /// Medusa products read per listing request.
 const PAGE: usize = 200;
@@ -175,8 +174,8 @@ impl Sink {
         let products = store.load_medusa_owed(&ids).await?;
         let by_medusa_id: HashMap<&str, &Listed> =
             page.products.iter().map(|p| (p.id.as_str(), p)).collect();
-        let currency = &self.inner.settings.currency;
-        let (mut drifted, mut variants_gone) = (Vec::new(), Vec::new());
+        let currencies = &self.context().await?.currencies;
+        let (mut drifted, mut recheck) = (Vec::new(), Vec::new());
         for product in &products {
             let Some(listed) = settled
                 .get(&product.id)
@@ -185,23 +184,23 @@ impl Sink {
                 continue;
             };
             report.compared += 1;
-            let Ok(raw) = Raw::of(product) else {
+            let Ok(raw) = Raw::of(product, currencies, &mut Default::default()) else {
                 continue; // Medusa refused it already: a `medusa` error says why
             };
-            let fields = differences(product, &raw, listed, currency);
+            let fields = compare::differences(product, &raw, listed);
             if fields.is_empty() {
                 continue;
             }
-            debug!(product_id = %product.external_id, ?fields, "changed in Medusa");
+            debug!(product_id = %product.product.external_id, ?fields, "changed in Medusa");
             for field in &fields {
                 *report.fields.entry(field).or_default() += 1;
             }
-            if fields.contains(&"variants") && !has_our_variant(product, listed) {
-                variants_gone.push(product.id);
+            if fields.iter().any(|f| compare::VARIANT_FIELDS.contains(f)) {
+                recheck.push(product.id);
             }
             drifted.push(product.id);
         }
-        store.forget_medusa_variants(&variants_gone).await?;
+        store.recheck_medusa_variants(&recheck).await?;
         report.corrected += store.queue_medusa(&drifted).await?;
         Ok(())
     }
@@ -238,239 +237,5 @@ impl Sink {
     }
 }
 
-/// Whether Medusa still has the variant the sink made for `product`.
-fn has_our_variant(product: &OwedProduct, listed: &Listed) -> bool {
-    listed
-        .variants
-        .iter()
-        .any(|v| Some(&v.id) == product.medusa_variant_id.as_ref())
-}
-
-/// The owned fields whose Medusa copy `listed` differs from what the catalog wants of
-/// `product` (with `raw`, its checked parts), in `currency`. Sets are compared as sets (Medusa
-/// keeps no order of tags, categories or images the sink relies on), text that may be empty as
-/// text, amounts as decimals and metadata as JSON values (Medusa writes `2.50` as `2.5`).
-pub(super) fn differences(
-    product: &OwedProduct,
-    raw: &Raw,
-    listed: &Listed,
-    currency: &str,
-) -> Vec<&'static str> {
-    let mut fields = Vec::new();
-    let mut check = |field: &'static str, same: bool| {
-        if !same {
-            fields.push(field);
-        }
-    };
-    let status = if product.archived {
-        "draft"
-    } else {
-        "published"
-    };
-    check(
-        "external_id",
-        listed.external_id.as_deref() == Some(&product.external_id),
-    );
-    check("handle", listed.handle.as_deref() == Some(&raw.handle));
-    check("title", listed.title.as_deref() == Some(&product.title));
-    check(
-        "description",
-        listed.description.as_deref().unwrap_or_default() == product.description,
-    );
-    check("status", listed.status.as_deref() == Some(status));
-    check(
-        "thumbnail",
-        non_empty(listed.thumbnail.as_deref()) == non_empty(product.thumbnail.as_deref()),
-    );
-    check(
-        "images",
-        set(listed.images.iter().map(|i| i.url.as_str())) == set(product.images.iter()),
-    );
-    check(
-        "tags",
-        set(listed.tags.iter().map(|t| t.value.as_str())) == set(product.tags.iter()),
-    );
-    check(
-        "categories",
-        set(listed.categories.iter().map(|c| c.handle.as_str()))
-            == set(product.category_slug.iter()),
-    );
-    let ours = listed
-        .variants
-        .iter()
-        .find(|v| Some(&v.id) == product.medusa_variant_id.as_ref());
-    check("variants", listed.variants.len() == 1 && ours.is_some());
-    if let Some(variant) = ours {
-        check("sku", variant.sku.as_deref() == product.sku.as_deref());
-        let amounts: Vec<Option<String>> = variant
-            .prices
-            .iter()
-            .filter(|p| p.currency_code.eq_ignore_ascii_case(currency))
-            .map(|p| decimal(p.amount.get()))
-            .collect();
-        let wanted: Vec<Option<String>> = product.price.iter().map(|p| decimal(p)).collect();
-        check("price", amounts == wanted);
-    }
-    let metadata = payload::owned_metadata(product, raw);
-    let empty = serde_json::Map::new();
-    let theirs = listed.metadata.as_ref().unwrap_or(&empty);
-    let same = metadata.as_object().is_some_and(|ours| {
-        ours.iter()
-            .all(|(key, value)| same_json(value, theirs.get(key).unwrap_or(&Value::Null)))
-    });
-    check("metadata", same);
-    fields
-}
-
-fn non_empty(text: Option<&str>) -> Option<&str> {
-    text.filter(|t| !t.is_empty())
-}
-
-fn set<'a, S: AsRef<str> + ?Sized + 'a>(items: impl Iterator<Item = &'a S>) -> BTreeSet<&'a str> {
-    items.map(AsRef::as_ref).collect()
-}
-
-/// A decimal's value in one notation: `19.50`, `19.5` and `1.95e1` are `19.5`.
-fn decimal(text: &str) -> Option<String> {
-    let plain = Price::parse(text).ok()?;
-    let plain = plain.as_str();
-    if !plain.contains('.') {
-        return Some(plain.to_owned());
-    }
-    Some(plain.trim_end_matches('0').trim_end_matches('.').to_owned())
-}
-
-/// JSON values that mean the same once through Medusa: numbers by value (JavaScript writes
-/// `2.50` as `2.5` and `1e2` as `100`), and a missing key the same as `null`.
-fn same_json(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => x.keys().chain(y.keys()).all(|key| {
-            same_json(
-                x.get(key).unwrap_or(&Value::Null),
-                y.get(key).unwrap_or(&Value::Null),
-            )
-        }),
-        _ => a == b,
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    /// The product of `payload::owed_product`, linked, as Medusa lists it after a push.
-    fn pushed() -> (OwedProduct, Listed) {
-        let product = OwedProduct {
-            medusa_product_id: Some("prod_1".into()),
-            medusa_variant_id: Some("variant_1".into()),
-            pushed_status: Some("published".into()),
-            ..payload::owed_product()
-        };
-        let listed: Listed = serde_json::from_value(json!({
-            "id": "prod_1",
-            "external_id": "17",
-            "handle": "red-lipstick",
-            "title": "Red Lipstick",
-            "description": "Bold",
-            "status": "published",
-            "thumbnail": "https://cdn/t.png",
-            "metadata": {
-                "brand": "Chic", "stock": 4, "category": "beauty", "source_updated_at": null,
-                "attributes": {"rating": 4.50}, "someone_elses": true
-            },
-            "images": [{"url": "https://cdn/1.png"}],
-            "tags": [{"value": "lipstick"}, {"value": "beauty"}],
-            "categories": [{"handle": "beauty"}],
-            "variants": [{"id": "variant_1", "sku": "BEA-17",
-                "prices": [{"currency_code": "eur", "amount": 9.990}, {"currency_code": "usd", "amount": 11}]}]
-        }))
-        .unwrap();
-        (product, listed)
-    }
-
-    fn diff(product: &OwedProduct, listed: &Listed) -> Vec<&'static str> {
-        differences(product, &Raw::of(product).unwrap(), listed, "eur")
-    }
-
-    #[test]
-    fn a_product_as_pushed_has_not_drifted() {
-        let (product, listed) = pushed();
-        assert_eq!(diff(&product, &listed), Vec::<&str>::new());
-        let archived = OwedProduct {
-            archived: true,
-            ..product
-        };
-        let draft = Listed {
-            status: Some("draft".into()),
-            ..pushed().1
-        };
-        assert_eq!(diff(&archived, &draft), Vec::<&str>::new());
-    }
-
-    #[test]
-    fn edits_in_medusa_are_named_by_field() {
-        let (product, mut listed) = pushed();
-        listed.title = Some("Blue Lipstick".into());
-        listed.handle = Some("blue-lipstick".into());
-        listed.variants[0].prices[0].amount =
-            serde_json::value::RawValue::from_string("5".into()).unwrap();
-        listed.tags.pop();
-        listed.categories.clear();
-        listed.status = Some("draft".into());
-        listed.metadata.as_mut().unwrap()["brand"] = json!("Other");
-        assert_eq!(
-            diff(&product, &listed),
-            [
-                "handle",
-                "title",
-                "status",
-                "tags",
-                "categories",
-                "price",
-                "metadata"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_lost_or_added_variant_is_drift() {
-        let (product, mut listed) = pushed();
-        listed.variants[0].id = "variant_2".into();
-        assert_eq!(diff(&product, &listed), ["variants"]);
-        assert!(!has_our_variant(&product, &listed));
-        let (product, mut listed) = pushed();
-        let extra: Listed = serde_json::from_value(json!({"id": "x", "variants": [
-            {"id": "variant_9", "sku": "OTHER", "prices": []}]}))
-        .unwrap();
-        listed.variants.extend(extra.variants);
-        assert_eq!(diff(&product, &listed), ["variants"]);
-        assert!(has_our_variant(&product, &listed));
-    }
-
-    #[test]
-    fn values_mean_what_medusa_keeps_of_them() {
-        assert_eq!(decimal("19.50"), decimal("19.5"));
-        assert_eq!(decimal("100"), decimal("100.00"));
-        assert_eq!(decimal("1.95e1").as_deref(), Some("19.5"));
-        assert_ne!(decimal("19.5"), decimal("19.05"));
-        assert!(same_json(
-            &json!({"a": 2.50, "b": null}),
-            &json!({"a": 2.5})
-        ));
-        assert!(same_json(&json!([1e2]), &json!([100])));
-        assert!(!same_json(&json!({"a": "1"}), &json!({"a": 1})));
-        let (product, mut listed) = pushed();
-        listed.description = None;
-        let empty = OwedProduct {
-            description: String::new(),
-            ..product
-        };
-        assert_eq!(diff(&empty, &listed), Vec::<&str>::new());
-    }
-}
+mod tests;

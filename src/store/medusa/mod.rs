@@ -8,6 +8,10 @@ use chrono::{DateTime, Utc};
 
 use super::{Store, StoreError, sql};
 
+mod owed;
+
+pub use owed::{OwedProduct, OwedVariant, ProductLink};
+
 /// A queued product a pusher holds, at the generation it was claimed at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Claimed {
@@ -15,45 +19,25 @@ pub struct Claimed {
     pub generation: i64,
 }
 
-/// A claimed product as Medusa receives it, with what Medusa already has of it.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct OwedProduct {
-    pub id: i64,
-    pub external_id: String,
-    pub handle: String,
-    pub title: String,
-    pub description: String,
-    pub brand: Option<String>,
-    pub sku: Option<String>,
-    pub price: Option<String>,
-    pub stock: Option<i64>,
-    pub tags: Vec<String>,
-    pub images: Vec<String>,
-    pub thumbnail: Option<String>,
-    pub attributes: String,
-    pub content_hash: Vec<u8>,
-    pub source_updated_at: Option<DateTime<Utc>>,
-    pub archived: bool,
-    pub category_id: Option<i64>,
-    pub category_slug: Option<String>,
-    pub category_name: Option<String>,
-    pub medusa_product_id: Option<String>,
-    pub medusa_variant_id: Option<String>,
-    /// The handle the product got at its first push, kept even after Medusa deleted it.
-    pub medusa_handle: Option<String>,
-    pub pushed_status: Option<String>,
-}
-
 /// What Medusa now holds for a product after a push.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
     pub product_id: i64,
     pub medusa_product_id: String,
-    pub medusa_variant_id: Option<String>,
     pub medusa_handle: String,
     pub pushed_hash: Vec<u8>,
     /// `published`, `draft` or `deleted`.
     pub pushed_status: &'static str,
+    /// Every Medusa variant of the product now: they replace the product's variant links.
+    pub variants: Vec<VariantLink>,
+}
+
+/// The Medusa variant a catalog variant became, as Medusa got it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VariantLink {
+    pub variant_id: i64,
+    pub medusa_variant_id: String,
+    pub pushed_hash: Vec<u8>,
 }
 
 /// How one claimed product ends its push.
@@ -287,13 +271,6 @@ impl Store {
             .await?)
     }
 
-    pub async fn load_medusa_owed(&self, ids: &[i64]) -> Result<Vec<OwedProduct>, StoreError> {
-        Ok(sqlx::query_as(sql::MEDUSA_LOAD)
-            .bind(ids)
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
     /// Books how each claimed product ended, in one transaction.
     pub async fn settle_medusa(&self, outcomes: &[(Claimed, Settled)]) -> Result<(), StoreError> {
         let mut links = LinkRows::default();
@@ -328,12 +305,25 @@ impl Store {
             sqlx::query(sql::MEDUSA_UPSERT_LINKS)
                 .bind(&links.product_ids)
                 .bind(&links.medusa_product_ids)
-                .bind(&links.medusa_variant_ids)
                 .bind(&links.handles)
                 .bind(&links.hashes)
                 .bind(&links.statuses)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(sql::MEDUSA_DROP_VARIANT_LINKS)
+                .bind(&links.product_ids)
+                .execute(&mut *tx)
+                .await?;
+            let v = &links.variants;
+            if !v.variant_ids.is_empty() {
+                sqlx::query(sql::MEDUSA_SETTLE_VARIANTS)
+                    .bind(&v.variant_ids)
+                    .bind(&v.product_ids)
+                    .bind(&v.medusa_ids)
+                    .bind(&v.hashes)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         if !gone.is_empty() {
             sqlx::query(sql::MEDUSA_LINKS_GONE)
@@ -422,10 +412,11 @@ impl Store {
             .rows_affected())
     }
 
-    /// Forgets the Medusa variant of products whose variant Medusa no longer has.
-    pub async fn forget_medusa_variants(&self, product_ids: &[i64]) -> Result<(), StoreError> {
+    /// Has the next push of `product_ids` check and rewrite each of their Medusa variants
+    /// (their options or variants changed on Medusa's side).
+    pub async fn recheck_medusa_variants(&self, product_ids: &[i64]) -> Result<(), StoreError> {
         if !product_ids.is_empty() {
-            sqlx::query(sql::MEDUSA_FORGET_VARIANTS)
+            sqlx::query(sql::MEDUSA_RECHECK_VARIANTS)
                 .bind(product_ids)
                 .execute(&self.pool)
                 .await?;
@@ -543,17 +534,31 @@ impl Store {
 struct LinkRows {
     product_ids: Vec<i64>,
     medusa_product_ids: Vec<String>,
-    medusa_variant_ids: Vec<Option<String>>,
     handles: Vec<String>,
     hashes: Vec<Vec<u8>>,
     statuses: Vec<&'static str>,
+    variants: VariantLinkRows,
+}
+
+/// Variant links to write, one array per column.
+#[derive(Default)]
+struct VariantLinkRows {
+    variant_ids: Vec<i64>,
+    product_ids: Vec<i64>,
+    medusa_ids: Vec<String>,
+    hashes: Vec<Vec<u8>>,
 }
 
 impl LinkRows {
     fn push(&mut self, link: &Link) {
         self.product_ids.push(link.product_id);
         self.medusa_product_ids.push(link.medusa_product_id.clone());
-        self.medusa_variant_ids.push(link.medusa_variant_id.clone());
+        for v in &link.variants {
+            self.variants.variant_ids.push(v.variant_id);
+            self.variants.product_ids.push(link.product_id);
+            self.variants.medusa_ids.push(v.medusa_variant_id.clone());
+            self.variants.hashes.push(v.pushed_hash.clone());
+        }
         self.handles.push(link.medusa_handle.clone());
         self.hashes.push(link.pushed_hash.clone());
         self.statuses.push(link.pushed_status);
