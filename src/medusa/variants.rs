@@ -23,6 +23,7 @@ use super::payload::variant::{
     self, NewValue, OptionAdd, OptionValues, OptionsBatch, VariantsBatch,
 };
 use super::push::{Action, Item, Outcome, refused};
+use super::shape::Shape;
 use super::{MedusaError, Sink};
 use crate::store::{OwedProduct, Settled, VariantLink};
 
@@ -172,31 +173,8 @@ impl Sink {
         }
 
         // 2. Values the variants need.
-        let missing: Vec<OptionValues> = held
-            .options
-            .iter()
-            .filter_map(|o| {
-                let (_, wanted) = shape.options.iter().find(|(t, _)| *t == o.title)?;
-                let have: BTreeSet<&str> = o.values.iter().map(|v| v.value.as_str()).collect();
-                let add: Vec<NewValue> = wanted
-                    .iter()
-                    .filter(|v| !have.contains(v.as_str()))
-                    .map(|value| NewValue { value })
-                    .collect();
-                (!add.is_empty()).then_some(OptionValues {
-                    product_option_id: &o.id,
-                    add,
-                    remove: Vec::new(),
-                })
-            })
-            .collect();
-        if !missing.is_empty() {
-            let batch = OptionsBatch {
-                update: missing,
-                ..OptionsBatch::default()
-            };
-            let _: serde_json::Value = client.post(&options_path, &fields, &batch).await?;
-        }
+        self.post_values(&options_path, missing_values(&held, shape))
+            .await?;
 
         // 3. Pair ours with Medusa's: by link, then by options.
         let owed = item.owed;
@@ -293,31 +271,8 @@ impl Sink {
         }
 
         // 5. Values no variant uses.
-        let unused: Vec<OptionValues> = held
-            .options
-            .iter()
-            .filter_map(|o| {
-                let (_, wanted) = shape.options.iter().find(|(t, _)| *t == o.title)?;
-                let remove: Vec<&str> = o
-                    .values
-                    .iter()
-                    .filter(|v| !wanted.contains(&v.value))
-                    .map(|v| v.id.as_str())
-                    .collect();
-                (!remove.is_empty()).then_some(OptionValues {
-                    product_option_id: &o.id,
-                    add: Vec::new(),
-                    remove,
-                })
-            })
-            .collect();
-        if !unused.is_empty() {
-            let batch = OptionsBatch {
-                update: unused,
-                ..OptionsBatch::default()
-            };
-            let _: serde_json::Value = client.post(&options_path, &fields, &batch).await?;
-        }
+        self.post_values(&options_path, unused_values(&held, shape))
+            .await?;
 
         owed.variants
             .iter()
@@ -341,4 +296,67 @@ impl Sink {
             })
             .collect()
     }
+
+    /// Adds or removes option values, when there are any to.
+    async fn post_values(
+        &self,
+        options_path: &str,
+        update: Vec<OptionValues<'_>>,
+    ) -> Result<(), MedusaError> {
+        if update.is_empty() {
+            return Ok(());
+        }
+        let batch = OptionsBatch {
+            update,
+            ..OptionsBatch::default()
+        };
+        let _: serde_json::Value = self
+            .inner
+            .client
+            .post(options_path, &[("fields", "id")], &batch)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The values of Medusa's options that the catalog's variants use and the options lack.
+fn missing_values<'a>(held: &'a Answered, shape: &'a Shape) -> Vec<OptionValues<'a>> {
+    held.options
+        .iter()
+        .filter_map(|o| {
+            let (_, wanted) = shape.options.iter().find(|(t, _)| *t == o.title)?;
+            let have: BTreeSet<&str> = o.values.iter().map(|v| v.value.as_str()).collect();
+            let add: Vec<NewValue> = wanted
+                .iter()
+                .filter(|v| !have.contains(v.as_str()))
+                .map(|value| NewValue { value })
+                .collect();
+            (!add.is_empty()).then_some(OptionValues {
+                product_option_id: &o.id,
+                add,
+                remove: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// The values of Medusa's options that no variant of the catalog's uses.
+fn unused_values<'a>(held: &'a Answered, shape: &'a Shape) -> Vec<OptionValues<'a>> {
+    held.options
+        .iter()
+        .filter_map(|o| {
+            let (_, wanted) = shape.options.iter().find(|(t, _)| *t == o.title)?;
+            let remove: Vec<&str> = o
+                .values
+                .iter()
+                .filter(|v| !wanted.contains(&v.value))
+                .map(|v| v.id.as_str())
+                .collect();
+            (!remove.is_empty()).then_some(OptionValues {
+                product_option_id: &o.id,
+                add: Vec::new(),
+                remove,
+            })
+        })
+        .collect()
 }
