@@ -205,43 +205,34 @@ impl Sink {
                 *pair = Some((id, true));
             }
         }
-        let mut batch = VariantsBatch {
-            delete: maps
-                .keys()
-                .copied()
-                .filter(|id| !taken.contains(id))
-                .collect(),
-            ..VariantsBatch::default()
-        };
-        let mut prices = VariantsBatch::default();
+        let mut deletes: Vec<&str> = maps
+            .keys()
+            .copied()
+            .filter(|id| !taken.contains(id))
+            .collect();
+        let (mut creates, mut updates, mut prices) = (Vec::new(), Vec::new(), Vec::new());
         for (i, pair) in paired.iter().enumerate() {
             match pair {
-                None => batch.create.push(variant::new_variant(owed, &item.raw, i)),
+                None => creates.push(variant::new_variant(owed, &item.raw, i)),
                 Some((id, adopted)) => {
                     let v = &owed.variants[i];
                     if *adopted || !v.in_sync() || maps[id] != shape.variants[i].options {
-                        batch
-                            .update
-                            .push(variant::variant_update(owed, &item.raw, i, id));
-                        prices.update.push(variant::price_update(&item.raw, i, id));
+                        updates.push(variant::variant_update(owed, &item.raw, i, id));
+                        prices.push(variant::price_update(&item.raw, i, id));
                     }
                 }
             }
         }
+        // The deletes go with the first batch, so a new variant may take a deleted one's
+        // option values.
         let mut created: HashMap<BTreeMap<String, String>, String> = HashMap::new();
-        let deletes = std::mem::take(&mut batch.delete);
-        let creates = std::mem::take(&mut batch.create);
-        let updates = std::mem::take(&mut batch.update);
-        let mut creates = creates.into_iter().peekable();
-        let mut updates = updates.into_iter().peekable();
-        let mut first = true;
-        while first || creates.peek().is_some() || updates.peek().is_some() {
+        let (mut creates, mut updates) = (creates.into_iter(), updates.into_iter());
+        loop {
             let part = VariantsBatch {
-                delete: if first { deletes.clone() } else { Vec::new() },
+                delete: std::mem::take(&mut deletes),
                 create: creates.by_ref().take(VARIANTS_PER_BATCH).collect(),
                 update: updates.by_ref().take(VARIANTS_PER_BATCH).collect(),
             };
-            first = false;
             if part.is_empty() {
                 break;
             }
@@ -261,12 +252,15 @@ impl Sink {
         }
 
         // 4. Prices, in batches of their own.
-        let mut price_updates = prices.update.into_iter().peekable();
-        while price_updates.peek().is_some() {
+        let mut prices = prices.into_iter();
+        loop {
             let part = VariantsBatch {
-                update: price_updates.by_ref().take(VARIANTS_PER_BATCH).collect(),
+                update: prices.by_ref().take(VARIANTS_PER_BATCH).collect(),
                 ..VariantsBatch::default()
             };
+            if part.is_empty() {
+                break;
+            }
             let _: serde_json::Value = client.post(&variants_path, &fields, &part).await?;
         }
 

@@ -168,7 +168,7 @@ fn amount(price: &str) -> Result<Box<RawValue>, PayloadError> {
         .map_err(|_| PayloadError::InexactPrice(price.to_owned()))
 }
 
-/// The currencies of the Medusa store, and the prices left out for lack of one.
+/// The currencies the Medusa store has prices in.
 #[derive(Debug, Default)]
 pub struct Currencies {
     pub supported: BTreeSet<String>,

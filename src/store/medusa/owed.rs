@@ -198,6 +198,8 @@ impl Store {
                 .unwrap_or_default()
                 .into_iter()
                 .unzip();
+            // The source's currency is not stored: the first base price's stands for it. The
+            // sink sends the prices of every currency and never reads `Product::price`.
             let currency = sold
                 .iter()
                 .flat_map(|v: &Variant| v.prices.iter())
