@@ -68,9 +68,7 @@ pub async fn worker(
     }
     let (client, _) =
         connect_and_setup(&settings.nats, &settings.topology, "catalog-sync worker").await?;
-    let listener = tokio::net::TcpListener::bind(settings.metrics_listen)
-        .await
-        .with_context(|| format!("METRICS_LISTEN {}", settings.metrics_listen))?;
+    let listener = bind(settings.metrics_listen, "METRICS_LISTEN").await?;
     let readiness = crate::health::Readiness {
         client: client.clone(),
         store: Some(engine.store().clone()),
@@ -81,6 +79,16 @@ pub async fn worker(
         },
     };
     let endpoint = tokio::spawn(crate::health::serve(listener, readiness, shutdown.clone()));
+    let webhooks = match &settings.ingress {
+        Some(ingress) => Some(tokio::spawn(crate::ingress::serve(
+            bind(ingress.listen, "INGRESS_LISTEN").await?,
+            client.clone(),
+            settings.topology.clone(),
+            ingress.clone(),
+            shutdown.clone(),
+        ))),
+        None => None,
+    };
     let scheduler = schedule.cloned().map(|schedule| {
         let (client, topology, shutdown) =
             (client.clone(), settings.topology.clone(), shutdown.clone());
@@ -129,6 +137,9 @@ pub async fn worker(
         }
     };
     endpoint.abort();
+    if let Some(webhooks) = webhooks {
+        webhooks.abort();
+    }
     if let Some(scheduler) = scheduler {
         scheduler.abort();
     }
@@ -149,9 +160,7 @@ pub async fn scheduler(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (client, _) = connect_and_setup(nats, topology, "catalog-sync scheduler").await?;
-    let listener = tokio::net::TcpListener::bind(metrics_listen)
-        .await
-        .with_context(|| format!("METRICS_LISTEN {metrics_listen}"))?;
+    let listener = bind(metrics_listen, "METRICS_LISTEN").await?;
     let readiness = crate::health::Readiness {
         client: client.clone(),
         store: None,
@@ -164,4 +173,48 @@ pub async fn scheduler(
     let _ = endpoint.await;
     bus::flush(&client).await;
     result
+}
+
+/// The webhook ingress alone: verified webhooks become messages on the bus, with `/metrics`,
+/// `/healthz` and `/readyz` on `metrics_listen`.
+pub async fn ingress(
+    nats: &NatsSettings,
+    topology: &Topology,
+    settings: crate::ingress::IngressSettings,
+    metrics_listen: std::net::SocketAddr,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (client, _) = connect_and_setup(nats, topology, "catalog-sync ingress").await?;
+    let webhooks = bind(settings.listen, "INGRESS_LISTEN").await?;
+    let listener = bind(metrics_listen, "METRICS_LISTEN").await?;
+    let readiness = crate::health::Readiness {
+        client: client.clone(),
+        store: None,
+        topology: topology.clone(),
+        schedules: crate::status::Schedules::default(),
+    };
+    let endpoint = tokio::spawn(crate::health::serve(listener, readiness, shutdown.clone()));
+    let result = crate::ingress::serve(
+        webhooks,
+        client.clone(),
+        topology.clone(),
+        settings,
+        shutdown.clone(),
+    )
+    .await
+    .context("serving webhooks");
+    shutdown.cancel();
+    let _ = endpoint.await;
+    bus::flush(&client).await;
+    result
+}
+
+/// A listener on `addr`, the error naming the variable that set it.
+async fn bind(
+    addr: std::net::SocketAddr,
+    variable: &str,
+) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("{variable} {addr}"))
 }

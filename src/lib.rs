@@ -13,6 +13,8 @@
 //! - [`upstream`] (the product API, as a [`source`] file describes it), [`store`] (PostgreSQL)
 //!   and [`bus`] (NATS JetStream, dead letters included) are the adapters; each owns its errors
 //!   and says whether one is worth retrying.
+//! - [`ingress`] turns signed shop webhooks (Shopify, WooCommerce, Standard Webhooks) into
+//!   messages on the bus, answering only once JetStream has them.
 //! - [`domain`] holds the pure types: products, prices, ids, handles, content hashes, summaries.
 //! - [`telemetry`], [`metrics`], [`health`] and [`status`]: logs, OTLP spans and trace
 //!   context, Prometheus metrics, `/healthz`, `/readyz` and `/status`. [`credentials`] takes user info out of configured URLs
@@ -25,6 +27,7 @@ pub mod credentials;
 pub mod domain;
 pub mod engine;
 pub mod health;
+pub mod ingress;
 pub mod medusa;
 pub mod messages;
 pub mod metrics;

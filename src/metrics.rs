@@ -33,6 +33,7 @@ pub struct Metrics {
     medusa_requests: Family<Labels, Counter>,
     medusa_pushes: Family<Labels, Counter>,
     medusa_owed: Gauge,
+    webhooks: Family<Labels, Counter>,
 }
 
 fn run_histogram() -> Histogram {
@@ -142,8 +143,15 @@ impl Metrics {
             "Products whose push to Medusa is still owed, as last seen by this process",
             medusa_owed.clone(),
         );
+        let webhooks = Family::<Labels, Counter>::default();
+        registry.register(
+            "webhooks",
+            "Webhooks received, by source (shopify, woocommerce, standard) and outcome (published, duplicate, ignored, unauthorized, too_large, bad_request, unavailable)",
+            webhooks.clone(),
+        );
         Metrics {
             registry,
+            webhooks,
             database_writable,
             medusa_requests,
             medusa_pushes,
@@ -217,6 +225,16 @@ impl Metrics {
 
     pub fn medusa_owed(&self, owed: i64) {
         self.medusa_owed.set(owed);
+    }
+
+    /// Books `n` webhooks from `source` that ended as `outcome` (0 creates the series).
+    pub fn webhook(&self, source: &'static str, outcome: &'static str, n: u64) {
+        self.webhooks
+            .get_or_create(&vec![
+                ("source", source.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc_by(n);
     }
 
     pub fn upstream_retry(&self) {

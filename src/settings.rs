@@ -376,6 +376,8 @@ pub struct WorkerSettings {
     /// Largest message body accepted; larger messages are dead-lettered. `None`: the NATS
     /// server's own `max_payload`, the largest message anyone can publish.
     pub max_message_bytes: Option<usize>,
+    /// The webhook ingress, served beside the worker (`run` with a webhook secret set).
+    pub ingress: Option<crate::ingress::IngressSettings>,
 }
 
 #[cfg(test)]

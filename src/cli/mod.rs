@@ -2,6 +2,7 @@
 //! also reads an environment variable; `--help` lists them.
 
 mod args;
+mod ingress;
 mod medusa;
 mod output;
 mod print;
@@ -69,7 +70,7 @@ impl Cli {
         use std::io::IsTerminal as _;
         let service = matches!(
             self.command,
-            Command::Worker(_) | Command::Run(_) | Command::Scheduler(_)
+            Command::Worker(_) | Command::Run(_) | Command::Scheduler(_) | Command::Ingress(_)
         );
         crate::telemetry::Logging {
             quiet: !service && std::io::stderr().is_terminal(),
@@ -83,6 +84,7 @@ impl Cli {
         match self.command {
             Command::Worker(_) | Command::Run(_) => WORKER_SERVICE,
             Command::Scheduler(_) => SCHEDULER_SERVICE,
+            Command::Ingress(_) => INGRESS_SERVICE,
             _ => CLI_SERVICE,
         }
     }
@@ -93,6 +95,8 @@ impl Cli {
 pub const WORKER_SERVICE: &str = "catalog-sync-worker";
 /// The trace service name of the scheduler.
 pub const SCHEDULER_SERVICE: &str = "catalog-sync-scheduler";
+/// The trace service name of the webhook ingress.
+pub const INGRESS_SERVICE: &str = "catalog-sync-ingress";
 /// The trace service name of every one-shot command (`sync`, `request`, `publish-update`, ...).
 pub const CLI_SERVICE: &str = "catalog-sync-cli";
 
@@ -114,8 +118,12 @@ pub enum Command {
     PublishUpdate(Box<publish::PublishUpdateCommand>),
     /// Publish sync requests on a cron schedule (one per slot across replicas).
     Scheduler(Box<worker::SchedulerCommand>),
-    /// Worker and scheduler in one process, for single-node installs.
+    /// Worker and scheduler in one process, for single-node installs (and the webhook
+    /// ingress, when a webhook secret is set).
     Run(Box<worker::RunCommand>),
+    /// Receive signed shop webhooks (Shopify, WooCommerce, Standard Webhooks) and publish
+    /// them as product events.
+    Ingress(Box<ingress::IngressCommand>),
     /// Check an upstream source file against the real API.
     Source(Box<source::SourceCommand>),
     /// The service at a glance: last success, runs going on, queues, dead letters, next slots.
@@ -186,6 +194,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
                 .downcast_ref::<crate::upstream::UpstreamError>()
                 .is_some_and(crate::upstream::UpstreamError::is_config)
             || cause.is::<crate::source::SourceError>()
+            || cause.is::<crate::ingress::ConfigError>()
             || cause
                 .downcast_ref::<crate::medusa::MedusaError>()
                 .is_some_and(|e| matches!(e, crate::medusa::MedusaError::Config(_)))
@@ -231,6 +240,7 @@ pub async fn run(cli: Cli, shutdown: CancellationToken) -> anyhow::Result<ExitCo
         Command::PublishUpdate(command) => publish::run(*command).await,
         Command::Scheduler(command) => worker::scheduler(*command, shutdown).await,
         Command::Run(command) => worker::run(*command, shutdown).await,
+        Command::Ingress(command) => ingress::run(*command, shutdown).await,
         Command::Source(command) => source::run(*command).await,
         Command::Status(command) => status::status(*command).await,
         Command::Dead(command) => status::dead(*command).await,

@@ -66,6 +66,7 @@ impl WorkerCommand {
             shutdown_timeout: self.shutdown_timeout,
             metrics_listen: self.metrics.metrics_listen,
             max_message_bytes: self.max_message_bytes.map(|b| b as usize),
+            ingress: None,
         }
     }
 }
@@ -131,6 +132,8 @@ pub struct RunCommand {
     pub worker: WorkerCommand,
     #[command(flatten)]
     pub schedule: ScheduleArgs,
+    #[command(flatten)]
+    pub ingress: super::ingress::IngressArgs,
 }
 
 pub async fn setup(command: SetupCommand) -> anyhow::Result<ExitCode> {
@@ -175,10 +178,15 @@ pub async fn scheduler(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Worker and scheduler in one process, for single-node installs.
+/// Worker and scheduler in one process, for single-node installs; with a webhook secret set,
+/// the ingress too.
 pub async fn run(command: RunCommand, shutdown: CancellationToken) -> anyhow::Result<ExitCode> {
     let schedule = command.schedule.settings();
-    app::worker(&command.worker.settings(), Some(&schedule), shutdown).await?;
+    let settings = WorkerSettings {
+        ingress: command.ingress.settings()?,
+        ..command.worker.settings()
+    };
+    app::worker(&settings, Some(&schedule), shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -28,6 +28,9 @@ use crate::source::Source;
 pub use error::UpstreamError;
 pub(crate) use error::retry_after;
 pub use listing::{Access, PageAt};
+/// An update time as sources and shops write it (RFC 3339, ISO 8601 without an offset as UTC,
+/// or unix seconds), from its JSON text.
+pub(crate) use mapping::timestamp;
 pub use records::RawPage;
 pub use wire::InvalidProduct;
 

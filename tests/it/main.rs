@@ -8,6 +8,8 @@
 //! - [`worker`]: the worker wired by [`crate::support::app::TestApp`] exactly as the binary
 //!   wires it, driven through JetStream.
 //! - [`worker_process`] and [`cli`]: the `catalog-sync` binary as a child process.
+//! - [`ingress`]: the webhook ingress (signatures, answers, the bus down, bursts) and shop
+//!   webhooks through the worker into the catalog.
 //! - [`traces`]: span export to an OTLP receiver the tests start.
 //! - [`cluster`]: a three-node JetStream cluster losing a node.
 //! - [`converge`]: the convergence checker (random schedules of changes and faults).
@@ -28,6 +30,7 @@ mod decoding;
 mod demo;
 mod deploy;
 mod fingerprints;
+mod ingress;
 mod medusa;
 mod medusa_drift;
 mod medusa_pusher;

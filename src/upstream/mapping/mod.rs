@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use super::InvalidProduct;
 use crate::domain::{Attributes, Product};
 use crate::source::{Fields, Pointer, RawRecord, Text};
-use values::{list_item, scalar, timestamp};
+pub(crate) use values::timestamp;
+use values::{list_item, scalar};
 
 /// Converts one record to a product; a record that is not one fails alone, with its id when
 /// it has a readable one.

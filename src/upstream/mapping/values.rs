@@ -54,7 +54,7 @@ pub(super) fn integer(raw: &str) -> Option<i64> {
 
 /// An update time: RFC 3339, ISO 8601 without an offset (taken as UTC), or unix seconds (a
 /// number or a numeric string).
-pub(super) fn timestamp(raw: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn timestamp(raw: &str) -> Option<DateTime<Utc>> {
     let seconds = |s: i64| DateTime::from_timestamp(s, 0);
     if !raw.starts_with('"') {
         return raw.parse::<i64>().ok().and_then(seconds);

@@ -54,6 +54,7 @@ impl TestApp {
             shutdown_timeout: Duration::from_secs(10),
             metrics_listen: "127.0.0.1:0".parse().expect("an address"),
             max_message_bytes: Some(TEST_MAX_MESSAGE_BYTES),
+            ingress: None,
         };
         let (client, _) =
             catalog_sync::app::connect_and_setup(&settings.nats, &settings.topology, "test")

@@ -178,9 +178,18 @@ impl NatsServer {
     /// Stops the server, keeps it down for `down`, and starts it again on the same port with
     /// the same store.
     pub async fn restart(&mut self, down: Duration) {
+        self.stop();
+        tokio::time::sleep(down).await;
+        self.start_again().await;
+    }
+
+    /// Kills the server; [`NatsServer::start_again`] brings it back with the same store.
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        tokio::time::sleep(down).await;
+    }
+
+    pub async fn start_again(&mut self) {
         self.child = Self::start(self.port, self.store.path(), &self.options, self.jetstream).await;
     }
 
