@@ -460,15 +460,19 @@ fn compose_publishes_on_loopback_only_the_ports_the_services_listen_on() {
                 let listen = listen.unwrap_or_else(|| default_of(&simulator_help(), "SIM_LISTEN"));
                 Some(vec![listen_port(&listen)])
             }
-            // A catalog-sync service publishes its operations endpoint (METRICS_LISTEN), where
-            // its command serves one.
+            // A catalog-sync service publishes its operations endpoint (METRICS_LISTEN) and its
+            // webhook routes (INGRESS_LISTEN), where its command serves them.
             (_, Some(command)) => {
                 let help = catalog_sync_help(command.strip_prefix("catalog-sync ").unwrap());
-                help.contains("[env: METRICS_LISTEN=").then(|| {
-                    let listen = env.get("METRICS_LISTEN").cloned();
-                    let listen = listen.unwrap_or_else(|| default_of(&help, "METRICS_LISTEN"));
-                    vec![listen_port(&listen)]
-                })
+                let ports: Vec<u16> = ["METRICS_LISTEN", "INGRESS_LISTEN"]
+                    .into_iter()
+                    .filter(|var| help.contains(&format!("[env: {var}=")))
+                    .map(|var| {
+                        let listen = env.get(var).cloned();
+                        listen_port(&listen.unwrap_or_else(|| default_of(&help, var)))
+                    })
+                    .collect();
+                (!ports.is_empty()).then_some(ports)
             }
             _ => None,
         };
@@ -781,6 +785,62 @@ fn containers_serve_the_operations_endpoint_on_every_interface_and_say_so() {
     );
 }
 
+#[test]
+fn the_ingress_takes_webhooks_on_every_interface_through_a_service_of_ready_pods() {
+    let every_interface = |owner: &str, env: &Env| {
+        let listen = env.get("INGRESS_LISTEN");
+        let listen = listen.unwrap_or_else(|| panic!("{owner}: set INGRESS_LISTEN=0.0.0.0:8088"));
+        let addr: std::net::SocketAddr = listen.parse().unwrap_or_else(|e| panic!("{listen}: {e}"));
+        assert!(
+            addr.ip().is_unspecified(),
+            "{owner}: INGRESS_LISTEN {listen} cannot be reached from outside the container"
+        );
+        addr.port()
+    };
+    let services = compose();
+    let ingress = &services["ingress"];
+    assert_eq!(
+        runs("ingress", ingress).as_deref(),
+        Some("catalog-sync ingress")
+    );
+    let port = every_interface("compose service ingress", &vars(&ingress["environment"]));
+    let published = published("compose service ingress", ingress);
+    assert!(
+        published.iter().any(|(_, _, container)| *container == port),
+        "compose service ingress: INGRESS_LISTEN port {port} is not published ({published:?})"
+    );
+
+    let resources = k8s_resources();
+    let mut served = 0;
+    for (owner, _, container, subcommand) in containers(&resources) {
+        if subcommand != "ingress" {
+            continue;
+        }
+        let port = every_interface(&owner, &container_env(&resources, container)).to_string();
+        let named = list(&container["ports"])
+            .iter()
+            .find(|p| text(&p["containerPort"]) == port)
+            .map(|p| text(&p["name"]))
+            .unwrap_or_else(|| panic!("{owner}: INGRESS_LISTEN port {port} is no containerPort"));
+        // A Service sends webhooks to that port, of ready pods only: one that lost NATS answers
+        // 503, and a shop's retry should reach another.
+        let service = resources.iter().find(|r| {
+            r["kind"] == "Service"
+                && list(&r["spec"]["ports"])
+                    .iter()
+                    .any(|p| [&named, &port].contains(&&text(&p["targetPort"])))
+        });
+        let service = service.unwrap_or_else(|| panic!("{owner}: no Service targets port {port}"));
+        let not_ready = service["spec"]["publishNotReadyAddresses"].as_bool() == Some(true);
+        assert!(
+            !not_ready,
+            "{owner}: the webhook Service must route to ready pods only"
+        );
+        served += 1;
+    }
+    assert!(served > 0, "{K8S}: no workload runs the ingress");
+}
+
 // ---- NATS --------------------------------------------------------------------------------------
 
 /// The NATS server configurations of the repository: nats/ (the single server, the cluster) and
@@ -847,6 +907,7 @@ const METRICS: &[(&str, &str)] = &[
     ("catalog_sync_medusa_requests", "counter"),
     ("catalog_sync_medusa_pushes", "counter"),
     ("catalog_sync_medusa_owed", "gauge"),
+    ("catalog_sync_webhooks", "counter"),
 ];
 
 /// The families src/metrics.rs registers: the first string of each `register` call, after the

@@ -286,12 +286,7 @@ async fn signatures_are_checked_over_the_raw_bytes_and_only_verified_webhooks_ar
         "only the ping comes unsigned"
     );
 
-    let ids: Vec<String> = ingress
-        .events()
-        .await
-        .iter()
-        .map(product_id)
-        .collect();
+    let ids: Vec<String> = ingress.events().await.iter().map(product_id).collect();
     assert_eq!(ids, ["1", "2", "3"], "only the verified product webhooks");
 }
 
@@ -431,4 +426,112 @@ async fn a_burst_of_a_thousand_webhooks_is_taken_whole() {
         .collect();
     ids.sort_unstable();
     assert_eq!(ids, (1..=1000).collect::<Vec<_>>());
+}
+
+/// The peak resident memory of process `pid`, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_ingress_command_refuses_bad_secrets_and_stays_small_under_oversized_bodies() {
+    init();
+    let nats = NatsServer::spawn().await;
+    let command = |vars: &[(&str, &str)]| {
+        let mut command = tokio::process::Command::new(crate::support::process::BIN);
+        command
+            .arg("ingress")
+            .env_clear()
+            .env("NATS_URL", nats.url())
+            .env("METRICS_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .envs(vars.iter().copied())
+            .kill_on_drop(true);
+        command
+    };
+    let none = command(&[]).output().await.unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&none.stderr);
+    assert!(said.contains("no webhook secret is set"), "{said}");
+    let bad = command(&[("STANDARD_WEBHOOK_SECRET", "whsec_not-base64!")])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(said.contains("STANDARD_WEBHOOK_SECRET"), "{said}");
+    assert!(
+        !said.contains("not-base64"),
+        "the secret is never shown: {said}"
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = command(&[
+        ("SHOPIFY_WEBHOOK_SECRET", SHOPIFY_SECRET),
+        ("INGRESS_LISTEN", &listen),
+    ])
+    .spawn()
+    .unwrap();
+    let url = format!("http://{listen}");
+    let hook = Webhook::shopify(
+        SHOPIFY_SECRET,
+        "products/update",
+        "p-1",
+        &shopify_product(1, "2026-12-01T10:30:00Z"),
+    );
+    let url_ref = url.as_str();
+    let hook_ref = &hook;
+    assert!(
+        eventually(20, || async move {
+            reqwest::Client::new()
+                .post(format!("{url_ref}/webhooks/shopify"))
+                .send()
+                .await
+                .is_ok()
+        })
+        .await,
+        "catalog-sync ingress listens on {listen}"
+    );
+    assert_eq!(hook_ref.send(url_ref).await.0, 200);
+    let before = peak_rss_kib(child.id().unwrap());
+
+    // 200 senders of 16 MiB bodies at once, half of them without a declared length.
+    let answers: Vec<u16> = futures_util::stream::iter(0..200)
+        .map(|n| async move {
+            let request = reqwest::Client::new()
+                .post(format!("{url_ref}/webhooks/shopify"))
+                .header("X-Shopify-Topic", "products/update");
+            let request = if n % 2 == 0 {
+                request.body(vec![b' '; 16 << 20])
+            } else {
+                let chunks = (0..256).map(|_| Ok::<_, std::io::Error>(vec![b' '; 64 << 10]));
+                request.body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                    chunks,
+                )))
+            };
+            // A refused upload may be cut off while it is still being sent.
+            request.send().await.map_or(413, |r| r.status().as_u16())
+        })
+        .buffer_unordered(50)
+        .collect()
+        .await;
+    assert!(answers.iter().all(|s| *s == 413), "{answers:?}");
+    assert_eq!(
+        hook_ref.send(url_ref).await.0,
+        200,
+        "still up and publishing"
+    );
+    let peak = peak_rss_kib(child.id().unwrap());
+    eprintln!("catalog-sync ingress: peak RSS {before} KiB before, {peak} KiB after");
+    assert!(
+        peak < 128 * 1024,
+        "peak RSS {peak} KiB (before the oversized bodies: {before} KiB)"
+    );
+    child.kill().await.unwrap();
 }

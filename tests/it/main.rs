@@ -9,7 +9,7 @@
 //!   wires it, driven through JetStream.
 //! - [`worker_process`] and [`cli`]: the `catalog-sync` binary as a child process.
 //! - [`ingress`]: the webhook ingress (signatures, answers, the bus down, bursts) and shop
-//!   webhooks through the worker into the catalog.
+//!   webhooks through the worker into the catalog ([`ingress_shop`]).
 //! - [`traces`]: span export to an OTLP receiver the tests start.
 //! - [`cluster`]: a three-node JetStream cluster losing a node.
 //! - [`converge`]: the convergence checker (random schedules of changes and faults).
@@ -31,6 +31,7 @@ mod demo;
 mod deploy;
 mod fingerprints;
 mod ingress;
+mod ingress_shop;
 mod medusa;
 mod medusa_drift;
 mod medusa_pusher;
