@@ -675,3 +675,65 @@ async fn credentials_in_the_upstream_url_are_redacted_in_spans(pool: PgPool) {
         }
     }
 }
+
+#[sqlx::test]
+async fn a_webhook_is_a_server_span_whose_trace_continues_into_the_worker(pool: PgPool) {
+    let sim = simulator(20).await;
+    let app = TestApp::new(&pool, &sim).await;
+    let otlp = OtlpReceiver::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    // `run` with a webhook secret serves the ingress beside the worker.
+    let env = exporting(&app, &otlp).with(&[
+        ("SHOPIFY_WEBHOOK_SECRET", "shop-secret"),
+        ("INGRESS_LISTEN", &listen),
+    ]);
+    let mut run = env
+        .command(&["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run starts");
+    // A body without a version: the worker fetches product 7 from the upstream.
+    let body = br#"{"id":7}"#;
+    let send = || async {
+        reqwest::Client::new()
+            .post(format!("http://{listen}/webhooks/shopify"))
+            .header("X-Shopify-Topic", "products/update")
+            .header(
+                "X-Shopify-Hmac-Sha256",
+                catalog_sync::ingress::sign_base64(b"shop-secret", body),
+            )
+            .body(body.to_vec())
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    };
+    assert!(eventually(30, send).await, "the webhook is taken");
+    let spans = with_summary_published(&otlp).await;
+    assert!(terminate(&mut run).await.success());
+
+    let webhook = spans
+        .iter()
+        .find(|s| s.name == "POST /webhooks/shopify")
+        .expect("a span for the webhook");
+    assert_eq!(webhook.kind, SpanKind::Server);
+    assert_eq!(webhook.service, "catalog-sync-worker");
+    assert_eq!(webhook.attr("webhook.source"), Some("shopify"));
+    assert_eq!(webhook.attr("webhook.outcome"), Some("published"));
+    assert_eq!(webhook.attr("product_id"), Some("7"));
+    let trace = Trace::of(&spans, &webhook.trace_id);
+    let publish = trace.the("publish product.updated");
+    assert_eq!(publish.parent_span_id, webhook.span_id);
+    let received = trace.the("process product.updated");
+    assert_eq!(
+        received.parent_span_id, publish.span_id,
+        "the worker continues the webhook's trace"
+    );
+    let run_span = trace.the("sync.run");
+    assert!(trace.descends(run_span, received));
+    assert!(trace.descends(trace.the("upstream.product"), run_span));
+}
