@@ -535,3 +535,26 @@ async fn the_ingress_command_refuses_bad_secrets_and_stays_small_under_oversized
     );
     child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn without_its_stream_a_webhook_gets_503_until_the_stream_is_back() {
+    let nats = NatsServer::spawn().await;
+    let ingress = Receiver::start(&nats, settings()).await;
+    let topology = Topology::default();
+    ingress.js.delete_stream(&topology.stream).await.unwrap();
+    let hook = Webhook::shopify(
+        SHOPIFY_SECRET,
+        "products/update",
+        "no-stream",
+        &shopify_product(9, "2026-12-01T10:30:00Z"),
+    );
+    let (status, text) = hook.send(&ingress.url).await;
+    assert_eq!(status, 503, "{text}");
+    assert!(!text.contains("published"), "{text}");
+    // A worker (or `catalog-sync setup`) creates the stream again; the shop's retry lands.
+    catalog_sync::bus::setup(&ingress.js, &topology)
+        .await
+        .unwrap();
+    assert_eq!(hook.send(&ingress.url).await.0, 200);
+    assert_eq!(ingress.events().await.len(), 1);
+}

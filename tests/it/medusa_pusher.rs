@@ -1,6 +1,7 @@
 //! Who pushes to Medusa: the worker's own pusher, off the path of events (an event reaches the
 //! catalog and is acknowledged while Medusa holds its push back), and `catalog-sync sync`, which
-//! delivers everything before it ends, also what a dead pusher held.
+//! delivers everything before it ends, also what a dead pusher held. A webhook's change reaches
+//! Medusa the same way as an event's.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,9 @@ async fn a_product_updated_event_reaches_medusa(pool: PgPool) {
 
     let mut app = TestApp::new(&pool, &sim).await;
     app.settings.engine.medusa = Some(settings);
+    // The webhook ingress beside the worker, as `run` serves it with a webhook secret set.
+    let ingress = webhook_ingress();
+    app.settings.ingress = Some(ingress.clone());
     app.start_worker();
     assert!(sim.set_field(33, "price", Some("4321.09")).unwrap());
     let admin = medusa.admin();
@@ -39,7 +43,55 @@ async fn a_product_updated_event_reaches_medusa(pool: PgPool) {
     .await;
     eprintln!("product.updated reached Medusa in {:?}", sent.elapsed());
     assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
+
+    // The same through a signed webhook (Standard Webhooks, carrying the product event).
+    assert!(sim.set_field(34, "price", Some("1234.56")).unwrap());
+    let body = br#"{"type":"product.updated","timestamp":"2026-12-05T08:00:00Z","data":{"product_id":34}}"#;
+    let sent_at = chrono::Utc::now().timestamp();
+    let mut signed = format!("msg_medusa.{sent_at}.").into_bytes();
+    signed.extend_from_slice(body);
+    let signature = catalog_sync::ingress::sign_base64(WEBHOOK_KEY, &signed);
+    let answer = reqwest::Client::new()
+        .post(format!("http://{}/webhooks/standard", ingress.listen))
+        .header("webhook-id", "msg_medusa")
+        .header("webhook-timestamp", sent_at.to_string())
+        .header("webhook-signature", format!("v1,{signature}"))
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    wait_for(Duration::from_secs(30), || async {
+        let products = by_external_id(admin.products().await);
+        decimal(&products["34"].variants[0].prices[0].amount) == "1234.56"
+    })
+    .await;
+    assert_medusa_equals_catalog(&pool, &admin, medusa.sales_channel_id()).await;
     app.stop().await;
+}
+
+const WEBHOOK_KEY: &[u8] = b"a key for medusa webhooks";
+
+/// Settings of a Standard Webhooks ingress signed with `WEBHOOK_KEY`, on a free port.
+fn webhook_ingress() -> catalog_sync::ingress::IngressSettings {
+    use base64::Engine as _;
+    let secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(WEBHOOK_KEY)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    catalog_sync::ingress::IngressSettings {
+        listen: format!("127.0.0.1:{port}").parse().unwrap(),
+        shopify: None,
+        woocommerce: None,
+        standard: Some(
+            catalog_sync::ingress::Secrets::standard("STANDARD_WEBHOOK_SECRET", &secret).unwrap(),
+        ),
+        max_body_bytes: None,
+    }
 }
 
 #[sqlx::test]
