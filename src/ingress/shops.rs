@@ -107,6 +107,9 @@ struct Resource<'a> {
     updated_at: Option<&'a RawValue>,
     #[serde(borrow, default)]
     date_modified_gmt: Option<&'a RawValue>,
+    /// WooCommerce: the variable product a variation belongs to (0 for a product).
+    #[serde(default)]
+    parent_id: Option<ProductId>,
 }
 
 fn resource(body: &[u8]) -> Result<Resource<'_>, Unreadable> {
@@ -193,7 +196,18 @@ pub fn woocommerce(headers: &HeaderMap, body: &[u8]) -> Result<Action, Unreadabl
             let version = product
                 .date_modified_gmt
                 .and_then(|raw| crate::upstream::timestamp(raw.get()));
-            changed(product.id, version, body)
+            match product.parent_id.filter(|parent| parent.0 != "0") {
+                // A variation changed: its product is fetched, with all its variations.
+                Some(parent) => {
+                    let message_id = version.and_then(|version| {
+                        let key =
+                            format!("{}-{}", product.id.0, version.format("%Y%m%dT%H%M%S%.fZ"));
+                        delivery_id("woocommerce", Some(&key))
+                    });
+                    return Ok(product_publication(changed(parent, None, body), message_id));
+                }
+                None => changed(product.id, version, body),
+            }
         }
         "product.deleted" => deleted(resource(body)?.id),
         other => {

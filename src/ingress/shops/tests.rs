@@ -184,3 +184,24 @@ fn standard_webhooks_publish_their_data_as_it_came() {
     };
     assert_eq!(p.message_id, None);
 }
+
+#[test]
+fn a_woocommerce_variation_stands_for_its_product_which_the_worker_fetches() {
+    let h = headers(&[("X-WC-Webhook-Topic", "product.updated")]);
+    let variation = br#"{"id": 795, "parent_id": 794, "type": "variation", "date_modified_gmt": "2026-03-01T10:00:00", "regular_price": "21.99"}"#;
+    let (event, id) = published(woocommerce(&h, variation).unwrap());
+    assert_eq!(
+        (
+            event.product_id.as_str(),
+            event.updated_at,
+            event.product.is_none()
+        ),
+        ("794", None, true)
+    );
+    assert_eq!(id.as_deref(), Some("woocommerce-795-20260301T100000Z"));
+    // A product's own parent_id is 0.
+    let product = br#"{"id": 794, "parent_id": 0, "date_modified_gmt": "2026-03-01T10:00:00"}"#;
+    let (event, _) = published(woocommerce(&h, product).unwrap());
+    assert_eq!(event.product_id, "794");
+    assert!(event.product.is_some());
+}
