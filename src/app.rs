@@ -160,14 +160,7 @@ pub async fn scheduler(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (client, _) = connect_and_setup(nats, topology, "catalog-sync scheduler").await?;
-    let listener = bind(metrics_listen, "METRICS_LISTEN").await?;
-    let readiness = crate::health::Readiness {
-        client: client.clone(),
-        store: None,
-        topology: topology.clone(),
-        schedules: crate::status::Schedules::default(),
-    };
-    let endpoint = tokio::spawn(crate::health::serve(listener, readiness, shutdown.clone()));
+    let endpoint = bus_only_endpoint(&client, topology, metrics_listen, &shutdown).await?;
     let result = crate::scheduler::run(client.clone(), topology, schedule, shutdown.clone()).await;
     shutdown.cancel();
     let _ = endpoint.await;
@@ -186,14 +179,7 @@ pub async fn ingress(
 ) -> anyhow::Result<()> {
     let (client, _) = connect_and_setup(nats, topology, "catalog-sync ingress").await?;
     let webhooks = bind(settings.listen, "INGRESS_LISTEN").await?;
-    let listener = bind(metrics_listen, "METRICS_LISTEN").await?;
-    let readiness = crate::health::Readiness {
-        client: client.clone(),
-        store: None,
-        topology: topology.clone(),
-        schedules: crate::status::Schedules::default(),
-    };
-    let endpoint = tokio::spawn(crate::health::serve(listener, readiness, shutdown.clone()));
+    let endpoint = bus_only_endpoint(&client, topology, metrics_listen, &shutdown).await?;
     let result = crate::ingress::serve(
         webhooks,
         client.clone(),
@@ -207,6 +193,28 @@ pub async fn ingress(
     let _ = endpoint.await;
     bus::flush(&client).await;
     result
+}
+
+/// The operations endpoint of a process that uses NATS and no database (the scheduler, the
+/// ingress): `/readyz` checks the connection and the streams, until `shutdown`.
+async fn bus_only_endpoint(
+    client: &async_nats::Client,
+    topology: &Topology,
+    metrics_listen: std::net::SocketAddr,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = bind(metrics_listen, "METRICS_LISTEN").await?;
+    let readiness = crate::health::Readiness {
+        client: client.clone(),
+        store: None,
+        topology: topology.clone(),
+        schedules: crate::status::Schedules::default(),
+    };
+    Ok(tokio::spawn(crate::health::serve(
+        listener,
+        readiness,
+        shutdown.clone(),
+    )))
 }
 
 /// A listener on `addr`, the error naming the variable that set it.
