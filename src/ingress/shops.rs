@@ -190,43 +190,31 @@ pub fn woocommerce(headers: &HeaderMap, body: &[u8]) -> Result<Action, Unreadabl
         return Ok(Action::Ignore("WooCommerce ping".into()));
     }
     let topic = header(headers, "x-wc-webhook-topic").unwrap_or_default();
-    let event = match topic {
+    match topic {
         "product.created" | "product.updated" | "product.restored" => {
             let product = resource(body)?;
             let version = product
                 .date_modified_gmt
                 .and_then(|raw| crate::upstream::timestamp(raw.get()));
-            match product.parent_id.filter(|parent| parent.0 != "0") {
+            let message_id = woocommerce_change_id(&product.id.0, version);
+            let event = match product.parent_id.filter(|parent| parent.0 != "0") {
                 // A variation changed: its product is fetched, with all its variations.
-                Some(parent) => {
-                    let message_id = version.and_then(|version| {
-                        let key =
-                            format!("{}-{}", product.id.0, version.format("%Y%m%dT%H%M%S%.fZ"));
-                        delivery_id("woocommerce", Some(&key))
-                    });
-                    return Ok(product_publication(changed(parent, None, body), message_id));
-                }
+                Some(parent) => changed(parent, None, body),
                 None => changed(product.id, version, body),
-            }
+            };
+            Ok(product_publication(event, message_id))
         }
-        "product.deleted" => deleted(resource(body)?.id),
-        other => {
-            return Ok(Action::Ignore(format!(
-                "topic {other:?} is not about products"
-            )));
-        }
-    };
-    let message_id = event.updated_at.and_then(|version| {
-        delivery_id(
-            "woocommerce",
-            Some(&format!(
-                "{}-{}",
-                event.product_id,
-                version.format("%Y%m%dT%H%M%S%.fZ")
-            )),
-        )
-    });
-    Ok(product_publication(event, message_id))
+        "product.deleted" => Ok(product_publication(deleted(resource(body)?.id), None)),
+        other => Ok(Action::Ignore(format!(
+            "topic {other:?} is not about products"
+        ))),
+    }
+}
+
+/// A WooCommerce change's `Nats-Msg-Id`: the resource's id and its `date_modified_gmt`.
+fn woocommerce_change_id(id: &str, version: Option<DateTime<Utc>>) -> Option<String> {
+    let version = version?.format("%Y%m%dT%H%M%S%.fZ");
+    delivery_id("woocommerce", Some(&format!("{id}-{version}")))
 }
 
 #[derive(Deserialize)]
