@@ -1,5 +1,6 @@
-//! One schedule: its own nats-server, database, simulated upstream and worker process, a random
-//! sequence of operations drawn from a seed, then drain, one full sync, and the comparison.
+//! One schedule: its own nats-server, database, simulated upstream, worker and ingress
+//! processes, a random sequence of operations drawn from a seed, then drain, one full sync, and
+//! the comparison.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -169,6 +170,10 @@ struct Run {
     js: jetstream::Context,
     worker: Option<Child>,
     worker_log: PathBuf,
+    /// A `catalog-sync ingress` taking Standard Webhooks (signed with [`WEBHOOK_KEY`]): some
+    /// events arrive through it instead of being published directly.
+    _ingress: Child,
+    ingress_url: String,
     model: Model,
     delayed: Vec<Vec<u8>>,
     /// Handles after the first sync: no later run may change one.
@@ -184,6 +189,47 @@ struct Run {
     /// upstream changes at variant level too.
     variants: bool,
     _dir: tempfile::TempDir,
+}
+
+/// The key the schedule's webhooks are signed with (`STANDARD_WEBHOOK_SECRET` in base64).
+const WEBHOOK_KEY: &[u8] = b"the convergence checker's webhook key";
+
+/// Starts `catalog-sync ingress` on a free port of loopback, logging to `log`; its process and
+/// base URL once it listens.
+async fn start_ingress(env: &Env, log: &std::path::Path) -> (Child, String) {
+    use base64::Engine as _;
+    let secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(WEBHOOK_KEY)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("worker log");
+    let child = env
+        .with(&[
+            ("INGRESS_LISTEN", &listen),
+            ("STANDARD_WEBHOOK_SECRET", &secret),
+        ])
+        .command(&["ingress"])
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("catalog-sync ingress starts");
+    let listening = eventually(20, || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+    })
+    .await;
+    assert!(listening, "catalog-sync ingress listens on {listen}");
+    (child, format!("http://{listen}"))
 }
 
 /// The source file of variant schedules: DummyJSON records with their options and variants.
@@ -316,6 +362,7 @@ impl Run {
         env.run_ok(&["migrate"]).await;
         env.run_ok(&["setup"]).await;
         let worker_log = dir.path().join("worker.log");
+        let (_ingress, ingress_url) = start_ingress(&env, &worker_log).await;
         let js = jetstream::new(nats.client().await);
         let mut run = Run {
             rng,
@@ -327,6 +374,8 @@ impl Run {
             js,
             worker: None,
             worker_log,
+            _ingress,
+            ingress_url,
             model: Model::default(),
             delayed: Vec::new(),
             handles: BTreeMap::new(),
@@ -386,6 +435,35 @@ impl Run {
             .spawn()
             .expect("worker starts");
         self.worker = Some(child);
+    }
+
+    /// Delivers `event` as a signed Standard Webhooks `product.updated`, sending it again (with
+    /// the same delivery id, as a sender does) until it is answered 200.
+    async fn deliver_webhook(&self, event: &Value) -> bool {
+        let id = format!("msg_{}_{}", self.seed, self.step);
+        let body =
+            json!({"type": "product.updated", "timestamp": chrono::Utc::now(), "data": event})
+                .to_string();
+        let http = reqwest::Client::new();
+        for _ in 0..40 {
+            let sent = chrono::Utc::now().timestamp();
+            let signed = format!("{id}.{sent}.{body}");
+            let signature = catalog_sync::ingress::sign_base64(WEBHOOK_KEY, signed.as_bytes());
+            let answer = http
+                .post(format!("{}/webhooks/standard", self.ingress_url))
+                .header("webhook-id", &id)
+                .header("webhook-timestamp", sent.to_string())
+                .header("webhook-signature", format!("v1,{signature}"))
+                .body(body.clone())
+                .timeout(Duration::from_secs(6))
+                .send()
+                .await;
+            if answer.is_ok_and(|a| a.status() == 200) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        false
     }
 
     /// A random live product, if any.
@@ -624,7 +702,7 @@ impl Run {
             _ => ("event without a product", json!({ "product_id": id })),
         };
         let bytes = body.to_string().into_bytes();
-        match self.rng.u32(0..10) {
+        match self.rng.u32(0..13) {
             0..=1 => {
                 self.note("delayed event", format!("{kind} for {id}, held back"));
                 self.delayed.push(bytes);
@@ -633,6 +711,10 @@ impl Run {
                 self.note("duplicated event", format!("{kind} for {id}, twice"));
                 self.publish("product.updated", None, bytes.clone()).await;
                 self.publish("product.updated", None, bytes).await;
+            }
+            10..=12 => {
+                self.note("webhook", format!("{kind} for {id}, as a signed webhook"));
+                self.deliver_webhook(&body).await;
             }
             _ => {
                 self.note("event", format!("{kind} for {id}"));
