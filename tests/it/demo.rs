@@ -16,11 +16,6 @@ use crate::support::*;
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo");
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().unwrap().port()
-}
-
 /// A demo's surroundings: its state directory (XDG_RUNTIME_DIR), database and ports.
 struct Demo {
     runtime: tempfile::TempDir,

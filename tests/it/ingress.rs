@@ -467,10 +467,7 @@ async fn the_ingress_command_refuses_bad_secrets_and_stays_small_under_oversized
         "the secret is never shown: {said}"
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut child = command(&[
         ("SHOPIFY_WEBHOOK_SECRET", SHOPIFY_SECRET),

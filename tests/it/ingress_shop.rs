@@ -13,13 +13,6 @@ use crate::support::*;
 
 const SECRET: &str = "shop-secret";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
 /// The three-line source file of `preset` for the simulator's shop.
 fn shop_source(sim: &Simulator, preset: &str) -> Source {
     let text = format!(

@@ -79,10 +79,7 @@ fn webhook_ingress() -> catalog_sync::ingress::IngressSettings {
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(WEBHOOK_KEY)
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     catalog_sync::ingress::IngressSettings {
         listen: format!("127.0.0.1:{port}").parse().unwrap(),
         shopify: None,

@@ -681,10 +681,7 @@ async fn a_webhook_is_a_server_span_whose_trace_continues_into_the_worker(pool: 
     let sim = simulator(20).await;
     let app = TestApp::new(&pool, &sim).await;
     let otlp = OtlpReceiver::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     // `run` with a webhook secret serves the ingress beside the worker.
     let env = exporting(&app, &otlp).with(&[

@@ -350,14 +350,6 @@ pub(crate) fn with_metrics_port(env: &Env) -> (Env, u16) {
     (env.with(&[("METRICS_LISTEN", listen.as_str())]), port)
 }
 
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
 pub(crate) async fn get(url: &str) -> Option<(u16, String)> {
     let response = reqwest::get(url).await.ok()?;
     let status = response.status().as_u16();

@@ -202,10 +202,7 @@ async fn start_ingress(env: &Env, log: &std::path::Path) -> (Child, String) {
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(WEBHOOK_KEY)
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = crate::support::free_port();
     let listen = format!("127.0.0.1:{port}");
     let log = std::fs::OpenOptions::new()
         .create(true)

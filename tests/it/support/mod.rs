@@ -243,6 +243,14 @@ impl Drop for NatsServer {
     }
 }
 
+/// A port of loopback that nothing listens on (for a process the test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// Waits up to `seconds` for `check` to hold.
 pub async fn eventually<F, Fut>(seconds: u64, mut check: F) -> bool
 where
