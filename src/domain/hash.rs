@@ -1,8 +1,6 @@
 //! Content hashes: a 128-bit fingerprint of everything the service stores about a product, so a
 //! sync can skip rows whose content did not change without comparing columns.
 
-use xxhash_rust::xxh3::Xxh3;
-
 /// A 128-bit content fingerprint (XXH3). Not a security boundary: it only detects change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ContentHash(pub [u8; 16]);
@@ -29,19 +27,21 @@ impl RecordFingerprint {
     }
 }
 
-/// Feeds values into an XXH3 state in an unambiguous encoding: every item is tagged and every
-/// string is length-prefixed.
-pub(crate) struct Hasher(Xxh3);
+/// Encodes values unambiguously (every item tagged, every string length-prefixed) and hashes
+/// the encoding with XXH3-128 in one pass. Hashing the whole encoding at once gives the digest
+/// a streaming XXH3 state fed the same bytes would; a part of the encoding can be hashed on its
+/// own too (a variant inside its product).
+pub(crate) struct Hasher(Vec<u8>);
 
 impl Hasher {
     pub(crate) fn new() -> Self {
-        Hasher(Xxh3::new())
+        Hasher(Vec::with_capacity(512))
     }
 
     pub(crate) fn str(&mut self, s: &str) -> &mut Self {
-        self.0.update(b"s");
-        self.0.update(&(s.len() as u64).to_le_bytes());
-        self.0.update(s.as_bytes());
+        self.0.push(b's');
+        self.0.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        self.0.extend_from_slice(s.as_bytes());
         self
     }
 
@@ -49,7 +49,7 @@ impl Hasher {
         match s {
             Some(s) => self.str(s),
             None => {
-                self.0.update(b"n");
+                self.0.push(b'n');
                 self
             }
         }
@@ -58,25 +58,36 @@ impl Hasher {
     pub(crate) fn opt_i64(&mut self, v: Option<i64>) -> &mut Self {
         match v {
             Some(v) => {
-                self.0.update(b"i");
-                self.0.update(&v.to_le_bytes());
+                self.0.push(b'i');
+                self.0.extend_from_slice(&v.to_le_bytes());
             }
-            None => self.0.update(b"n"),
+            None => self.0.push(b'n'),
         }
         self
     }
 
     pub(crate) fn strs(&mut self, items: &[String]) -> &mut Self {
-        self.0.update(b"a");
-        self.0.update(&(items.len() as u64).to_le_bytes());
+        self.0.push(b'a');
+        self.0
+            .extend_from_slice(&(items.len() as u64).to_le_bytes());
         for item in items {
             self.str(item);
         }
         self
     }
 
+    /// Where the encoding ends now, for [`Hasher::finish_since`].
+    pub(crate) fn mark(&self) -> usize {
+        self.0.len()
+    }
+
     pub(crate) fn finish(&self) -> ContentHash {
-        ContentHash(self.0.digest128().to_le_bytes())
+        self.finish_since(0)
+    }
+
+    /// The hash of what was fed since `mark`: what a fresh hasher fed the same values gives.
+    pub(crate) fn finish_since(&self, mark: usize) -> ContentHash {
+        ContentHash(xxhash_rust::xxh3::xxh3_128(&self.0[mark..]).to_le_bytes())
     }
 }
 
@@ -104,6 +115,17 @@ mod tests {
             Hasher::new().strs(&["a".into(), "b".into()]).finish(),
             Hasher::new().strs(&["ab".into()]).finish()
         );
+    }
+
+    #[test]
+    fn a_part_hashes_as_a_fresh_hasher_fed_the_same_values() {
+        let mut whole = Hasher::new();
+        whole.str("product").opt_i64(Some(7));
+        let mark = whole.mark();
+        whole.str("variant").opt_str(None);
+        let alone = Hasher::new().str("variant").opt_str(None).finish();
+        assert_eq!(whole.finish_since(mark), alone);
+        assert_ne!(whole.finish(), alone);
     }
 
     proptest::proptest! {

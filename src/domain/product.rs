@@ -96,7 +96,7 @@ impl Product {
             stock,
             prices: price
                 .map(|amount| VariantPrice {
-                    currency: currency.clone(),
+                    currency: *currency,
                     kind: PriceKind::Base,
                     amount,
                     starts_at: None,
@@ -252,6 +252,12 @@ impl Product {
     /// Fingerprint of every stored field, so an unchanged product is never rewritten: its
     /// options, variants, prices and categories included.
     pub fn content_hash(&self) -> ContentHash {
+        self.hashes().0
+    }
+
+    /// The product's content hash and each variant's ([`Variant::content_hash`]), from one
+    /// encoding of the product.
+    pub fn hashes(&self) -> (ContentHash, Vec<ContentHash>) {
         let mut h = Hasher::new();
         h.str(&self.external_id)
             .str(&self.title)
@@ -266,22 +272,35 @@ impl Product {
             .opt_str(self.thumbnail.as_deref())
             .str(self.attributes.as_str())
             .opt_str(self.source_updated_at.map(|t| t.to_rfc3339()).as_deref());
-        if !self.is_single() {
-            h.str("model").str(self.currency.as_str());
-            h.opt_i64(Some(self.categories.len() as i64));
-            for category in &self.categories {
-                h.str(&category.slug);
-            }
-            h.opt_i64(Some(self.options.len() as i64));
-            for option in &self.options {
-                h.str(&option.name).strs(&option.values);
-            }
-            h.opt_i64(Some(self.variants.len() as i64));
-            for (position, variant) in self.variants.iter().enumerate() {
-                variant.hash_into(position, &mut h);
-            }
+        if self.is_single() {
+            // Sold one way, the product's own fields are its variant's: only the product's
+            // hash covers them.
+            let product = h.finish();
+            let variants = self
+                .variants
+                .iter()
+                .enumerate()
+                .map(|(position, v)| v.content_hash(position))
+                .collect();
+            return (product, variants);
         }
-        h.finish()
+        h.str("model").str(self.currency.as_str());
+        h.opt_i64(Some(self.categories.len() as i64));
+        for category in &self.categories {
+            h.str(&category.slug);
+        }
+        h.opt_i64(Some(self.options.len() as i64));
+        for option in &self.options {
+            h.str(&option.name).strs(&option.values);
+        }
+        h.opt_i64(Some(self.variants.len() as i64));
+        let mut variants = Vec::with_capacity(self.variants.len());
+        for (position, variant) in self.variants.iter().enumerate() {
+            let mark = h.mark();
+            variant.hash_into(position, &mut h);
+            variants.push(h.finish_since(mark));
+        }
+        (h.finish(), variants)
     }
 }
 
@@ -358,6 +377,8 @@ pub fn category_name(slug: &str) -> String {
 pub struct PreparedProduct {
     pub product: Product,
     pub hash: ContentHash,
+    /// Each variant's content hash, in the order of `product.variants`.
+    pub variant_hashes: Vec<ContentHash>,
     /// The slug of the title, which the product gets unless another product holds it.
     pub handle: String,
     /// The handle it gets when the slug is taken.
@@ -371,8 +392,10 @@ impl From<Product> for PreparedProduct {
     fn from(product: Product) -> Self {
         let handle = product.base_handle();
         let handle_suffixed = suffixed_handle(&handle, &product.external_id);
+        let (hash, variant_hashes) = product.hashes();
         PreparedProduct {
-            hash: product.content_hash(),
+            hash,
+            variant_hashes,
             handle,
             handle_suffixed,
             product,

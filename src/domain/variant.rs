@@ -17,9 +17,10 @@ pub struct ProductOption {
     pub values: Vec<String>,
 }
 
-/// An ISO 4217 currency code, lower case (`eur`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Currency(String);
+/// An ISO 4217 currency code, lower case (`eur`), kept inline: a price costs no allocation
+/// for its currency.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Currency([u8; 3]);
 
 impl Currency {
     /// The currency of plain prices when a source names none.
@@ -27,24 +28,33 @@ impl Currency {
 
     /// Three ASCII letters, in either case.
     pub fn parse(text: &str) -> Result<Currency, String> {
-        let code = text.trim();
-        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
-            Ok(Currency(code.to_ascii_lowercase()))
-        } else {
-            Err(format!(
+        match text.trim().as_bytes() {
+            [a, b, c] if [a, b, c].iter().all(|b| b.is_ascii_alphabetic()) => Ok(Currency([
+                a.to_ascii_lowercase(),
+                b.to_ascii_lowercase(),
+                c.to_ascii_lowercase(),
+            ])),
+            _ => Err(format!(
                 "{text:?} is not an ISO 4217 currency code (three letters, e.g. \"eur\")"
-            ))
+            )),
         }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Three lower-case ASCII letters, as `parse` made them.
+        std::str::from_utf8(&self.0).unwrap_or(Self::DEFAULT)
     }
 }
 
 impl Default for Currency {
     fn default() -> Self {
-        Currency(Self::DEFAULT.to_owned())
+        Currency(*b"eur")
+    }
+}
+
+impl std::fmt::Debug for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Currency({:?})", self.as_str())
     }
 }
 
@@ -127,8 +137,11 @@ impl Variant {
         for (name, value) in &self.options {
             h.str(name).str(value);
         }
+        let key = |p: &&VariantPrice| (p.currency, p.kind);
         let mut prices: Vec<&VariantPrice> = self.prices.iter().collect();
-        prices.sort_by(|a, b| (&a.currency, a.kind).cmp(&(&b.currency, b.kind)));
+        if !prices.is_sorted_by_key(key) {
+            prices.sort_by_key(key);
+        }
         h.opt_i64(Some(prices.len() as i64));
         for p in prices {
             h.str(p.currency.as_str())

@@ -173,7 +173,7 @@ fn the_hash_covers_variants_options_and_categories() {
     );
     let mut f = sample("1");
     f.currency = Currency::parse("usd").unwrap();
-    f.variants[0].prices[0].currency = f.currency.clone();
+    f.variants[0].prices[0].currency = f.currency;
     assert_ne!(sample("1").content_hash(), f.content_hash(), "the currency");
 }
 
@@ -267,4 +267,30 @@ fn category_names_come_from_slugs() {
     assert_eq!(category_name("home-decoration"), "Home Decoration");
     assert_eq!(category_name("laptops"), "Laptops");
     assert_eq!(category_name("mens_shirts"), "Mens Shirts");
+}
+
+/// The hashes stored by earlier versions stay valid: a catalog is not rewritten after an
+/// upgrade only because the hashing code changed.
+#[test]
+fn hashes_are_those_earlier_versions_stored() {
+    let hex = |h: ContentHash| h.0.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut sale = shirt("9");
+    sale.variants[1].prices[0].starts_at = Some("2026-01-02T03:04:05Z".parse().unwrap());
+    let printed = [
+        hex(sample("1").content_hash()),
+        hex(shirt("9").content_hash()),
+        hex(sale.content_hash()),
+        hex(shirt("9").variants[2].content_hash(2)),
+        hex(sample("1").variants[0].content_hash(0)),
+    ];
+    assert_eq!(
+        printed,
+        [
+            "3faab0d92f8defc3ca52dcf64e8a3ad1",
+            "082dff3e2958782f7836476d3e3f7d05",
+            "557dffbd27bb2694b61b5ae59c4f85b7",
+            "8dd258d154d147b09183e69f4de24de5",
+            "88ccbc31ff5ab017da9cac88c2fddde7",
+        ]
+    );
 }

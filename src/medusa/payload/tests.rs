@@ -80,7 +80,7 @@ fn a_product_in_variants_has_its_options_and_every_variant() {
     let usd = Currency::parse("usd").unwrap();
     let first = &mut shirt.variants[0];
     first.prices.push(VariantPrice {
-        currency: usd.clone(),
+        currency: usd,
         kind: PriceKind::Base,
         amount: Price::parse("21.50").unwrap(),
         starts_at: None,

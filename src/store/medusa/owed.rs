@@ -204,7 +204,7 @@ impl Store {
                 .iter()
                 .flat_map(|v: &Variant| v.prices.iter())
                 .find(|p| p.kind == PriceKind::Base)
-                .map(|p| p.currency.clone())
+                .map(|p| p.currency)
                 .unwrap_or_default();
             let product = Product {
                 external_id: row.external_id,

@@ -190,7 +190,7 @@ impl<'a> Mapped<'_, '_, 'a> {
             source_updated_at,
             options,
             variants,
-            currency: fields.currency.clone(),
+            currency: fields.currency,
             title,
             external_id,
         }

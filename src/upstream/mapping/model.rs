@@ -168,10 +168,7 @@ impl<'a> Mapped<'_, '_, 'a> {
                 continue;
             };
             prices.push(VariantPrice {
-                currency: field
-                    .currency
-                    .clone()
-                    .unwrap_or_else(|| self.fields.currency.clone()),
+                currency: field.currency.unwrap_or(self.fields.currency),
                 kind: field.kind,
                 amount,
                 starts_at: self.time(field.starts_at.as_ref(), id)?,
