@@ -24,14 +24,21 @@ pub const INSERT_PRODUCTS: &str = include_str!("sql/insert_products.sql");
 /// it did.
 pub const UPDATE_PRODUCTS: &str = include_str!("sql/update_products.sql");
 
-/// Every category of new products (`$1` product, `$2` category, `$3` position).
-pub const INSERT_PRODUCT_CATEGORIES: &str = include_str!("sql/insert_product_categories.sql");
+/// Every category of new products, copied in (`COPY`'s text format, in this column order).
+pub const PRODUCT_CATEGORIES_COLUMNS: &str =
+    "product_categories (product_id, category_id, position)";
 
-/// The variants of new products: nothing to compare with, so a plain insert.
-pub const INSERT_VARIANTS: &str = include_str!("sql/insert_variants.sql");
+/// Ids for the variants of new products, taken before they are copied in.
+pub const NEXT_VARIANT_IDS: &str =
+    "select nextval(pg_get_serial_sequence('product_variants', 'id')) from generate_series(1, $1)";
 
-/// The prices of new variants.
-pub const INSERT_VARIANT_PRICES: &str = include_str!("sql/insert_variant_prices.sql");
+/// The variants of new products, copied in (`COPY`'s text format, in this column order).
+pub const VARIANTS_COLUMNS: &str = "product_variants (id, product_id, external_id, sku, barcode, \
+    title, position, options, stock, attributes, content_hash)";
+
+/// The prices of new variants, copied in (`COPY`'s text format, in this column order).
+pub const VARIANT_PRICES_COLUMNS: &str =
+    "variant_prices (variant_id, currency, kind, amount, starts_at, ends_at)";
 
 /// Every category of the written products `$1`, in order (`$2` product, `$3` category, `$4`
 /// position): those no longer listed are removed, moved ones renumbered, the rest untouched.

@@ -3,6 +3,7 @@
 //! insert and changed ones with one update, so an unchanged product costs one index lookup and
 //! is never rewritten.
 
+mod copy;
 mod model;
 mod rows;
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use sqlx::{Postgres, Transaction};
 
 use super::super::{StoreError, sql};
+use super::copy::CopyRows;
 use crate::domain::{PreparedProduct, Variant, VariantCounts};
 
 /// Writes the categories, variants and prices of written products (their row ids with what
@@ -19,23 +20,7 @@ pub(super) async fn write_model(
 ) -> Result<VariantCounts, StoreError> {
     let mut counts = VariantCounts::default();
     if !created.is_empty() {
-        let c = CategoryRows::of(created, category_ids);
-        sqlx::query(sql::INSERT_PRODUCT_CATEGORIES)
-            .bind(&c.products)
-            .bind(&c.categories)
-            .bind(&c.positions)
-            .execute(&mut **tx)
-            .await?;
-        let (v, by_key) = VariantRows::of(created);
-        let inserted: Vec<Written> = v
-            .bind(sqlx::query_as(sql::INSERT_VARIANTS))
-            .fetch_all(&mut **tx)
-            .await?;
-        let p = PriceRows::of(&inserted, &by_key);
-        p.bind(sqlx::query(sql::INSERT_VARIANT_PRICES))
-            .execute(&mut **tx)
-            .await?;
-        counts.created += inserted.len() as u64;
+        counts.created += copy_new_model(tx, created, category_ids).await?;
     }
     if !updated.is_empty() {
         let product_ids: Vec<i64> = updated.iter().map(|(id, _)| *id).collect();
@@ -71,6 +56,77 @@ pub(super) async fn write_model(
         }
     }
     Ok(counts)
+}
+
+/// Copies in the categories, variants and prices of new products (nothing to compare with):
+/// their variant ids are taken from the sequence first, so each price row knows its variant.
+/// Returns how many variants went in.
+async fn copy_new_model(
+    tx: &mut Transaction<'static, Postgres>,
+    created: &[(i64, &PreparedProduct)],
+    category_ids: &HashMap<&str, i64>,
+) -> Result<u64, StoreError> {
+    let mut categories = CopyRows::default();
+    for (product_id, prepared) in created {
+        for (position, category) in prepared.product.categories.iter().enumerate() {
+            if let Some(id) = category_ids.get(category.slug.as_str()) {
+                categories
+                    .int(*product_id)
+                    .int(*id)
+                    .int(position as i64)
+                    .end_row();
+            }
+        }
+    }
+    categories
+        .copy_into(tx, sql::PRODUCT_CATEGORIES_COLUMNS)
+        .await?;
+
+    let wanted: usize = created.iter().map(|(_, p)| p.product.variants.len()).sum();
+    let ids: Vec<i64> = sqlx::query_scalar(sql::NEXT_VARIANT_IDS)
+        .bind(wanted as i64)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut ids = ids.into_iter();
+    let mut variants = CopyRows::default();
+    let mut prices = CopyRows::default();
+    for (product_id, prepared) in created {
+        let product = &prepared.product;
+        let hashes = &prepared.variant_hashes;
+        for (position, (v, hash)) in product.variants.iter().zip(hashes).enumerate() {
+            let Some(id) = ids.next() else {
+                return Err(StoreError::Query(sqlx::Error::Protocol(format!(
+                    "the sequence gave fewer than {wanted} variant ids"
+                ))));
+            };
+            variants
+                .int(id)
+                .int(*product_id)
+                .text(&v.external_id)
+                .opt_text(v.sku.as_deref())
+                .opt_text(v.barcode.as_deref())
+                .text(&v.title)
+                .int(position as i64)
+                .text(&json_object(&v.options))
+                .opt_int(v.stock)
+                .text(v.attributes.as_str())
+                .bytes(hash.as_bytes())
+                .end_row();
+            for price in &v.prices {
+                prices
+                    .int(id)
+                    .text(price.currency.as_str())
+                    .text(price.kind.as_str())
+                    .text(price.amount.as_str())
+                    .opt_time(price.starts_at)
+                    .opt_time(price.ends_at)
+                    .end_row();
+            }
+        }
+    }
+    let copied = variants.copy_into(tx, sql::VARIANTS_COLUMNS).await?;
+    prices.copy_into(tx, sql::VARIANT_PRICES_COLUMNS).await?;
+    Ok(copied)
 }
 
 /// A variant row written: its id, product id, external id, and whether it was inserted.
@@ -115,7 +171,7 @@ struct VariantRows<'a> {
     options: Vec<String>,
     stocks: Vec<Option<i64>>,
     attributes: Vec<&'a str>,
-    hashes: Vec<Vec<u8>>,
+    hashes: Vec<&'a [u8]>,
 }
 
 /// Each written variant by (product id, external id).
@@ -126,8 +182,9 @@ impl<'a> VariantRows<'a> {
         let mut rows = VariantRows::default();
         let mut by_key = HashMap::with_capacity(written.len());
         for (product_id, prepared) in written {
-            for (position, variant) in prepared.product.variants.iter().enumerate() {
-                rows.push(*product_id, position, variant);
+            let variants = prepared.product.variants.iter();
+            for (position, (variant, hash)) in variants.zip(&prepared.variant_hashes).enumerate() {
+                rows.push(*product_id, position, variant, hash.as_bytes());
                 by_key.insert((*product_id, variant.external_id.as_str()), variant);
             }
         }
@@ -151,25 +208,30 @@ impl<'a> VariantRows<'a> {
             .bind(&self.hashes)
     }
 
-    fn push(&mut self, product_id: i64, position: usize, v: &'a Variant) {
+    fn push(&mut self, product_id: i64, position: usize, v: &'a Variant, hash: &'a [u8]) {
         self.product_ids.push(product_id);
         self.external_ids.push(&v.external_id);
         self.skus.push(v.sku.as_deref());
         self.barcodes.push(v.barcode.as_deref());
         self.titles.push(&v.title);
         self.positions.push(position as i32);
-        let options: serde_json::Map<String, serde_json::Value> = v
-            .options
-            .iter()
-            .map(|(name, value)| (name.clone(), serde_json::Value::String(value.clone())))
-            .collect();
-        self.options
-            .push(serde_json::Value::Object(options).to_string());
+        self.options.push(json_object(&v.options));
         self.stocks.push(v.stock);
         self.attributes.push(v.attributes.as_str());
-        self.hashes
-            .push(v.content_hash(position).as_bytes().to_vec());
+        self.hashes.push(hash);
     }
+}
+
+/// A variant's options as the `options` column holds them: `{"Size": "M"}`, written straight
+/// from the pairs (a repeated name keeps its last value, as `jsonb` does).
+fn json_object(pairs: &[(String, String)]) -> String {
+    struct Object<'a>(&'a [(String, String)]);
+    impl serde::Serialize for Object<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+        }
+    }
+    serde_json::to_string(&Object(pairs)).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// The prices of written variants, one array per column.

@@ -109,11 +109,20 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// A product's options as the `options` column holds them: `[{"name": …, "values": […]}]`.
+/// A product's options as the `options` column holds them: `[{"name": …, "values": […]}]`,
+/// written straight from the options.
 fn options_json(options: &[crate::domain::ProductOption]) -> String {
-    let list: Vec<serde_json::Value> = options
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        name: &'a str,
+        values: &'a [String],
+    }
+    let list: Vec<Entry> = options
         .iter()
-        .map(|o| serde_json::json!({"name": o.name, "values": o.values}))
+        .map(|o| Entry {
+            name: &o.name,
+            values: &o.values,
+        })
         .collect();
-    serde_json::Value::Array(list).to_string()
+    serde_json::to_string(&list).unwrap_or_else(|_| "[]".to_owned())
 }
