@@ -92,7 +92,7 @@ impl Pointer {
     ) -> Result<(), serde_json::Error> {
         match self.segments.split_first() {
             None => {
-                out.push(record.raw());
+                out.push(record.raw()?);
                 Ok(())
             }
             Some((Segment::Key(key), rest)) => match record.get(key) {
@@ -120,20 +120,23 @@ impl Pointer {
     /// the field is there, even if null or an empty array (`/images/*/src` and `/images/0/src`
     /// need `images`).
     pub fn reaches_in(&self, record: &RawRecord<'_>) -> bool {
-        let mut current = record.raw();
-        for (i, segment) in self.segments.iter().enumerate() {
+        // The value reached so far; none while still at the record itself (an object).
+        let mut current: Option<&RawValue> = None;
+        for segment in &self.segments {
             let Segment::Key(key) = segment else {
                 return true;
             };
-            let next = if i == 0 {
-                record.get(key)
-            } else {
-                child(current, key).ok().flatten()
+            let next = match current {
+                None => record.get(key),
+                Some(value) => child(value, key).ok().flatten(),
             };
             match next {
-                Some(next) => current = next,
+                Some(next) => current = Some(next),
                 // An array shorter than the index is a value too (`brands: []`).
-                None => return current.get().starts_with('[') && key.parse::<usize>().is_ok(),
+                None => {
+                    return current.is_some_and(|c| c.get().starts_with('['))
+                        && key.parse::<usize>().is_ok();
+                }
             }
         }
         true

@@ -8,24 +8,29 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-/// A JSON object split into its members, each kept raw: one pass over the text, nothing
-/// decoded, the keys borrowed unless they hold escapes.
+/// A JSON object split into its members: one pass over the text, nothing decoded, the keys
+/// borrowed unless they hold escapes.
 #[derive(Debug)]
 pub struct RawRecord<'a> {
-    raw: &'a RawValue,
+    text: &'a str,
     members: Vec<(Cow<'a, str>, &'a RawValue)>,
 }
 
 impl<'a> RawRecord<'a> {
     /// Splits `raw`, which must be a JSON object.
     pub fn parse(raw: &'a RawValue) -> Result<RawRecord<'a>, serde_json::Error> {
-        let Members(members) = serde_json::from_str(raw.get())?;
-        Ok(RawRecord { raw, members })
+        RawRecord::split(raw.get())
+    }
+
+    /// Splits `text`, which must be one JSON object (the split checks it is).
+    pub fn split(text: &'a str) -> Result<RawRecord<'a>, serde_json::Error> {
+        let Members(members) = serde_json::from_str(text)?;
+        Ok(RawRecord { text, members })
     }
 
     /// The record as it came.
-    pub fn raw(&self) -> &'a RawValue {
-        self.raw
+    pub fn raw(&self) -> Result<&'a RawValue, serde_json::Error> {
+        serde_json::from_str(self.text)
     }
 
     /// The member `key` (the last one, should the object repeat a key, as JSON parsers do).

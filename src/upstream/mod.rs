@@ -344,7 +344,7 @@ impl Upstream {
                     product_id: self.record_id(record),
                     message,
                 }),
-                None => mapping::product_with(&self.source.fields, record, variants),
+                None => mapping::product_with(&self.source.fields, record.get(), variants),
             })
         })
     }

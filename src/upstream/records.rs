@@ -164,10 +164,6 @@ impl RawPage {
                 message: format!("not UTF-8: {e}"),
             }
         })?;
-        let raw: &RawValue = serde_json::from_str(text).map_err(|e| InvalidProduct {
-            product_id: record.id.clone(),
-            message: format!("not a JSON record: {e}"),
-        })?;
         let variants = match &record.variants {
             None => None,
             Some(bytes) => Some(
@@ -180,7 +176,7 @@ impl RawPage {
                     })?,
             ),
         };
-        mapping::product_with(&self.source.fields, raw, variants)
+        mapping::product_with(&self.source.fields, text, variants)
     }
 
     /// Every record decoded.

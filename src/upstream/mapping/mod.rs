@@ -17,17 +17,17 @@ use values::{list_item, scalar};
 /// Converts one record to a product; a record that is not one fails alone, with its id when
 /// it has a readable one.
 pub fn product(fields: &Fields, raw: &RawValue) -> Result<Product, InvalidProduct> {
-    product_with(fields, raw, None)
+    product_with(fields, raw.get(), None)
 }
 
-/// Converts one record to a product whose variants, when given, are the records of `variants`
-/// (a JSON array fetched from the source's variants endpoint).
+/// Converts one record (the text of a JSON object) to a product whose variants, when given,
+/// are the records of `variants` (a JSON array fetched from the source's variants endpoint).
 pub fn product_with(
     fields: &Fields,
-    raw: &RawValue,
+    record: &str,
     variants: Option<&RawValue>,
 ) -> Result<Product, InvalidProduct> {
-    let record = RawRecord::parse(raw).map_err(|e| InvalidProduct {
+    let record = RawRecord::split(record).map_err(|e| InvalidProduct {
         product_id: None,
         message: format!("the record is not a JSON object: {e}"),
     })?;
@@ -254,14 +254,16 @@ impl<'a> Mapped<'_, '_, 'a> {
     /// not keep is lost.
     fn attributes<'p>(
         &self,
-        pointers: impl Iterator<Item = &'p Pointer> + Clone,
+        pointers: impl Iterator<Item = &'p Pointer>,
         keep: Option<&[String]>,
     ) -> Result<Attributes, serde_json::Error> {
+        let taken: Vec<&str> = pointers
+            .filter(|p| p.takes_whole_field())
+            .filter_map(Pointer::top_key)
+            .collect();
         let mut map = Map::new();
         for (key, raw) in self.record.members() {
-            let taken = pointers
-                .clone()
-                .any(|p| p.takes_whole_field() && p.top_key() == Some(key));
+            let taken = taken.contains(&key);
             let listed = keep.is_none_or(|kept| kept.iter().any(|k| k == key));
             if taken || !listed || raw.get() == "null" {
                 continue;

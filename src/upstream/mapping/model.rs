@@ -244,7 +244,7 @@ fn elements(selected: Vec<&RawValue>) -> Vec<&RawValue> {
 }
 
 /// Every pointer into one variant.
-fn variant_pointers(fields: &VariantFields) -> impl Iterator<Item = &Pointer> + Clone {
+fn variant_pointers(fields: &VariantFields) -> impl Iterator<Item = &Pointer> {
     let options: Vec<&Pointer> = match &fields.options {
         VariantOptions::None => Vec::new(),
         VariantOptions::ByPosition(pointers) => pointers.iter().collect(),
