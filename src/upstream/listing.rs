@@ -6,7 +6,7 @@ use reqwest::header::{HeaderMap, LINK};
 use serde_json::value::RawValue;
 
 use super::UpstreamError;
-use crate::source::{Paging, Source, Total};
+use crate::source::{Paging, Pointer, RawRecord, Source, Total};
 
 /// Where a listing page is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -175,8 +175,9 @@ pub fn decode<'a>(
     body: &'a [u8],
 ) -> Result<RawPage<'a>, UpstreamError> {
     let root: &RawValue = serde_json::from_slice(body).map_err(super::wire::json_error)?;
+    let answer = Answer::split(root);
     let list = &source.list;
-    let records = match list.records.select_raw(root).map_err(shape)? {
+    let records = match answer.select(&list.records).map_err(shape)? {
         Some(array) => serde_json::from_str::<Vec<&RawValue>>(array.get()).map_err(|e| {
             UpstreamError::Shape(format!(
                 "the records at {:?} are not an array: {e}",
@@ -192,7 +193,7 @@ pub fn decode<'a>(
     };
     let total = match &list.paging {
         Paging::Offset { total, .. } | Paging::Page { total, .. } => match total {
-            Some(Total::Body(pointer)) => read_count(pointer.select_raw(root).map_err(shape)?),
+            Some(Total::Body(pointer)) => read_count(answer.select(pointer).map_err(shape)?),
             Some(Total::Header(name)) => headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
@@ -216,10 +217,10 @@ pub fn decode<'a>(
             })
         }
         (Paging::Cursor { cursor, .. }, _) => {
-            read_text(cursor.select_raw(root).map_err(shape)?).map(PageAt::Cursor)
+            read_text(answer.select(cursor).map_err(shape)?).map(PageAt::Cursor)
         }
         (Paging::NextUrl { next_url, .. }, _) => {
-            match read_text(next_url.select_raw(root).map_err(shape)?) {
+            match read_text(answer.select(next_url).map_err(shape)?) {
                 Some(text) => Some(PageAt::Url(url.join(&text).map_err(|e| {
                     UpstreamError::Shape(format!("the next page's URL {text:?}: {e}"))
                 })?)),
@@ -234,6 +235,34 @@ pub fn decode<'a>(
         total,
         next,
     })
+}
+
+/// An answer whose top level, when an object, is split into its members once: the records,
+/// the total and the paging fields are then found without reading the records again.
+struct Answer<'a> {
+    root: &'a RawValue,
+    top: Option<RawRecord<'a>>,
+}
+
+impl<'a> Answer<'a> {
+    fn split(root: &'a RawValue) -> Answer<'a> {
+        let top = root
+            .get()
+            .starts_with('{')
+            .then(|| RawRecord::parse(root).ok())
+            .flatten();
+        Answer { root, top }
+    }
+
+    /// The first value `pointer` selects in the answer (null included).
+    fn select(&self, pointer: &Pointer) -> Result<Option<&'a RawValue>, serde_json::Error> {
+        let Some(top) = &self.top else {
+            return pointer.select_raw(self.root);
+        };
+        let mut selected = Vec::new();
+        pointer.select_in(top, &mut selected)?;
+        Ok(selected.first().copied())
+    }
 }
 
 fn shape(e: serde_json::Error) -> UpstreamError {
