@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 /// borrowed unless they hold escapes.
 #[derive(Debug)]
 pub struct RawRecord<'a> {
-    text: &'a str,
+    text: &'a [u8],
     members: Vec<(Cow<'a, str>, &'a RawValue)>,
 }
 
@@ -25,12 +25,24 @@ impl<'a> RawRecord<'a> {
     /// Splits `text`, which must be one JSON object (the split checks it is).
     pub fn split(text: &'a str) -> Result<RawRecord<'a>, serde_json::Error> {
         let Members(members) = serde_json::from_str(text)?;
-        Ok(RawRecord { text, members })
+        Ok(RawRecord {
+            text: text.as_bytes(),
+            members,
+        })
+    }
+
+    /// Splits `bytes`, which must be one JSON object in UTF-8 (the split checks both).
+    pub fn split_slice(bytes: &'a [u8]) -> Result<RawRecord<'a>, serde_json::Error> {
+        let Members(members) = serde_json::from_slice(bytes)?;
+        Ok(RawRecord {
+            text: bytes,
+            members,
+        })
     }
 
     /// The record as it came.
     pub fn raw(&self) -> Result<&'a RawValue, serde_json::Error> {
-        serde_json::from_str(self.text)
+        serde_json::from_slice(self.text)
     }
 
     /// The member `key` (the last one, should the object repeat a key, as JSON parsers do).

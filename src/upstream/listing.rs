@@ -174,8 +174,7 @@ pub fn decode<'a>(
     headers: &HeaderMap,
     body: &'a [u8],
 ) -> Result<RawPage<'a>, UpstreamError> {
-    let root: &RawValue = serde_json::from_slice(body).map_err(super::wire::json_error)?;
-    let answer = Answer::split(root);
+    let answer = Answer::split(body).map_err(super::wire::json_error)?;
     let list = &source.list;
     let records = match answer.select(&list.records).map_err(shape)? {
         Some(array) => serde_json::from_str::<Vec<&RawValue>>(array.get()).map_err(|e| {
@@ -237,31 +236,32 @@ pub fn decode<'a>(
     })
 }
 
-/// An answer whose top level, when an object, is split into its members once: the records,
-/// the total and the paging fields are then found without reading the records again.
-struct Answer<'a> {
-    root: &'a RawValue,
-    top: Option<RawRecord<'a>>,
+/// An answer, its top level split into its members when it is an object: the records, the
+/// total and the paging fields are then found in one pass over the answer's bytes.
+enum Answer<'a> {
+    Object(RawRecord<'a>),
+    Other(&'a RawValue),
 }
 
 impl<'a> Answer<'a> {
-    fn split(root: &'a RawValue) -> Answer<'a> {
-        let top = root
-            .get()
-            .starts_with('{')
-            .then(|| RawRecord::parse(root).ok())
-            .flatten();
-        Answer { root, top }
+    fn split(body: &'a [u8]) -> Result<Answer<'a>, serde_json::Error> {
+        if body.trim_ascii_start().starts_with(b"{") {
+            RawRecord::split_slice(body).map(Answer::Object)
+        } else {
+            serde_json::from_slice(body).map(Answer::Other)
+        }
     }
 
     /// The first value `pointer` selects in the answer (null included).
     fn select(&self, pointer: &Pointer) -> Result<Option<&'a RawValue>, serde_json::Error> {
-        let Some(top) = &self.top else {
-            return pointer.select_raw(self.root);
-        };
-        let mut selected = Vec::new();
-        pointer.select_in(top, &mut selected)?;
-        Ok(selected.first().copied())
+        match self {
+            Answer::Object(top) => {
+                let mut selected = Vec::new();
+                pointer.select_in(top, &mut selected)?;
+                Ok(selected.first().copied())
+            }
+            Answer::Other(root) => pointer.select_raw(root),
+        }
     }
 }
 
