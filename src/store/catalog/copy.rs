@@ -36,7 +36,9 @@ impl CopyRows {
     }
 
     pub(super) fn int(&mut self, v: i64) -> &mut Self {
-        self.data.extend_from_slice(v.to_string().as_bytes());
+        use std::io::Write as _;
+        // Writing to a Vec cannot fail.
+        let _ = write!(self.data, "{v}");
         self.end_field()
     }
 
