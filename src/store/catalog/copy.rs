@@ -9,21 +9,23 @@ use sqlx::{Postgres, Transaction};
 pub(super) struct CopyRows {
     data: Vec<u8>,
     rows: u64,
+    /// A JSON value's text before it is escaped into `data`, reused from field to field.
+    json: Vec<u8>,
 }
 
 impl CopyRows {
     pub(super) fn text(&mut self, s: &str) -> &mut Self {
-        for chunk in s
-            .as_bytes()
-            .split_inclusive(|b| matches!(b, b'\\' | b'\n' | b'\r' | b'\t'))
-        {
-            match chunk.split_last() {
-                Some((b'\\', head)) => self.escaped(head, b"\\\\"),
-                Some((b'\n', head)) => self.escaped(head, b"\\n"),
-                Some((b'\r', head)) => self.escaped(head, b"\\r"),
-                Some((b'\t', head)) => self.escaped(head, b"\\t"),
-                _ => self.data.extend_from_slice(chunk),
-            }
+        escape_into(&mut self.data, s.as_bytes());
+        self.end_field()
+    }
+
+    /// `object`, which serialises as a JSON object, as its JSON text (for a `jsonb` column).
+    pub(super) fn json_object(&mut self, object: &impl serde::Serialize) -> &mut Self {
+        self.json.clear();
+        match serde_json::to_writer(&mut self.json, object) {
+            Ok(()) => escape_into(&mut self.data, &self.json),
+            // Only a map whose keys are not strings fails, and no caller writes one.
+            Err(_) => self.data.extend_from_slice(b"{}"),
         }
         self.end_field()
     }
@@ -36,9 +38,8 @@ impl CopyRows {
     }
 
     pub(super) fn int(&mut self, v: i64) -> &mut Self {
-        use std::io::Write as _;
-        // Writing to a Vec cannot fail.
-        let _ = write!(self.data, "{v}");
+        self.data
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
         self.end_field()
     }
 
@@ -100,14 +101,25 @@ impl CopyRows {
         self.end_field()
     }
 
-    fn escaped(&mut self, head: &[u8], escape: &[u8]) {
-        self.data.extend_from_slice(head);
-        self.data.extend_from_slice(escape);
-    }
-
     fn end_field(&mut self) -> &mut Self {
         self.data.push(b'\t');
         self
+    }
+}
+
+/// Appends `bytes` with what the text format must escape escaped: backslash, newline, carriage
+/// return and tab.
+fn escape_into(data: &mut Vec<u8>, bytes: &[u8]) {
+    for chunk in bytes.split_inclusive(|b| matches!(b, b'\\' | b'\n' | b'\r' | b'\t')) {
+        let (escape, head): (&[u8], _) = match chunk.split_last() {
+            Some((b'\\', head)) => (b"\\\\", head),
+            Some((b'\n', head)) => (b"\\n", head),
+            Some((b'\r', head)) => (b"\\r", head),
+            Some((b'\t', head)) => (b"\\t", head),
+            _ => (b"", chunk),
+        };
+        data.extend_from_slice(head);
+        data.extend_from_slice(escape);
     }
 }
 

@@ -85,7 +85,7 @@ async fn copy_new_model(
     let wanted: usize = created.iter().map(|(_, p)| p.product.variants.len()).sum();
     let ids: Vec<i64> = sqlx::query_scalar(sql::NEXT_VARIANT_IDS)
         .bind(wanted as i64)
-        .fetch_all(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
     let mut ids = ids.into_iter();
     let mut variants = CopyRows::default();
@@ -107,7 +107,7 @@ async fn copy_new_model(
                 .opt_text(v.barcode.as_deref())
                 .text(&v.title)
                 .int(position as i64)
-                .text(&json_object(&v.options))
+                .json_object(&Object(&v.options))
                 .opt_int(v.stock)
                 .text(v.attributes.as_str())
                 .bytes(hash.as_bytes())
@@ -225,13 +225,16 @@ impl<'a> VariantRows<'a> {
 /// A variant's options as the `options` column holds them: `{"Size": "M"}`, written straight
 /// from the pairs (a repeated name keeps its last value, as `jsonb` does).
 fn json_object(pairs: &[(String, String)]) -> String {
-    struct Object<'a>(&'a [(String, String)]);
-    impl serde::Serialize for Object<'_> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_map(self.0.iter().map(|(name, value)| (name, value)))
-        }
-    }
     serde_json::to_string(&Object(pairs)).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Name–value pairs serialised as one JSON object.
+struct Object<'a>(&'a [(String, String)]);
+
+impl serde::Serialize for Object<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+    }
 }
 
 /// The prices of written variants, one array per column.
