@@ -1,6 +1,7 @@
 //! A product's other upstream fields (dimensions, rating, meta, ...) as canonical JSON text.
 
-use std::fmt::Write;
+use std::borrow::Cow;
+use std::io::Write;
 
 use serde_json::{Map, Value};
 
@@ -9,7 +10,8 @@ use serde_json::{Map, Value};
 /// hashed as is; and one string per product costs far less memory than a tree of values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attributes {
-    text: String,
+    /// Borrowed only for the empty object, which most variants have.
+    text: Cow<'static, str>,
     /// Whether a key or a string holds U+0000, which PostgreSQL's `jsonb` refuses.
     nul: bool,
 }
@@ -17,7 +19,7 @@ pub struct Attributes {
 impl Default for Attributes {
     fn default() -> Self {
         Attributes {
-            text: "{}".to_owned(),
+            text: Cow::Borrowed("{}"),
             nul: false,
         }
     }
@@ -25,13 +27,17 @@ impl Default for Attributes {
 
 impl Attributes {
     pub fn from_map(map: &Map<String, Value>) -> Self {
+        if map.is_empty() {
+            return Self::default();
+        }
         let mut out = Writer {
-            text: String::with_capacity(256),
+            text: Vec::with_capacity(256),
             nul: false,
         };
         out.object(map);
         Attributes {
-            text: out.text,
+            // Only whole UTF-8 strings and ASCII were written.
+            text: Cow::Owned(String::from_utf8(out.text).unwrap_or_else(|_| "{}".to_owned())),
             nul: out.nul,
         }
     }
@@ -60,7 +66,7 @@ impl Attributes {
 
 /// Writes canonical JSON text, noting NUL characters on the way.
 struct Writer {
-    text: String,
+    text: Vec<u8>,
     nul: bool,
 }
 
@@ -68,45 +74,52 @@ impl Writer {
     fn object(&mut self, map: &Map<String, Value>) {
         let mut keys: Vec<&String> = map.keys().collect();
         keys.sort_unstable();
-        self.text.push('{');
+        self.text.push(b'{');
         for (i, key) in keys.into_iter().enumerate() {
             if i > 0 {
-                self.text.push(',');
+                self.text.push(b',');
             }
             self.string(key);
-            self.text.push(':');
+            self.text.push(b':');
             self.value(&map[key.as_str()]);
         }
-        self.text.push('}');
+        self.text.push(b'}');
     }
 
     fn value(&mut self, value: &Value) {
         match value {
             Value::Object(map) => self.object(map),
             Value::Array(items) => {
-                self.text.push('[');
+                self.text.push(b'[');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
-                        self.text.push(',');
+                        self.text.push(b',');
                     }
                     self.value(item);
                 }
-                self.text.push(']');
+                self.text.push(b']');
             }
             Value::String(s) => self.string(s),
             Value::Number(n) => {
+                // Writing to a Vec cannot fail.
                 let _ = write!(self.text, "{n}");
             }
-            Value::Bool(b) => self.text.push_str(if *b { "true" } else { "false" }),
-            Value::Null => self.text.push_str("null"),
+            Value::Bool(b) => self
+                .text
+                .extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Null => self.text.extend_from_slice(b"null"),
         }
     }
 
     fn string(&mut self, s: &str) {
         self.nul |= s.contains('\0');
-        // Serializing a string cannot fail; the fallback keeps the text valid JSON regardless.
-        self.text
-            .push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned()));
+        // Serializing a string into a Vec cannot fail; the fallback keeps the text valid JSON
+        // regardless.
+        let start = self.text.len();
+        if serde_json::to_writer(&mut self.text, s).is_err() {
+            self.text.truncate(start);
+            self.text.extend_from_slice(b"\"\"");
+        }
     }
 }
 

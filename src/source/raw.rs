@@ -5,12 +5,12 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// A JSON object split into its members: one pass over the text, nothing decoded, the keys
 /// borrowed unless they hold escapes.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct RawRecord<'a> {
     text: &'a [u8],
     members: Vec<(Cow<'a, str>, &'a RawValue)>,
@@ -24,20 +24,37 @@ impl<'a> RawRecord<'a> {
 
     /// Splits `text`, which must be one JSON object (the split checks it is).
     pub fn split(text: &'a str) -> Result<RawRecord<'a>, serde_json::Error> {
-        let Members(members) = serde_json::from_str(text)?;
-        Ok(RawRecord {
-            text: text.as_bytes(),
-            members,
-        })
+        let mut record = RawRecord::default();
+        record.fill(text.as_bytes(), serde_json::Deserializer::from_str(text))?;
+        Ok(record)
     }
 
     /// Splits `bytes`, which must be one JSON object in UTF-8 (the split checks both).
     pub fn split_slice(bytes: &'a [u8]) -> Result<RawRecord<'a>, serde_json::Error> {
-        let Members(members) = serde_json::from_slice(bytes)?;
-        Ok(RawRecord {
-            text: bytes,
-            members,
-        })
+        let mut record = RawRecord::default();
+        record.fill(bytes, serde_json::Deserializer::from_slice(bytes))?;
+        Ok(record)
+    }
+
+    /// Splits `raw`, which must be a JSON object, into this record in place of what it held,
+    /// reusing its room: the variants of a product are read one after another.
+    pub fn resplit(&mut self, raw: &'a RawValue) -> Result<(), serde_json::Error> {
+        let text = raw.get();
+        self.fill(text.as_bytes(), serde_json::Deserializer::from_str(text))
+    }
+
+    fn fill<R: serde_json::de::Read<'a>>(
+        &mut self,
+        text: &'a [u8],
+        mut deserializer: serde_json::Deserializer<R>,
+    ) -> Result<(), serde_json::Error> {
+        self.text = text;
+        self.members.clear();
+        if self.members.capacity() == 0 {
+            self.members.reserve(24);
+        }
+        MembersInto(&mut self.members).deserialize(&mut deserializer)?;
+        deserializer.end()
     }
 
     /// The record as it came.
@@ -60,26 +77,29 @@ impl<'a> RawRecord<'a> {
     }
 }
 
-/// The members of an object, for [`RawRecord`].
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+/// Reads the members of an object into a list, for [`RawRecord`].
+struct MembersInto<'v, 'a>(&'v mut Vec<(Cow<'a, str>, &'a RawValue)>);
 
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(24));
-                while let Some((Text(key), value)) = map.next_entry::<Text<'de>, &'de RawValue>()? {
-                    members.push((key, value));
-                }
-                Ok(Members(members))
-            }
+impl<'de> DeserializeSeed<'de> for MembersInto<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MembersInto<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some((Text(key), value)) = map.next_entry::<Text<'de>, &'de RawValue>()? {
+            self.0.push((key, value));
         }
-        deserializer.deserialize_map(MembersVisitor)
+        Ok(())
     }
 }
 

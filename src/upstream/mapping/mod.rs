@@ -173,7 +173,7 @@ impl<'a> Mapped<'_, '_, 'a> {
         };
         let attributes = self
             .attributes(
-                fields.all().chain(fields.model_lists()),
+                &taken_keys(fields.all().chain(fields.model_lists())),
                 fields.attributes.as_deref(),
             )
             .map_err(|e| invalid(format!("cannot read the record: {e}")))?;
@@ -248,19 +248,13 @@ impl<'a> Mapped<'_, '_, 'a> {
         items
     }
 
-    /// The record without the members one of `pointers` takes whole (`/title`, `/tags/*`) and
-    /// without nulls; with `keep` set, only the members it lists. Members a pointer only
-    /// reaches into (`/variants/0/sku`, `/images/*/src`) stay, so nothing the mapping does
-    /// not keep is lost.
-    fn attributes<'p>(
+    /// The record without the members `taken` (see [`taken_keys`]) and without nulls; with
+    /// `keep` set, only the members it lists.
+    fn attributes(
         &self,
-        pointers: impl Iterator<Item = &'p Pointer>,
+        taken: &[&str],
         keep: Option<&[String]>,
     ) -> Result<Attributes, serde_json::Error> {
-        let taken: Vec<&str> = pointers
-            .filter(|p| p.takes_whole_field())
-            .filter_map(Pointer::top_key)
-            .collect();
         let mut map = Map::new();
         for (key, raw) in self.record.members() {
             let taken = taken.contains(&key);
@@ -272,6 +266,16 @@ impl<'a> Mapped<'_, '_, 'a> {
         }
         Ok(Attributes::from_map(&map))
     }
+}
+
+/// The members `pointers` take whole (`/title`, `/tags/*`), which are not kept again as
+/// attributes. Members a pointer only reaches into (`/variants/0/sku`, `/images/*/src`) stay,
+/// so nothing the mapping does not keep is lost.
+fn taken_keys<'p>(pointers: impl Iterator<Item = &'p Pointer>) -> Vec<&'p str> {
+    pointers
+        .filter(|p| p.takes_whole_field())
+        .filter_map(Pointer::top_key)
+        .collect()
 }
 
 /// A string (empty counts as absent), or a number or boolean as written.

@@ -5,7 +5,7 @@
 use serde_json::value::RawValue;
 
 use super::values::{integer, is_empty_string, timestamp};
-use super::{Mapped, id_text, text};
+use super::{Mapped, id_text, taken_keys, text};
 use crate::domain::{
     Category, Price, Product, ProductError, ProductOption, Variant, VariantPrice, slugify,
 };
@@ -72,9 +72,12 @@ impl<'a> Mapped<'_, '_, 'a> {
             variant.external_id = id.to_owned();
             return Ok((options, vec![variant]));
         }
+        let taken = taken_keys(variant_pointers(fields));
         let mut variants = Vec::with_capacity(elements.len());
+        let mut record = RawRecord::default();
         for (i, element) in elements.into_iter().enumerate() {
-            let record = RawRecord::parse(element)
+            record
+                .resplit(element)
                 .map_err(|_| format!("product {id}: variant {} is not a JSON object", i + 1))?;
             let variant = Mapped {
                 fields: self.fields,
@@ -83,7 +86,7 @@ impl<'a> Mapped<'_, '_, 'a> {
             };
             let mut v = variant.variant(fields, &options, placeholder, id, title)?;
             v.attributes = variant
-                .attributes(variant_pointers(fields), fields.attributes.as_deref())
+                .attributes(&taken, fields.attributes.as_deref())
                 .map_err(|e| format!("product {id}: cannot read variant {}: {e}", i + 1))?;
             if v.external_id.is_empty() {
                 return Err(format!(
