@@ -28,6 +28,13 @@ impl Price {
     /// literal or the content of a numeric string. Exponents are written out, so `1.5e3` is
     /// `1500`; the digits themselves are kept as written (`9.90` stays `9.90`).
     pub fn parse(text: &str) -> Result<Price, PriceError> {
+        if is_plain(text) {
+            return Ok(Price(text.to_owned()));
+        }
+        Price::parse_general(text)
+    }
+
+    fn parse_general(text: &str) -> Result<Price, PriceError> {
         let (negative, rest) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, text),
@@ -78,17 +85,32 @@ impl Price {
 
     /// Compares two prices by value (`9.9` < `10`, `1.50` = `1.5`).
     pub fn cmp_value(&self, other: &Price) -> std::cmp::Ordering {
-        let split = |p: &Price| -> (String, String) {
+        fn split(p: &Price) -> (&str, &str) {
             let (int, frac) = p.0.split_once('.').unwrap_or((&p.0, ""));
-            (int.to_owned(), frac.trim_end_matches('0').to_owned())
-        };
+            (int, frac.trim_end_matches('0'))
+        }
         let ((int_a, frac_a), (int_b, frac_b)) = (split(self), split(other));
         int_a
             .len()
             .cmp(&int_b.len())
-            .then_with(|| int_a.cmp(&int_b))
-            .then_with(|| frac_a.cmp(&frac_b))
+            .then_with(|| int_a.cmp(int_b))
+            .then_with(|| frac_a.cmp(frac_b))
     }
+}
+
+/// Whether `text` is already in the plain notation `parse` writes (`9.99`, `0.5`, `120`, no
+/// leading zero but the one before a point, within range), as most upstream prices are: it is
+/// then kept as it is, without being taken apart.
+fn is_plain(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (int, frac) = match text.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (text, None),
+    };
+    digits(int)
+        && (int == "0" || !int.starts_with('0'))
+        && int.len() <= MAX_INTEGER_DIGITS
+        && frac.is_none_or(|f| digits(f) && f.len() <= MAX_FRACTION_DIGITS)
 }
 
 /// An exponent's value; more than nine digits is out of any price's range.
@@ -192,6 +214,23 @@ mod tests {
         fn any_cent_amount_round_trips(units in 0u64..1_000_000_000_000, cents in 0u32..100) {
             let text = format!("{units}.{cents:02}");
             prop_assert_eq!(price(&text).unwrap(), text);
+        }
+
+        #[test]
+        fn plain_text_is_read_as_the_general_reading_reads_it(
+            text in "(0|[1-9][0-9]{0,8})(\\.[0-9]{1,6})?"
+        ) {
+            prop_assert!(is_plain(&text));
+            prop_assert_eq!(Price::parse_general(&text), Ok(Price(text.clone())));
+        }
+
+        #[test]
+        fn only_plain_text_skips_the_general_reading(text in "[-+0-9.eE]{0,12}") {
+            if let Ok(general) = Price::parse_general(&text) {
+                prop_assert_eq!(is_plain(&text), general.0 == text);
+            } else {
+                prop_assert!(!is_plain(&text));
+            }
         }
 
         #[test]

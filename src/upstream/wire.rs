@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::UpstreamError;
 use crate::domain::{Price, PriceError};
+use crate::source::Text;
 
 /// An element of the upstream's answer that is not a valid product.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -23,14 +24,15 @@ struct WireMessage {
 /// A price from a JSON number literal or a numeric string (surrounding spaces allowed in a
 /// string), exactly; on error, the text that was refused and why.
 pub(crate) fn exact_price(raw: &str) -> Result<Price, (String, PriceError)> {
-    let text = if raw.starts_with('"') {
-        let text: String =
-            serde_json::from_str(raw).map_err(|_| (raw.to_owned(), PriceError::NotANumber))?;
-        text.trim().to_owned()
+    let price = if raw.starts_with('"') {
+        let Ok(Text(text)) = serde_json::from_str::<Text>(raw) else {
+            return Err((raw.to_owned(), PriceError::NotANumber));
+        };
+        Price::parse(text.trim())
     } else {
-        raw.to_owned()
+        Price::parse(raw)
     };
-    Price::parse(&text).map_err(|reason| (raw.to_owned(), reason))
+    price.map_err(|reason| (raw.to_owned(), reason))
 }
 
 pub(crate) fn json_error(e: serde_json::Error) -> UpstreamError {
