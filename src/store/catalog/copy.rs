@@ -144,4 +144,17 @@ mod tests {
         );
         assert_eq!(rows.rows, 2);
     }
+
+    #[test]
+    fn json_text_is_escaped_like_any_text() {
+        let mut rows = CopyRows::default();
+        rows.json_object(&serde_json::json!({"Size": "a\"b\\c\td"}))
+            .json_object(&serde_json::json!({}))
+            .end_row();
+        // The JSON text is {"Size":"a\"b\\c\td"}; each of its backslashes is doubled.
+        assert_eq!(
+            String::from_utf8(rows.data).unwrap(),
+            concat!(r#"{"Size":"a\\"b\\\\c\\td"}"#, "\t{}\n")
+        );
+    }
 }
